@@ -1,0 +1,24 @@
+"""autograd_mini: a scalar reverse-mode automatic differentiation engine.
+
+Build expressions from `Value`s, call `backward()`, read `.grad`. The engine
+implements the backpropagation derivation (equations 1.1 to 1.10) exactly.
+"""
+
+from .engine import gradients
+from .errors import AutogradMiniError, DomainError, NumericOverflowError, OpRegistrationError
+from .value import Value, dot, is_grad_enabled, no_grad, sum_of
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AutogradMiniError",
+    "DomainError",
+    "NumericOverflowError",
+    "OpRegistrationError",
+    "Value",
+    "dot",
+    "gradients",
+    "is_grad_enabled",
+    "no_grad",
+    "sum_of",
+]

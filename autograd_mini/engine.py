@@ -1,0 +1,164 @@
+"""Reverse-mode accumulation over a recorded graph of Values.
+
+`backward` visits the nodes in reverse topological order (every node after
+all of its consumers) and, at each node, adds g * d out / d input into each
+input's gradient using the node's row of the derivative table: the chain rule
+(1.5), summed over every path as in (1.8) and (1.10). Nothing here recurses,
+so graphs a million ops deep work under the default recursion limit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from .errors import DomainError, NumericOverflowError
+from .value import Value, describe_call
+
+_INF = math.inf
+
+
+def reverse_topological_order(root: Value) -> list[Value]:
+    """Every node `root` depends on, each before its inputs (root first).
+
+    An iterative depth-first search: each stack entry is a node and an
+    iterator over its inputs, so depth costs heap memory, not recursion.
+    """
+    seen = {root}
+    postorder: list[Value] = []
+    stack = [(root, iter(root.inputs))]
+    while stack:
+        node, pending = stack[-1]
+        for child in pending:
+            if child not in seen:
+                seen.add(child)
+                if child.inputs:
+                    stack.append((child, iter(child.inputs)))
+                    break
+                postorder.append(child)
+        else:
+            stack.pop()
+            postorder.append(node)
+    postorder.reverse()
+    return postorder
+
+
+def local_derivatives(node: Value) -> tuple[Any, ...]:
+    """d node / d input for each of node's inputs (None where not differentiable).
+
+    The op's rule with upstream gradient 1: the factor backward multiplies by
+    on each edge, as shown by `draw` and `explain`.
+    """
+    if node.op is None:
+        return ()
+    return _rule(node, 1.0, [x.data for x in node.inputs])
+
+
+def backward(root: Value, create_graph: bool = False) -> None:
+    """Accumulate d root / d node into every node's `.grad`; see `Value.backward`."""
+    if not isinstance(root, Value):
+        raise TypeError(f"backward needs a Value, got {type(root).__name__}")
+    order = reverse_topological_order(root)
+    if create_graph:
+        _backward_with_graph(root, order)
+    else:
+        _backward_floats(root, order)
+
+
+def _backward_floats(root: Value, order: list[Value]) -> None:
+    for node in order:
+        if node.op is not None:
+            node.grad = 0.0
+    root.grad = root.grad + 1.0
+    for node in order:
+        op = node.op
+        g = node.grad
+        if not -_INF < g < _INF:
+            raise _gradient_overflow(node, g)
+        if op is None or g == 0.0:
+            continue
+        inputs = node.inputs
+        datas = [x.data for x in inputs]
+        try:
+            grads = op.vjp(g, node.data, *datas)
+        except (ArithmeticError, ValueError) as exc:
+            raise _rule_error(node, datas, exc) from None
+        for x, gx in zip(inputs, grads):
+            if gx is not None:
+                x.grad += gx
+
+
+def _backward_with_graph(root: Value, order: list[Value]) -> None:
+    grads = _propagate(root, order, Value(1.0), create_graph=True)
+    for node in order:
+        g = grads.get(node)
+        if node.op is not None:
+            node.grad = g if g is not None else Value(0.0)
+        elif g is not None:
+            node.grad = node.grad + g
+
+
+def gradients(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> list[Any]:
+    """d output / d x for each x in `inputs`, leaving every `.grad` untouched.
+
+    The functional form of backward (like `torch.autograd.grad`). With
+    `create_graph=True` the results are Values that can be differentiated
+    again; otherwise floats. An input `output` does not depend on gets 0.
+    """
+    if not isinstance(output, Value):
+        raise TypeError(f"gradients needs a Value output, got {type(output).__name__}")
+    order = reverse_topological_order(output)
+    seed: Any = Value(1.0) if create_graph else 1.0
+    grads = _propagate(output, order, seed, create_graph)
+    zero: Any = Value(0.0) if create_graph else 0.0
+    return [grads.get(x, zero) for x in inputs]
+
+
+def _propagate(root: Value, order: list[Value], seed: Any, create_graph: bool) -> dict[Value, Any]:
+    """The chain rule over `order` with gradients kept in a dict, not in `.grad`.
+
+    With create_graph the rules run on Values (the node itself as `out`), so
+    each gradient is recorded as a graph: gradients of gradients come from the
+    same table rows.
+    """
+    grads: dict[Value, Any] = {root: seed}
+    for node in order:
+        op = node.op
+        g = grads.get(node)
+        if op is None or g is None:
+            continue
+        if create_graph:
+            operands = [x.data if i in op.nondiff else x for i, x in enumerate(node.inputs)]
+            local = op.vjp(g, node, *operands)
+        else:
+            if not -_INF < g < _INF:
+                raise _gradient_overflow(node, g)
+            local = _rule(node, g, [x.data for x in node.inputs])
+        for x, gx in zip(node.inputs, local):
+            if gx is not None:
+                previous = grads.get(x)
+                grads[x] = gx if previous is None else previous + gx
+    return grads
+
+
+def _rule(node: Value, g: Any, datas: list[float]) -> tuple[Any, ...]:
+    op = node.op
+    assert op is not None
+    try:
+        return op.vjp(g, node.data, *datas)
+    except (ArithmeticError, ValueError) as exc:
+        raise _rule_error(node, datas, exc) from None
+
+
+def _rule_error(node: Value, datas: list[float], exc: BaseException) -> Exception:
+    assert node.op is not None
+    call = describe_call(node.op, datas)
+    if isinstance(exc, OverflowError):
+        return NumericOverflowError(f"backward through {call}: a local derivative overflows float64")
+    return DomainError(f"backward through {call}: the local derivative is not finite there ({exc})")
+
+
+def _gradient_overflow(node: Value, g: float) -> Exception:
+    where = describe_call(node.op, [x.data for x in node.inputs]) if node.op else f"the leaf {node!r}"
+    return NumericOverflowError(f"backward: the gradient reaching {where} is {g!r}; it overflowed float64")

@@ -1,0 +1,305 @@
+"""`Value`: one scalar node of the computation graph.
+
+A Value records which op produced it and from which inputs; it computes no
+derivative itself. Forward values come from the op's row in `ops.OPS`, and
+`backward()` (in `engine.py`) walks the recorded graph with the same rows.
+
+Invariants the rest of the library relies on:
+- `data` is always a finite float: an op whose result would be NaN or +-inf
+  raises `DomainError` or `NumericOverflowError` at the op that caused it.
+- `inputs` is an ordered tuple that keeps duplicates: `a * a` has `a` twice.
+- A node refers only to its inputs and to its (shared) op row, never back, so
+  a graph has no reference cycles and is freed by reference counting alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import math
+import numbers
+from collections.abc import Iterable, Iterator
+from typing import Any, Union
+
+from . import ops
+from .errors import DomainError, NumericOverflowError
+from .ops import Op
+
+_INF = math.inf
+_recording: contextvars.ContextVar[bool] = contextvars.ContextVar("autograd_mini_recording", default=True)
+
+Number = Union[int, float]
+Operand = Union["Value", int, float]
+
+
+class Value:
+    """A scalar that remembers how it was computed.
+
+    >>> x = Value(2.0, label="x")
+    >>> y = x * x + 3 * x
+    >>> y.backward()
+    >>> x.grad
+    7.0
+
+    Attributes:
+        data:   the value, a finite float.
+        grad:   d(root)/d(self) after `root.backward()`: a float, or a Value when
+                the gradient was built with `create_graph=True`.
+        label:  an optional name shown in graphs and reports.
+        op:     the `ops.Op` row that produced this node (None for a leaf).
+        inputs: the op's operands, in order, duplicates kept.
+    """
+
+    __slots__ = ("data", "grad", "op", "inputs", "label", "__weakref__")
+
+    data: float
+    grad: Any
+    op: Op | None
+    inputs: tuple[Value, ...]
+    label: str | None
+
+    def __init__(self, data: Number, label: str | None = None) -> None:
+        self.data = _as_data(data)
+        self.grad = 0.0
+        self.op = None
+        self.inputs = ()
+        if label is not None and not isinstance(label, str):
+            raise TypeError(f"Value label must be a str or None, got {type(label).__name__}")
+        self.label = label
+
+    def __repr__(self) -> str:
+        grad = self.grad
+        shown = f"Value(data={grad.data!r})" if isinstance(grad, Value) else repr(grad)
+        text = f"Value(data={self.data!r}, grad={shown}"
+        return text + (f", label={self.label!r})" if self.label is not None else ")")
+
+    def __float__(self) -> float:
+        return self.data
+
+    # --- arithmetic: each operator applies one row of the table ------------------------
+    def __add__(self, other: Operand) -> Value:
+        other = _lift(other)
+        return NotImplemented if other is None else apply(ops.ADD, self, other)
+
+    def __radd__(self, other: Operand) -> Value:
+        other = _lift(other)
+        return NotImplemented if other is None else apply(ops.ADD, other, self)
+
+    def __sub__(self, other: Operand) -> Value:
+        other = _lift(other)
+        return NotImplemented if other is None else apply(ops.SUB, self, other)
+
+    def __rsub__(self, other: Operand) -> Value:
+        other = _lift(other)
+        return NotImplemented if other is None else apply(ops.SUB, other, self)
+
+    def __mul__(self, other: Operand) -> Value:
+        other = _lift(other)
+        return NotImplemented if other is None else apply(ops.MUL, self, other)
+
+    def __rmul__(self, other: Operand) -> Value:
+        other = _lift(other)
+        return NotImplemented if other is None else apply(ops.MUL, other, self)
+
+    def __truediv__(self, other: Operand) -> Value:
+        other = _lift(other)
+        return NotImplemented if other is None else apply(ops.DIV, self, other)
+
+    def __rtruediv__(self, other: Operand) -> Value:
+        other = _lift(other)
+        return NotImplemented if other is None else apply(ops.DIV, other, self)
+
+    def __pow__(self, exponent: Operand) -> Value:
+        """x ** n for a number n (op `pow`), x ** y for a Value y (op `pow_value`, needs x > 0)."""
+        if isinstance(exponent, Value):
+            return apply(ops.POW_VALUE, self, exponent)
+        exponent = _lift(exponent)
+        return NotImplemented if exponent is None else apply(ops.POW, self, exponent)
+
+    def __rpow__(self, base: Number) -> Value:
+        """n ** x for a number base n: needs n > 0, as its derivative in x is n**x log n."""
+        base = _lift(base)
+        return NotImplemented if base is None else apply(ops.POW_VALUE, base, self)
+
+    def __neg__(self) -> Value:
+        return apply(ops.NEG, self)
+
+    def __pos__(self) -> Value:
+        return self
+
+    def __abs__(self) -> Value:
+        return apply(ops.ABS, self)
+
+    # --- elementary functions ------------------------------------------------------------
+    def exp(self) -> Value:
+        """e ** self; raises NumericOverflowError above 709.78."""
+        return apply(ops.EXP, self)
+
+    def log(self) -> Value:
+        """Natural logarithm; raises DomainError for self <= 0."""
+        return apply(ops.LOG, self)
+
+    def sqrt(self) -> Value:
+        """Square root; raises DomainError for self < 0."""
+        return apply(ops.SQRT, self)
+
+    def abs(self) -> Value:
+        """|self|, with derivative sign(self) (0 at 0)."""
+        return apply(ops.ABS, self)
+
+    def tanh(self) -> Value:
+        """Hyperbolic tangent, finite for every input."""
+        return apply(ops.TANH, self)
+
+    def sigmoid(self) -> Value:
+        """The logistic function phi of (1.2), finite for every input; derivative (1.3)."""
+        return apply(ops.SIGMOID, self)
+
+    def relu(self) -> Value:
+        """max(self, 0), with derivative 1 for self > 0 and 0 otherwise."""
+        return apply(ops.RELU, self)
+
+    # --- gradients --------------------------------------------------------------------------
+    def backward(self, create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(node) into `.grad` of every node self depends on.
+
+        Visits the graph in reverse topological order, built without recursion,
+        and applies each node's rule from the table: the chain rule (1.5),
+        summed over every consumer of a node (1.8).
+
+        Calling it again on the same graph adds to the leaves' gradients (twice
+        the gradient after two calls, as in PyTorch, so minibatches can be
+        accumulated; call `zero_grad` or set `.grad = 0.0` in between to start
+        over), while interior nodes hold the gradient of the latest pass only.
+
+        With `create_graph=True` the gradients are Values with graphs of their
+        own, so they can be differentiated again.
+        """
+        from .engine import backward
+
+        backward(self, create_graph=create_graph)
+
+
+def _as_data(data: object) -> float:
+    """`data` as a finite float, or a TypeError / ValueError naming what was given."""
+    if type(data) is float:
+        value = data
+    elif isinstance(data, bool) or not isinstance(data, numbers.Real):
+        raise TypeError(f"Value data must be an int or float, got {type(data).__name__}: {data!r:.60}")
+    else:
+        value = float(data)
+    if not -_INF < value < _INF:
+        raise ValueError(f"Value data must be finite, got {value!r}")
+    return value
+
+
+def _lift(x: object) -> Value | None:
+    """x as a Value: Values pass through, numbers become constant leaves, else None."""
+    if isinstance(x, Value):
+        return x
+    if type(x) is float or (isinstance(x, numbers.Real) and not isinstance(x, bool)):
+        return Value(x)
+    return None
+
+
+def _node(data: float, op: Op | None, inputs: tuple[Value, ...]) -> Value:
+    """A new node without the checks of __init__ (data is already a finite float)."""
+    node = Value.__new__(Value)
+    node.data = data
+    node.grad = 0.0
+    node.op = op
+    node.inputs = inputs
+    node.label = None
+    return node
+
+
+def apply(op: Op, *inputs: Value) -> Value:
+    """Compute `op` on the inputs' data and record a node for it.
+
+    Raises DomainError or NumericOverflowError, naming the op and the
+    operands, when the op is undefined there or its result is not finite.
+    """
+    datas = [v.data for v in inputs]
+    try:
+        if op.valid is not None and not op.valid(*datas):
+            raise ValueError("outside the domain")
+        data = op.forward(*datas)
+    except (ArithmeticError, ValueError) as exc:
+        raise forward_error(op, datas, exc) from None
+    if type(data) is not float:
+        data = _result_as_float(op, data)
+    if not -_INF < data < _INF:
+        raise forward_error(op, datas, None)
+    if _recording.get():
+        return _node(data, op, inputs)
+    return _node(data, None, ())
+
+
+def _result_as_float(op: Op, data: Any) -> float:
+    if isinstance(data, bool) or not isinstance(data, numbers.Real):
+        raise TypeError(f"op {op.name!r}: forward returned {type(data).__name__}, expected a float")
+    return float(data)
+
+
+def describe_call(op: Op, operands: Iterable[Any], limit: int = 6) -> str:
+    """`name(a, b, ...)` with at most `limit` operands shown, for messages."""
+    shown = [repr(float(x)) if isinstance(x, (int, float)) else repr(x) for x in operands]
+    if len(shown) > limit:
+        shown = shown[:limit] + [f"... {len(shown) - limit} more"]
+    return f"{op.name}({', '.join(shown)})"
+
+
+def forward_error(op: Op, operands: list[Any], exc: BaseException | None) -> Exception:
+    """The typed error for an op evaluated where it is undefined or overflows."""
+    call = describe_call(op, operands)
+    if isinstance(exc, OverflowError) or (exc is None and op.name == "exp"):
+        return NumericOverflowError(f"{call} overflows float64 (|result| > 1.8e308)")
+    if exc is None:
+        return NumericOverflowError(f"{call} is not finite: the result overflows float64")
+    return DomainError(f"{call} is undefined: {op.name} needs {op.domain}")
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Within this block ops record no inputs: results are leaves.
+
+    Uses a context variable, so it is local to the current thread or asyncio
+    task. Also usable as a decorator.
+    """
+    token = _recording.set(False)
+    try:
+        yield
+    finally:
+        _recording.reset(token)
+
+
+def is_grad_enabled() -> bool:
+    """False inside `no_grad()`."""
+    return _recording.get()
+
+
+def sum_of(values: Iterable[Operand]) -> Value:
+    """sum(values) as one n-ary node (op `sum`) instead of a chain of adds."""
+    items = _lift_all(values, "sum_of")
+    if not items:
+        raise ValueError("sum_of needs at least one value")
+    return apply(ops.SUM, *items)
+
+
+def dot(weights: Iterable[Operand], xs: Iterable[Operand]) -> Value:
+    """sum_k weights[k] * xs[k] as one node (op `dot`): net_j of (1.1)."""
+    w = _lift_all(weights, "dot")
+    x = _lift_all(xs, "dot")
+    if len(w) != len(x) or not w:
+        raise ValueError(f"dot needs two non-empty sequences of equal length, got {len(w)} and {len(x)}")
+    return apply(ops.DOT, *w, *x)
+
+
+def _lift_all(values: Iterable[Operand], caller: str) -> list[Value]:
+    items = []
+    for i, v in enumerate(values):
+        lifted = _lift(v)
+        if lifted is None:
+            raise TypeError(f"{caller}: item {i} must be a Value, int or float, got {type(v).__name__}")
+        items.append(lifted)
+    return items
