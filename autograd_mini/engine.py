@@ -22,24 +22,26 @@ _INF = math.inf
 def reverse_topological_order(root: Value) -> list[Value]:
     """Every node `root` depends on, each before its inputs (root first).
 
-    An iterative depth-first search: each stack entry is a node and an
-    iterator over its inputs, so depth costs heap memory, not recursion.
+    An iterative depth-first search: a node is pushed back under a `None`
+    marker with its inputs above it, and emitted when the marker resurfaces,
+    i.e. after all its inputs. Depth costs heap memory, not recursion.
     """
-    seen = {root}
+    seen: set[Value] = set()
     postorder: list[Value] = []
-    stack = [(root, iter(root.inputs))]
+    stack: list[Value | None] = [root]
+    pop, push, extend, emit, mark = stack.pop, stack.append, stack.extend, postorder.append, seen.add
     while stack:
-        node, pending = stack[-1]
-        for child in pending:
-            if child not in seen:
-                seen.add(child)
-                if child.inputs:
-                    stack.append((child, iter(child.inputs)))
-                    break
-                postorder.append(child)
-        else:
-            stack.pop()
-            postorder.append(node)
+        node = pop()
+        if node is None:
+            emit(pop())  # type: ignore[arg-type]
+        elif node not in seen:
+            mark(node)
+            if node.inputs:
+                push(node)
+                push(None)
+                extend(node.inputs)
+            else:
+                emit(node)
     postorder.reverse()
     return postorder
 
@@ -74,19 +76,37 @@ def _backward_floats(root: Value, order: list[Value]) -> None:
     for node in order:
         op = node.op
         g = node.grad
+        if op is None:
+            # A leaf's gradient is complete here (all its consumers came first); it
+            # may be a Value left by an earlier create_graph pass, hence the type test.
+            if type(g) is float and not -_INF < g < _INF:
+                raise _gradient_overflow(node, g)
+            continue
         if not -_INF < g < _INF:
             raise _gradient_overflow(node, g)
-        if op is None or g == 0.0:
+        if g == 0.0:
             continue
         inputs = node.inputs
-        datas = [x.data for x in inputs]
+        # Unpacked by arity: building argument lists is most of the cost per node.
         try:
-            grads = op.vjp(g, node.data, *datas)
+            if len(inputs) == 2:
+                a, b = inputs
+                ga, gb = op.vjp(g, node.data, a.data, b.data)
+                if ga is not None:
+                    a.grad += ga
+                if gb is not None:
+                    b.grad += gb
+            elif len(inputs) == 1:
+                (a,) = inputs
+                (ga,) = op.vjp(g, node.data, a.data)
+                if ga is not None:
+                    a.grad += ga
+            else:
+                for x, gx in zip(inputs, op.vjp(g, node.data, *[x.data for x in inputs])):
+                    if gx is not None:
+                        x.grad += gx
         except (ArithmeticError, ValueError) as exc:
-            raise _rule_error(node, datas, exc) from None
-        for x, gx in zip(inputs, grads):
-            if gx is not None:
-                x.grad += gx
+            raise _rule_error(node, [x.data for x in inputs], exc) from None
 
 
 def _backward_with_graph(root: Value, order: list[Value]) -> None:

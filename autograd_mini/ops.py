@@ -15,6 +15,7 @@ Custom ops join the same table through `register` (see `autograd_mini.extend`).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -84,13 +85,15 @@ def _row(name: str, arity: int | None, forward: Callable[..., Any], vjp: Callabl
 
 # --- arithmetic -----------------------------------------------------------------
 def _dot_forward(*xs: Any) -> Any:
+    """sum_k a_k * b_k for xs = (a_1..a_n, b_1..b_n)."""
     n = len(xs) // 2
-    return sum(a * b for a, b in zip(xs[:n], xs[n:]))
+    return sum(map(operator.mul, xs[:n], xs[n:]))
 
 
-def _dot_vjp(g: Any, out: Any, *xs: Any) -> tuple[Any, ...]:
+def _dot_vjp(g: Any, out: Any, *xs: Any) -> list[Any]:
+    """d/da_k = b_k and d/db_k = a_k, each times g."""
     n = len(xs) // 2
-    return tuple(g * b for b in xs[n:]) + tuple(g * a for a in xs[:n])
+    return [g * b for b in xs[n:]] + [g * a for a in xs[:n]]
 
 
 # name              arity  forward                          vjp(g, out, *inputs)
@@ -105,7 +108,8 @@ POW = _row("pow",     2,   power,                           lambda g, out, x, n:
            domain="a real result: no negative base with a fractional exponent, no 0 ** negative",
            nondiff=(1,), symbol="**")
 # x ** y for a Value y: d/dy = out * log(x) exists only for x > 0.
-POW_VALUE = _row("pow_value", 2, power,                     lambda g, out, x, y: (g * y * power(x, y - 1), g * out * log(x)),
+POW_VALUE = _row("pow_value", 2, power,
+                 lambda g, out, x, y: (g * y * power(x, y - 1), g * out * log(x)),
                  domain="a positive base (d/dy x**y = x**y log x); use a number exponent for other bases",
                  valid=lambda x, y: x > 0, symbol="**")
 

@@ -18,7 +18,7 @@ import contextlib
 import contextvars
 import math
 import numbers
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Union
 
 from . import ops
@@ -28,8 +28,8 @@ from .ops import Op
 _INF = math.inf
 _recording: contextvars.ContextVar[bool] = contextvars.ContextVar("autograd_mini_recording", default=True)
 
-Number = Union[int, float]
-Operand = Union["Value", int, float]
+Number = int | float
+Operand = Union["Value", int, float]  # noqa: UP007 (a forward reference)
 
 
 class Value:
@@ -58,6 +58,16 @@ class Value:
     inputs: tuple[Value, ...]
     label: str | None
 
+    # Arithmetic operators and these methods are made from the table's rows right
+    # after the class (see `_binary_method` and `_unary_method`).
+    exp: Callable[[], Value]
+    log: Callable[[], Value]
+    sqrt: Callable[[], Value]
+    abs: Callable[[], Value]
+    tanh: Callable[[], Value]
+    sigmoid: Callable[[], Value]
+    relu: Callable[[], Value]
+
     def __init__(self, data: Number, label: str | None = None) -> None:
         self.data = _as_data(data)
         self.grad = 0.0
@@ -76,88 +86,21 @@ class Value:
     def __float__(self) -> float:
         return self.data
 
-    # --- arithmetic: each operator applies one row of the table ------------------------
-    def __add__(self, other: Operand) -> Value:
-        other = _lift(other)
-        return NotImplemented if other is None else apply(ops.ADD, self, other)
-
-    def __radd__(self, other: Operand) -> Value:
-        other = _lift(other)
-        return NotImplemented if other is None else apply(ops.ADD, other, self)
-
-    def __sub__(self, other: Operand) -> Value:
-        other = _lift(other)
-        return NotImplemented if other is None else apply(ops.SUB, self, other)
-
-    def __rsub__(self, other: Operand) -> Value:
-        other = _lift(other)
-        return NotImplemented if other is None else apply(ops.SUB, other, self)
-
-    def __mul__(self, other: Operand) -> Value:
-        other = _lift(other)
-        return NotImplemented if other is None else apply(ops.MUL, self, other)
-
-    def __rmul__(self, other: Operand) -> Value:
-        other = _lift(other)
-        return NotImplemented if other is None else apply(ops.MUL, other, self)
-
-    def __truediv__(self, other: Operand) -> Value:
-        other = _lift(other)
-        return NotImplemented if other is None else apply(ops.DIV, self, other)
-
-    def __rtruediv__(self, other: Operand) -> Value:
-        other = _lift(other)
-        return NotImplemented if other is None else apply(ops.DIV, other, self)
-
+    # --- arithmetic and elementary functions: each applies one row of the table ----------
+    # The methods are made from the rows by `_binary_method` / `_unary_method` below.
     def __pow__(self, exponent: Operand) -> Value:
         """x ** n for a number n (op `pow`), x ** y for a Value y (op `pow_value`, needs x > 0)."""
-        if isinstance(exponent, Value):
+        if exponent.__class__ is Value or isinstance(exponent, Value):
             return apply(ops.POW_VALUE, self, exponent)
-        exponent = _lift(exponent)
-        return NotImplemented if exponent is None else apply(ops.POW, self, exponent)
+        return _pow_number(self, exponent)
 
     def __rpow__(self, base: Number) -> Value:
         """n ** x for a number base n: needs n > 0, as its derivative in x is n**x log n."""
-        base = _lift(base)
-        return NotImplemented if base is None else apply(ops.POW_VALUE, base, self)
-
-    def __neg__(self) -> Value:
-        return apply(ops.NEG, self)
+        lifted = _lift(base)
+        return NotImplemented if lifted is None else apply(ops.POW_VALUE, lifted, self)
 
     def __pos__(self) -> Value:
         return self
-
-    def __abs__(self) -> Value:
-        return apply(ops.ABS, self)
-
-    # --- elementary functions ------------------------------------------------------------
-    def exp(self) -> Value:
-        """e ** self; raises NumericOverflowError above 709.78."""
-        return apply(ops.EXP, self)
-
-    def log(self) -> Value:
-        """Natural logarithm; raises DomainError for self <= 0."""
-        return apply(ops.LOG, self)
-
-    def sqrt(self) -> Value:
-        """Square root; raises DomainError for self < 0."""
-        return apply(ops.SQRT, self)
-
-    def abs(self) -> Value:
-        """|self|, with derivative sign(self) (0 at 0)."""
-        return apply(ops.ABS, self)
-
-    def tanh(self) -> Value:
-        """Hyperbolic tangent, finite for every input."""
-        return apply(ops.TANH, self)
-
-    def sigmoid(self) -> Value:
-        """The logistic function phi of (1.2), finite for every input; derivative (1.3)."""
-        return apply(ops.SIGMOID, self)
-
-    def relu(self) -> Value:
-        """max(self, 0), with derivative 1 for self > 0 and 0 otherwise."""
-        return apply(ops.RELU, self)
 
     # --- gradients --------------------------------------------------------------------------
     def backward(self, create_graph: bool = False) -> None:
@@ -195,22 +138,14 @@ def _as_data(data: object) -> float:
 
 def _lift(x: object) -> Value | None:
     """x as a Value: Values pass through, numbers become constant leaves, else None."""
-    if isinstance(x, Value):
+    if x.__class__ is Value or isinstance(x, Value):
         return x
     if type(x) is float or (isinstance(x, numbers.Real) and not isinstance(x, bool)):
         return Value(x)
     return None
 
 
-def _node(data: float, op: Op | None, inputs: tuple[Value, ...]) -> Value:
-    """A new node without the checks of __init__ (data is already a finite float)."""
-    node = Value.__new__(Value)
-    node.data = data
-    node.grad = 0.0
-    node.op = op
-    node.inputs = inputs
-    node.label = None
-    return node
+_new = object.__new__
 
 
 def apply(op: Op, *inputs: Value) -> Value:
@@ -226,13 +161,94 @@ def apply(op: Op, *inputs: Value) -> Value:
         data = op.forward(*datas)
     except (ArithmeticError, ValueError) as exc:
         raise forward_error(op, datas, exc) from None
-    if type(data) is not float:
+    if data.__class__ is not float:
         data = _result_as_float(op, data)
     if not -_INF < data < _INF:
         raise forward_error(op, datas, None)
+    return _record(op, data, inputs)
+
+
+def _record(op: Op, data: float, inputs: tuple[Value, ...]) -> Value:
+    """A new node for `op` (a leaf inside no_grad); data is already a finite float."""
+    node = _new(Value)
+    node.data = data
+    node.grad = 0.0
+    node.label = None
     if _recording.get():
-        return _node(data, op, inputs)
-    return _node(data, None, ())
+        node.op = op
+        node.inputs = inputs
+    else:
+        node.op = None
+        node.inputs = ()
+    return node
+
+
+def _binary_method(op: Op, reflected: bool = False) -> Callable[[Value, Any], Value]:
+    """`self <op> other` (or `other <op> self` when reflected) for a binary row.
+
+    The same contract as `apply`, specialised because arithmetic operators are
+    the engine's hottest path: no argument lists, the row's forward bound once.
+    """
+    forward = op.forward
+
+    def method(self: Value, other: Any) -> Value:
+        if other.__class__ is not Value:
+            other = _lift(other)
+            if other is None:
+                return NotImplemented
+        a, b = (other, self) if reflected else (self, other)
+        x = a.data
+        y = b.data
+        try:
+            data = forward(x, y)
+        except (ArithmeticError, ValueError) as exc:
+            raise forward_error(op, [x, y], exc) from None
+        if not -_INF < data < _INF:
+            raise forward_error(op, [x, y], None)
+        return _record(op, data, (a, b))
+
+    method.__name__ = f"{'r' if reflected else ''}{op.name}"
+    method.__doc__ = f"Op `{op.name}` ({op.symbol}) of the derivative table."
+    return method
+
+
+def _unary_method(op: Op, doc: str) -> Callable[[Value], Value]:
+    """`self.<op>()` for a unary row, specialised like `_binary_method`."""
+    forward = op.forward
+
+    def method(self: Value) -> Value:
+        x = self.data
+        try:
+            data = forward(x)
+        except (ArithmeticError, ValueError) as exc:
+            raise forward_error(op, [x], exc) from None
+        if not -_INF < data < _INF:
+            raise forward_error(op, [x], None)
+        return _record(op, data, (self,))
+
+    method.__name__ = op.name
+    method.__doc__ = doc
+    return method
+
+
+Value.__add__ = _binary_method(ops.ADD)
+Value.__radd__ = _binary_method(ops.ADD, reflected=True)
+Value.__sub__ = _binary_method(ops.SUB)
+Value.__rsub__ = _binary_method(ops.SUB, reflected=True)
+Value.__mul__ = _binary_method(ops.MUL)
+Value.__rmul__ = _binary_method(ops.MUL, reflected=True)
+Value.__truediv__ = _binary_method(ops.DIV)
+Value.__rtruediv__ = _binary_method(ops.DIV, reflected=True)
+_pow_number = _binary_method(ops.POW)
+Value.__neg__ = _unary_method(ops.NEG, "-self.")
+Value.__abs__ = _unary_method(ops.ABS, "|self|, with derivative sign(self) (0 at 0).")
+Value.abs = Value.__abs__
+Value.exp = _unary_method(ops.EXP, "e ** self; raises NumericOverflowError above 709.78.")
+Value.log = _unary_method(ops.LOG, "Natural logarithm; raises DomainError for self <= 0.")
+Value.sqrt = _unary_method(ops.SQRT, "Square root; raises DomainError for self < 0.")
+Value.tanh = _unary_method(ops.TANH, "Hyperbolic tangent, finite for every input.")
+Value.sigmoid = _unary_method(ops.SIGMOID, "The logistic function phi of (1.2), finite everywhere; derivative (1.3).")
+Value.relu = _unary_method(ops.RELU, "max(self, 0), with derivative 1 for self > 0 and 0 otherwise.")
 
 
 def _result_as_float(op: Op, data: Any) -> float:
@@ -296,10 +312,11 @@ def dot(weights: Iterable[Operand], xs: Iterable[Operand]) -> Value:
 
 
 def _lift_all(values: Iterable[Operand], caller: str) -> list[Value]:
-    items = []
-    for i, v in enumerate(values):
-        lifted = _lift(v)
-        if lifted is None:
-            raise TypeError(f"{caller}: item {i} must be a Value, int or float, got {type(v).__name__}")
-        items.append(lifted)
+    items = list(values)
+    for i, v in enumerate(items):
+        if v.__class__ is not Value:  # the common case, Values, costs one test
+            lifted = _lift(v)
+            if lifted is None:
+                raise TypeError(f"{caller}: item {i} must be a Value, int or float, got {type(v).__name__}")
+            items[i] = lifted
     return items
