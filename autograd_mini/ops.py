@@ -104,7 +104,10 @@ DIV = _row("div",     2,   lambda x, y: x / y,              lambda g, out, x, y:
            domain="a nonzero denominator", symbol="/")
 NEG = _row("neg",     1,   lambda x: -x,                    lambda g, out, x: (-g,), symbol="-")
 # x ** n for a number n: n is a constant of the op, not a variable (input 1).
-POW = _row("pow",     2,   power,                           lambda g, out, x, n: (g * n * power(x, n - 1), None),
+# d/dx = n x^(n-1); for n = 0 the exponent is nudged to 0 by (n == 0), so that
+# d/dx x**0 = 0 * x**0 = 0 even at x = 0, instead of evaluating 0 ** -1.
+POW = _row("pow",     2,   power,
+           lambda g, out, x, n: (g * n * power(x, n - 1 + (n == 0)), None),
            domain="a real result: no negative base with a fractional exponent, no 0 ** negative",
            nondiff=(1,), symbol="**")
 # x ** y for a Value y: d/dy = out * log(x) exists only for x > 0.
