@@ -6,7 +6,7 @@ implements the backpropagation derivation (equations 1.1 to 1.10) exactly.
 
 from .engine import gradients
 from .errors import AutogradMiniError, DomainError, NumericOverflowError, OpRegistrationError
-from .value import Value, dot, is_grad_enabled, no_grad, sum_of
+from .value import Value, dot, enable_grad, is_grad_enabled, no_grad, sum_of
 
 __version__ = "0.1.0"
 
@@ -17,6 +17,7 @@ __all__ = [
     "OpRegistrationError",
     "Value",
     "dot",
+    "enable_grad",
     "gradients",
     "is_grad_enabled",
     "no_grad",

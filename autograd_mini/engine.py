@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import DomainError, NumericOverflowError
+from .errors import AutogradMiniError, DomainError, NumericOverflowError
 from .value import Value, describe_call
 
 _INF = math.inf
@@ -76,35 +76,44 @@ def _backward_floats(root: Value, order: list[Value]) -> None:
     for node in order:
         op = node.op
         g = node.grad
-        if op is None:
-            # A leaf's gradient is complete here (all its consumers came first); it
-            # may be a Value left by an earlier create_graph pass, hence the type test.
-            if type(g) is float and not -_INF < g < _INF:
-                raise _gradient_overflow(node, g)
-            continue
-        if not -_INF < g < _INF:
-            raise _gradient_overflow(node, g)
-        if g == 0.0:
+        if op is None or g == 0.0:
             continue
         inputs = node.inputs
         # Unpacked by arity: building argument lists is most of the cost per node.
+        # Every sum is checked before it is stored, so no inf ever lands in a .grad;
+        # a leaf may hold a Value from an earlier create_graph pass, hence the class test.
         try:
             if len(inputs) == 2:
                 a, b = inputs
                 ga, gb = op.vjp(g, node.data, a.data, b.data)
                 if ga is not None:
-                    a.grad += ga
+                    ga = a.grad + ga
+                    if ga.__class__ is float and not -_INF < ga < _INF:
+                        raise _gradient_overflow(node, 0, ga)
+                    a.grad = ga
                 if gb is not None:
-                    b.grad += gb
+                    gb = b.grad + gb
+                    if gb.__class__ is float and not -_INF < gb < _INF:
+                        raise _gradient_overflow(node, 1, gb)
+                    b.grad = gb
             elif len(inputs) == 1:
                 (a,) = inputs
                 (ga,) = op.vjp(g, node.data, a.data)
                 if ga is not None:
-                    a.grad += ga
+                    ga = a.grad + ga
+                    if ga.__class__ is float and not -_INF < ga < _INF:
+                        raise _gradient_overflow(node, 0, ga)
+                    a.grad = ga
             else:
-                for x, gx in zip(inputs, op.vjp(g, node.data, *[x.data for x in inputs])):
+                local = op.vjp(g, node.data, *[x.data for x in inputs])
+                for i, (x, gx) in enumerate(zip(inputs, local)):
                     if gx is not None:
-                        x.grad += gx
+                        gx = x.grad + gx
+                        if gx.__class__ is float and not -_INF < gx < _INF:
+                            raise _gradient_overflow(node, i, gx)
+                        x.grad = gx
+        except AutogradMiniError:
+            raise  # already names its op (e.g. a custom rule that broke its contract)
         except (ArithmeticError, ValueError) as exc:
             raise _rule_error(node, [x.data for x in inputs], exc) from None
 
@@ -152,13 +161,14 @@ def _propagate(root: Value, order: list[Value], seed: Any, create_graph: bool) -
             operands = [x.data if i in op.nondiff else x for i, x in enumerate(node.inputs)]
             local = op.vjp(g, node, *operands)
         else:
-            if not -_INF < g < _INF:
-                raise _gradient_overflow(node, g)
             local = _rule(node, g, [x.data for x in node.inputs])
-        for x, gx in zip(node.inputs, local):
+        for i, (x, gx) in enumerate(zip(node.inputs, local)):
             if gx is not None:
                 previous = grads.get(x)
-                grads[x] = gx if previous is None else previous + gx
+                total = gx if previous is None else previous + gx
+                if not create_graph and not -_INF < total < _INF:
+                    raise _gradient_overflow(node, i, total)
+                grads[x] = total
     return grads
 
 
@@ -167,6 +177,8 @@ def _rule(node: Value, g: Any, datas: list[float]) -> tuple[Any, ...]:
     assert op is not None
     try:
         return op.vjp(g, node.data, *datas)
+    except AutogradMiniError:
+        raise
     except (ArithmeticError, ValueError) as exc:
         raise _rule_error(node, datas, exc) from None
 
@@ -176,9 +188,12 @@ def _rule_error(node: Value, datas: list[float], exc: BaseException) -> Exceptio
     call = describe_call(node.op, datas)
     if isinstance(exc, OverflowError):
         return NumericOverflowError(f"backward through {call}: a local derivative overflows float64")
-    return DomainError(f"backward through {call}: the local derivative is not finite there ({exc})")
+    return DomainError(f"backward through {call}: the local derivative is infinite or undefined there")
 
 
-def _gradient_overflow(node: Value, g: float) -> Exception:
-    where = describe_call(node.op, [x.data for x in node.inputs]) if node.op else f"the leaf {node!r}"
-    return NumericOverflowError(f"backward: the gradient reaching {where} is {g!r}; it overflowed float64")
+def _gradient_overflow(node: Value, position: int, total: float) -> Exception:
+    assert node.op is not None
+    call = describe_call(node.op, [x.data for x in node.inputs])
+    return NumericOverflowError(
+        f"backward through {call}: the gradient of input {position} would be {total!r}; it overflows float64"
+    )

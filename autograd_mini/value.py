@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Union
 
 from . import ops
-from .errors import DomainError, NumericOverflowError
+from .errors import AutogradMiniError, DomainError, NumericOverflowError
 from .ops import Op
 
 _INF = math.inf
@@ -130,7 +130,12 @@ def _as_data(data: object) -> float:
     elif isinstance(data, bool) or not isinstance(data, numbers.Real):
         raise TypeError(f"Value data must be an int or float, got {type(data).__name__}: {data!r:.60}")
     else:
-        value = float(data)
+        try:
+            value = float(data)
+        except OverflowError:
+            raise ValueError(
+                f"Value data must be finite, got an int of {int(data).bit_length()} bits, beyond float64"
+            ) from None
     if not -_INF < value < _INF:
         raise ValueError(f"Value data must be finite, got {value!r}")
     return value
@@ -159,6 +164,8 @@ def apply(op: Op, *inputs: Value) -> Value:
         if op.valid is not None and not op.valid(*datas):
             raise ValueError("outside the domain")
         data = op.forward(*datas)
+    except AutogradMiniError:
+        raise
     except (ArithmeticError, ValueError) as exc:
         raise forward_error(op, datas, exc) from None
     if data.__class__ is not float:
@@ -283,6 +290,16 @@ def no_grad() -> Iterator[None]:
     task. Also usable as a decorator.
     """
     token = _recording.set(False)
+    try:
+        yield
+    finally:
+        _recording.reset(token)
+
+
+@contextlib.contextmanager
+def enable_grad() -> Iterator[None]:
+    """Record ops again inside a `no_grad()` block (as torch.enable_grad does)."""
+    token = _recording.set(True)
     try:
         yield
     finally:
