@@ -6,6 +6,7 @@ implements the backpropagation derivation (equations 1.1 to 1.10) exactly.
 
 from .engine import gradients
 from .errors import AutogradMiniError, DomainError, NumericOverflowError, OpRegistrationError
+from .explain import Explanation, explain
 from .value import Value, dot, enable_grad, is_grad_enabled, no_grad, sum_of
 
 __version__ = "0.1.0"
@@ -13,11 +14,13 @@ __version__ = "0.1.0"
 __all__ = [
     "AutogradMiniError",
     "DomainError",
+    "Explanation",
     "NumericOverflowError",
     "OpRegistrationError",
     "Value",
     "dot",
     "enable_grad",
+    "explain",
     "gradients",
     "is_grad_enabled",
     "no_grad",

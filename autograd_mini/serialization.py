@@ -1,0 +1,190 @@
+"""An MLP's architecture and parameters as JSON, validated on the way in.
+
+The format (version 1), as written by `MLP.to_dict()`:
+
+    {"format": "autograd_mini.MLP", "version": 1,
+     "nin": 2, "nouts": [3, 1], "activations": ["tanh", "sigmoid"], "bias": true,
+     "layers": [{"weights": [[w00, w01], ...one row per neuron], "biases": [b0, ...]},
+                ...]}
+
+"biases" is null when bias is false. Loading checks every key, type, size and
+number (no bools, no NaN or infinities, no extra keys) and raises ValueError
+naming the first problem; nothing is assigned until everything has passed.
+JSON only: no pickle, nothing is evaluated.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .nn import MLP
+
+FORMAT = "autograd_mini.MLP"
+VERSION = 1
+_KEYS = ("format", "version", "nin", "nouts", "activations", "bias", "layers")
+
+
+def model_to_dict(model: MLP) -> dict[str, Any]:
+    """The JSON-ready description of `model` (see the module docstring)."""
+    layers = []
+    for layer in model.layers:
+        weights = [[w.data for w in n.w] for n in layer.neurons]
+        biases = [n.b.data for n in layer.neurons if n.b is not None] if model.bias else None
+        layers.append({"weights": weights, "biases": biases})
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "nin": model.nin,
+        "nouts": list(model.nouts),
+        "activations": model.activations,
+        "bias": model.bias,
+        "layers": layers,
+    }
+
+
+def model_from_dict(data: Any) -> MLP:
+    """A new MLP holding the architecture and values in `data`."""
+    from .nn import MLP
+
+    values = parameter_values(data)
+    activations = data["activations"]
+    model = MLP(data["nin"], data["nouts"], activations[0], activations[-1], data["bias"], seed=0)
+    for p, v in zip(model.parameters(), values, strict=True):
+        p.data = v
+    return model
+
+
+def parameter_values(data: Any, expected: MLP | None = None) -> list[float]:
+    """Validate `data` completely and return its values in `parameters()` order.
+
+    With `expected`, the architecture in `data` must also equal that model's.
+    """
+    _check_header(data)
+    nin, nouts, bias = data["nin"], data["nouts"], data["bias"]
+    if expected is not None:
+        _check_same_architecture(data, expected)
+    layers = data["layers"]
+    if not isinstance(layers, list) or len(layers) != len(nouts):
+        raise ValueError(f"model JSON: 'layers' must be a list of {len(nouts)} layers, got {_show(layers)}")
+    values: list[float] = []
+    sizes = [nin] + nouts
+    for li, layer in enumerate(layers, start=1):
+        values += _layer_values(layer, li, sizes[li - 1], sizes[li], bias)
+    return values
+
+
+def _check_header(data: Any) -> None:
+    from .nn import ACTIVATIONS
+
+    if not isinstance(data, dict):
+        raise ValueError(f"model JSON: expected an object, got {_show(data)}")
+    missing = [k for k in _KEYS if k not in data]
+    if missing:
+        raise ValueError(f"model JSON: missing key(s) {', '.join(map(repr, missing))}")
+    extra = sorted(str(k) for k in data if k not in _KEYS)
+    if extra:
+        raise ValueError(f"model JSON: unknown key(s) {', '.join(map(repr, extra))}")
+    if data["format"] != FORMAT:
+        raise ValueError(f"model JSON: 'format' must be {FORMAT!r}, got {_show(data['format'])}")
+    if not _is_int(data["version"]) or data["version"] != VERSION:
+        raise ValueError(f"model JSON: unsupported 'version' {_show(data['version'])} (this library reads {VERSION})")
+    if not _is_int(data["nin"]) or data["nin"] < 1:
+        raise ValueError(f"model JSON: 'nin' must be a positive int, got {_show(data['nin'])}")
+    nouts = data["nouts"]
+    if not isinstance(nouts, list) or not nouts or not all(_is_int(n) and n >= 1 for n in nouts):
+        raise ValueError(f"model JSON: 'nouts' must be a non-empty list of positive ints, got {_show(nouts)}")
+    activations = data["activations"]
+    if not isinstance(activations, list) or len(activations) != len(nouts):
+        raise ValueError(f"model JSON: 'activations' must be a list of {len(nouts)} names, got {_show(activations)}")
+    for a in activations:
+        if not isinstance(a, str) or a not in ACTIVATIONS:
+            raise ValueError(f"model JSON: unknown activation {_show(a)}: choose one of {', '.join(ACTIVATIONS)}")
+    if len(set(activations[:-1])) > 1:
+        raise ValueError(f"model JSON: hidden layers must share one activation, got {_show(activations)}")
+    if not isinstance(data["bias"], bool):
+        raise ValueError(f"model JSON: 'bias' must be true or false, got {_show(data['bias'])}")
+
+
+def _check_same_architecture(data: dict[str, Any], model: MLP) -> None:
+    saved = (data["nin"], data["nouts"], data["activations"], data["bias"])
+    ours = (model.nin, model.nouts, model.activations, model.bias)
+    if saved != ours:
+        raise ValueError(
+            "model JSON: architecture (nin, nouts, activations, bias) = "
+            f"{saved} does not match this model's {ours}"
+        )
+
+
+def _layer_values(layer: Any, li: int, nin: int, nout: int, bias: bool) -> list[float]:
+    where = f"model JSON: layer {li}"
+    if not isinstance(layer, dict) or set(layer) != {"weights", "biases"}:
+        raise ValueError(f"{where} must be an object with exactly 'weights' and 'biases', got {_show(layer)}")
+    weights, biases = layer["weights"], layer["biases"]
+    if not isinstance(weights, list) or len(weights) != nout:
+        raise ValueError(f"{where}: 'weights' must be a list of {nout} rows, got {_show(weights)}")
+    if bias:
+        if not isinstance(biases, list) or len(biases) != nout:
+            raise ValueError(f"{where}: 'biases' must be a list of {nout} numbers, got {_show(biases)}")
+    elif biases is not None:
+        raise ValueError(f"{where}: 'biases' must be null for a model without bias, got {_show(biases)}")
+    values: list[float] = []
+    for j, row in enumerate(weights):
+        if not isinstance(row, list) or len(row) != nin:
+            raise ValueError(f"{where}: weights of neuron {j} must be a list of {nin} numbers, got {_show(row)}")
+        values += [_number(w, f"{where}, neuron {j}, weight {k}") for k, w in enumerate(row)]
+        if bias:
+            values.append(_number(biases[j], f"{where}, neuron {j}, bias"))
+    return values
+
+
+def _number(x: Any, where: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        raise ValueError(f"{where} must be a number, got {_show(x)}")
+    try:
+        value = float(x)
+    except OverflowError:
+        raise ValueError(f"{where} must be finite, got an int with {len(str(x))} digits") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{where} must be finite, got {value!r}")
+    return value
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _show(x: Any) -> str:
+    text = repr(x)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"model JSON: {name} is not a valid number (NaN and infinities are not allowed)")
+
+
+def save_json(data: dict[str, Any], path: str | os.PathLike[str]) -> None:
+    """Write `data` to `path` as strict JSON (no NaN)."""
+    text = json.dumps(data, indent=1, allow_nan=False)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text + "\n")
+
+
+def load_json(path: str | os.PathLike[str]) -> Any:
+    """Parse the JSON file at `path`; ValueError if it is not strict JSON."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"expected a path or a dict, got {type(path).__name__}")
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"model JSON: {os.fspath(path)!r} is not UTF-8 text ({exc.reason})") from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"model JSON: {os.fspath(path)!r} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ValueError(f"model JSON: {os.fspath(path)!r} is nested too deeply") from None

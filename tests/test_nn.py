@@ -1,0 +1,204 @@
+"""autograd_mini.nn: structure, labels, forward values and gradients of MLPs."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from autograd_mini import Value
+from autograd_mini.losses import squared_error
+from autograd_mini.nn import MLP, Layer, Module, Neuron
+
+_ACT = {
+    "sigmoid": lambda z: 1.0 / (1.0 + math.exp(-z)),
+    "tanh": math.tanh,
+    "relu": lambda z: max(z, 0.0),
+    "linear": lambda z: z,
+}
+
+
+def reference_forward(model: MLP, x: list[float]) -> list[float]:
+    """The MLP's output computed with floats from its parameters' data."""
+    values = list(x)
+    for layer in model.layers:
+        values = [
+            _ACT[n.activation](sum(w.data * v for w, v in zip(n.w, values, strict=True)) + (n.b.data if n.b else 0.0))
+            for n in layer.neurons
+        ]
+    return values
+
+
+def test_parameters_order_and_labels() -> None:
+    model = MLP(2, [3, 1], seed=0)
+    labels = [p.label for p in model.parameters()]
+    assert labels == [
+        "L1.N0.w0", "L1.N0.w1", "L1.N0.b",
+        "L1.N1.w0", "L1.N1.w1", "L1.N1.b",
+        "L1.N2.w0", "L1.N2.w1", "L1.N2.b",
+        "L2.N0.w0", "L2.N0.w1", "L2.N0.w2", "L2.N0.b",
+    ]  # fmt: skip
+    assert model.parameters()[3] is model.layers[0].neurons[1].w[0]
+    assert model.parameters()[-1] is model.layers[1].neurons[0].b
+    assert [name for name, _ in model.named_parameters()] == labels
+
+
+def test_no_bias_has_no_bias_parameters() -> None:
+    model = MLP(3, [2, 2], bias=False, seed=0)
+    assert len(model.parameters()) == 3 * 2 + 2 * 2
+    assert all(n.b is None for layer in model.layers for n in layer.neurons)
+    out = model([1.0, 2.0, 3.0])
+    assert [o.label for o in out] == ["L2.N0.out", "L2.N1.out"]
+    assert out[0].inputs[0].op.name == "dot" and out[0].inputs[0].label == "L2.N0.net"
+
+
+def test_default_activation_is_sigmoid_everywhere() -> None:
+    assert MLP(2, [4, 4, 1]).activations == ["sigmoid"] * 3
+    assert MLP(2, [4, 1], activation="tanh").activations == ["tanh", "tanh"]
+    assert MLP(2, [4, 1], activation="relu", output_activation="linear").activations == ["relu", "linear"]
+
+
+def test_output_is_value_for_one_neuron_else_list() -> None:
+    assert isinstance(MLP(2, [3, 1], seed=0)([1.0, 2.0]), Value)
+    out = MLP(2, [3, 2], seed=0)([1.0, 2.0])
+    assert isinstance(out, list) and len(out) == 2 and all(isinstance(o, Value) for o in out)
+
+
+def test_forward_pass_labels_and_single_dot_node() -> None:
+    model = MLP(2, [2, 1], activation="tanh", output_activation="linear", seed=3)
+    y = model([0.5, -0.25])
+    assert y.label == "L2.N0.net" and y.op.name == "add"
+    dot_node, bias = y.inputs
+    assert dot_node.op.name == "dot" and bias is model.layers[1].neurons[0].b
+    hidden = dot_node.inputs[2:]
+    assert [h.label for h in hidden] == ["L1.N0.out", "L1.N1.out"]
+    assert [h.inputs[0].label for h in hidden] == ["L1.N0.net", "L1.N1.net"]
+    assert list(dot_node.inputs[:2]) == model.layers[1].neurons[0].w
+
+
+@given(
+    st.sampled_from(["sigmoid", "tanh", "relu", "linear"]),
+    st.sampled_from(["sigmoid", "tanh", "relu", "linear"]),
+    st.lists(st.floats(-3, 3), min_size=3, max_size=3),
+    st.integers(0, 2**32),
+)
+def test_forward_matches_float_reference(act: str, out_act: str, x: list[float], seed: int) -> None:
+    model = MLP(3, [4, 2], activation=act, output_activation=out_act, seed=seed)
+    got = [o.data for o in model(x)]
+    assert got == pytest.approx(reference_forward(model, x), rel=1e-12, abs=1e-12)
+
+
+def test_accepts_values_as_inputs_and_differentiates_through_them() -> None:
+    model = MLP(2, [3, 1], seed=0)
+    x = [Value(0.3, label="x0"), Value(-0.7, label="x1")]
+    y = model(x)
+    y.backward()
+    h = 1e-6
+    for i in range(2):
+        plus = [v.data for v in x]
+        minus = [v.data for v in x]
+        plus[i] += h
+        minus[i] -= h
+        numeric = (model(plus).data - model(minus).data) / (2 * h)
+        assert x[i].grad == pytest.approx(numeric, rel=1e-6, abs=1e-9)
+
+
+def test_wrong_input_length_says_expected_vs_got() -> None:
+    model = MLP(3, [2], seed=0)
+    with pytest.raises(ValueError, match="expected 3 inputs, got 2"):
+        model([1.0, 2.0])
+    with pytest.raises(TypeError, match="input 1"):
+        model([1.0, "a", 2.0])
+    with pytest.raises(TypeError, match="list of 3 inputs"):
+        model(1.0)
+
+
+def test_seeded_init_is_deterministic_and_bounded() -> None:
+    a, b, c = MLP(4, [8, 1], seed=7), MLP(4, [8, 1], seed=7), MLP(4, [8, 1], seed=8)
+    assert [p.data for p in a.parameters()] == [p.data for p in b.parameters()]
+    assert [p.data for p in a.parameters()] != [p.data for p in c.parameters()]
+    for p in a.layers[0].parameters():
+        assert abs(p.data) <= 1 / math.sqrt(4)
+    for p in a.layers[1].parameters():
+        assert abs(p.data) <= 1 / math.sqrt(8)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"nin": 0, "nouts": [1]}, ValueError, "nin"),
+        ({"nin": 2, "nouts": []}, ValueError, "at least one"),
+        ({"nin": 2, "nouts": [2, 0]}, ValueError, r"nouts\[1\]"),
+        ({"nin": 2.0, "nouts": [1]}, TypeError, "nin"),
+        ({"nin": True, "nouts": [1]}, TypeError, "nin"),
+        ({"nin": 2, "nouts": 3}, TypeError, "nouts"),
+        ({"nin": 2, "nouts": [1], "activation": "softmax"}, ValueError, "softmax"),
+        ({"nin": 2, "nouts": [1], "output_activation": "gelu"}, ValueError, "gelu"),
+        ({"nin": 2, "nouts": [1], "bias": 1}, TypeError, "bias"),
+        ({"nin": 2, "nouts": [1], "seed": 1.5}, TypeError, "seed"),
+    ],
+)
+def test_bad_constructor_arguments(kwargs: dict, error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        MLP(**kwargs)
+
+
+def test_zero_grad_resets_every_parameter() -> None:
+    model = MLP(2, [3, 1], seed=0)
+    squared_error(model([1.0, 2.0]), 0.0).backward()
+    assert any(p.grad != 0.0 for p in model.parameters())
+    model.zero_grad()
+    assert all(p.grad == 0.0 for p in model.parameters())
+
+
+def test_module_layer_neuron_api() -> None:
+    model = MLP(2, [3, 1], activation="relu", seed=0)
+    assert isinstance(model, Module)
+    layer = model.layers[0]
+    assert isinstance(layer, Layer) and isinstance(layer.neurons[0], Neuron)
+    assert layer.activation == "relu"
+    assert len(layer([1.0, 2.0])) == 3
+    neuron = layer.neurons[2]
+    assert neuron([1.0, 2.0]).label == "L1.N2.out"
+    assert neuron.parameters() == neuron.w + [neuron.b]
+    assert "L1.N2" in repr(neuron) and "MLP(2, [3, 1]" in repr(model)
+
+
+def test_gradients_match_torch() -> None:
+    torch = pytest.importorskip("torch")
+    model = MLP(3, [5, 4, 2], activation="tanh", output_activation="sigmoid", seed=11)
+    x, t = [0.2, -1.3, 0.8], [1.0, 0.0]
+    out = model(x)
+    loss = squared_error(out[0], t[0]) + squared_error(out[1], t[1])
+    loss.backward()
+
+    values = torch.tensor(x, dtype=torch.float64)
+    tensors = []
+    for layer in model.layers:
+        w = torch.tensor([[p.data for p in n.w] for n in layer.neurons], dtype=torch.float64, requires_grad=True)
+        b = torch.tensor([n.b.data for n in layer.neurons], dtype=torch.float64, requires_grad=True)
+        tensors.append((w, b))
+        z = w @ values + b
+        values = torch.tanh(z) if layer.activation == "tanh" else torch.sigmoid(z)
+    ref = 0.5 * ((torch.tensor(t, dtype=torch.float64) - values) ** 2).sum()
+    ref.backward()
+    expected = []
+    for w, b in tensors:
+        for j in range(w.shape[0]):
+            expected += w.grad[j].tolist() + [b.grad[j].item()]
+    assert loss.data == pytest.approx(ref.item(), rel=1e-12)
+    assert [p.grad for p in model.parameters()] == pytest.approx(expected, rel=1e-10, abs=1e-14)
+
+
+def test_train_moons_example_reaches_95_percent() -> None:
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "train_moons.py"
+    spec = importlib.util.spec_from_file_location("train_moons", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.train(steps=100, verbose=False) >= 0.95
