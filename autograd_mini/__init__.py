@@ -8,17 +8,20 @@ from .engine import gradients
 from .errors import AutogradMiniError, DomainError, NumericOverflowError, OpRegistrationError
 from .explain import Explanation, explain
 from .value import Value, dot, enable_grad, is_grad_enabled, no_grad, sum_of
+from .viz import Drawing, draw
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AutogradMiniError",
     "DomainError",
+    "Drawing",
     "Explanation",
     "NumericOverflowError",
     "OpRegistrationError",
     "Value",
     "dot",
+    "draw",
     "enable_grad",
     "explain",
     "gradients",

@@ -1,0 +1,67 @@
+"""Regenerate the figures under docs/ (run: python docs/make_figures.py).
+
+- docs/expression.svg: one tanh neuron, o = tanh(x1*w1 + x2*w2 + b), after
+  backward, with the local derivative on every edge.
+- docs/mlp.svg: MLP(2, [4, 4, 1]) with a squared-error loss, one node per
+  neuron (`collapse_neurons=True`).
+- docs/mlp_neurons.svg: the same network with every op drawn and each
+  neuron's ops boxed together (`group_neurons=True`).
+
+Everything is seeded, so the DOT is the same on every run. The SVG bytes
+depend on the renderer: unless AUTOGRAD_MINI_DOT is set, this script uses
+graphviz-pure when it is installed (it writes the same bytes on every
+platform), so rerunning it leaves the committed files unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from autograd_mini import Value, draw
+from autograd_mini.losses import squared_error
+from autograd_mini.nn import MLP
+from autograd_mini.render import ENV_VAR, find_graphviz_pure
+
+DOCS = Path(__file__).resolve().parent
+
+
+def neuron_expression() -> Value:
+    """o = tanh(x1*w1 + x2*w2 + b), after backward."""
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    n = x1 * w1 + x2 * w2 + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    o.backward()
+    return o
+
+
+def mlp_loss() -> Value:
+    """The squared error of MLP(2, [4, 4, 1]) on one example, after backward."""
+    model = MLP(2, [4, 4, 1], seed=0)
+    y = model([Value(0.5, label="x0"), Value(-1.0, label="x1")])
+    loss = squared_error(y, Value(1.0, label="t"))
+    loss.label = "E"
+    loss.backward()
+    return loss
+
+
+def main() -> None:
+    if not os.environ.get(ENV_VAR) and (pure := find_graphviz_pure()) is not None:
+        os.environ[ENV_VAR] = pure
+    figures = {
+        "expression.svg": draw(neuron_expression(), show_derivatives=True),
+        "mlp.svg": draw(mlp_loss(), collapse_neurons=True),
+        "mlp_neurons.svg": draw(mlp_loss(), group_neurons=True),
+    }
+    for name, drawing in figures.items():
+        path = drawing.save(DOCS / name)
+        print(f"wrote {path.relative_to(DOCS.parent)} ({drawing.node_count} nodes, {drawing.edge_count} edges)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Tests of the renderer lookup and of running it: graphviz-pure, the environment
+variable, no renderer at all, a failing renderer, captured warnings.
+
+The no-renderer path is simulated through the environment: AUTOGRAD_MINI_DOT
+unset, PATH emptied and the scripts-folder lookup pointed at an empty folder.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from autograd_mini import Value, draw
+from autograd_mini import render as render_module
+from autograd_mini.render import ENV_VAR, RendererNotFoundError, RenderError, find_renderer, render
+
+POSIX_ONLY = pytest.mark.skipif(os.name != "posix", reason="fake renderers are shell scripts")
+# The platforms graphviz-pure ships wheels for: there it is a dependency, so it must be found.
+PURE_SHIPPED = (sys.platform.startswith("linux") and platform.machine() in ("x86_64", "aarch64")) or (
+    sys.platform == "darwin") or (sys.platform == "win32" and platform.machine() in ("AMD64", "ARM64"))
+
+
+@pytest.fixture
+def no_system_dot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No AUTOGRAD_MINI_DOT and nothing on PATH: only graphviz-pure's own folders are left."""
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.setenv("PATH", "")
+
+
+@pytest.fixture
+def no_renderer(no_system_dot: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Not even graphviz-pure: its scripts folders are replaced by an empty one."""
+    monkeypatch.setattr(render_module, "_script_folders", lambda: [tmp_path])
+
+
+def fake_renderer(folder: Path, body: str) -> str:
+    """A shell script standing in for dot."""
+    path = folder / "fake-dot"
+    path.write_text("#!/bin/sh\n" + body + "\n", encoding="utf-8")
+    path.chmod(0o755)
+    return str(path)
+
+
+def small_drawing():
+    return draw(Value(2.0, label="x") * 3)
+
+
+# --- lookup -------------------------------------------------------------------------------
+@pytest.mark.skipif(not PURE_SHIPPED, reason="graphviz-pure ships no wheel for this platform")
+def test_graphviz_pure_is_found_without_path(no_system_dot: None) -> None:
+    """What CI exercises: an unactivated environment, no system Graphviz."""
+    found = find_renderer()
+    assert found is not None and Path(found).name.startswith("graphviz-pure")
+    svg = small_drawing().svg()
+    assert "graphviz-pure" in svg and ET.fromstring(svg).tag.endswith("svg")
+
+
+@pytest.mark.skipif(not PURE_SHIPPED, reason="graphviz-pure ships no wheel for this platform")
+def test_graphviz_pure_is_found_beside_the_interpreter(no_system_dot: None, monkeypatch) -> None:
+    """A kernel whose sysconfig scripts folder is elsewhere still finds the program next to python."""
+    monkeypatch.setattr(render_module.sysconfig, "get_path", lambda *args, **kwargs: "/nonexistent")
+    found = find_renderer()
+    assert found is not None and Path(found).parent == Path(sys.executable).parent
+
+
+@POSIX_ONLY
+def test_environment_variable_comes_first(tmp_path: Path, monkeypatch) -> None:
+    svg = '<svg xmlns="http://www.w3.org/2000/svg"><text>from the fake</text></svg>'
+    monkeypatch.setenv(ENV_VAR, fake_renderer(tmp_path, f"cat > /dev/null; echo '{svg}'"))
+    assert find_renderer() == str(tmp_path / "fake-dot")
+    assert small_drawing().svg().strip() == svg
+
+
+def test_environment_variable_naming_nothing_is_an_error(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "no-such-dot"))
+    with pytest.raises(RendererNotFoundError, match=f"{ENV_VAR}=.*no-such-dot.*not an executable"):
+        small_drawing().svg()
+
+
+# --- no renderer --------------------------------------------------------------------------
+def test_without_a_renderer_dot_text_still_works(no_renderer: None, tmp_path: Path) -> None:
+    assert find_renderer() is None
+    drawing = small_drawing()
+    assert drawing.source.startswith("digraph")
+    assert drawing.save(tmp_path / "g.dot").read_text(encoding="utf-8") == drawing.source
+
+
+def test_without_a_renderer_svg_says_how_to_get_one(no_renderer: None, tmp_path: Path) -> None:
+    drawing = small_drawing()
+    for attempt in (drawing.svg, drawing.png, lambda: drawing.save(tmp_path / "g.svg")):
+        with pytest.raises(RendererNotFoundError) as caught:
+            attempt()
+        message = str(caught.value)
+        assert "pip install graphviz-pure" in message and "Graphviz" in message and ENV_VAR in message
+    assert not (tmp_path / "g.svg").exists()
+
+
+def test_without_a_renderer_jupyter_falls_back_to_the_text_repr(no_renderer: None) -> None:
+    drawing = small_drawing()
+    assert drawing._repr_svg_() is None
+    assert "pip install graphviz-pure" in repr(drawing)
+
+
+# --- running it ---------------------------------------------------------------------------
+@POSIX_ONLY
+def test_renderer_failure_carries_its_message(tmp_path: Path, monkeypatch) -> None:
+    script = fake_renderer(tmp_path, "cat > /dev/null; echo 'Error: <stdin>: syntax error in line 7' >&2; exit 3")
+    monkeypatch.setenv(ENV_VAR, script)
+    with pytest.raises(RenderError, match=r"-Tsvg failed \(exit status 3\): Error: <stdin>: syntax error in line 7"):
+        small_drawing().svg()
+
+
+@POSIX_ONLY
+def test_renderer_that_hangs_times_out(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv(ENV_VAR, fake_renderer(tmp_path, "exec sleep 30"))
+    with pytest.raises(RenderError, match="did not finish within 0.5 s"):
+        render("digraph { a }", "svg", timeout=0.5)
+
+
+def test_real_renderer_rejects_bad_dot_with_its_own_words() -> None:
+    if find_renderer() is None:
+        pytest.skip("no renderer")
+    with pytest.raises(RenderError, match="syntax error"):
+        render("digraph { a -> ", "svg")
+    with pytest.raises(RenderError, match="not recognized|Format"):
+        render("digraph { a }", "no-such-format")
+
+
+def test_warnings_are_captured_not_printed(capfd: pytest.CaptureFixture[str]) -> None:
+    if find_renderer() is None:
+        pytest.skip("no renderer")
+    # graphviz-pure warns on stderr about the width of non-ASCII characters
+    svg = draw(Value(1.0, label="naïve θ")).svg()
+    assert "naïve θ" in svg
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
