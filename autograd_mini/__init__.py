@@ -4,9 +4,11 @@ Build expressions from `Value`s, call `backward()`, read `.grad`. The engine
 implements the backpropagation derivation (equations 1.1 to 1.10) exactly.
 """
 
+from .checking import GradcheckError, GradcheckReport, gradcheck
 from .engine import gradients
 from .errors import AutogradMiniError, DomainError, NumericOverflowError, OpRegistrationError
 from .explain import Explanation, explain
+from .functional import grad, hessian, hvp, value_and_grad
 from .value import Value, dot, enable_grad, is_grad_enabled, no_grad, sum_of
 from .viz import Drawing, draw
 
@@ -17,6 +19,8 @@ __all__ = [
     "DomainError",
     "Drawing",
     "Explanation",
+    "GradcheckError",
+    "GradcheckReport",
     "NumericOverflowError",
     "OpRegistrationError",
     "Value",
@@ -24,8 +28,13 @@ __all__ = [
     "draw",
     "enable_grad",
     "explain",
+    "grad",
+    "gradcheck",
     "gradients",
+    "hessian",
+    "hvp",
     "is_grad_enabled",
     "no_grad",
     "sum_of",
+    "value_and_grad",
 ]

@@ -1,0 +1,243 @@
+"""The functional API: `grad`, `value_and_grad`, `hessian`, `hvp`.
+
+Each takes a function of scalars and returns a new function that computes
+derivatives with the engine (`engine.gradients`), in the style of HIPS autograd
+and JAX:
+
+>>> from autograd_mini import grad
+>>> f = lambda x: x * x * x          # x**3
+>>> grad(f)(2.0), grad(grad(f))(2.0), grad(grad(grad(f)))(2.0)
+(12.0, 12.0, 6.0)
+
+Two modes, chosen per call:
+
+- number mode (the arguments being differentiated are numbers and no outer
+  `grad` is running): the arguments become fresh leaf Values and the results
+  are floats.
+- Value mode (an argument is a Value, or the call happens while an outer
+  `grad`, `hessian`, ... evaluates its function): the gradients are built with
+  `create_graph=True` and returned as Values, so the outer call can
+  differentiate them again. This is how `grad(grad(f))` gives the exact second
+  derivative: the derivative rules of the table run on Values, so no second
+  copy of any rule exists.
+
+In Value mode each differentiated argument `a` is first passed through an
+identity node (`a + 0`), and derivatives are taken with respect to that node.
+That keeps nested derivatives apart: in `grad(lambda x: grad(lambda y: x * y)(x))`
+the inner derivative is x (not 2x), so the outer one is 1, as in JAX.
+
+A function that returns a plain number instead of a Value is constant as far as
+the engine can see: its derivatives are 0 (0.0, or Value(0.0) in Value mode).
+Any other result (a list, None, ...) is a TypeError.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+import numbers
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from . import value as _value
+from .engine import gradients
+from .value import Value, enable_grad
+
+Argnums = int | Sequence[int]
+
+# > 0 while a grad/value_and_grad/hessian/hvp evaluates its function: calls made
+# inside must return Values so that the outer call can differentiate them.
+_nesting: contextvars.ContextVar[int] = contextvars.ContextVar("autograd_mini_nesting", default=0)
+
+
+def grad(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., Any]:
+    """The function computing df/d(args[argnums]) of `f`.
+
+    `f` takes numbers or Values and returns a scalar Value. `grad(f)(2.0, 3.0)`
+    returns a float, or a tuple of floats when `argnums` is a tuple; with Value
+    arguments (or inside an outer `grad`) it returns Values, so
+    `grad(grad(f))` is the exact second derivative. Keyword arguments are
+    passed through to `f` and never differentiated.
+
+    Raises ValueError for an `argnums` out of range of the call's positional
+    arguments and TypeError when a differentiated argument is not a number or
+    Value, or when `f` does not return a Value or number.
+    """
+    _check_argnums_type(argnums, "grad")
+
+    @functools.wraps(f)
+    def grad_f(*args: Any, **kwargs: Any) -> Any:
+        _, derivatives = _value_and_gradients(f, argnums, args, kwargs, "grad")
+        return derivatives
+
+    return grad_f
+
+
+def value_and_grad(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., tuple[Any, Any]]:
+    """Like `grad`, but the new function returns `(f(*args), gradient)`.
+
+    The value is a float in number mode and the Value `f` returned in Value
+    mode; the gradient has the same form as `grad`'s result.
+    """
+    _check_argnums_type(argnums, "value_and_grad")
+
+    @functools.wraps(f)
+    def value_and_grad_f(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
+        return _value_and_gradients(f, argnums, args, kwargs, "value_and_grad")
+
+    return value_and_grad_f
+
+
+def hessian(f: Callable[..., Any], argnums: Argnums | None = None) -> Callable[..., list[list[Any]]]:
+    """The function computing the matrix of second derivatives of `f`.
+
+    `hessian(f)(x, y, ...)` returns a list of lists H with
+    H[i][j] = d2 f / d args[i] d args[j], over every positional argument
+    (or over `argnums`): floats in number mode, Values in Value mode. Each row
+    is the gradient of one first derivative, taken through the same table.
+    """
+    if argnums is not None:
+        _check_argnums_type(argnums, "hessian")
+
+    @functools.wraps(f)
+    def hessian_f(*args: Any, **kwargs: Any) -> list[list[Any]]:
+        with _differentiating(args, argnums, "hessian") as (positions, as_values):
+            inputs, out = _evaluate(f, args, kwargs, positions, as_values, "hessian")
+            first = _gradients_of(out, inputs, create_graph=True)
+            return [_gradients_of(g, inputs, create_graph=as_values) for g in first]
+
+    return hessian_f
+
+
+def hvp(f: Callable[..., Any], argnums: Argnums | None = None) -> Callable[[Sequence[Any], Sequence[Any]], list[Any]]:
+    """The function computing the Hessian-vector product H(args) v of `f`.
+
+    `hvp(f)(args, v)` returns the list sum_j H[i][j] v[j] without building H:
+    it differentiates the scalar sum_j (df/d args[j]) v[j] once more, so it
+    costs two backward passes whatever the number of arguments.
+    """
+    if argnums is not None:
+        _check_argnums_type(argnums, "hvp")
+
+    def hvp_f(args: Sequence[Any], v: Sequence[Any]) -> list[Any]:
+        args = tuple(args)
+        with _differentiating(args, argnums, "hvp") as (positions, as_values):
+            if len(v) != len(positions):
+                raise ValueError(f"hvp: v has {len(v)} entries but {len(positions)} arguments are differentiated")
+            inputs, out = _evaluate(f, args, {}, positions, as_values, "hvp")
+            first = _gradients_of(out, inputs, create_graph=True)
+            directional = _value.sum_of([g * vj for g, vj in zip(first, v, strict=True)])
+            return _gradients_of(directional, inputs, create_graph=as_values)
+
+    hvp_f.__name__ = hvp_f.__qualname__ = f"hvp_of_{getattr(f, '__name__', 'f')}"
+    return hvp_f
+
+
+# --- shared machinery ------------------------------------------------------------------
+def _value_and_gradients(
+    f: Callable[..., Any], argnums: Argnums, args: tuple[Any, ...], kwargs: dict[str, Any], caller: str
+) -> tuple[Any, Any]:
+    with _differentiating(args, argnums, caller) as (positions, as_values):
+        inputs, out = _evaluate(f, args, kwargs, positions, as_values, caller)
+        derivatives = _gradients_of(out, inputs, create_graph=as_values)
+    value = out if as_values else float(out)
+    if isinstance(argnums, int):
+        return value, derivatives[0]
+    return value, tuple(derivatives)
+
+
+@contextlib.contextmanager
+def _differentiating(
+    args: tuple[Any, ...], argnums: Argnums | None, caller: str
+) -> Iterator[tuple[list[int], bool]]:
+    """Validate the call, pick the mode and mark the evaluation as nested.
+
+    Yields the positions to differentiate and whether to work in Value mode.
+    Recording is switched on for the duration (as `torch.func.grad` does), so
+    asking for a derivative inside `no_grad()` still works.
+    """
+    positions = _positions(argnums, len(args), caller)
+    for i in positions:
+        _check_scalar(args[i], i, caller)
+    as_values = _nesting.get() > 0 or any(isinstance(a, Value) for a in args)
+    depth = _nesting.set(_nesting.get() + 1)
+    try:
+        with enable_grad():
+            yield positions, as_values
+    finally:
+        _nesting.reset(depth)
+
+
+def _evaluate(
+    f: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    positions: list[int],
+    as_values: bool,
+    caller: str,
+) -> tuple[list[Value], Any]:
+    """Call f with the differentiated arguments replaced by input nodes."""
+    call_args = list(args)
+    inputs = []
+    for i in positions:
+        a = args[i]
+        # Value mode: an identity node, so derivatives count only the paths
+        # through this argument (see the module docstring).
+        node = a + 0.0 if as_values and isinstance(a, Value) else Value(a.data if isinstance(a, Value) else a)
+        inputs.append(node)
+        call_args[i] = node
+    out = f(*call_args, **kwargs)
+    if isinstance(out, Value):
+        return inputs, out
+    if isinstance(out, numbers.Real) and not isinstance(out, bool):
+        return inputs, Value(out)  # a constant: every derivative is 0
+    name = getattr(f, "__name__", repr(f))
+    raise TypeError(f"{caller}: {name} must return a scalar Value (or a number), got {type(out).__name__}")
+
+
+def _gradients_of(out: Value, inputs: list[Value], create_graph: bool) -> list[Any]:
+    return gradients(out, inputs, create_graph=create_graph)
+
+
+def _check_argnums_type(argnums: Any, caller: str) -> None:
+    if isinstance(argnums, bool) or not isinstance(argnums, (int, tuple, list)):
+        raise TypeError(f"{caller}: argnums must be an int or a tuple of ints, got {argnums!r}")
+    if isinstance(argnums, (tuple, list)):
+        if not argnums:
+            raise ValueError(f"{caller}: argnums must not be empty")
+        for a in argnums:
+            if isinstance(a, bool) or not isinstance(a, int):
+                raise TypeError(f"{caller}: argnums must contain ints, got {a!r}")
+        if len(set(argnums)) != len(argnums):
+            raise ValueError(f"{caller}: argnums has a repeated position: {argnums!r}")
+
+
+def _positions(argnums: Argnums | None, n_args: int, caller: str) -> list[int]:
+    """argnums as a list of non-negative positions, checked against the call."""
+    if argnums is None:
+        if n_args == 0:
+            raise ValueError(f"{caller}: the function was called without positional arguments")
+        return list(range(n_args))
+    wanted = [argnums] if isinstance(argnums, int) else list(argnums)
+    positions = []
+    for a in wanted:
+        if not -n_args <= a < n_args:
+            raise ValueError(
+                f"{caller}: argnums={argnums!r} is out of range: the function was called with "
+                f"{n_args} positional argument{'s' if n_args != 1 else ''} (valid positions 0..{n_args - 1})"
+            )
+        positions.append(a % n_args)
+    if len(set(positions)) != len(positions):
+        raise ValueError(f"{caller}: argnums={argnums!r} names the same argument twice")
+    return positions
+
+
+def _check_scalar(a: Any, i: int, caller: str) -> None:
+    if isinstance(a, Value):
+        return
+    if isinstance(a, bool) or not isinstance(a, numbers.Real):
+        raise TypeError(
+            f"{caller}: argument {i} is differentiated, so it must be an int, float or Value, "
+            f"got {type(a).__name__}: {a!r:.60}"
+        )
