@@ -9,6 +9,7 @@ from .engine import gradients
 from .errors import AutogradMiniError, DomainError, NumericOverflowError, OpRegistrationError
 from .explain import Explanation, explain
 from .functional import grad, hessian, hvp, value_and_grad
+from .tape import Tape, TraceError, trace
 from .value import Value, dot, enable_grad, is_grad_enabled, no_grad, sum_of
 from .viz import Drawing, draw
 
@@ -36,5 +37,8 @@ __all__ = [
     "is_grad_enabled",
     "no_grad",
     "sum_of",
+    "Tape",
+    "TraceError",
+    "trace",
     "value_and_grad",
 ]

@@ -1,0 +1,222 @@
+"""`fit`: full-batch training of an MLP, on the compiled tape or the eager engine.
+
+The loss of one example is built from Values (the model's forward pass, a
+loss row, an L2 penalty on the parameters); the batch loss is its mean.
+With `compiled=True` that per-example graph is recorded once by
+`tape.trace` and replayed for the whole batch with numpy at every step;
+with `compiled=False` every step builds the graph of every example and calls
+`backward()`, as micrograd's demo does. Both paths compute the same numbers
+(to rounding) and update the parameters with the same rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import numpy as np
+
+from .errors import NumericOverflowError
+from .losses import squared_error
+from .nn import MLP
+from .optim import Optimizer
+from .tape import trace
+from .value import Value, sum_of
+
+LossFn = Callable[[Any, list[Value]], Value]
+LearningRate = Union[float, Callable[[int, int], float], None]  # noqa: UP007 (a runtime alias on 3.10)
+LOSSES = ("hinge", "squared_error")
+
+
+@dataclass
+class History:
+    """What `fit` recorded at each step, measured before that step's update.
+
+    loss:     the batch loss (mean per-example loss plus the L2 term).
+    accuracy: the fraction of examples classified correctly.
+    """
+
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.loss)
+
+
+def fit(
+    model: MLP,
+    X: Sequence[Sequence[float]],
+    y: Sequence[Any],
+    *,
+    loss: str | LossFn = "hinge",
+    steps: int = 100,
+    lr: LearningRate = None,
+    optimizer: str | Optimizer = "sgd",
+    momentum: float = 0.0,
+    alpha: float = 1e-4,
+    compiled: bool = True,
+    callback: Callable[[int, float, float], Any] | None = None,
+    threshold: float | None = None,
+) -> History:
+    """Train `model` on (X, y), full batch, for `steps` steps; return the `History`.
+
+    Args:
+        model:     an `nn.MLP` (any object with `__call__`, `parameters()` and `nin` works).
+        X:         one list of `model.nin` numbers per example.
+        y:         one target per example: a number, or a list with one number per
+                   output. For "hinge", labels 0/1 (or -1/+1) become -1/+1.
+        loss:      "hinge" (relu(1 - t * score), one output), "squared_error"
+                   (eq. 1.4 summed over the outputs), or loss(output, targets) -> Value
+                   for one example, `targets` being a list of Values.
+        steps:     number of updates (full batch: one step is one epoch).
+        lr:        a number, or lr(step, steps) -> number; None means micrograd's
+                   schedule 1.0 - 0.9 * step / steps for "sgd" and 0.01 for "adam".
+        optimizer: "sgd" (with `momentum`), "adam", or an `optim.Optimizer` built on
+                   `model.parameters()` (then `lr` is ignored; its step() reads `.grad`).
+        alpha:     weight of the L2 penalty alpha * sum(p * p) added to the loss.
+        compiled:  replay a recorded tape (fast) or run the eager engine.
+        callback:  callback(step, loss, accuracy), called after every step (a
+                   progress bar, early logging, ...).
+        threshold: an output above it predicts class 1 (single output); default 0.0
+                   for "hinge", else 0.5. With several outputs the largest wins.
+    """
+    params = model.parameters()
+    features, targets = _dataset(model, X, y, loss)
+    per_example = _per_example_loss(model, params, loss, len(features[0]), alpha if compiled else 0.0)
+    threshold = (0.0 if loss == "hinge" else 0.5) if threshold is None else float(threshold)
+    update = _Update(params, optimizer, lr, momentum, steps)
+    rows = np.hstack([features, targets])
+    history = History()
+    if compiled:
+        extra = rows[1:2] if len(rows) > 1 else None
+        tape = trace(per_example, params, rows[0], check_inputs=extra)
+    for step in range(steps):
+        if compiled:
+            result = tape.value_and_grad(rows, update.values)
+            value, grads, outputs = result.loss, result.grads, result.outputs.T
+        else:
+            value, grads, outputs = _eager_step(per_example, params, rows, alpha)
+        history.loss.append(value)
+        history.accuracy.append(_accuracy(outputs, targets, threshold))
+        update.step(step, grads)
+        if callback is not None:
+            callback(step, value, history.accuracy[-1])
+    return history
+
+
+def _per_example_loss(model: Any, params: list[Value], loss: str | LossFn, nin: int, alpha: float) -> Callable:
+    """fn(params, inputs) -> (loss of one example + L2 term, *model outputs).
+
+    On the tape the L2 term depends on no input, so it is computed once per
+    replay; the mean over the batch of (loss_i + L2) is mean(loss_i) + L2.
+    """
+    if not (callable(loss) or loss in LOSSES):
+        raise ValueError(f"fit: loss must be one of {LOSSES} or a function, got {loss!r}")
+
+    def fn(_params: list[Value], inputs: list[Value]) -> tuple[Value, ...]:
+        out = model(inputs[:nin])
+        outs = out if isinstance(out, list) else [out]
+        ts = inputs[nin:]
+        if loss == "hinge":
+            value = (1.0 - ts[0] * outs[0]).relu()
+        elif loss == "squared_error":
+            value = sum_of([squared_error(o, t) for o, t in zip(outs, ts, strict=False)])  # (1.4) per output
+        else:
+            value = loss(out, ts)  # type: ignore[operator]
+        if alpha:
+            value = value + alpha * sum_of([p * p for p in params])
+        return (value, *outs)
+
+    return fn
+
+
+def _eager_step(
+    fn: Callable, params: list[Value], rows: np.ndarray, alpha: float
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """One step on the eager engine: every example's graph, their mean plus the L2 term
+    (built once, not once per example as on the tape), backward()."""
+    results = [fn(params, [Value(v) for v in row]) for row in rows.tolist()]
+    total = sum_of([r[0] for r in results]) / len(results)
+    if alpha:
+        total = total + alpha * sum_of([p * p for p in params])
+    for p in params:
+        p.grad = 0.0
+    total.backward()
+    outputs = np.array([[o.data for o in r[1:]] for r in results])
+    return total.data, np.array([p.grad for p in params]), outputs
+
+
+def _accuracy(outputs: np.ndarray, targets: np.ndarray, threshold: float) -> float:
+    """Fraction of rows whose predicted class matches the target's."""
+    if outputs.shape[1] == 1:
+        hits = (outputs[:, 0] > threshold) == (targets[:, 0] > threshold)
+    else:
+        hits = outputs.argmax(axis=1) == targets.argmax(axis=1)
+    return float(hits.mean())
+
+
+class _Update:
+    """SGD (heavy-ball momentum) or Adam on a parameter array, as `optim.SGD` /
+    `optim.Adam` define them, written back into the Values' `.data` each step."""
+
+    def __init__(self, params: list[Value], optimizer: str | Optimizer, lr: LearningRate, momentum: float, steps: int):
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise ValueError(f"fit: steps must be an int >= 0, got {steps!r}")
+        if not (isinstance(optimizer, Optimizer) or optimizer in ("sgd", "adam")):
+            raise ValueError(f"fit: optimizer must be 'sgd', 'adam' or an optim.Optimizer, got {optimizer!r}")
+        self.params, self.optimizer, self.momentum, self.steps = params, optimizer, float(momentum), steps
+        default = (lambda k, n: 1.0 - 0.9 * k / n) if optimizer == "sgd" else 0.01
+        self.lr = default if lr is None else lr
+        self.values = np.array([p.data for p in params], dtype=float)
+        self.m = np.zeros_like(self.values)
+        self.v = np.zeros_like(self.values)
+        self.t = 0
+
+    def step(self, k: int, grads: np.ndarray) -> None:
+        """Apply one update with the gradient array `grads` (parameters' order)."""
+        for p, g in zip(self.params, grads.tolist(), strict=True):
+            p.grad = g
+        if isinstance(self.optimizer, Optimizer):
+            self.optimizer.step()
+            self.values = np.array([p.data for p in self.params], dtype=float)
+            return
+        lr = float(self.lr(k, self.steps)) if callable(self.lr) else float(self.lr)
+        with np.errstate(all="ignore"):  # checked just below
+            if self.optimizer == "sgd":
+                self.m = self.momentum * self.m + grads
+                new = self.values - lr * self.m
+            else:
+                self.t += 1
+                self.m = 0.9 * self.m + 0.1 * grads
+                self.v = 0.999 * self.v + 0.001 * grads * grads
+                step = (self.m / (1.0 - 0.9**self.t)) / (np.sqrt(self.v / (1.0 - 0.999**self.t)) + 1e-8)
+                new = self.values - lr * step
+        if not np.isfinite(new).all():
+            raise NumericOverflowError(f"fit: step {k} would make a parameter non-finite; lower the learning rate")
+        self.values = new
+        for p, v in zip(self.params, new.tolist(), strict=True):
+            p.data = v
+
+
+def _dataset(model: Any, X: Sequence[Sequence[float]], y: Sequence[Any], loss: Any) -> tuple[np.ndarray, np.ndarray]:
+    """X as (n, nin) and y as (n, n_targets) float arrays, checked."""
+    features = np.asarray(X, dtype=float)
+    nin = getattr(model, "nin", features.shape[-1] if features.ndim == 2 else None)
+    if features.ndim != 2 or features.shape[0] == 0 or features.shape[1] != nin:
+        raise ValueError(
+            f"fit: X must be a non-empty list of examples with {nin} numbers each, got shape {features.shape}"
+        )
+    targets = np.asarray(y, dtype=float)
+    if targets.ndim == 1:
+        targets = targets[:, None]
+    if targets.ndim != 2 or targets.shape[0] != features.shape[0]:
+        raise ValueError(f"fit: y must have one target per example ({features.shape[0]}), got shape {targets.shape}")
+    if not (np.isfinite(features).all() and np.isfinite(targets).all()):
+        raise ValueError("fit: X and y must be finite")
+    if loss == "hinge":
+        if targets.shape[1] != 1 or not np.isin(targets, (-1.0, 0.0, 1.0)).all():
+            raise ValueError("fit: the hinge loss needs one label per example, 0/1 or -1/+1")
+        targets = np.where(targets > 0, 1.0, -1.0)
+    return features, targets
+

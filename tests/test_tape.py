@@ -1,0 +1,344 @@
+"""The compiled tape against the eager engine: same rows, same numbers (1e-12 relative, float64).
+
+Oracles: the eager engine (`engine.gradients` on each example's graph), and
+PyTorch for the moons MLP when installed. Errors: the eager engine's typed
+errors, raised with the op, the operands and the example's index.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autograd_mini import DomainError, NumericOverflowError, Tape, TraceError, Value, sum_of, trace
+from autograd_mini.datasets import make_moons
+from autograd_mini.engine import gradients
+from autograd_mini.losses import squared_error
+from autograd_mini.nn import MLP
+from autograd_mini.testing import expressions
+
+RTOL = 1e-12
+
+
+def eager(fn, params, rows):
+    """Per-example losses and per-example gradients (rows x params) on the eager engine."""
+    losses, grads = [], []
+    for row in np.asarray(rows, dtype=float).tolist():
+        out = fn(params, [Value(v) for v in row])
+        out = out[0] if isinstance(out, tuple) else out
+        losses.append(out.data)
+        grads.append(gradients(out, params))
+    return np.array(losses), np.array(grads, dtype=float).reshape(len(losses), len(params))
+
+
+def assert_matches_eager(tape: Tape, fn, params, rows, vector_relative: bool = False) -> None:
+    """Losses elementwise, and gradients example by example (batch of one, elementwise)
+    and summed over the batch (relative to the sum of the magnitudes, as cancellation
+    between examples is rounding-order dependent).
+
+    vector_relative: gradients relative to max(1, the largest gradient of the
+    example) instead of elementwise. numpy's tanh, exp, ... may differ from math's by one
+    ulp, and a rule such as 1 - tanh(x)**2 at a saturated tanh turns that ulp into
+    a large relative error of a derivative that is nearly 0 (random expressions
+    reach such points; an MLP's float64 derivatives match elementwise).
+    """
+    losses, per_example = eager(fn, params, rows)
+    result = tape.value_and_grad(rows)
+    np.testing.assert_allclose(result.losses, losses, rtol=RTOL, atol=1e-300)
+    b = len(losses)
+    scale = 1.0 / b if tape.reduction == "mean" else 1.0
+    assert result.loss == pytest.approx(losses.sum() * scale, rel=RTOL, abs=1e-13 * np.abs(losses).sum() * scale)
+    magnitude = np.abs(per_example)
+    if vector_relative:
+        magnitude = np.broadcast_to(np.maximum(magnitude.max(axis=1, keepdims=True), 1.0), magnitude.shape)
+    worst = np.abs(result.grads - per_example.sum(axis=0) * scale)
+    assert np.all(worst <= RTOL * magnitude.sum(axis=0) * scale + 1e-300)
+    for i in range(min(b, 5)):
+        single = tape.value_and_grad(np.asarray(rows)[i : i + 1])
+        assert np.all(np.abs(single.grads - per_example[i]) <= RTOL * magnitude[i] + 1e-300)
+
+
+# --- the moons MLP: relu hidden layers, linear output, hinge loss + L2 ----------------------
+def moons_problem(n=100, width=16, seed=1):
+    X, y = make_moons(n, noise=0.1, seed=0)
+    model = MLP(2, [width, width, 1], activation="relu", output_activation="linear", seed=seed)
+    params = model.parameters()
+
+    def fn(params, inputs):
+        x0, x1, t = inputs
+        score = model([x0, x1])
+        return (1 - t * score).relu() + 1e-4 * sum_of([p * p for p in params]), score
+
+    rows = np.array([[a, b, 2.0 * c - 1.0] for (a, b), c in zip(X, y, strict=True)])
+    return model, params, fn, rows
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_moons_mlp_matches_eager(reduction):
+    _, params, fn, rows = moons_problem()
+    tape = trace(fn, params, rows[0], reduction=reduction)
+    assert_matches_eager(tape, fn, params, rows)
+    scores = tape.forward(rows).outputs[0]
+    eager_scores = [fn(params, [Value(v) for v in row])[1].data for row in rows.tolist()]
+    np.testing.assert_allclose(scores, eager_scores, rtol=RTOL)
+
+
+def test_moons_mlp_matches_torch():
+    torch = pytest.importorskip("torch")
+    model, params, fn, rows = moons_problem(n=40)
+    result = trace(fn, params, rows[0]).value_and_grad(rows)
+    weights = []
+    for layer in model.layers:
+        w = torch.tensor([[p.data for p in n.w] for n in layer.neurons], dtype=torch.float64, requires_grad=True)
+        b = torch.tensor([n.b.data for n in layer.neurons], dtype=torch.float64, requires_grad=True)
+        weights += [w, b]
+    h = torch.tensor(rows[:, :2])
+    for i in range(0, len(weights), 2):
+        h = h @ weights[i].T + weights[i + 1]
+        if i < len(weights) - 2:
+            h = torch.relu(h)
+    loss = torch.relu(1 - torch.tensor(rows[:, 2]) * h[:, 0]).mean() + 1e-4 * sum((w * w).sum() for w in weights)
+    loss.backward()
+    expected = []
+    for i in range(0, len(weights), 2):
+        for j in range(weights[i].shape[0]):
+            expected += weights[i].grad[j].tolist() + [weights[i + 1].grad[j].item()]
+    assert result.loss == pytest.approx(loss.item(), rel=1e-12)
+    np.testing.assert_allclose(result.grads, expected, rtol=1e-9, atol=1e-15)
+
+
+# --- the derivation's setting: a sigmoid MLP with squared error (1.4) -------------------------
+def test_sigmoid_mlp_squared_error_matches_eager():
+    rng = random.Random(3)
+    model = MLP(3, [4, 2], seed=7)  # sigmoid everywhere, as in (1.2)
+    params = model.parameters()
+
+    def fn(params, inputs):
+        outs = model(inputs[:3])
+        return sum_of([squared_error(o, t) for o, t in zip(outs, inputs[3:], strict=True)])
+
+    rows = np.array([[rng.uniform(-2, 2) for _ in range(3)] + [rng.random(), rng.random()] for _ in range(30)])
+    tape = trace(fn, params, rows[0])
+    assert_matches_eager(tape, fn, params, rows)
+
+
+def test_grads_written_into_params_accumulate():
+    _, params, fn, rows = moons_problem(n=10)
+    tape = trace(fn, params, rows[0])
+    for p in params:
+        p.grad = 0.0
+    first = tape.backward(rows)
+    tape.backward(rows)
+    np.testing.assert_allclose([p.grad for p in params], 2 * first.grads, rtol=1e-15)
+
+
+def test_param_updates_are_seen_by_the_next_replay():
+    _, params, fn, rows = moons_problem(n=10)
+    tape = trace(fn, params, rows[0])
+    for p in params:
+        p.data *= 0.5
+    assert_matches_eager(tape, fn, params, rows)
+
+
+def test_chunked_replay_matches_one_pass():
+    _, params, fn, rows = moons_problem(n=50, width=4)
+    tape = trace(fn, params, rows[0])
+    whole = tape.value_and_grad(rows)
+    tape.chunk_size = 7
+    chunked = tape.value_and_grad(rows)
+    np.testing.assert_array_equal(chunked.losses, whole.losses)
+    np.testing.assert_array_equal(chunked.outputs, whole.outputs)
+    np.testing.assert_allclose(chunked.grads, whole.grads, rtol=1e-13, atol=1e-17)
+    assert chunked.loss == pytest.approx(whole.loss, rel=1e-15)
+
+
+def test_column_inputs_and_one_input_functions():
+    w = Value(1.5)
+    tape = trace(lambda params, xs: (params[0] * xs[0]).tanh(), [w], [0.3])
+    xs = np.array([0.1, -0.4, 2.0])
+    by_rows = tape.value_and_grad(xs)
+    by_columns = tape.value_and_grad([xs])
+    np.testing.assert_array_equal(by_rows.losses, by_columns.losses)
+    np.testing.assert_allclose(by_rows.losses, np.tanh(1.5 * xs), rtol=1e-15)
+    np.testing.assert_allclose(by_rows.grads, [np.mean(xs * (1 - np.tanh(1.5 * xs) ** 2))], rtol=1e-14)
+
+
+def test_shared_branch_and_constants():
+    a, b = Value(0.7), Value(-1.2)
+
+    def fn(params, xs):
+        a, b = params
+        shared = (a * b).exp() + a ** 3  # depends on no input: computed once per replay
+        return shared * xs[0] + 2.0 * (xs[1] - b) ** 2
+
+    rows = np.array([[0.5, 1.0], [-1.0, 0.2], [2.0, -0.3]])
+    tape = trace(fn, [a, b], rows[0])
+    assert_matches_eager(tape, fn, [a, b], rows)
+
+
+def test_group_mixing_nodes_with_and_without_gradients():
+    # v0 + a and x*x + 0.5 share a group (same op, depth, layout); only the first leads
+    # from a parameter to the loss (found by hypothesis: the group must still scatter).
+    a, unused = Value(0.3), Value(0.0)
+
+    def fn(params, xs):
+        v1 = (xs[0] + xs[0]) + params[0]
+        return -((v1 + v1) / (xs[0] * xs[0] + 0.5))
+
+    rows = np.array([[0.0], [0.4], [-1.1]])
+    assert_matches_eager(trace(fn, [a, unused], rows[0]), fn, [a, unused], rows)
+
+
+def test_loss_independent_of_inputs_and_leaf_outputs():
+    a = Value(2.0)
+    tape = trace(lambda params, xs: params[0] * params[0], [a], [0.0], reduction="sum")
+    result = tape.value_and_grad(np.zeros((4, 1)))
+    np.testing.assert_array_equal(result.losses, [4.0] * 4)
+    assert result.grads.tolist() == [16.0]  # 4 examples x 2a
+    leaf = trace(lambda params, xs: xs[0], [a], [1.0]).value_and_grad(np.array([[3.0], [4.0]]))
+    assert leaf.losses.tolist() == [3.0, 4.0] and leaf.grads.tolist() == [0.0]
+
+
+def test_instructions_are_flat_and_topological():
+    _, params, fn, rows = moons_problem(n=4, width=3)
+    tape = trace(fn, params, rows[0])
+    defined = set(range(len(params) + 3 + len(tape._constants)))
+    for ins in tape.instructions:
+        assert set(ins.inputs) <= defined
+        defined.add(ins.output)
+    assert "instructions" in repr(tape)
+
+
+def test_group_count_grows_with_depth_not_width():
+    counts = []
+    for width in (2, 8, 32):
+        _, params, fn, rows = moons_problem(n=4, width=width)
+        tape = trace(fn, params, rows[0])
+        counts.append((tape.n_groups, tape.depth, len(tape.instructions)))
+    assert counts[0][:2] == counts[1][:2] == counts[2][:2]
+    assert counts[2][2] > 10 * counts[0][2]
+
+
+# --- random expressions from autograd_mini.testing -------------------------------------------
+@settings(max_examples=100)
+@given(expressions(max_leaves=4, max_ops=8), st.integers(0, 3), st.randoms(use_true_random=False))
+def test_random_expressions_match_eager(expr, n_params, rnd):
+    check_expression(expr, n_params, rnd)
+
+
+def check_expression(expr, n_params, rnd) -> bool:
+    """The first n_params inputs of `expr` become parameters, the rest per-example
+    inputs drawn around the expression's point; False if the graph is data-dependent."""
+    n_params = min(n_params, expr.n_inputs - 1) if expr.n_inputs > 1 else 0
+    params = [Value(x) for x in expr.inputs[:n_params]]
+    if not params:
+        params = [Value(1.0)]
+        fn = lambda params, xs: expr(*xs) * params[0]  # noqa: E731
+        rows = [list(expr.inputs)]
+    else:
+        fn = lambda params, xs: expr(*params, *xs)  # noqa: E731
+        rows = [list(expr.inputs[n_params:])]
+    for _ in range(6):
+        row = [x + rnd.uniform(-0.3, 0.3) for x in rows[0]]
+        full = [p.data for p in params] + row if n_params else row
+        if expr.is_well_posed(full):
+            rows.append(row)
+    try:
+        tape = trace(fn, params, rows[0], check_inputs=rows[1:2] or None)
+    except TraceError:
+        return False  # a guard that reads .data (not an op) shaped the graph differently
+    assert_matches_eager(tape, fn, params, np.array(rows), vector_relative=True)
+    return True
+
+
+# --- errors ----------------------------------------------------------------------------------
+def test_domain_error_names_op_operands_and_example():
+    w = Value(1.0)
+    tape = trace(lambda params, xs: (params[0] * xs[0]).log(), [w], [1.0])
+    with pytest.raises(DomainError, match=r"log\(-2\.0\).*example 2 of the batch"):
+        tape.forward(np.array([[1.0], [3.0], [-2.0], [-5.0]]))
+    tape.chunk_size = 2  # the index counts from the start of the batch, not of the chunk
+    with pytest.raises(DomainError, match=r"log\(-5\.0\).*example 3 of the batch"):
+        tape.forward(np.array([[1.0], [3.0], [2.0], [-5.0]]))
+
+
+def test_overflow_and_division_errors_match_the_engine():
+    w = Value(1.0)
+    tape = trace(lambda params, xs: (params[0] * xs[0]).exp(), [w], [1.0])
+    with pytest.raises(NumericOverflowError, match=r"exp\(800\.0\).*example 1"):
+        tape.value_and_grad(np.array([[1.0], [800.0]]))
+    tape = trace(lambda params, xs: params[0] / xs[0], [w], [1.0])
+    with pytest.raises(DomainError, match=r"div\(1\.0, 0\.0\).*example 0"):
+        tape.forward(np.array([[0.0], [1.0]]))
+    tape = trace(lambda params, xs: xs[0] ** params[0], [w], [1.0])
+    with pytest.raises(DomainError, match=r"pow_value\(-1\.0, 1\.0\).*example 1"):
+        tape.forward(np.array([[2.0], [-1.0]]))
+
+
+def test_backward_error_matches_the_engine_and_zero_gradients_are_skipped():
+    w = Value(0.0)
+    tape = trace(lambda params, xs: (params[0] * xs[0]).sqrt(), [w], [1.0])
+    with pytest.raises(DomainError, match=r"backward through sqrt\(0\.0\)"):
+        tape.value_and_grad(np.array([[1.0], [2.0]]))
+    with pytest.raises(DomainError):
+        Value(0.0).sqrt().backward()
+    # relu(sqrt(0) - 1) sends gradient 0 into sqrt: the engine skips it, so must the tape.
+    tape = trace(lambda params, xs: (((params[0] * xs[0]).sqrt() - 1.0).relu()), [w], [1.0])
+    assert tape.value_and_grad(np.array([[1.0], [2.0]])).grads.tolist() == [0.0]
+
+
+def test_data_dependent_branch_is_refused():
+    w = Value(0.5)
+
+    def fn(params, xs):
+        return params[0] * xs[0] if xs[0].data > 0 else (params[0] * xs[0]).exp()
+
+    with pytest.raises(TraceError, match="differs"):
+        trace(fn, [w], [1.0])  # the default check re-traces on a perturbed (negative) example
+    tape = trace(fn, [w], [1.0], check=False)
+    with pytest.raises(TraceError, match="same graph for every example"):
+        tape.check(np.array([[2.0], [-3.0]]))
+
+
+def test_constant_read_from_data_is_refused():
+    w = Value(0.5)
+    with pytest.raises(TraceError, match="computed from an input's .data"):
+        trace(lambda params, xs: params[0] * Value(xs[0].data * 2), [w], [1.0])
+
+
+def test_relu_and_abs_branches_are_fine():
+    w = Value(0.5)
+    tape = trace(lambda params, xs: (params[0] * xs[0]).relu() + abs(xs[0] - params[0]), [w], [1.0])
+    tape.check(np.array([[2.0], [-3.0], [0.25]]))
+    result = tape.value_and_grad(np.array([[2.0], [-3.0]]), )
+    assert result.losses.tolist() == [1.0 + 1.5, 0.0 + 3.5]
+
+
+def test_captured_value_is_refused():
+    w, forgotten = Value(0.5), Value(2.0, label="bias")
+    with pytest.raises(TraceError, match="'bias'.*not in params"):
+        trace(lambda params, xs: params[0] * xs[0] + forgotten, [w], [1.0])
+
+
+def test_wrong_shapes_and_arguments():
+    w = Value(0.5)
+    tape = trace(lambda params, xs: params[0] * xs[0] * xs[1], [w], [1.0, 2.0])
+    for bad in (np.zeros((3, 3)), np.zeros(3), np.zeros((2, 2, 2)), [np.zeros(3), np.zeros(4)], np.zeros((0, 2))):
+        with pytest.raises(ValueError):
+            tape.forward(bad)
+    with pytest.raises(ValueError, match="NaN"):
+        tape.forward(np.array([[1.0, np.nan]]))
+    with pytest.raises(ValueError, match="param_values"):
+        tape.value_and_grad(np.ones((2, 2)), param_values=np.ones(2))
+    with pytest.raises(ValueError, match="reduction"):
+        trace(lambda params, xs: xs[0], [w], [1.0], reduction="max")
+    with pytest.raises(TypeError, match="must return a Value"):
+        trace(lambda params, xs: 3.0, [w], [1.0])
+    with pytest.raises(ValueError, match="not a leaf"):
+        trace(lambda params, xs: xs[0], [w * 2], [1.0])
+    with pytest.raises(ValueError, match="twice"):
+        trace(lambda params, xs: xs[0], [w, w], [1.0])

@@ -1,0 +1,111 @@
+"""`train.fit`: the compiled path trains exactly as the eager engine does."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autograd_mini.datasets import make_moons, xor
+from autograd_mini.errors import NumericOverflowError
+from autograd_mini.nn import MLP
+from autograd_mini.optim import SGD
+from autograd_mini.train import History, fit
+
+
+def moons_model(seed=1, width=16):
+    return MLP(2, [width, width, 1], activation="relu", output_activation="linear", seed=seed)
+
+
+def params_of(model):
+    return np.array([p.data for p in model.parameters()])
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"loss": "hinge"},
+        {"loss": "hinge", "optimizer": "sgd", "momentum": 0.9, "lr": 0.05},
+        {"loss": "hinge", "optimizer": "adam", "alpha": 0.0},
+    ],
+)
+def test_compiled_and_eager_train_identically(options):
+    X, y = make_moons(30, noise=0.1, seed=2)
+    histories, weights = [], []
+    for compiled in (True, False):
+        model = moons_model(width=6)
+        histories.append(fit(model, X, y, steps=4, compiled=compiled, **options))
+        weights.append(params_of(model))
+    np.testing.assert_allclose(histories[0].loss, histories[1].loss, rtol=1e-11)
+    assert histories[0].accuracy == histories[1].accuracy
+    np.testing.assert_allclose(weights[0], weights[1], rtol=1e-10, atol=1e-13)
+
+
+def test_sigmoid_squared_error_on_xor_matches_eager():
+    X, y = xor()
+    results = []
+    for compiled in (True, False):
+        model = MLP(2, [3, 1], seed=4)
+        history = fit(model, X, y, loss="squared_error", steps=6, lr=0.5, alpha=0.0, compiled=compiled)
+        results.append((history.loss, params_of(model)))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12)
+
+
+def test_moons_demo_trains_and_reports_progress():
+    X, y = make_moons(100, noise=0.1)
+    model = moons_model()
+    seen = []
+    history = fit(model, X, y, steps=100, callback=lambda step, loss, acc: seen.append((step, loss, acc)))
+    assert isinstance(history, History) and len(history) == 100
+    assert [s for s, _, _ in seen] == list(range(100))
+    assert [loss for _, loss, _ in seen] == history.loss
+    assert history.loss[-1] < 0.1 * history.loss[0]
+    assert history.accuracy[-1] >= 0.95
+    scores = np.array([model(x).data for x in X])
+    assert np.mean((scores > 0) == (np.array(y) == 1)) >= 0.95
+
+
+def test_custom_loss_and_optimizer_instance():
+    X, y = xor()
+    results = []
+    for compiled in (True, False):
+        model = MLP(2, [4, 1], activation="tanh", seed=5)
+        opt = SGD(model.parameters(), lr=0.3, momentum=0.5)
+        history = fit(
+            model, X, y, loss=lambda out, ts: (out - ts[0]) * (out - ts[0]), optimizer=opt, steps=5,
+            compiled=compiled, alpha=0.0,
+        )
+        results.append((history.loss, params_of(model)))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12)
+
+
+def test_gradients_left_in_grad_are_the_last_steps():
+    X, y = make_moons(20, noise=0.1)
+    model = moons_model(width=4)
+    fit(model, X, y, steps=1, lr=1e-300)  # the update changes nothing measurable
+    compiled = [p.grad for p in model.parameters()]
+    model2 = moons_model(width=4)
+    fit(model2, X, y, steps=1, lr=1e-300, compiled=False)
+    np.testing.assert_allclose(compiled, [p.grad for p in model2.parameters()], rtol=1e-11, atol=1e-15)
+
+
+def test_bad_arguments():
+    X, y = make_moons(10)
+    model = moons_model(width=2)
+    with pytest.raises(ValueError, match="loss"):
+        fit(model, X, y, loss="cross_entropy")
+    with pytest.raises(ValueError, match="hinge"):
+        fit(model, X, [2] * 10)
+    with pytest.raises(ValueError, match="X must"):
+        fit(model, [[1.0, 2.0, 3.0]] * 10, y)
+    with pytest.raises(ValueError, match="one target per example"):
+        fit(model, X, y[:5])
+    with pytest.raises(ValueError, match="optimizer"):
+        fit(model, X, y, optimizer="rmsprop")
+    with pytest.raises(ValueError, match="steps"):
+        fit(model, X, y, steps=-1)
+    with pytest.raises(NumericOverflowError, match="overflows float64"):
+        fit(model, X, y, lr=1e308, steps=3)  # parameters near 1e307: their squares overflow
+    with pytest.raises(NumericOverflowError, match="non-finite"):
+        fit(moons_model(width=2), X, y, lr=lambda step, steps: 1e308 * 1e10**step, steps=3, alpha=0.0)
