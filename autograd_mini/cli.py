@@ -1,0 +1,295 @@
+"""The `autograd-mini` command line: `demo`, `grad` and `draw`.
+
+    autograd-mini demo [--out DIR]
+    autograd-mini grad "EXPR" x=1.5 y=-2 [--wrt x] [--explain x] [--svg g.svg] [--order 2]
+    autograd-mini draw "EXPR" x=1.5 y=-2 [-o g.svg]
+
+Expressions are read by `autograd_mini.parser` (a small grammar, never eval).
+Exit codes: 0 on success, 2 for bad usage or input (a message, no traceback),
+1 for an internal failure or a missing renderer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from . import __version__
+from .engine import gradients
+from .errors import AutogradMiniError
+from .parser import FUNCTIONS, Expression, ParseError, parse, parse_assignments
+from .value import Value
+from .viz import DEFAULT_MAX_NODES
+
+PROG = "autograd-mini"
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+DRAW_SUFFIXES = (".svg", ".png", ".dot", ".gv")
+
+_LANGUAGE = f"""\
+expressions: numbers, variables, + - * / **, unary minus, parentheses and the
+functions {", ".join(FUNCTIONS)}.
+Precedence as in Python (-x**2 is -(x**2)). Give every variable a value as
+name=value. An expression starting with '-' goes after '--':
+    {PROG} grad -- "-x*y" x=1 y=2
+"""
+
+
+class UsageError(Exception):
+    """Bad input found by the CLI itself (a file that cannot be written, an unknown name...)."""
+
+
+# --- the parser -----------------------------------------------------------------------------------
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The top-level parser and each command's parser, by command name."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="A scalar reverse-mode autodiff engine that shows its work.",
+        epilog=f"Run '{PROG} COMMAND --help' for a command's options.",
+        allow_abbrev=False,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    return parser, {
+        "demo": _demo_parser(commands),
+        "grad": _grad_parser(commands),
+        "draw": _draw_parser(commands),
+    }
+
+
+def _demo_parser(commands: Any) -> argparse.ArgumentParser:
+    p = commands.add_parser(
+        "demo",
+        help="the tour: the delta-rule check, a graph, a training run, a picture",
+        description="Check backward() against the delta rule on a small sigmoid network, draw its graph, "
+        "train MLP(2, [16, 16, 1]) on two moons with the compiled tape and plot the decision boundary.",
+        allow_abbrev=False,
+    )
+    p.add_argument("--out", metavar="DIR", default="autograd-mini-demo",
+                   help="folder for the files the demo writes (default: autograd-mini-demo, in the current folder)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar while training")
+    p.set_defaults(handler=run_demo)
+    return p
+
+
+def _expression_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("expression", metavar="EXPR", help='the expression, quoted, e.g. "sigmoid(x*y) + x**2"')
+    p.add_argument("values", metavar="NAME=VALUE", nargs="*", help="a value for each variable, e.g. x=1.5 y=-2")
+
+
+def _grad_parser(commands: Any) -> argparse.ArgumentParser:
+    p = commands.add_parser(
+        "grad",
+        help="the value and the partial derivatives of an expression",
+        description="Print an expression's value and its partial derivatives (computed by backward).",
+        epilog=_LANGUAGE + f'\nexample:  {PROG} grad "sigmoid(x*y) + x**2" x=1.5 y=-2 --order 2',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    _expression_arguments(p)
+    p.add_argument("--wrt", metavar="NAME", action="append",
+                   help="print derivatives with respect to NAME only (repeat for several)")
+    p.add_argument("--order", type=int, choices=(1, 2), default=1,
+                   help="2 also prints the second derivatives (the Hessian's entries)")
+    p.add_argument("--explain", metavar="NAME", help="print how the chain rule builds d EXPR / d NAME, path by path")
+    p.add_argument("--svg", metavar="FILE", help="also draw the graph into FILE (.svg, .png or .dot)")
+    p.add_argument("--digits", type=int, metavar="N",
+                   help="print N significant digits (default: every digit, as Python's repr)")
+    p.set_defaults(handler=run_grad)
+    return p
+
+
+def _draw_parser(commands: Any) -> argparse.ArgumentParser:
+    p = commands.add_parser(
+        "draw",
+        help="draw an expression's computation graph",
+        description="Draw the computation graph of an expression, with each node's value and gradient.",
+        epilog=_LANGUAGE + f'\nexample:  {PROG} draw "sigmoid(x*y) + x**2" x=1.5 y=-2 -o graph.svg',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    _expression_arguments(p)
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="where to write the graph; the suffix picks the format: .svg, .png, .dot "
+                   "(default: print the DOT text)")
+    p.add_argument("--derivatives", action="store_true", help="label each edge with its local derivative")
+    p.add_argument("--highlight", metavar="NAME", help="draw every path from variable NAME to the result in red")
+    p.add_argument("--show-order", action="store_true", help="number the nodes in backward's order")
+    p.add_argument("--rankdir", choices=("LR", "TB"), default="LR", help="inputs on the left (LR) or on top (TB)")
+    p.add_argument("--max-nodes", type=int, default=DEFAULT_MAX_NODES, metavar="N",
+                   help=f"refuse graphs with more than N nodes (default: {DEFAULT_MAX_NODES})")
+    p.set_defaults(handler=run_draw)
+    return p
+
+
+# --- commands -------------------------------------------------------------------------------------
+def run_grad(args: argparse.Namespace, out: TextIO) -> int:
+    """`grad`: value, first (and with --order 2 second) derivatives, optional report and graph."""
+    expression, leaves, root = _build(args.expression, args.values)
+    wrt = _names_in(expression, args.wrt, "--wrt") if args.wrt else list(leaves)
+    if args.explain is not None:
+        _names_in(expression, [args.explain], "--explain")
+    if args.svg is not None:
+        _check_suffix(args.svg, "--svg")
+    inputs = [leaves[name] for name in wrt]
+    fmt = _formatter(args.digits)
+    rows = [("value", fmt(root.data))]
+    if args.order == 1:
+        rows += [(f"d/d{name}", fmt(g)) for name, g in zip(wrt, gradients(root, inputs), strict=True)]
+    else:
+        first = gradients(root, inputs, create_graph=True)
+        rows += [(f"d/d{name}", fmt(g.data)) for name, g in zip(wrt, first, strict=True)]
+        rows += _second_derivatives(wrt, inputs, first, fmt)
+    width = max(len(label) for label, _ in rows)
+    for label, text in rows:
+        print(f"{label:<{width}} = {text}", file=out)
+    if args.explain is not None:
+        from .explain import explain
+
+        print(f"\n{explain(root, leaves[args.explain])}", file=out)
+    if args.svg is not None:
+        _save_drawing(root, args.svg, {}, out)
+    return EXIT_OK
+
+
+def _second_derivatives(names: list[str], inputs: list[Value], first: list[Value], fmt: Any) -> list[tuple[str, str]]:
+    """d2/dxi dxj for i <= j: each first derivative (a Value graph) differentiated again."""
+    rows = []
+    for i, g in enumerate(first):
+        row = gradients(g, inputs[i:])
+        for j, h in enumerate(row, start=i):
+            label = f"d2/d{names[i]}2" if i == j else f"d2/d{names[i]} d{names[j]}"
+            rows.append((label, fmt(h)))
+    return rows
+
+
+def run_draw(args: argparse.Namespace, out: TextIO) -> int:
+    """`draw`: the expression's graph (after backward, so nodes show gradients)."""
+    expression, leaves, root = _build(args.expression, args.values)
+    highlight = None
+    if args.highlight is not None:
+        highlight = leaves[_names_in(expression, [args.highlight], "--highlight")[0]]
+    if args.output is not None:
+        _check_suffix(args.output, "-o")
+    root.backward()
+    options = {"show_derivatives": args.derivatives, "highlight": highlight,
+               "show_order": args.show_order, "rankdir": args.rankdir, "max_nodes": args.max_nodes}
+    if args.output is None:
+        print(_drawing(root, options).source, file=out)
+    else:
+        _save_drawing(root, args.output, options, out)
+    return EXIT_OK
+
+
+def run_demo(args: argparse.Namespace, out: TextIO) -> int:
+    """`demo`: see `autograd_mini.demo.run`."""
+    from .demo import run
+
+    try:
+        run(Path(args.out), out=out, progress=not args.no_progress)
+    except OSError as exc:
+        raise UsageError(f"cannot write the demo's files into {args.out}: {exc.strerror or exc}") from None
+    return EXIT_OK
+
+
+# --- helpers --------------------------------------------------------------------------------------
+def _build(text: str, pairs: Sequence[str]) -> tuple[Expression, dict[str, Value], Value]:
+    """Parse the expression and the name=value pairs; evaluate it on labelled leaves."""
+    expression = parse(text)
+    leaves = expression.leaves(parse_assignments(pairs))
+    root = expression.evaluate(leaves)
+    if root.label is None:
+        root.label = "f"  # how graphs and explain's report name the result
+    return expression, leaves, root
+
+
+def _names_in(expression: Expression, names: Sequence[str], option: str) -> list[str]:
+    for name in names:
+        if name not in expression.variables:
+            uses = ", ".join(expression.variables) or "no variables"
+            raise UsageError(f"{option} {name}: not a variable of the expression (it uses {uses})")
+    return list(dict.fromkeys(names))
+
+
+def _formatter(digits: int | None) -> Any:
+    if digits is None:
+        return repr
+    if not 1 <= digits <= 17:
+        raise UsageError(f"--digits must be between 1 and 17, got {digits}")
+    return lambda x: f"{x:.{digits}g}"
+
+
+def _check_suffix(path: str, option: str) -> None:
+    suffix = Path(path).suffix.lower()
+    if suffix not in DRAW_SUFFIXES:
+        raise UsageError(f"{option} {path}: unknown file type {suffix or '(none)'!r}; use .svg, .png, .dot or .gv")
+
+
+def _drawing(root: Value, options: dict[str, Any]) -> Any:
+    """draw(root, **options), its refusals (a graph too big...) as usage errors."""
+    from .viz import draw
+
+    try:
+        return draw(root, **options)
+    except ValueError as exc:
+        raise UsageError(f"{exc} (on the command line: {PROG} draw ... --max-nodes N)") from None
+
+
+def _save_drawing(root: Value, path: str, options: dict[str, Any], out: TextIO) -> None:
+    drawing = _drawing(root, options)
+    try:
+        written = drawing.save(path)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    print(f"graph written to {written}", file=out)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return code
+
+
+def _parse_arguments(argv: list[str]) -> argparse.Namespace:
+    """Parse argv; commands accept options between their NAME=VALUE pairs."""
+    parser, commands = build_parser()
+    if argv and argv[0] in commands:
+        command = commands[argv[0]]
+        # parse_intermixed_args mishandles "--" (needed before an expression like "-x"),
+        # so after "--" the plain parser reads the rest.
+        args = command.parse_args(argv[1:]) if "--" in argv else command.parse_intermixed_args(argv[1:])
+        args.command = argv[0]
+        return args
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line on `argv` (default: sys.argv[1:]); returns the exit code."""
+    try:
+        args = _parse_arguments(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as exc:  # argparse: --help, --version (0) or a usage error (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    try:
+        return args.handler(args, sys.stdout)
+    except (ParseError, UsageError) as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except AutogradMiniError as exc:
+        from .render import RendererNotFoundError, RenderError
+
+        if isinstance(exc, (RendererNotFoundError, RenderError)):  # the machine, not the input
+            return _fail(str(exc), EXIT_FAILURE)
+        return _fail(str(exc), EXIT_USAGE)  # DomainError, NumericOverflowError: the input's numbers
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except BrokenPipeError:  # e.g. `autograd-mini draw ... | head`
+        return EXIT_OK
+    except Exception:  # a bug: show everything needed to report it
+        traceback.print_exc()
+        return _fail("internal error (the traceback above is a bug in autograd-mini; please report it)",
+                     EXIT_FAILURE)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,238 @@
+"""The `autograd-mini` command line end to end: each command in a subprocess
+(`python -m autograd_mini`), its output against the engine, every error path
+with its exit code and message and without a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from autograd_mini import Value, gradients
+from autograd_mini.functional import hessian
+
+EXPRESSION = "sigmoid(x*y) + x**2 - log(y*y)"
+
+
+def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m autograd_mini ARGS`, with its exit code and output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "autograd_mini", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
+
+
+def results(stdout: str) -> dict[str, float]:
+    """The 'label = number' lines of `grad`'s output."""
+    rows = {}
+    for line in stdout.splitlines():
+        label, sep, number = line.partition(" = ")
+        if sep and " " not in number.strip():
+            rows[label.strip()] = float(number)
+    return rows
+
+
+def by_hand(x: float, y: float) -> tuple[Value, Value, Value]:
+    """EXPRESSION built with Value calls directly (not through the parser)."""
+    xv, yv = Value(x, label="x"), Value(y, label="y")
+    return (xv * yv).sigmoid() + xv**2 - (yv * yv).log(), xv, yv
+
+
+# --- grad -----------------------------------------------------------------------------------------
+def test_grad_prints_the_value_and_every_partial_derivative_exactly():
+    done = run("grad", EXPRESSION, "x=1.5", "y=-2")
+    assert done.returncode == 0, done.stderr
+    f, x, y = by_hand(1.5, -2.0)
+    dx, dy = gradients(f, [x, y])
+    assert results(done.stdout) == {"value": f.data, "d/dx": dx, "d/dy": dy}
+    assert done.stdout.splitlines()[0].startswith("value = ")
+    assert done.stderr == ""
+
+
+def test_grad_with_wrt_prints_only_those_derivatives():
+    done = run("grad", EXPRESSION, "x=1.5", "y=-2", "--wrt", "y")
+    f, x, y = by_hand(1.5, -2.0)
+    assert results(done.stdout) == {"value": f.data, "d/dy": gradients(f, [y])[0]}
+
+
+def test_grad_order_two_prints_the_hessian_entries():
+    done = run("grad", EXPRESSION, "x=1.5", "y=-2", "--order", "2")
+    assert done.returncode == 0, done.stderr
+    rows = results(done.stdout)
+    (hxx, hxy), (hyx, hyy) = hessian(lambda x, y: by_hand_values(x, y))(1.5, -2.0)
+    assert rows["d2/dx2"] == pytest.approx(hxx, rel=1e-12)
+    assert rows["d2/dx dy"] == pytest.approx(hxy, rel=1e-12)
+    assert rows["d2/dy2"] == pytest.approx(hyy, rel=1e-12)
+    assert set(rows) == {"value", "d/dx", "d/dy", "d2/dx2", "d2/dx dy", "d2/dy2"}
+
+
+def by_hand_values(x: Value, y: Value) -> Value:
+    return (x * y).sigmoid() + x**2 - (y * y).log()
+
+
+def test_grad_second_derivatives_match_torch():
+    torch = pytest.importorskip("torch")
+    done = run("grad", "tanh(a) * exp(b) / (1 + a*a*b)", "a=0.3", "b=-0.7", "--order", "2")
+    rows = results(done.stdout)
+    inputs = torch.tensor([0.3, -0.7], dtype=torch.float64)
+    h = torch.autograd.functional.hessian(
+        lambda v: torch.tanh(v[0]) * torch.exp(v[1]) / (1 + v[0] * v[0] * v[1]), inputs
+    )
+    assert rows["d2/da2"] == pytest.approx(h[0, 0].item(), rel=1e-12)
+    assert rows["d2/da db"] == pytest.approx(h[0, 1].item(), rel=1e-12)
+    assert rows["d2/db2"] == pytest.approx(h[1, 1].item(), rel=1e-12)
+
+
+def test_grad_digits_rounds_the_output():
+    done = run("grad", "x/3", "x=1", "--digits", "4")
+    assert done.stdout.splitlines() == ["value = 0.3333", "d/dx  = 0.3333"]
+
+
+def test_options_may_come_between_the_values_and_dash_dash_allows_a_leading_minus():
+    assert results(run("grad", "x*y", "x=2", "--wrt", "x", "y=5").stdout) == {"value": 10.0, "d/dx": 5.0}
+    assert results(run("grad", "--", "-x*y", "x=2", "y=5").stdout) == {"value": -10.0, "d/dx": -5.0, "d/dy": -2.0}
+
+
+def test_grad_explain_prints_the_chain_rule_report():
+    done = run("grad", "sigmoid(w*x)", "w=0.5", "x=2", "--explain", "w")
+    assert done.returncode == 0, done.stderr
+    assert "path 1" in done.stdout
+    assert "total" in done.stdout
+
+
+def test_grad_svg_writes_a_graph_that_parses(tmp_path):
+    done = run("grad", EXPRESSION, "x=1.5", "y=-2", "--svg", "g.svg", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    root = ET.parse(tmp_path / "g.svg").getroot()
+    assert root.tag.endswith("svg")
+    assert "graph written to g.svg" in done.stdout
+
+
+def test_a_constant_expression_has_a_value_and_no_derivatives():
+    assert results(run("grad", "2 ** 10 / 4").stdout) == {"value": 256.0}
+
+
+# --- draw -----------------------------------------------------------------------------------------
+def test_draw_without_output_prints_dot_with_the_variables_labelled():
+    done = run("draw", "x*y + x", "x=3", "y=4")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("digraph")
+    assert "<B>x</B>" in done.stdout and "<B>y</B>" in done.stdout
+
+
+@pytest.mark.parametrize("name", ["g.svg", "g.dot", "g.png"])
+def test_draw_writes_the_format_its_suffix_names(tmp_path, name):
+    done = run("draw", "tanh(x) * y", "x=0.5", "y=2", "-o", name, "--derivatives", "--highlight", "x", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    data = (tmp_path / name).read_bytes()
+    if name.endswith(".svg"):
+        assert ET.fromstring(data).tag.endswith("svg")
+    elif name.endswith(".dot"):
+        assert data.startswith(b"digraph")
+    else:
+        assert data.startswith(b"\x89PNG")
+
+
+# --- help -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("command", [[], ["demo"], ["grad"], ["draw"]])
+def test_every_command_has_help(command):
+    done = run(*command, "--help")
+    assert done.returncode == 0
+    assert done.stdout.startswith("usage: autograd-mini")
+
+
+def test_the_console_script_is_installed():
+    script = Path(sys.executable).parent / "autograd-mini"
+    if not script.exists():
+        pytest.skip("the package is not installed with its console script in this environment")
+    done = subprocess.run([str(script), "grad", "x*x", "x=3"], capture_output=True, text=True, timeout=60)
+    assert results(done.stdout) == {"value": 9.0, "d/dx": 6.0}
+
+
+# --- errors ---------------------------------------------------------------------------------------
+ERRORS = [
+    (["grad", "x.data", "x=1"], "attribute access ('.') is not allowed"),
+    (["grad", "__import__('os').system('echo hi')"], "unknown function '__import__'"),
+    (["grad", "().__class__"], "unexpected ')'"),
+    (["grad", "[1]"], "subscripts and lists"),
+    (["grad", "lambda: 1"], "'lambda' is a Python keyword"),
+    (["grad", "9**9**9"], "overflows float64"),
+    (["grad", "exp(x)", "x=1000"], "overflows float64"),
+    (["grad", "log(x)", "x=0"], "log(0.0) is undefined"),
+    (["grad", "sqrt(x)", "x=0"], "sqrt"),  # the derivative 1/(2 sqrt x) is infinite at 0
+    (["grad", "x*y", "x=1"], "no value for y"),
+    (["grad", "x", "x=1", "z=2"], "z given but not used"),
+    (["grad", "x", "x"], "expected name=value"),
+    (["grad", "x", "x=abc"], "'abc' is not a number"),
+    (["grad", "x", "x=nan"], "finite number"),
+    (["grad", "x", "x=inf"], "finite number"),
+    (["grad", "x", "x=1", "x=2"], "x is given twice"),
+    (["grad", "x", "2x=1"], "not a valid variable name"),
+    (["grad", "exp", "exp=1"], "exp is a function"),
+    (["grad", "x", "x=1", "--wrt", "y"], "--wrt y: not a variable of the expression"),
+    (["grad", "x", "x=1", "--explain", "y"], "--explain y: not a variable"),
+    (["grad", "x", "x=1", "--order", "3"], "invalid choice"),
+    (["grad", "x", "x=1", "--svg", "g.txt"], "unknown file type '.txt'"),
+    (["grad", "x", "x=1", "--digits", "0"], "--digits must be between 1 and 17"),
+    (["grad", "-x", "x=1"], "unrecognized arguments"),
+    (["grad"], "the following arguments are required: EXPR"),
+    (["draw", "x", "x=1", "-o", "missing-folder/g.svg"], "cannot write missing-folder/g.svg"),
+    (["draw", "x", "x=1", "--highlight", "q"], "--highlight q: not a variable"),
+    (["draw", "+".join(["x"] * 300), "x=1", "-o", "g.svg"], "--max-nodes N"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ([], "the following arguments are required: COMMAND"),
+]
+
+
+@pytest.mark.parametrize("args, message", ERRORS)
+def test_bad_input_exits_2_with_a_message_and_no_traceback(tmp_path, args, message):
+    done = run(*args, cwd=tmp_path)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert message in done.stderr
+    assert "error:" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_parse_errors_show_the_expression_with_a_caret():
+    done = run("grad", "1 + x.data", "x=1")
+    assert done.stderr.splitlines()[-2:] == ["    1 + x.data", "         ^"]
+
+
+def test_a_missing_renderer_exits_1_with_instructions_but_dot_still_works(tmp_path):
+    env = {"AUTOGRAD_MINI_DOT": str(tmp_path / "no-such-dot")}
+    done = run("draw", "x*y", "x=1", "y=2", "-o", "g.svg", cwd=tmp_path, env=env)
+    assert done.returncode == 1
+    assert "AUTOGRAD_MINI_DOT" in done.stderr and "Traceback" not in done.stderr
+    assert run("draw", "x*y", "x=1", "y=2", "-o", "g.dot", cwd=tmp_path, env=env).returncode == 0
+    assert (tmp_path / "g.dot").read_text().startswith("digraph")
+
+
+def test_an_internal_failure_exits_1_with_the_traceback(monkeypatch, capsys):
+    from autograd_mini import cli
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(cli, "gradients", broken)
+    assert cli.main(["grad", "x", "x=1"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "RuntimeError: a bug" in err
+    assert "internal error" in err
+
+
+def test_main_returns_exit_codes_instead_of_exiting(capsys):
+    from autograd_mini.cli import main
+
+    assert main(["grad", "x*x", "x=3"]) == 0
+    assert results(capsys.readouterr().out) == {"value": 9.0, "d/dx": 6.0}
+    assert main(["grad", "x.y"]) == 2
+    assert main(["--help"]) == 0
+    assert main(["grad", "--nonsense"]) == 2

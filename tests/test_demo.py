@@ -1,0 +1,90 @@
+"""`autograd-mini demo` end to end: it runs with no arguments beyond --out, prints
+the delta-rule check, trains to at least 95% accuracy and writes what it lists."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from autograd_mini import demo
+from autograd_mini.nn import MLP
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "autograd_mini", "demo", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return done, out
+
+
+def test_the_demo_succeeds_without_errors(demo_run):
+    done, _ = demo_run
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    for heading in ("1. backward() against the delta rule", "2. The computation graph", "3. Training",
+                    "4. The decision boundary", "5. Files written"):
+        assert heading in done.stdout
+
+
+def test_backward_matches_the_delta_rule_for_every_weight(demo_run):
+    done, _ = demo_run
+    rows = re.findall(r"^\s+(L\d\.N\d\.w\d)\s+(\S+)\s+(\S+)\s+(\S+)$", done.stdout, re.M)
+    assert [r[0] for r in rows] == ["L1.N0.w0", "L1.N0.w1", "L1.N1.w0", "L1.N1.w1", "L2.N0.w0", "L2.N0.w1"]
+    for _, engine, delta, _difference in rows:
+        assert float(engine) == pytest.approx(float(delta), rel=1e-12, abs=1e-15)
+    largest = float(re.search(r"largest difference: (\S+)", done.stdout).group(1))
+    assert largest < 1e-15
+    assert "explain(E, L1.N0.w0)" in done.stdout and "delta form" in done.stdout
+
+
+def test_training_reaches_at_least_95_percent(demo_run):
+    done, _ = demo_run
+    match = re.search(r"final loss (\S+), accuracy (\d+)% \((\d+)/100 points\), trained in (\S+) s", done.stdout)
+    assert match, done.stdout
+    assert int(match.group(2)) >= 95 and int(match.group(3)) >= 95
+    assert float(match.group(1)) < 0.2
+
+
+def test_the_files_listed_exist_and_are_what_they_claim(demo_run):
+    done, out = demo_run
+    listed = done.stdout.split("5. Files written", 1)[1].split()
+    assert listed == [str(out / "network.svg"), str(out / "moons.png")]
+    svg = ET.parse(out / "network.svg").getroot()
+    assert svg.tag.endswith("svg")
+    text = "".join(svg.itertext())
+    assert "L1.N0.w0" in text and "E" in text
+    assert (out / "moons.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_without_matplotlib_the_picture_is_skipped_with_install_advice(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` raise ImportError
+    printed = io.StringIO()
+    result = demo.DemoResult()
+    model = MLP(2, [2, 1], seed=0)
+    say = lambda line: print(line, file=printed)
+    demo.plot_moons(say, model, [[0.0, 0.0], [1.0, 1.0]], [0, 1], [1.0, 0.5], tmp_path / "m.png", result)
+    assert 'pip install "autograd-mini[demo]"' in printed.getvalue()
+    assert result.files == [] and not (tmp_path / "m.png").exists()
+
+
+def test_an_unwritable_out_folder_is_a_usage_error(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    done = subprocess.run(
+        [sys.executable, "-m", "autograd_mini", "demo", "--out", str(blocker / "sub"), "--no-progress"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "cannot write the demo's files" in done.stderr and "Traceback" not in done.stderr
