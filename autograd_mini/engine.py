@@ -19,12 +19,14 @@ from .value import Value, describe_call
 _INF = math.inf
 
 
-def reverse_topological_order(root: Value) -> list[Value]:
+def reverse_topological_order(root: Value, leaves: bool = True) -> list[Value]:
     """Every node `root` depends on, each before its inputs (root first).
 
     An iterative depth-first search: a node is pushed back under a `None`
     marker with its inputs above it, and emitted when the marker resurfaces,
     i.e. after all its inputs. Depth costs heap memory, not recursion.
+    With `leaves=False` only nodes that have inputs are listed (what backward
+    needs to visit); leaves are then never stored, which saves time.
     """
     seen: set[Value] = set()
     postorder: list[Value] = []
@@ -34,14 +36,15 @@ def reverse_topological_order(root: Value) -> list[Value]:
         node = pop()
         if node is None:
             emit(pop())  # type: ignore[arg-type]
+        elif not node.inputs:
+            if leaves and node not in seen:
+                mark(node)
+                emit(node)
         elif node not in seen:
             mark(node)
-            if node.inputs:
-                push(node)
-                push(None)
-                extend(node.inputs)
-            else:
-                emit(node)
+            push(node)
+            push(None)
+            extend(node.inputs)
     postorder.reverse()
     return postorder
 
@@ -61,38 +64,42 @@ def backward(root: Value, create_graph: bool = False) -> None:
     """Accumulate d root / d node into every node's `.grad`; see `Value.backward`."""
     if not isinstance(root, Value):
         raise TypeError(f"backward needs a Value, got {type(root).__name__}")
-    order = reverse_topological_order(root)
     if create_graph:
-        _backward_with_graph(root, order)
+        _backward_with_graph(root, reverse_topological_order(root))
     else:
-        _backward_floats(root, order)
+        _backward_floats(root, reverse_topological_order(root, leaves=False))
 
 
-def _backward_floats(root: Value, order: list[Value]) -> None:
-    for node in order:
-        if node.op is not None:
-            node.grad = 0.0
+def _backward_floats(root: Value, interior: list[Value]) -> None:
+    """The float fast path over the nodes that have inputs, root first."""
+    for node in interior:
+        node.grad = 0.0
     root.grad = root.grad + 1.0
-    for node in order:
-        op = node.op
+    for node in interior:
         g = node.grad
-        if op is None or g == 0.0:
+        if g == 0.0:
             continue
+        op = node.op
         inputs = node.inputs
         # Unpacked by arity: building argument lists is most of the cost per node.
-        # Every sum is checked before it is stored, so no inf ever lands in a .grad;
-        # a leaf may hold a Value from an earlier create_graph pass, hence the class test.
+        # Each sum is checked before it is stored, so no inf ever lands in a .grad. A
+        # first contribution is stored as it is (no new float); `old != 0.0` is also
+        # true for a Value left in a leaf's .grad by an earlier create_graph pass.
         try:
             if len(inputs) == 2:
                 a, b = inputs
                 ga, gb = op.vjp(g, node.data, a.data, b.data)
                 if ga is not None:
-                    ga = a.grad + ga
+                    old = a.grad
+                    if old != 0.0:
+                        ga = old + ga
                     if ga.__class__ is float and not -_INF < ga < _INF:
                         raise _gradient_overflow(node, 0, ga)
                     a.grad = ga
                 if gb is not None:
-                    gb = b.grad + gb
+                    old = b.grad
+                    if old != 0.0:
+                        gb = old + gb
                     if gb.__class__ is float and not -_INF < gb < _INF:
                         raise _gradient_overflow(node, 1, gb)
                     b.grad = gb
@@ -100,7 +107,9 @@ def _backward_floats(root: Value, order: list[Value]) -> None:
                 (a,) = inputs
                 (ga,) = op.vjp(g, node.data, a.data)
                 if ga is not None:
-                    ga = a.grad + ga
+                    old = a.grad
+                    if old != 0.0:
+                        ga = old + ga
                     if ga.__class__ is float and not -_INF < ga < _INF:
                         raise _gradient_overflow(node, 0, ga)
                     a.grad = ga
@@ -108,7 +117,9 @@ def _backward_floats(root: Value, order: list[Value]) -> None:
                 local = op.vjp(g, node.data, *[x.data for x in inputs])
                 for i, (x, gx) in enumerate(zip(inputs, local)):
                     if gx is not None:
-                        gx = x.grad + gx
+                        old = x.grad
+                        if old != 0.0:
+                            gx = old + gx
                         if gx.__class__ is float and not -_INF < gx < _INF:
                             raise _gradient_overflow(node, i, gx)
                         x.grad = gx
