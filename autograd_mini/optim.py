@@ -1,7 +1,10 @@
 """Optimizers: update parameters in place from their `.grad` after `backward()`.
 
 Both read `p.grad` (a float) and write `p.data`; they record nothing in the
-graph. Typical loop:
+graph. Their state (SGD's velocity, Adam's moments) is a float array with one
+entry per parameter, and each update is written once, on arrays: `step()`
+gathers the gradients and the data, computes every new value at once, checks
+them and writes them back. `train.fit` steps these same objects. Typical loop:
 
     opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
     for step in range(100):
@@ -15,13 +18,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
 
 from .errors import NumericOverflowError
 from .value import Value
 
+State = dict[str, Any]
+
 
 class Optimizer:
-    """Holds the parameters; `zero_grad()` resets their gradients."""
+    """Holds the parameters; `zero_grad()` resets their gradients, `step()` updates them.
+
+    Subclasses implement `_update(data, grads)`, the rule on arrays.
+    """
 
     def __init__(self, params: Iterable[Value]) -> None:
         self.params = _check_params(params, type(self).__name__)
@@ -32,13 +43,48 @@ class Optimizer:
             p.grad = 0.0
 
     def step(self) -> None:
-        """Update every parameter once from its current `.grad`."""
+        """Update every parameter once from its current `.grad`.
+
+        All or nothing: if any new value would not be finite, NumericOverflowError
+        is raised before any parameter or any state changes.
+        """
+        grads = self._grads()
+        self._apply(np.array([p.data for p in self.params], dtype=float), grads)
+
+    def _apply(self, data: np.ndarray, grads: np.ndarray) -> np.ndarray:
+        """The update from arrays already gathered (finite gradients, parameters' order);
+        writes the new values into `.data` and returns them. `train.fit` calls it with
+        the tape's arrays, so a step reads no attribute of the parameters."""
+        with np.errstate(all="ignore"):  # checked just below
+            new, state = self._update(data, grads)
+        if not np.isfinite(new).all():
+            i = int(np.flatnonzero(~np.isfinite(new))[0])
+            raise NumericOverflowError(f"{type(self).__name__}.step: parameter {i} would become {float(new[i])!r}")
+        for name, array in state.items():
+            setattr(self, name, array)
+        for p, x in zip(self.params, new.tolist(), strict=True):
+            p.data = x
+        return new
+
+    def _update(self, data: np.ndarray, grads: np.ndarray) -> tuple[np.ndarray, State]:
+        """(new parameter values, new state attributes) from the current ones; no side effects."""
         raise NotImplementedError
 
-    def _grads(self) -> list[float]:
-        grads = []
-        for i, p in enumerate(self.params):
-            g = p.grad
+    def _grads(self) -> np.ndarray:
+        """The parameters' `.grad` as a float array, each checked to be a finite number."""
+        grads = [p.grad for p in self.params]
+        if not set(map(type, grads)) <= {float}:  # the common case costs one pass
+            self._check_grad_types(grads)
+        array = np.array(grads, dtype=float)
+        if not np.isfinite(array).all():
+            i = int(np.flatnonzero(~np.isfinite(array))[0])
+            raise NumericOverflowError(f"{type(self).__name__}.step: parameter {i} has a non-finite grad {grads[i]!r}")
+        return array
+
+    def _check_grad_types(self, grads: list[Any]) -> None:
+        """TypeError naming the first parameter whose grad is not a number (in order,
+        so an earlier non-finite grad is reported first, as one loop would)."""
+        for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
             if isinstance(g, Value) or isinstance(g, bool) or not isinstance(g, (int, float)):
                 raise TypeError(
                     f"{type(self).__name__}.step: parameter {i} ({p.label or 'unlabelled'}) has grad "
@@ -46,34 +92,25 @@ class Optimizer:
                 )
             if not math.isfinite(g):
                 raise NumericOverflowError(f"{type(self).__name__}.step: parameter {i} has a non-finite grad {g!r}")
-            grads.append(float(g))
-        return grads
-
-    def _assign(self, p: Value, i: int, new: float) -> None:
-        if not math.isfinite(new):
-            raise NumericOverflowError(f"{type(self).__name__}.step: parameter {i} would become {new!r}")
-        p.data = new
 
 
 class SGD(Optimizer):
     """Stochastic gradient descent with optional (heavy-ball) momentum.
 
     v <- momentum * v + grad;  p <- p - lr * v   (plain SGD when momentum = 0).
+    `lr` may be changed between steps (a schedule).
     """
 
     def __init__(self, params: Iterable[Value], lr: float, momentum: float = 0.0) -> None:
         super().__init__(params)
         self.lr = _check_real(lr, "SGD", "lr", low=0.0, low_open=True)
         self.momentum = _check_real(momentum, "SGD", "momentum", low=0.0, high=1.0)
-        self.velocity = [0.0] * len(self.params)
+        self.velocity = np.zeros(len(self.params))
 
-    def step(self) -> None:
+    def _update(self, data: np.ndarray, grads: np.ndarray) -> tuple[np.ndarray, State]:
         """p <- p - lr * (momentum * v + grad)."""
-        grads = self._grads()
-        for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
-            v = self.momentum * self.velocity[i] + g
-            self.velocity[i] = v
-            self._assign(p, i, p.data - self.lr * v)
+        velocity = self.momentum * self.velocity + grads
+        return data - self.lr * velocity, {"velocity": velocity}
 
 
 class Adam(Optimizer):
@@ -81,6 +118,7 @@ class Adam(Optimizer):
 
     m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
     p <- p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps).
+    `lr` may be changed between steps (a schedule).
     """
 
     def __init__(
@@ -98,20 +136,17 @@ class Adam(Optimizer):
         self.beta2 = _check_real(betas[1], "Adam", "betas[1]", low=0.0, high=1.0)
         self.eps = _check_real(eps, "Adam", "eps", low=0.0, low_open=True)
         self.t = 0
-        self.m = [0.0] * len(self.params)
-        self.v = [0.0] * len(self.params)
+        self.m = np.zeros(len(self.params))
+        self.v = np.zeros(len(self.params))
 
-    def step(self) -> None:
+    def _update(self, data: np.ndarray, grads: np.ndarray) -> tuple[np.ndarray, State]:
         """One Adam update of every parameter."""
-        grads = self._grads()
-        self.t += 1
-        c1 = 1.0 - self.beta1**self.t
-        c2 = 1.0 - self.beta2**self.t
-        for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
-            m = self.beta1 * self.m[i] + (1.0 - self.beta1) * g
-            v = self.beta2 * self.v[i] + (1.0 - self.beta2) * g * g
-            self.m[i], self.v[i] = m, v
-            self._assign(p, i, p.data - self.lr * (m / c1) / (math.sqrt(v / c2) + self.eps))
+        t = self.t + 1
+        c1 = 1.0 - self.beta1**t
+        c2 = 1.0 - self.beta2**t
+        m = self.beta1 * self.m + (1.0 - self.beta1) * grads
+        v = self.beta2 * self.v + (1.0 - self.beta2) * grads * grads
+        return data - self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps), {"t": t, "m": m, "v": v}
 
 
 def _check_params(params: Iterable[Value], name: str) -> list[Value]:

@@ -6,7 +6,8 @@ With `compiled=True` that per-example graph is recorded once by
 `tape.trace` and replayed for the whole batch with numpy at every step;
 with `compiled=False` every step builds the graph of every example and calls
 `backward()`, as micrograd's demo does. Both paths compute the same numbers
-(to rounding) and update the parameters with the same rule.
+(to rounding) and update the parameters with the same rule: `optim.SGD` or
+`optim.Adam`, the one implementation of each.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 from .errors import NumericOverflowError
 from .losses import squared_error
 from .nn import MLP
-from .optim import Optimizer
+from .optim import SGD, Adam, Optimizer
 from .tape import trace
 from .value import Value, sum_of
 
@@ -157,46 +158,49 @@ def _accuracy(outputs: np.ndarray, targets: np.ndarray, threshold: float) -> flo
 
 
 class _Update:
-    """SGD (heavy-ball momentum) or Adam on a parameter array, as `optim.SGD` /
-    `optim.Adam` define them, written back into the Values' `.data` each step."""
+    """One step of fit's optimizer: the gradients into `.grad`, then the update.
+
+    For "sgd" / "adam" fit builds an `optim.SGD` / `optim.Adam` (the one
+    implementation of both rules), sets its `lr` from the schedule before every
+    step and hands it the gradient array; the parameter values are kept as an
+    array too (`values`, what the tape replays with), so a step costs one pass
+    writing `.grad` and one writing `.data`. An `optim.Optimizer` passed by the
+    user is stepped through its own `step()`.
+    """
 
     def __init__(self, params: list[Value], optimizer: str | Optimizer, lr: LearningRate, momentum: float, steps: int):
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
             raise ValueError(f"fit: steps must be an int >= 0, got {steps!r}")
         if not (isinstance(optimizer, Optimizer) or optimizer in ("sgd", "adam")):
             raise ValueError(f"fit: optimizer must be 'sgd', 'adam' or an optim.Optimizer, got {optimizer!r}")
-        self.params, self.optimizer, self.momentum, self.steps = params, optimizer, float(momentum), steps
-        default = (lambda k, n: 1.0 - 0.9 * k / n) if optimizer == "sgd" else 0.01
-        self.lr = default if lr is None else lr
+        self.params, self.steps = params, steps
         self.values = np.array([p.data for p in params], dtype=float)
-        self.m = np.zeros_like(self.values)
-        self.v = np.zeros_like(self.values)
-        self.t = 0
+        self.lr: LearningRate = None  # None: the user's optimizer keeps its own lr
+        self.optimizer: Optimizer
+        if isinstance(optimizer, Optimizer):
+            self.optimizer = optimizer
+        elif optimizer == "sgd":  # lr=1.0 is a placeholder: step() sets the schedule's rate
+            self.optimizer = SGD(params, lr=1.0, momentum=momentum)
+            self.lr = (lambda k, n: 1.0 - 0.9 * k / n) if lr is None else lr
+        else:
+            self.optimizer = Adam(params, lr=1.0)
+            self.lr = 0.01 if lr is None else lr
 
     def step(self, k: int, grads: np.ndarray) -> None:
         """Apply one update with the gradient array `grads` (parameters' order)."""
         for p, g in zip(self.params, grads.tolist(), strict=True):
             p.grad = g
-        if isinstance(self.optimizer, Optimizer):
+        if self.lr is None:
             self.optimizer.step()
             self.values = np.array([p.data for p in self.params], dtype=float)
             return
-        lr = float(self.lr(k, self.steps)) if callable(self.lr) else float(self.lr)
-        with np.errstate(all="ignore"):  # checked just below
-            if self.optimizer == "sgd":
-                self.m = self.momentum * self.m + grads
-                new = self.values - lr * self.m
-            else:
-                self.t += 1
-                self.m = 0.9 * self.m + 0.1 * grads
-                self.v = 0.999 * self.v + 0.001 * grads * grads
-                step = (self.m / (1.0 - 0.9**self.t)) / (np.sqrt(self.v / (1.0 - 0.999**self.t)) + 1e-8)
-                new = self.values - lr * step
-        if not np.isfinite(new).all():
-            raise NumericOverflowError(f"fit: step {k} would make a parameter non-finite; lower the learning rate")
-        self.values = new
-        for p, v in zip(self.params, new.tolist(), strict=True):
-            p.data = v
+        self.optimizer.lr = float(self.lr(k, self.steps)) if callable(self.lr) else float(self.lr)
+        try:
+            self.values = self.optimizer._apply(self.values, grads)
+        except NumericOverflowError as exc:
+            raise NumericOverflowError(
+                f"fit: step {k} would make a parameter non-finite; lower the learning rate"
+            ) from exc
 
 
 def _dataset(model: Any, X: Sequence[Sequence[float]], y: Sequence[Any], loss: Any) -> tuple[np.ndarray, np.ndarray]:

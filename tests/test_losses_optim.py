@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -162,3 +163,15 @@ def test_step_refuses_graph_gradients_and_overflow() -> None:
     with pytest.raises(NumericOverflowError, match="would become inf"):
         SGD(params, lr=10.0).step()
     assert params[0].data == 1e308
+
+
+@pytest.mark.parametrize("make", [lambda p: SGD(p, lr=1e308, momentum=0.5), lambda p: Adam(p, lr=1e308)])
+def test_a_step_that_would_overflow_changes_nothing(make) -> None:
+    params = _params([1.0, 1e308], [1.0, -1.0])
+    opt = make(params)
+    state = {k: np.copy(v) for k, v in vars(opt).items() if isinstance(v, np.ndarray)}
+    with pytest.raises(NumericOverflowError, match=r"parameter 1 would become inf"):
+        opt.step()
+    assert [p.data for p in params] == [1.0, 1e308]
+    assert all(np.array_equal(getattr(opt, k), v) for k, v in state.items()) and state
+    assert getattr(opt, "t", 0) == 0

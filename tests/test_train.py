@@ -8,8 +8,9 @@ import pytest
 from autograd_mini.datasets import make_moons, xor
 from autograd_mini.errors import NumericOverflowError
 from autograd_mini.nn import MLP
-from autograd_mini.optim import SGD
+from autograd_mini.optim import SGD, Adam
 from autograd_mini.train import History, fit
+from autograd_mini.value import sum_of
 
 
 def moons_model(seed=1, width=16):
@@ -109,3 +110,18 @@ def test_bad_arguments():
         fit(model, X, y, lr=1e308, steps=3)  # parameters near 1e307: their squares overflow
     with pytest.raises(NumericOverflowError, match="non-finite"):
         fit(moons_model(width=2), X, y, lr=lambda step, steps: 1e308 * 1e10**step, steps=3, alpha=0.0)
+
+
+def test_fit_steps_optim_adam_itself():
+    X, y = make_moons(12, noise=0.1, seed=3)
+    fitted = moons_model(width=3)
+    fit(fitted, X, y, optimizer="adam", lr=0.02, steps=3, alpha=0.0, compiled=False)
+    model = moons_model(width=3)
+    opt = Adam(model.parameters(), lr=0.02)
+    labels = [1.0 if t == 1 else -1.0 for t in y]
+    for _ in range(3):
+        opt.zero_grad()
+        loss = sum_of([(1.0 - t * model(x)).relu() for x, t in zip(X, labels, strict=True)]) / len(X)
+        loss.backward()
+        opt.step()
+    assert params_of(fitted).tolist() == params_of(model).tolist()
