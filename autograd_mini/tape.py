@@ -19,7 +19,8 @@ batch. Every other node is *batched*: a row of a (slots x batch) matrix.
 Level scheduling: instructions with the same op, arity, depth and operand
 layout form one group, evaluated by one call of the row on stacked operands of
 shape (k, batch), so the number of numpy calls per replay grows with the
-graph's depth, not its node count. Every index array is computed at trace time.
+graph's depth, not its node count. Every index array is computed at trace time
+(by `_tape_schedule`, which holds the grouping, gather and scatter machinery).
 
 The rule of tracing (what cannot be recorded): the traced function must build
 the same graph for every example. Branches inside ops (relu, abs, the
@@ -54,14 +55,21 @@ from typing import Any
 
 import numpy as np
 
+from ._tape_schedule import (
+    checked_grads,
+    gather,
+    raise_forward,
+    scalar_backward,
+    scalar_forward,
+    scatter,
+    schedule,
+)
 from .engine import reverse_topological_order
-from .errors import AutogradMiniError, DomainError, NumericOverflowError
+from .errors import AutogradMiniError, NumericOverflowError
 from .ops import Op
-from .value import Value, describe_call, forward_error
+from .value import Value
 
 REDUCTIONS = ("mean", "sum")
-_PARAM, _INPUT, _CONST, _OP = "param", "input", "const", "op"
-_CHUNK_BUDGET = 1 << 21  # numbers in one group's gradient arrays, see Tape.chunk_size
 
 
 class TraceError(AutogradMiniError, ValueError):
@@ -194,83 +202,6 @@ def _roots(result: Any) -> list[Value]:
     return items
 
 
-class _Port:
-    """Operand positions of a group read from one matrix with one fancy index.
-
-    shared:  reads the shared matrix (k or 1 rows, 1 column) or the batched one.
-    uniform: every node of the group reads the same slot at these positions
-             (a dot's inputs x_k, read by every neuron): gathered once as 1 row
-             that broadcasts, and its gradient is summed over the group.
-    """
-
-    __slots__ = ("positions", "shared", "uniform", "index", "scatter", "everything")
-
-    def __init__(self, positions: list[int], shared: bool, uniform: bool, index: np.ndarray) -> None:
-        self.positions = positions
-        self.shared = shared
-        self.uniform = uniform
-        self.index = index
-        self.scatter: _Scatter | None = None
-        self.everything = False  # the port holds every position, in order
-
-
-class _Scatter:
-    """Adds rows of a gradient block into their target slots, duplicates summed.
-
-    Precomputed at trace time: keeps only rows whose target needs a gradient,
-    and sorts rows by target so duplicates become segments for np.add.reduceat
-    (much faster than np.add.at).
-    """
-
-    __slots__ = ("rows", "targets", "starts")
-
-    def __init__(self, rows: np.ndarray, targets: np.ndarray, n_rows: int) -> None:
-        if len(np.unique(targets)) == len(targets):
-            self.starts = None
-        else:
-            order = np.argsort(targets, kind="stable")
-            rows, targets = rows[order], targets[order]
-            self.starts = np.flatnonzero(np.r_[True, targets[1:] != targets[:-1]])
-            targets = targets[self.starts]
-        identity = len(rows) == n_rows and bool(np.all(rows == np.arange(n_rows)))
-        self.rows = None if identity else rows
-        self.targets: np.ndarray | slice = targets
-        if self.starts is None and len(targets) and bool(np.all(np.diff(targets) == 1)):
-            self.targets = slice(int(targets[0]), int(targets[-1]) + 1)  # a slice is cheaper than an index
-
-    def add(self, into: np.ndarray, block: np.ndarray) -> None:
-        """into[targets] += the rows of `block`, summed per target."""
-        if self.rows is not None:
-            block = block[self.rows]
-        if self.starts is not None:
-            block = np.add.reduceat(block, self.starts, axis=0)
-        into[self.targets] += block
-
-
-class _Group:
-    """Instructions sharing op, arity, depth and operand layout: one row call."""
-
-    __slots__ = ("op", "k", "shared", "start", "stop", "ports", "perm", "nodes", "needs_grad", "scalar", "index",
-                 "positions", "scatter")
-
-    def __init__(self, op: Op, nodes: list[Instruction], shared: bool) -> None:
-        self.op = op
-        self.nodes = nodes
-        self.k = len(nodes)
-        self.shared = shared
-        self.start = self.stop = 0
-        self.ports: list[_Port] = []
-        self.perm: list[int] | None = None
-        self.needs_grad = False
-        # A shared group of one node runs its row on Python floats, as the eager
-        # engine does: a variadic row (a sum over every parameter, say) would
-        # otherwise pay numpy's per-call overhead once per operand.
-        self.scalar = shared and self.k == 1
-        self.index = np.zeros(0, dtype=np.intp)
-        self.positions: list[int] = []
-        self.scatter: _Scatter | None = None
-
-
 class Tape:
     """A recorded per-example function, replayed on batches with numpy.
 
@@ -297,7 +228,10 @@ class Tape:
         self._constants = np.array([c.data for c in recording.constants], dtype=float)
         self._buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._previous: list[Any] = []
-        self._schedule()
+        plan = schedule(self.instructions, self.n_params, self.n_inputs, len(self._constants), recording.roots)
+        self._groups, self._depth, self._roots = plan.groups, plan.depth, plan.roots
+        self._n_shared, self._n_batched = plan.n_shared, plan.n_batched
+        self.chunk_size = plan.chunk_size
 
     # --- public replay ----------------------------------------------------------------------
     def forward(self, inputs: Any, param_values: np.ndarray | None = None) -> TapeResult:
@@ -349,54 +283,6 @@ class Tape:
             f"Tape({len(self.instructions)} instructions, {self.n_params} params, {self.n_inputs} inputs, "
             f"{len(self._constants)} constants, depth {self.depth}, {self.n_groups} groups, {self.reduction})"
         )
-
-    # --- scheduling (trace time) ------------------------------------------------------------
-    def _schedule(self) -> None:
-        rec = self._recording
-        n_leaf = rec.n_params + self.n_inputs + len(self._constants)
-        n_slots = n_leaf + len(self.instructions)
-        kind = [_PARAM] * rec.n_params + [_INPUT] * self.n_inputs + [_CONST] * len(self._constants)
-        kind += [_OP] * len(self.instructions)
-        depth = [0] * n_slots
-        shared = [k != _INPUT for k in kind]
-        needs = [k == _PARAM for k in kind]
-        keyed: dict[tuple[Any, ...], list[Instruction]] = {}
-        for ins in self.instructions:
-            depth[ins.output] = 1 + max((depth[s] for s in ins.inputs), default=0)
-            shared[ins.output] = all(shared[s] for s in ins.inputs)
-            needs[ins.output] = any(needs[s] for s in ins.inputs)
-            layout = tuple(shared[s] for s in ins.inputs)
-            key = (depth[ins.output], id(ins.op), len(ins.inputs), layout, shared[ins.output])
-            keyed.setdefault(key, []).append(ins)
-        self._depth = max(depth, default=0)
-        # Rows of the two matrices: parameters, constants and shared results in the
-        # shared one; inputs and batched results in the batched one.
-        row = [0] * n_slots
-        n_shared, n_batched = rec.n_params + len(self._constants), self.n_inputs
-        for s in range(n_leaf):
-            row[s] = s if kind[s] == _PARAM else (s - self.n_inputs if kind[s] == _CONST else s - rec.n_params)
-        self._groups = []
-        for key in sorted(keyed, key=lambda key: key[0]):
-            nodes = keyed[key]
-            group = _Group(nodes[0].op, nodes, shared=key[-1])
-            if group.shared:
-                group.start, n_shared = n_shared, n_shared + group.k
-            else:
-                group.start, n_batched = n_batched, n_batched + group.k
-            group.stop = group.start + group.k
-            for j, ins in enumerate(nodes):
-                row[ins.output] = group.start + j
-            group.needs_grad = any(needs[ins.output] for ins in nodes)
-            self._groups.append(group)
-        for group in self._groups:
-            _build_ports(group, row, shared, needs)
-        self._n_shared, self._n_batched = n_shared, n_batched
-        # Examples per replay: a group's rule makes (k x arity) arrays of one number per
-        # example; bounding them (about 16 MB) keeps wide layers on large batches near the
-        # cache instead of allocating gigabytes per step.
-        footprint = max((g.k * len(g.nodes[0].inputs) for g in self._groups if not g.shared), default=1)
-        self.chunk_size = max(256, _CHUNK_BUDGET // footprint)
-        self._roots = [(shared[s], row[s]) for s in rec.roots]
 
     # --- replay -------------------------------------------------------------------------------
     def _batch(self, inputs: Any) -> np.ndarray:
@@ -471,15 +357,15 @@ class Tape:
             for group in self._groups:
                 if group.scalar:
                     datas = shared[group.index, 0].tolist()
-                    shared[group.start, 0] = _scalar_forward(group, datas)
+                    shared[group.start, 0] = scalar_forward(group, datas)
                     saved.append(datas)
                     continue
-                operands = _gather(group, values, shared, b)
+                operands = gather(group, values, shared, b)
                 op = group.op
                 if op.valid is not None and not np.all(op.valid(*operands)):
                     shape = (group.k, 1 if group.shared else b)
                     bad = ~np.broadcast_to(op.valid(*operands), shape)
-                    _raise_forward(group, operands, bad, offset, invalid=True)
+                    raise_forward(group, operands, bad, offset, invalid=True)
                 try:
                     out = op.forward(*operands)
                 except TypeError as exc:
@@ -491,7 +377,7 @@ class Tape:
                 block[group.start : group.stop] = out
                 written = block[group.start : group.stop]
                 if not np.isfinite(written).all():
-                    _raise_forward(group, operands, ~np.isfinite(written), offset, invalid=False)
+                    raise_forward(group, operands, ~np.isfinite(written), offset, invalid=False)
                 saved.append(operands)
         return saved
 
@@ -512,7 +398,7 @@ class Tape:
                 if not group.needs_grad:
                     continue
                 if group.scalar:
-                    _scalar_backward(group, operands, g_shared, float(shared[group.start, 0]))
+                    scalar_backward(group, operands, g_shared, float(shared[group.start, 0]))
                     continue
                 if group.shared:
                     g, out = g_shared[group.start : group.stop, None], shared[group.start : group.stop]
@@ -521,10 +407,10 @@ class Tape:
                 grads = list(group.op.vjp(g, out, *operands))
                 kept.append(grads)
                 if careful:
-                    grads = _checked_grads(group, g, out, operands, grads, offset)
+                    grads = checked_grads(group, g, out, operands, grads, offset)
                 for port in group.ports:
                     if port.scatter is not None:
-                        _scatter(port, grads, g, g_shared if port.shared else g_values)
+                        scatter(port, grads, g, g_shared if port.shared else g_values)
         result = g_shared[: self.n_params]
         if not careful and not np.isfinite(result).all():
             return self._run_backward(b, saved, offset, careful=True)
@@ -549,166 +435,6 @@ class Tape:
                 return  # the perturbed example left the function's domain: nothing to compare
             raise
         _compare(rec, other, example)
-
-
-def _build_ports(group: _Group, row: list[int], shared: list[bool], needs: list[bool]) -> None:
-    """Split the group's operand positions into ports and precompute their indices."""
-    arity = len(group.nodes[0].inputs)
-    if group.scalar:
-        slots = group.nodes[0].inputs
-        group.index = np.array([row[s] for s in slots], dtype=np.intp)
-        group.positions = [p for p, s in enumerate(slots) if needs[s]]
-        if group.needs_grad and group.positions:
-            targets = group.index[group.positions]
-            group.scatter = _Scatter(np.arange(len(targets)), targets, len(targets))
-        return
-    buckets: dict[tuple[bool, bool], list[int]] = {}
-    for p in range(arity):
-        slots = [ins.inputs[p] for ins in group.nodes]
-        uniform = group.k > 1 and all(s == slots[0] for s in slots)
-        buckets.setdefault((shared[slots[0]], uniform), []).append(p)
-    order: list[int] = []
-    for (is_shared, uniform), positions in buckets.items():
-        members = [group.nodes[:1]] if uniform else [group.nodes]
-        slots = [ins.inputs[p] for p in positions for ins in members[0]]
-        port = _Port(positions, is_shared, uniform, np.array([row[s] for s in slots], dtype=np.intp))
-        keep = np.array([needs[s] for s in slots], dtype=bool)
-        if group.needs_grad and keep.any():
-            port.scatter = _Scatter(np.flatnonzero(keep), port.index[keep], len(slots))
-        port.everything = positions == list(range(arity))
-        group.ports.append(port)
-        order += positions
-    if order != list(range(arity)):
-        where = {p: i for i, p in enumerate(order)}
-        group.perm = [where[p] for p in range(arity)]
-
-
-def _gather(group: _Group, values: np.ndarray, shared: np.ndarray, b: int) -> list[Any]:
-    """The group's operands, one (k or 1, batch or 1) array per position."""
-    parts: list[Any] = []
-    for port in group.ports:
-        source = shared if port.shared else values
-        rows = 1 if port.uniform else group.k
-        parts.extend(source[port.index].reshape(len(port.positions), rows, source.shape[1]))
-    if group.perm is None:
-        return parts
-    return [parts[i] for i in group.perm]
-
-
-def _scatter(port: _Port, grads: list[Any], g: np.ndarray, into: np.ndarray) -> None:
-    """Add the gradients of one port's positions into their slots."""
-    picked = grads if port.everything else [grads[p] for p in port.positions]
-    try:
-        if len(picked) == 1 and picked[0].shape == g.shape:
-            block = picked[0][None] if port.uniform else picked[0]
-        else:
-            block = np.stack(picked) if port.uniform else np.concatenate(picked)
-    except (AttributeError, TypeError, ValueError):  # a None (input not differentiable here) or a scalar
-        picked = [np.zeros_like(g) if x is None else np.broadcast_to(x, g.shape) for x in picked]
-        block = np.stack(picked) if port.uniform else np.concatenate(picked)
-    if port.uniform:
-        block = block.sum(axis=(1, 2) if port.shared else 1)
-    elif port.shared:
-        block = block.sum(axis=1)
-    assert port.scatter is not None
-    port.scatter.add(into, block)
-
-
-def _scalar_forward(group: _Group, datas: list[float]) -> float:
-    """The row on floats, with `value.apply`'s checks and errors."""
-    op = group.op
-    try:
-        if op.valid is not None and not op.valid(*datas):
-            raise ValueError("outside the domain")
-        data = float(op.forward(*datas))
-    except (ArithmeticError, ValueError) as exc:
-        error = forward_error(op, datas, exc)
-        raise type(error)(f"{error} ({_where(group, 0)})") from None
-    if not -np.inf < data < np.inf:
-        error = forward_error(op, datas, None)
-        raise type(error)(f"{error} ({_where(group, 0)})")
-    return data
-
-
-def _scalar_backward(group: _Group, datas: list[float], g_shared: np.ndarray, out: float) -> None:
-    """The row's rule on floats, as the eager engine applies it (skipped when g is 0)."""
-    g = float(g_shared[group.start])
-    if g == 0.0 or group.scatter is None:
-        return
-    op = group.op
-    if not -np.inf < g < np.inf:
-        call = describe_call(op, datas)
-        raise NumericOverflowError(f"tape backward: the gradient reaching {call} is {g!r}; it overflowed float64")
-    try:
-        grads = op.vjp(g, out, *datas)
-    except OverflowError:
-        call = describe_call(op, datas)
-        raise NumericOverflowError(f"backward through {call}: a local derivative overflows float64") from None
-    except (ArithmeticError, ValueError) as exc:
-        call = describe_call(op, datas)
-        raise DomainError(f"backward through {call}: the local derivative is not finite there ({exc})") from None
-    block = np.array([0.0 if grads[p] is None else grads[p] for p in group.positions], dtype=float)
-    group.scatter.add(g_shared, block)
-
-
-def _example_of(group: _Group, operands: list[Any], bad: np.ndarray) -> tuple[int, int, list[float]]:
-    """(node index in the group, example index, scalar operands) of the first bad entry."""
-    columns = np.flatnonzero(bad.any(axis=0))
-    example = int(columns[0])
-    node = int(np.flatnonzero(bad[:, example])[0])
-    datas = [float(x[min(node, x.shape[0] - 1), min(example, x.shape[1] - 1)]) for x in operands]
-    return node, example, datas
-
-
-def _where(group: _Group, example: int) -> str:
-    """Where in the batch a failure happened, for messages (example counts from 0)."""
-    return "in the part that does not depend on the example" if group.shared else f"at example {example} of the batch"
-
-
-def _raise_forward(group: _Group, operands: list[Any], bad: np.ndarray, offset: int, invalid: bool) -> None:
-    """Raise the eager engine's error for the first example where the group failed."""
-    _, example, datas = _example_of(group, operands, bad)
-    example += offset
-    op = group.op
-    error: Exception
-    if invalid:
-        error = forward_error(op, datas, ValueError("outside the domain"))
-    else:
-        try:
-            scalar = op.forward(*datas)
-            error = forward_error(op, datas, None) if not np.isfinite(scalar) else None  # type: ignore[assignment]
-        except (ArithmeticError, ValueError) as exc:
-            error = forward_error(op, datas, exc)
-        if error is None:
-            error = NumericOverflowError(f"{describe_call(op, datas)} is not finite on numpy arrays")
-    raise type(error)(f"{error} ({_where(group, example)})") from None
-
-
-def _checked_grads(
-    group: _Group, g: np.ndarray, out: np.ndarray, operands: list[Any], grads: list[Any], offset: int
-) -> list[Any]:
-    """The slow path of backward: the eager engine's skips and checks, on arrays."""
-    op = group.op
-    if not np.isfinite(g).all():
-        _, example, datas = _example_of(group, operands, ~np.isfinite(np.broadcast_to(g, out.shape)))
-        raise NumericOverflowError(
-            f"tape backward: the gradient reaching {describe_call(op, datas)} is not finite "
-            f"({_where(group, example + offset)}); it overflowed float64"
-        )
-    zero = g == 0.0  # the engine skips nodes whose gradient is 0, so 0 * inf never happens there
-    checked = []
-    for gx in grads:
-        if gx is not None:
-            gx = np.where(zero, 0.0, gx)
-            if not np.isfinite(gx).all():
-                _, example, datas = _example_of(group, operands, ~np.isfinite(gx))
-                call = describe_call(op, datas)
-                raise DomainError(
-                    f"backward through {call}: the local derivative is not finite there "
-                    f"({_where(group, example + offset)})"
-                )
-        checked.append(gx)
-    return checked
 
 
 def _compare(first: _Recording, other: _Recording, example: list[float]) -> None:
