@@ -205,6 +205,8 @@ def _rule_error(node: Value, datas: list[float], exc: BaseException) -> Exceptio
 def _gradient_overflow(node: Value, position: int, total: float) -> Exception:
     assert node.op is not None
     call = describe_call(node.op, [x.data for x in node.inputs])
+    if total != total:
+        return DomainError(f"backward through {call}: the gradient of input {position} would be NaN")
     return NumericOverflowError(
         f"backward through {call}: the gradient of input {position} would be {total!r}; it overflows float64"
     )

@@ -30,6 +30,7 @@ gradients. A rule that calls `math.exp` silently loses second derivatives;
 from __future__ import annotations
 
 import inspect
+import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -197,7 +198,13 @@ def _check_rule_result(name: str, grads: Any, n_inputs: int, nondiff: tuple[int,
             raise OpRegistrationError(
                 f"op {name!r}: input {i} is declared nondiff, so its vjp must return None there, got {grads[i]!r}"
             )
-    return grads
+    # A numpy scalar (np.float64 is a float subclass) becomes a plain float, so the
+    # engine's finiteness checks, which test for float exactly, see every gradient.
+    return tuple(float(g) if _is_scalar_number(g) else g for g in grads)
+
+
+def _is_scalar_number(x: Any) -> bool:
+    return type(x) is not float and isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
 def _applier(op: ops.Op, vjp: Callable[..., Any]) -> Callable[..., Value]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import copy
 import math
 import numbers
 from collections.abc import Callable, Iterable, Iterator
@@ -85,6 +86,24 @@ class Value:
 
     def __float__(self) -> float:
         return self.data
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Value:
+        """A copy of the whole graph below self, made without recursion.
+
+        Op rows are shared, not copied; a shared node is copied once.
+        """
+        from .engine import reverse_topological_order
+
+        for node in reversed(reverse_topological_order(self)):  # inputs before consumers
+            if id(node) not in memo:
+                clone = _new(Value)
+                clone.data = node.data
+                clone.grad = copy.deepcopy(node.grad, memo)
+                clone.op = node.op
+                clone.inputs = tuple(memo[id(x)] for x in node.inputs)
+                clone.label = node.label
+                memo[id(node)] = clone
+        return memo[id(self)]
 
     # --- arithmetic and elementary functions: each applies one row of the table ----------
     # The methods are made from the rows by `_binary_method` / `_unary_method` below.
@@ -171,7 +190,7 @@ def apply(op: Op, *inputs: Value) -> Value:
     if data.__class__ is not float:
         data = _result_as_float(op, data)
     if not -_INF < data < _INF:
-        raise forward_error(op, datas, None)
+        raise forward_error(op, datas, None, data)
     return _record(op, data, inputs)
 
 
@@ -211,7 +230,7 @@ def _binary_method(op: Op, reflected: bool = False) -> Callable[[Value, Any], Va
         except (ArithmeticError, ValueError) as exc:
             raise forward_error(op, [x, y], exc) from None
         if not -_INF < data < _INF:
-            raise forward_error(op, [x, y], None)
+            raise forward_error(op, [x, y], None, data)
         return _record(op, data, (a, b))
 
     method.__name__ = f"{'r' if reflected else ''}{op.name}"
@@ -230,7 +249,7 @@ def _unary_method(op: Op, doc: str) -> Callable[[Value], Value]:
         except (ArithmeticError, ValueError) as exc:
             raise forward_error(op, [x], exc) from None
         if not -_INF < data < _INF:
-            raise forward_error(op, [x], None)
+            raise forward_error(op, [x], None, data)
         return _record(op, data, (self,))
 
     method.__name__ = op.name
@@ -272,11 +291,17 @@ def describe_call(op: Op, operands: Iterable[Any], limit: int = 6) -> str:
     return f"{op.name}({', '.join(shown)})"
 
 
-def forward_error(op: Op, operands: list[Any], exc: BaseException | None) -> Exception:
-    """The typed error for an op evaluated where it is undefined or overflows."""
+def forward_error(op: Op, operands: list[Any], exc: BaseException | None, result: Any = None) -> Exception:
+    """The typed error for an op evaluated where it is undefined or overflows.
+
+    `exc` is what the forward raised, if anything; otherwise `result` is the
+    non-finite value it returned (NaN means undefined, +-inf an overflow).
+    """
     call = describe_call(op, operands)
     if isinstance(exc, OverflowError) or (exc is None and op.name == "exp"):
         return NumericOverflowError(f"{call} overflows float64 (|result| > 1.8e308)")
+    if exc is None and result is not None and result != result:
+        return DomainError(f"{call} is undefined (NaN): {op.name} needs {op.domain}")
     if exc is None:
         return NumericOverflowError(f"{call} is not finite: the result overflows float64")
     return DomainError(f"{call} is undefined: {op.name} needs {op.domain}")

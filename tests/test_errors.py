@@ -191,3 +191,46 @@ def test_no_op_ever_produces_nan_or_inf(name, data):
         return
     for leaf in leaves:
         assert math.isfinite(leaf.grad)
+
+
+# --- NaN is a domain error, and custom rules cannot smuggle inf past the checks ---------
+def test_a_forward_returning_nan_is_a_domain_error_not_an_overflow():
+    from autograd_mini.extend import defop, remove_op
+
+    nan_op = defop("nan_forward_op", forward=lambda x: x * math.nan, vjp=lambda g, out, x: (g,))
+    try:
+        with pytest.raises(DomainError, match=r"nan_forward_op\(1\.0\) is undefined \(NaN\)"):
+            nan_op(Value(1.0))
+    finally:
+        remove_op("nan_forward_op")
+
+
+def test_a_nan_gradient_is_a_domain_error_naming_the_op():
+    from autograd_mini.extend import defop, remove_op
+
+    nan_rule = defop("nan_rule_op", forward=lambda x: x, vjp=lambda g, out, x: (g * math.nan,))
+    try:
+        x = Value(1.0)
+        with pytest.raises(DomainError, match=r"backward through nan_rule_op\(1\.0\).*NaN"):
+            nan_rule(x).backward()
+        assert x.grad == 0.0
+    finally:
+        remove_op("nan_rule_op")
+
+
+def test_a_numpy_scalar_gradient_that_overflows_is_caught():
+    np = pytest.importorskip("numpy")
+    from autograd_mini.extend import defop, remove_op
+
+    big = defop("np_scalar_rule_op", forward=lambda x: 2.0 * x, vjp=lambda g, out, x: (g * np.float64(1e300),))
+    try:
+        x = Value(1.0)
+        y = big(x) * 1e10
+        with np.errstate(over="ignore"), pytest.raises(NumericOverflowError, match="np_scalar_rule_op"):
+            y.backward()
+        assert x.grad == 0.0
+        fine = big(Value(1.0))
+        fine.backward()
+        assert type(fine.inputs[0].grad) is float and fine.inputs[0].grad == 1e300
+    finally:
+        remove_op("np_scalar_rule_op")
