@@ -89,7 +89,10 @@ def _error(text: str, message: str, start: int, end: int | None = None) -> Parse
 
 
 # --- tokens ---------------------------------------------------------------------------------------
-_NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# ASCII digits only: str.isdigit() and a Unicode \d also accept '²' or '٣', which
+# float() would then read as a number (or reject with a crash).
+_DIGITS = "0123456789"
+_NUMBER = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 _OPERATORS = ("**", "+", "-", "*", "/", "(", ")", ",")
 _SPACE = " \t\r\n"
@@ -144,7 +147,8 @@ def tokenize(text: str) -> list[Token]:
         if c in _SPACE:
             i += 1
             continue
-        token = _number(text, i) if c.isdigit() or (c == "." and text[i + 1 : i + 2].isdigit()) else None
+        starts_number = _is_digit(c) or (c == "." and _is_digit(text[i + 1 : i + 2]))
+        token = _number(text, i) if starts_number else None
         if token is None:
             token = _name(text, i) or _operator(text, i) or _bad_character(text, i)
         tokens.append(token)
@@ -155,10 +159,17 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
+def _is_digit(c: str) -> bool:
+    return len(c) == 1 and c in _DIGITS
+
+
 def _number(text: str, i: int) -> Token:
     match = _NUMBER.match(text, i)
-    assert match is not None
+    if match is None:  # tokenize only calls this at an ASCII digit or '.' and a digit
+        return _bad_character(text, i)
     end = match.end()
+    if end < len(text) and text[end].isnumeric():  # a digit outside 0-9, as in 3²
+        return _bad_character(text, end)
     if end < len(text) and (text[end].isalnum() or text[end] in "_."):
         stop = end + 1
         while stop < len(text) and (text[stop].isalnum() or text[stop] == "_"):
@@ -192,6 +203,8 @@ def _operator(text: str, i: int) -> Token | None:
 def _bad_character(text: str, i: int) -> Token:
     c = text[i]
     message = _NOT_ALLOWED.get(c) or f"unexpected character {c!r}"
+    if c.isnumeric():  # '²', '٣', '½': Python's float() would take some of them
+        message += ": numbers are written with the digits 0-9 (and powers as x**2)"
     return Token("error", c, i, i + 1, message)
 
 
@@ -510,6 +523,8 @@ def parse_assignment(text: str) -> tuple[str, float]:
     if name_part in FUNCTIONS:
         raise _error(text, f"{name_part!r} is a function name and cannot be a variable", 0, len(name))
     start = len(name) + 1
+    if not number.isascii() or "_" in number:  # float() would read '٣' as 3 and '1_0' as 10
+        raise _error(text, f"{name_part}: {number.strip()!r} is not a number", start, len(text))
     try:
         value = float(number.strip())
     except ValueError:

@@ -228,6 +228,48 @@ def test_text_outside_the_language_is_rejected_with_a_clear_message(text, messag
     assert isinstance(info.value, ValueError)
 
 
+# --- only ASCII digits are digits ---------------------------------------------------------------
+# str.isdigit() and a Unicode \d accept '²' and '٣'; the tokenizer used to crash on
+# the first (an AssertionError) and read the second as 3.
+@pytest.mark.parametrize(
+    "text, column, character",
+    [("²", 0, "²"), ("x²", 1, "²"), ("3²", 1, "²"), ("٣*x", 0, "٣"), ("x*٣", 2, "٣"),
+     ("1.٣", 2, "٣"), (".٣", 0, "."), ("½", 0, "½"), ("x**²", 3, "²")],
+)
+def test_digits_outside_0_to_9_are_a_parse_error_at_the_character(text, column, character):
+    with pytest.raises(ParseError) as info:
+        parse(text)
+    *_, line, caret = str(info.value).splitlines()
+    assert line.strip() == text
+    assert caret == "    " + " " * column + "^"
+    assert repr(character) in str(info.value) or character == "."
+
+
+@pytest.mark.parametrize("pair", ["x=٣", "x=²", "x=１", "x=1_0", "x=1e٣"])
+def test_assignment_values_use_ascii_digits_only(pair):
+    with pytest.raises(ParseError, match="is not a number"):
+        parse_assignment(pair)
+
+
+@given(st.text())
+def test_any_unicode_text_parses_or_raises_parse_error(text):
+    try:
+        expression = parse(text)
+    except ParseError:
+        return
+    # What parses is made of the language's ASCII characters only.
+    assert expression.source == text and text.isascii()
+
+
+@given(st.text())
+def test_any_unicode_assignment_parses_or_raises_parse_error(text):
+    try:
+        name, value = parse_assignment(text)
+    except ParseError:
+        return
+    assert name.isidentifier() and math.isfinite(value)
+
+
 @pytest.mark.parametrize(
     "text, column, width",
     [("x.data", 1, 1), ("1 + foo(x)", 4, 3), ("exp(x, x)", 0, 9), ("x +", 3, 1), ("lambda: 1", 0, 6)],
