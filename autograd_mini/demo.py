@@ -136,9 +136,11 @@ def train_moons(say: Callable[[str], None], result: DemoResult, progress: bool) 
 
 
 def _progress_bar(steps: int) -> Any:
+    """A tqdm bar on stderr; disable=None turns it off when stderr is not a terminal
+    (a log file or a pipe would otherwise collect one '\\r' line per refresh)."""
     from tqdm import tqdm
 
-    return tqdm(total=steps, desc="   training", unit="step", leave=False)
+    return tqdm(total=steps, desc="   training", unit="step", leave=False, disable=None)
 
 
 def _advance(bar: Any) -> Callable[[int, float, float], None] | None:

@@ -36,6 +36,28 @@ def test_the_demo_succeeds_without_errors(demo_run):
         assert heading in done.stdout
 
 
+def test_no_progress_bar_lines_when_stderr_is_not_a_terminal(demo_run):
+    done, _ = demo_run  # stderr is a pipe here, as in a log file
+    assert "\r" not in done.stderr and "training" not in done.stderr, done.stderr[:500]
+
+
+class _Terminal(io.StringIO):
+    """A stderr that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("stderr", "progress", "drawn"), [
+    (_Terminal, True, True), (io.StringIO, True, False), (_Terminal, False, False),
+])
+def test_the_bar_is_drawn_only_on_a_terminal_and_not_with_no_progress(monkeypatch, stderr, progress, drawn):
+    monkeypatch.setattr(sys, "stderr", stderr())
+    monkeypatch.setitem(demo.TRAINING, "steps", 3)
+    demo.train_moons(lambda line: None, demo.DemoResult(), progress)
+    assert ("training" in sys.stderr.getvalue()) is drawn
+
+
 def test_backward_matches_the_delta_rule_for_every_weight(demo_run):
     done, _ = demo_run
     rows = re.findall(r"^\s+(L\d\.N\d\.w\d)\s+(\S+)\s+(\S+)\s+(\S+)$", done.stdout, re.M)
