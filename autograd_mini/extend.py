@@ -36,7 +36,7 @@ from typing import Any
 
 from . import ops
 from .errors import OpRegistrationError
-from .value import Value, _lift, apply
+from .value import Value, _lift_all, apply
 
 _CUSTOM: set[str] = set()
 
@@ -217,12 +217,7 @@ def _applier(op: ops.Op, vjp: Callable[..., Any]) -> Callable[..., Value]:
             raise TypeError(f"{op.name} takes {op.arity} input{'s' if op.arity != 1 else ''}, got {len(inputs)}")
         if not inputs:
             raise TypeError(f"{op.name} needs at least one input")
-        values = []
-        for i, x in enumerate(inputs):
-            lifted = _lift(x)
-            if lifted is None:
-                raise TypeError(f"{op.name}: input {i} must be a Value, int or float, got {type(x).__name__}")
-            values.append(lifted)
+        values = _lift_all(inputs, op.name, "input {}")
         out = apply(op, *values)
         if not probed:
             probed = _probe_rule(op, vjp, out, values)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import ops
-from .value import Operand, Value, _lift, apply, sum_of
+from .value import Operand, Value, _lift, _lift_all, apply, sum_of
 
 
 def squared_error(y: Operand, t: Operand) -> Value:
@@ -88,10 +88,4 @@ def _as_values(items: Any, name: str, what: str) -> list[Value]:
         items = [items]
     elif not isinstance(items, Sequence) or isinstance(items, str):
         raise TypeError(f"{name}: {what} must be a Value, a number or a sequence of them, got {type(items).__name__}")
-    values = []
-    for i, x in enumerate(items):
-        lifted = _lift(x)
-        if lifted is None:
-            raise TypeError(f"{name}: {what}[{i}] must be a Value, int or float, got {type(x).__name__}")
-        values.append(lifted)
-    return values
+    return _lift_all(items, name, f"{what}[{{}}]")

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from . import ops
-from .value import Operand, Value, _lift, apply
+from .value import Operand, Value, _lift_all, apply
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
 _ACTIVATION_OPS = {"sigmoid": ops.SIGMOID, "tanh": ops.TANH, "relu": ops.RELU, "linear": None}
@@ -61,7 +61,7 @@ class Neuron(Module):
 
     def __call__(self, x: Sequence[Operand]) -> Value:
         """The neuron's output for inputs x (numbers or Values)."""
-        return self._forward(_inputs(x, len(self.w)))
+        return self._forward(_inputs(x, len(self.w), self))
 
     def _forward(self, x: list[Value]) -> Value:
         # One n-ary dot node, then the bias: a chain of binary adds would cost
@@ -97,7 +97,7 @@ class Layer(Module):
 
     def __call__(self, x: Sequence[Operand]) -> list[Value]:
         """Every neuron's output, in neuron order."""
-        return self._forward(_inputs(x, len(self.neurons[0].w)))
+        return self._forward(_inputs(x, len(self.neurons[0].w), self))
 
     def _forward(self, x: list[Value]) -> list[Value]:
         return [n._forward(x) for n in self.neurons]
@@ -168,7 +168,7 @@ class MLP(Module):
 
     def __call__(self, x: Sequence[Operand]) -> Output:
         """The network's output for one input vector x (numbers or Values)."""
-        values = _inputs(x, self.nin)
+        values = _inputs(x, self.nin, self)
         for layer in self.layers:
             values = layer._forward(values)
         return values[0] if len(values) == 1 else values
@@ -239,20 +239,19 @@ def _init_layer(rng: random.Random, li: int, nin: int, nout: int, activation: st
     return Layer(neurons)
 
 
-def _inputs(x: Sequence[Operand], expected: int) -> list[Value]:
-    """x as a list of Values of length `expected`, or ValueError/TypeError."""
+def _inputs(x: Sequence[Operand], expected: int, module: Module) -> list[Value]:
+    """x as a list of Values of length `expected`, or ValueError/TypeError naming `module`."""
     if isinstance(x, (Value, int, float)):
-        raise TypeError(f"expected a list of {expected} inputs, got a single {type(x).__name__}")
+        raise TypeError(f"{_describe(module)}: expected a list of {expected} inputs, got a single {type(x).__name__}")
     items = list(x)
     if len(items) != expected:
-        raise ValueError(f"expected {expected} inputs, got {len(items)}")
-    values = []
-    for i, v in enumerate(items):
-        lifted = _lift(v)
-        if lifted is None:
-            raise TypeError(f"input {i} must be a Value, int or float, got {type(v).__name__}")
-        values.append(lifted)
-    return values
+        raise ValueError(f"{_describe(module)}: expected {expected} inputs, got {len(items)}")
+    return _lift_all(items, lambda: _describe(module), "input {}")
+
+
+def _describe(module: Module) -> str:
+    """How errors name a module: "MLP(2, [16, 16, 1])", or its repr."""
+    return f"MLP({module.nin}, {module.nouts})" if isinstance(module, MLP) else repr(module)
 
 
 def _check_size(n: object, name: str) -> int:

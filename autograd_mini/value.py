@@ -353,12 +353,21 @@ def dot(weights: Iterable[Operand], xs: Iterable[Operand]) -> Value:
     return apply(ops.DOT, *w, *x)
 
 
-def _lift_all(values: Iterable[Operand], caller: str) -> list[Value]:
+def _lift_all(values: Iterable[Operand], caller: str | Callable[[], str], what: str = "item {}") -> list[Value]:
+    """A new list of the values, numbers lifted to constant Values (`_lift`).
+
+    An item that is neither raises TypeError "{caller}: {what} must be a Value, ...",
+    `what` being formatted with the item's index ("item 3", "input 0", "ys[1]");
+    `caller` may be a function giving the name, called only then (nn's forward
+    passes name the model without formatting its name on every call).
+    The one such loop: sum_of, dot, nn's forward passes, losses and custom ops use it.
+    """
     items = list(values)
     for i, v in enumerate(items):
         if v.__class__ is not Value:  # the common case, Values, costs one test
             lifted = _lift(v)
             if lifted is None:
-                raise TypeError(f"{caller}: item {i} must be a Value, int or float, got {type(v).__name__}")
+                name = caller() if callable(caller) else caller
+                raise TypeError(f"{name}: {what.format(i)} must be a Value, int or float, got {type(v).__name__}")
             items[i] = lifted
     return items

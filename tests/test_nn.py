@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from hypothesis import given
@@ -113,6 +114,20 @@ def test_wrong_input_length_says_expected_vs_got() -> None:
         model([1.0, "a", 2.0])
     with pytest.raises(TypeError, match="list of 3 inputs"):
         model(1.0)
+
+
+def test_input_errors_name_the_module() -> None:
+    model = MLP(2, [16, 16, 1], seed=0)
+    with pytest.raises(ValueError, match=re.escape("MLP(2, [16, 16, 1]): expected 2 inputs, got 3")):
+        model([1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match=re.escape("MLP(2, [16, 16, 1]): input 1 must be a Value")):
+        model([1.0, None])
+    with pytest.raises(TypeError, match=re.escape("MLP(2, [16, 16, 1]): expected a list of 2 inputs")):
+        model(Value(1.0))
+    with pytest.raises(ValueError, match=re.escape("Layer(16 x sigmoid): expected 16 inputs, got 2")):
+        model.layers[1]([1.0, 2.0])
+    with pytest.raises(ValueError, match=re.escape("Neuron(L3.N0, nin=16, sigmoid, bias=True): expected 16 inputs")):
+        model.layers[2].neurons[0]([1.0])
 
 
 def test_seeded_init_is_deterministic_and_bounded() -> None:
