@@ -21,7 +21,7 @@ import numpy as np
 from .errors import NumericOverflowError
 from .losses import squared_error
 from .nn import MLP
-from .optim import SGD, Adam, Optimizer
+from .optim import SGD, Adam, Optimizer, _check_real
 from .tape import trace
 from .value import Value, sum_of
 
@@ -66,13 +66,16 @@ def fit(
         model:     an `nn.MLP` (any object with `__call__`, `parameters()` and `nin` works).
         X:         one list of `model.nin` numbers per example.
         y:         one target per example: a number, or a list with one number per
-                   output. For "hinge", labels 0/1 (or -1/+1) become -1/+1.
+                   output ("squared_error" needs exactly one per output, else
+                   ValueError). For "hinge" (a one-output model), labels 0/1 (or
+                   -1/+1) become -1/+1.
         loss:      "hinge" (relu(1 - t * score), one output), "squared_error"
                    (eq. 1.4 summed over the outputs), or loss(output, targets) -> Value
                    for one example, `targets` being a list of Values.
         steps:     number of updates (full batch: one step is one epoch).
         lr:        a number, or lr(step, steps) -> number; None means micrograd's
                    schedule 1.0 - 0.9 * step / steps for "sgd" and 0.01 for "adam".
+                   Every rate must be finite and > 0: ValueError naming the step.
         optimizer: "sgd" (with `momentum`), "adam", or an `optim.Optimizer` built on
                    `model.parameters()` (then `lr` is ignored; its step() reads `.grad`).
         alpha:     weight of the L2 penalty alpha * sum(p * p) added to the loss.
@@ -122,7 +125,7 @@ def _per_example_loss(model: Any, params: list[Value], loss: str | LossFn, nin: 
         if loss == "hinge":
             value = (1.0 - ts[0] * outs[0]).relu()
         elif loss == "squared_error":
-            value = sum_of([squared_error(o, t) for o, t in zip(outs, ts, strict=False)])  # (1.4) per output
+            value = sum_of([squared_error(o, t) for o, t in zip(outs, ts, strict=True)])  # (1.4) per output
         else:
             value = loss(out, ts)  # type: ignore[operator]
         if alpha:
@@ -185,6 +188,16 @@ class _Update:
         else:
             self.optimizer = Adam(params, lr=1.0)
             self.lr = 0.01 if lr is None else lr
+        if self.lr is not None and not callable(self.lr):
+            self.rate(0)  # a bad fixed rate fails before any work, not at the first step
+
+    def rate(self, k: int) -> float:
+        """The learning rate of step k, checked: finite and > 0 (a negative rate would ascend)."""
+        assert self.lr is not None
+        rate = self.lr(k, self.steps) if callable(self.lr) else self.lr
+        if isinstance(rate, (np.floating, np.integer)):  # a schedule written with numpy
+            rate = rate.item()
+        return _check_real(rate, "fit", f"the learning rate at step {k}", low=0.0, low_open=True)
 
     def step(self, k: int, grads: np.ndarray) -> None:
         """Apply one update with the gradient array `grads` (parameters' order)."""
@@ -194,7 +207,7 @@ class _Update:
             self.optimizer.step()
             self.values = np.array([p.data for p in self.params], dtype=float)
             return
-        self.optimizer.lr = float(self.lr(k, self.steps)) if callable(self.lr) else float(self.lr)
+        self.optimizer.lr = self.rate(k)
         try:
             self.values = self.optimizer._apply(self.values, grads)
         except NumericOverflowError as exc:
@@ -218,9 +231,24 @@ def _dataset(model: Any, X: Sequence[Sequence[float]], y: Sequence[Any], loss: A
         raise ValueError(f"fit: y must have one target per example ({features.shape[0]}), got shape {targets.shape}")
     if not (np.isfinite(features).all() and np.isfinite(targets).all()):
         raise ValueError("fit: X and y must be finite")
+    _check_outputs(model, targets.shape[1], loss)
     if loss == "hinge":
         if targets.shape[1] != 1 or not np.isin(targets, (-1.0, 0.0, 1.0)).all():
             raise ValueError("fit: the hinge loss needs one label per example, 0/1 or -1/+1")
         targets = np.where(targets > 0, 1.0, -1.0)
     return features, targets
 
+
+def _check_outputs(model: Any, n_targets: int, loss: Any) -> None:
+    """The built-in losses pair outputs with targets one to one: no output or target may go unused."""
+    nouts = getattr(model, "nouts", None)
+    if not nouts or callable(loss):  # a custom loss decides how outputs and targets meet
+        return
+    outputs = nouts[-1]
+    if loss == "hinge" and outputs != 1:
+        raise ValueError(f"fit: the hinge loss needs a model with exactly 1 output, got {outputs} outputs")
+    if loss == "squared_error" and n_targets != outputs:
+        raise ValueError(
+            f"fit: squared_error needs one target per output: the model has {outputs} outputs, "
+            f"got {n_targets} targets per example"
+        )

@@ -108,8 +108,72 @@ def test_bad_arguments():
         fit(model, X, y, steps=-1)
     with pytest.raises(NumericOverflowError, match="overflows float64"):
         fit(model, X, y, lr=1e308, steps=3)  # parameters near 1e307: their squares overflow
-    with pytest.raises(NumericOverflowError, match="non-finite"):
-        fit(moons_model(width=2), X, y, lr=lambda step, steps: 1e308 * 1e10**step, steps=3, alpha=0.0)
+    with pytest.raises(NumericOverflowError, match="step 0 would make a parameter non-finite"):
+        # a finite schedule (an infinite rate is a ValueError: test_bad_learning_rates) on inputs
+        # large enough that 1e308 * gradient overflows
+        big = [[100.0 * v for v in x] for x in X]
+        fit(moons_model(width=2), big, y, lr=lambda step, steps: 1e308, steps=3, alpha=0.0)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("lr", [-1.0, 0.0, float("nan"), float("inf")])
+def test_bad_fixed_learning_rates_fail_before_training(lr, optimizer):
+    X, y = make_moons(10)
+    model = moons_model(width=2)
+    before = params_of(model)
+    message = rf"fit: the learning rate at step 0 must be finite and in \(0.0, inf\), got {lr}"
+    with pytest.raises(ValueError, match=message):
+        fit(model, X, y, lr=lr, optimizer=optimizer, steps=3)
+    assert params_of(model).tolist() == before.tolist()
+
+
+@pytest.mark.parametrize("bad", [-0.5, 0.0, float("nan"), float("inf"), -float("inf")])
+def test_a_schedule_returning_a_bad_rate_names_the_step(bad):
+    X, y = make_moons(10)
+    model = moons_model(width=2)
+    steps_run = []
+    with pytest.raises(ValueError, match=rf"learning rate at step 2 must be finite and in \(0.0, inf\), got {bad}"):
+        fit(model, X, y, lr=lambda step, steps: 0.1 if step < 2 else bad, steps=4,
+            callback=lambda step, loss, acc: steps_run.append(step))
+    assert steps_run == [0, 1]  # the two good steps ran, the bad one updated nothing
+
+
+def test_a_numpy_schedule_is_accepted():
+    X, y = xor()
+    plain, numpy_model = MLP(2, [3, 1], seed=4), MLP(2, [3, 1], seed=4)
+    fit(plain, X, y, loss="squared_error", lr=lambda k, n: 0.5, steps=3)
+    fit(numpy_model, X, y, loss="squared_error", lr=lambda k, n: np.float32(0.5), steps=3)
+    assert params_of(plain).tolist() == params_of(numpy_model).tolist()
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_squared_error_needs_one_target_per_output(compiled):
+    X, _ = xor()
+    with pytest.raises(ValueError, match="the model has 2 outputs, got 1 targets per example"):
+        fit(MLP(2, [4, 2], seed=0), X, [0.0, 1.0, 1.0, 0.0], loss="squared_error", compiled=compiled)
+    with pytest.raises(ValueError, match="the model has 2 outputs, got 3 targets per example"):
+        fit(MLP(2, [4, 2], seed=0), X, [[0.0, 1.0, 0.5]] * 4, loss="squared_error", compiled=compiled)
+    with pytest.raises(ValueError, match="the model has 1 outputs, got 2 targets per example"):
+        fit(MLP(2, [4, 1], seed=0), X, [[0.0, 1.0]] * 4, loss="squared_error", compiled=compiled)
+
+
+def test_two_output_squared_error_trains_both_outputs():
+    X, y = xor()
+    one_hot = [[1.0, 0.0] if t == 0 else [0.0, 1.0] for t in y]
+    model = MLP(2, [4, 2], seed=0)
+    history = fit(model, X, one_hot, loss="squared_error", steps=1, lr=1e-300, alpha=0.0)
+    expected = np.mean(
+        [sum(0.5 * (t - o.data) ** 2 for o, t in zip(model(x), ts, strict=True)) for x, ts in zip(X, one_hot)]
+    )
+    assert history.loss[0] == pytest.approx(expected, rel=1e-12)  # eq. (1.4) summed over both outputs
+    assert all(p.grad != 0.0 for p in model.layers[-1].neurons[1].w)  # output 1 is trained too
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_hinge_needs_exactly_one_output(compiled):
+    X, y = xor()
+    with pytest.raises(ValueError, match="hinge loss needs a model with exactly 1 output, got 2 outputs"):
+        fit(MLP(2, [4, 2], seed=0), X, y, loss="hinge", compiled=compiled)
 
 
 def test_fit_steps_optim_adam_itself():
