@@ -2,12 +2,42 @@
 
 HYPOTHESIS_PROFILE=ci (used by CI) is derandomized, so a failure reproduces
 exactly; the default "dev" profile explores new examples on each run.
+
+Also shared: the `registry` fixture and `softplus_forward`, used by the tests of
+custom ops (test_extend.py, test_gradcheck.py import it: `from conftest import ...`).
 """
 
 import os
+import uuid
 
+import pytest
 from hypothesis import settings
+
+from autograd_mini.extend import defop, remove_op
+from autograd_mini.ops import OPS
+from autograd_mini.primitives import exp, log
 
 settings.register_profile("ci", derandomize=True, deadline=None, max_examples=100, print_blob=True)
 settings.register_profile("dev", deadline=None, max_examples=100)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.fixture
+def registry():
+    """defop with a unique name per call; every op registered is removed afterwards."""
+    names = []
+
+    def register(base, *args, **kwargs):
+        name = f"{base}_{uuid.uuid4().hex[:8]}"
+        names.append(name)
+        return name, defop(name, *args, **kwargs)
+
+    yield register
+    for name in names:
+        if name in OPS:
+            remove_op(name)
+
+
+def softplus_forward(x):
+    """log(1 + e^x) from the table's own ops, so every derivative order works."""
+    return log(1.0 + exp(x))

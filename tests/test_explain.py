@@ -204,7 +204,18 @@ def test_no_delta_form_outside_the_derivations_setting() -> None:
     sigmoid_model = MLP(2, [2, 1], seed=0)
     not_squared = sigmoid_model([1.0, 2.0]) * 2.0
     assert explain(not_squared, sigmoid_model.layers[1].neurons[0].w[0]).delta is None
-    assert isinstance(Edge, type)
+
+
+def test_edges_name_consumer_position_input_and_local_derivative() -> None:
+    x, y = Value(0.75, label="x"), Value(0.5, label="y")
+    prod = x * y
+    out = prod.tanh()
+    (path,) = explain(out, y).paths
+    top, bottom = path.edges  # listed from the output down to wrt, as (1.10) is written
+    dtanh = pytest.approx(1.0 - math.tanh(0.375) ** 2, rel=1e-12)
+    assert top == Edge(consumer=out, position=0, input=prod, local=dtanh)
+    assert bottom.consumer is prod and bottom.position == 1 and bottom.input is y and bottom.local == 0.75
+    assert path.product == pytest.approx(top.local * bottom.local, rel=1e-15)
 
 
 def test_deep_chain_does_not_recurse() -> None:

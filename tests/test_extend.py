@@ -4,6 +4,7 @@ import math
 import uuid
 
 import pytest
+from conftest import softplus_forward
 from hypothesis import given
 
 from autograd_mini import DomainError, OpRegistrationError, Value, grad, gradcheck, gradients, hessian
@@ -16,26 +17,6 @@ from autograd_mini.testing import assert_grads_close, expressions
 
 def sig(x):
     return 1.0 / (1.0 + math.exp(-x))
-
-
-@pytest.fixture
-def registry():
-    """defop with a unique name per call; every op registered is removed afterwards."""
-    names = []
-
-    def register(base, *args, **kwargs):
-        name = f"{base}_{uuid.uuid4().hex[:8]}"
-        names.append(name)
-        return name, defop(name, *args, **kwargs)
-
-    yield register
-    for name in names:
-        if name in OPS:
-            remove_op(name)
-
-
-def softplus_forward(x):
-    return log(1.0 + exp(x))
 
 
 def softplus_vjp(g, out, x):

@@ -1,35 +1,13 @@
 """gradcheck: the report, its table, and catching (and naming) wrong derivative rules."""
 
 import math
-import uuid
 
 import pytest
+from conftest import softplus_forward
 
 from autograd_mini import AutogradMiniError, Value, gradcheck
 from autograd_mini.checking import GradcheckError, GradcheckReport
-from autograd_mini.extend import defop, remove_op
-from autograd_mini.ops import OPS
-from autograd_mini.primitives import exp, log, sigmoid
-
-
-@pytest.fixture
-def custom_op():
-    """defop under a unique name; removed after the test."""
-    names = []
-
-    def register(base, forward, vjp, **kwargs):
-        name = f"{base}_{uuid.uuid4().hex[:6]}"
-        names.append(name)
-        return name, defop(name, forward, vjp, **kwargs)
-
-    yield register
-    for name in names:
-        if name in OPS:
-            remove_op(name)
-
-
-def softplus_forward(x):
-    return log(1.0 + exp(x))
+from autograd_mini.primitives import sigmoid
 
 
 # --- agreeing derivatives --------------------------------------------------------------------
@@ -76,9 +54,9 @@ def test_a_constant_function_checks_out():
 
 
 # --- catching wrong rules -----------------------------------------------------------------------
-def test_a_deliberately_wrong_rule_is_caught_and_named(custom_op):
+def test_a_deliberately_wrong_rule_is_caught_and_named(registry):
     # softplus' derivative is sigmoid(x); this rule says sigmoid(-x).
-    name, bad = custom_op("softplus_wrong", softplus_forward, lambda g, out, x: (g * sigmoid(-x),))
+    name, bad = registry("softplus_wrong", softplus_forward, lambda g, out, x: (g * sigmoid(-x),))
     report = gradcheck(lambda x, y: bad(x * y) + y * y, 0.5, 2.0)
     assert not report
     assert report.failing_inputs == ["x", "y"]
@@ -93,18 +71,18 @@ def test_a_deliberately_wrong_rule_is_caught_and_named(custom_op):
     assert f"{sig(-1.0):.8g}" in text and f"{sig(1.0):.8g}" in text
 
 
-def test_only_the_inputs_whose_paths_cross_the_wrong_rule_fail(custom_op):
-    name, bad = custom_op("softplus_wrong", softplus_forward, lambda g, out, x: (g * 0.5 * sigmoid(x),))
+def test_only_the_inputs_whose_paths_cross_the_wrong_rule_fail(registry):
+    name, bad = registry("softplus_wrong", softplus_forward, lambda g, out, x: (g * 0.5 * sigmoid(x),))
     report = gradcheck(lambda x, y: bad(x) + y.tanh(), 0.3, 0.4)
     assert report.failing_inputs == ["x"]
     assert [e.ok for e in report.entries] == [False, True]
     assert report.ops_on_paths == {"x": ["add", f"{name} (custom)"]}
 
 
-def test_a_rule_that_is_right_once_but_not_twice_is_caught_at_order_two(custom_op):
+def test_a_rule_that_is_right_once_but_not_twice_is_caught_at_order_two(registry):
     # math.exp on a Value returns a float: the rule is right on floats, but as a
     # graph it is a constant, so every second derivative through it is lost.
-    name, bad = custom_op(
+    name, bad = registry(
         "softplus_math", softplus_forward, lambda g, out, x: (g / (1.0 + math.exp(-float(x))),)
     )
     f = lambda x: bad(x) * 2.0  # noqa: E731
@@ -124,8 +102,8 @@ def test_a_function_leaving_the_graph_is_reported_without_blaming_a_rule():
     assert "leave the graph" in str(report)
 
 
-def test_raise_on_failure_raises_an_assertion_error_with_the_table(custom_op):
-    name, bad = custom_op("double_wrong", lambda x: 2.0 * x, lambda g, out, x: (3.0 * g,))
+def test_raise_on_failure_raises_an_assertion_error_with_the_table(registry):
+    name, bad = registry("double_wrong", lambda x: 2.0 * x, lambda g, out, x: (3.0 * g,))
     with pytest.raises(GradcheckError) as info:
         gradcheck(lambda x: bad(x), 1.0, raise_on_failure=True)
     assert isinstance(info.value, AssertionError) and isinstance(info.value, AutogradMiniError)

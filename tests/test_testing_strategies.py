@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
 from autograd_mini import Value, grad
-from autograd_mini.checking import GradcheckError
+from autograd_mini.checking import GradcheckError, gradcheck
 from autograd_mini.engine import reverse_topological_order
 from autograd_mini.extend import is_custom
 from autograd_mini.ops import OPS
@@ -143,3 +143,6 @@ def test_grad_of_an_expression_matches_assert_grads_close_inputs(expr):
     derivative = grad(expr)(*expr.inputs)
     assert isinstance(derivative, float)
     assert_grads_close(expr, expr.inputs)
+    first = gradcheck(expr, *expr.inputs).entries[0]  # d/d input 0: engine.gradients and a central difference
+    assert derivative == pytest.approx(first.analytic, rel=1e-9, abs=1e-12)
+    assert abs(derivative - first.numeric) <= 1e-5 + 1e-3 * abs(first.numeric)  # gradcheck's default tolerance
