@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import DomainError, NumericOverflowError
+from .engine import rule_error
+from .errors import AutogradMiniError, DomainError, NumericOverflowError
 from .ops import Op
 from .value import describe_call, forward_error
 
@@ -272,12 +273,10 @@ def scalar_backward(group: Group, datas: list[float], g_shared: np.ndarray, out:
         raise NumericOverflowError(f"tape backward: the gradient reaching {call} is {g!r}; it overflowed float64")
     try:
         grads = op.vjp(g, out, *datas)
-    except OverflowError:
-        call = describe_call(op, datas)
-        raise NumericOverflowError(f"backward through {call}: a local derivative overflows float64") from None
+    except AutogradMiniError:
+        raise
     except (ArithmeticError, ValueError) as exc:
-        call = describe_call(op, datas)
-        raise DomainError(f"backward through {call}: the local derivative is not finite there ({exc})") from None
+        raise rule_error(op, datas, exc) from None
     block = np.array([0.0 if grads[p] is None else grads[p] for p in group.positions], dtype=float)
     group.scatter.add(g_shared, block)
 
@@ -335,7 +334,7 @@ def checked_grads(
                 _, example, datas = _example_of(group, operands, ~np.isfinite(gx))
                 call = describe_call(op, datas)
                 raise DomainError(
-                    f"backward through {call}: the local derivative is not finite there "
+                    f"backward through {call}: the local derivative is infinite or undefined there "
                     f"({_where(group, example + offset)})"
                 )
         checked.append(gx)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .errors import AutogradMiniError, DomainError, NumericOverflowError
+from .ops import Op
 from .value import Value, describe_call
 
 _INF = math.inf
@@ -126,7 +127,7 @@ def _backward_floats(root: Value, interior: list[Value]) -> None:
         except AutogradMiniError:
             raise  # already names its op (e.g. a custom rule that broke its contract)
         except (ArithmeticError, ValueError) as exc:
-            raise _rule_error(node, [x.data for x in inputs], exc) from None
+            raise rule_error(node.op, [x.data for x in inputs], exc) from None
 
 
 def _backward_with_graph(root: Value, order: list[Value]) -> None:
@@ -191,12 +192,12 @@ def _rule(node: Value, g: Any, datas: list[float]) -> tuple[Any, ...]:
     except AutogradMiniError:
         raise
     except (ArithmeticError, ValueError) as exc:
-        raise _rule_error(node, datas, exc) from None
+        raise rule_error(node.op, datas, exc) from None
 
 
-def _rule_error(node: Value, datas: list[float], exc: BaseException) -> Exception:
-    assert node.op is not None
-    call = describe_call(node.op, datas)
+def rule_error(op: Op, datas: list[float], exc: BaseException) -> Exception:
+    """The typed error for a rule that failed at `datas` (also used by the tape)."""
+    call = describe_call(op, datas)
     if isinstance(exc, OverflowError):
         return NumericOverflowError(f"backward through {call}: a local derivative overflows float64")
     return DomainError(f"backward through {call}: the local derivative is infinite or undefined there")
