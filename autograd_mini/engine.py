@@ -21,7 +21,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import AutogradMiniError, grad_type_error, gradient_error
+from .errors import AutogradMiniError, NumericOverflowError, grad_type_error, gradient_error
 from .errors import rule_error as rule_error  # also re-exported for _tape_schedule (until it uses errors)
 from .graph import reverse_topological_order as reverse_topological_order
 from .value import Value
@@ -38,29 +38,53 @@ def backward_order(root: Value) -> tuple[list[Value], list[Value]]:
     walked through. `interior` holds nodes with inputs (root first, if root has
     any); `leaves` the leaves, each once, in no particular order.
     """
-    if not root.requires_grad:
-        return [], []
-    seen: set[Value] = set()
     postorder: list[Value] = []
     leaves: list[Value] = []
+    _walk(root, False, postorder, [], leaves)
+    return postorder[::-1], leaves
+
+
+def _walk(
+    root: Value,
+    zero: bool,
+    postorder: list[Value],
+    saved: list[Any],
+    leaves: list[Value],
+) -> None:
+    """Fill `postorder` (interior nodes, inputs first; .grad of each in `saved`) and `leaves`.
+
+    With `zero`, the interior nodes' .grad is set to 0.0 as they are listed.
+    The lists are the caller's and never reordered, so that after an
+    interruption half-way it still knows what was zeroed and what to restore
+    (saved[i] belongs to postorder[i]).
+
+    An iterative depth-first search, as `graph.reverse_topological_order`: a
+    node is pushed back under a `None` marker with its inputs above it (one C
+    `extend`), and emitted when the marker resurfaces, i.e. after all its
+    inputs. Constants are dropped when popped; the grads backward must be able
+    to restore are saved in the same walk.
+    """
+    seen: set[Value] = set()
     stack: list[Value | None] = [root]
-    pop, push, emit, mark = stack.pop, stack.append, postorder.append, seen.add
+    pop, push, extend, mark = stack.pop, stack.append, stack.extend, seen.add
+    emit, save, leaf = postorder.append, saved.append, leaves.append
     while stack:
         node = pop()
         if node is None:
-            emit(pop())  # type: ignore[arg-type]
-        elif node not in seen:
+            node = pop()
+            emit(node)  # type: ignore[arg-type]
+            save(node.grad)  # type: ignore[union-attr]
+            if zero:
+                node.grad = 0.0  # type: ignore[union-attr]
+        elif not node.inputs:
+            if node.requires_grad and node not in seen:
+                mark(node)
+                leaf(node)
+        elif node.requires_grad and node not in seen:
             mark(node)
-            if node.inputs:
-                push(node)
-                push(None)
-                for x in node.inputs:
-                    if x.requires_grad and x not in seen:
-                        push(x)
-            else:
-                leaves.append(node)
-    postorder.reverse()
-    return postorder, leaves
+            push(node)
+            push(None)
+            extend(node.inputs)
 
 
 def local_derivatives(node: Value) -> tuple[Any, ...]:
@@ -101,18 +125,20 @@ def _backward_floats(root: Value, seed: float) -> None:
     first contribution is stored as it is (no new float); `old != 0.0` is also
     true for a Value left in a leaf's .grad by an earlier create_graph pass.
     """
-    interior, leaves = backward_order(root)
-    if not interior and not leaves:
-        return  # root is a constant: nothing depends on anything
-    saved = [n.grad for n in interior]
-    saved_leaves = [n.grad for n in leaves]
     node = root
+    postorder: list[Value] = []  # inputs first, as walked
+    saved: list[Any] = []
+    leaves: list[Value] = []
+    saved_leaves: list[Any] = []
     try:
-        for n in interior:
-            n.grad = 0.0
+        _walk(root, True, postorder, saved, leaves)
+        saved_leaves = [x.grad for x in leaves]  # nothing is written to a leaf before this
+        if not postorder and not leaves:
+            return  # root is a constant: nothing depends on anything
+        interior = postorder[::-1]
         total = root.grad + seed
         if total.__class__ is float and not -_INF < total < _INF:
-            raise ValueError(f"backward: root.grad + seed = {total!r} overflows float64")
+            raise NumericOverflowError(f"backward: root.grad + the seed gradient = {total!r} overflows float64")
         root.grad = total
         for node in interior:
             g = node.grad
@@ -124,65 +150,78 @@ def _backward_floats(root: Value, seed: float) -> None:
                 a, b = inputs
                 ga, gb = op.vjp(g, node._data, a._data, b._data)
                 if ga is not None and a.requires_grad:
-                    if ga.__class__ is not float:
-                        ga = _as_grad(node, 0, ga)
                     old = a.grad
                     if old != 0.0:
                         ga = old + ga
-                    if ga.__class__ is float and not -_INF < ga < _INF:
+                    if ga.__class__ is not float:
+                        ga = _as_grad(node, 0, ga)
+                    elif not -_INF < ga < _INF:
                         raise gradient_error(op, [a._data, b._data], 0, ga)
                     a.grad = ga
                 if gb is not None and b.requires_grad:
-                    if gb.__class__ is not float:
-                        gb = _as_grad(node, 1, gb)
                     old = b.grad
                     if old != 0.0:
                         gb = old + gb
-                    if gb.__class__ is float and not -_INF < gb < _INF:
+                    if gb.__class__ is not float:
+                        gb = _as_grad(node, 1, gb)
+                    elif not -_INF < gb < _INF:
                         raise gradient_error(op, [a._data, b._data], 1, gb)
                     b.grad = gb
             elif len(inputs) == 1:
                 (a,) = inputs
                 (ga,) = op.vjp(g, node._data, a._data)
                 if ga is not None and a.requires_grad:
-                    if ga.__class__ is not float:
-                        ga = _as_grad(node, 0, ga)
                     old = a.grad
                     if old != 0.0:
                         ga = old + ga
-                    if ga.__class__ is float and not -_INF < ga < _INF:
+                    if ga.__class__ is not float:
+                        ga = _as_grad(node, 0, ga)
+                    elif not -_INF < ga < _INF:
                         raise gradient_error(op, [a._data], 0, ga)
                     a.grad = ga
             else:
                 local = op.vjp(g, node._data, *[x._data for x in inputs])
                 for i, (x, gx) in enumerate(zip(inputs, local)):
                     if gx is not None and x.requires_grad:
-                        if gx.__class__ is not float:
-                            gx = _as_grad(node, i, gx)
                         old = x.grad
                         if old != 0.0:
                             gx = old + gx
-                        if gx.__class__ is float and not -_INF < gx < _INF:
+                        if gx.__class__ is not float:
+                            gx = _as_grad(node, i, gx)
+                        elif not -_INF < gx < _INF:
                             raise gradient_error(op, [y._data for y in inputs], i, gx)
                         x.grad = gx
     except BaseException as exc:  # all or nothing, even for KeyboardInterrupt
-        for n, old_grad in zip(interior, saved):
+        for n, old_grad in zip(postorder, saved):
             n.grad = old_grad
-        for n, old_grad in zip(leaves, saved_leaves):
+        for n, old_grad in zip(leaves, saved_leaves):  # saved_leaves is [] until it is complete
             n.grad = old_grad
-        if isinstance(exc, AutogradMiniError) or not isinstance(exc, (ArithmeticError, ValueError)):
-            raise  # already names its op (or is not about numbers: re-raised as it is)
-        if node.op is None:
-            raise
-        raise rule_error(node.op, [x._data for x in node.inputs], exc) from None
+        if isinstance(exc, AutogradMiniError) or node.op is None:
+            raise  # already names its op
+        datas = [x._data for x in node.inputs]
+        if isinstance(exc, TypeError):  # old + g failed: the rule gave a gradient that is no number
+            raise grad_type_error(node.op, datas, None, exc) from None
+        if not isinstance(exc, (ArithmeticError, ValueError)):
+            raise  # not about numbers (KeyboardInterrupt, a bug in a custom rule): re-raised as it is
+        raise rule_error(node.op, datas, exc) from None
 
 
 def _as_grad(node: Value, position: int, g: Any) -> Any:
-    """A rule's gradient that is not a float: a real number becomes a float; anything else is refused."""
-    if isinstance(g, numbers.Real) and not isinstance(g, bool):
-        return float(g)
+    """A gradient sum that is not a float: a Value (a leaf's .grad left by a create_graph pass) stays;
+    another real number becomes a float, checked to be finite; anything else (1j, a Decimal) is refused."""
     assert node.op is not None
-    raise grad_type_error(node.op, [x._data for x in node.inputs], position, g)
+    if isinstance(g, Value):
+        return g
+    datas = [x._data for x in node.inputs]
+    if isinstance(g, numbers.Real) and not isinstance(g, bool):
+        try:
+            f = float(g)
+        except OverflowError:
+            f = _INF
+        if not -_INF < f < _INF:
+            raise gradient_error(node.op, datas, position, f)
+        return f
+    raise grad_type_error(node.op, datas, position, g)
 
 
 def _backward_with_graph(root: Value, seed: Value) -> None:
@@ -235,12 +274,13 @@ def _propagate(root: Value, interior: list[Value], seed: Any, create_graph: bool
             local = _rule(node, g, [x._data for x in node.inputs])
         for i, (x, gx) in enumerate(zip(node.inputs, local)):
             if gx is not None and x.requires_grad:
-                if not create_graph and gx.__class__ is not float:
-                    gx = _as_grad(node, i, gx)
                 previous = grads.get(x)
                 total = gx if previous is None else previous + gx
-                if not create_graph and not -_INF < total < _INF:
-                    raise gradient_error(op, [y._data for y in node.inputs], i, total)
+                if not create_graph:
+                    if total.__class__ is not float:
+                        total = _as_grad(node, i, total)
+                    elif not -_INF < total < _INF:
+                        raise gradient_error(op, [y._data for y in node.inputs], i, total)
                 grads[x] = total
     return grads
 

@@ -99,7 +99,7 @@ class Value:
         if label is not None and not isinstance(label, str):
             raise TypeError(f"Value label must be a str or None, got {type(label).__name__}")
         self.label = label
-        if requires_grad is not True and requires_grad is not False:
+        if requires_grad.__class__ is not bool:
             raise TypeError(f"Value requires_grad must be True or False, got {requires_grad!r:.40}")
         self.requires_grad = requires_grad
 
@@ -249,6 +249,7 @@ def _as_data(data: object) -> float:
 
 
 _new = object.__new__
+_is_recording = _recording.get
 
 
 def _constant(x: Number) -> Value:
@@ -291,7 +292,12 @@ def apply(op: Op, *inputs: Value) -> Value:
         raise forward_error(op, datas, exc) from None
     if not -_INF < data < _INF:
         raise forward_error(op, datas, None, data)
-    return _record(op, data, inputs, any(v.requires_grad for v in inputs))
+    requires_grad = False
+    for v in inputs:  # a plain loop: a generator in any() costs more than the usual one test
+        if v.requires_grad:
+            requires_grad = True
+            break
+    return _record(op, data, inputs, requires_grad)
 
 
 def _result_as_float(op: Op, data: Any) -> float:
@@ -307,7 +313,7 @@ def _record(op: Op, data: float, inputs: tuple[Value, ...], requires_grad: bool)
     node._data = data
     node.grad = 0.0
     node.label = None
-    if _recording.get():
+    if _is_recording():
         node.op = op
         node.inputs = inputs
         node.requires_grad = requires_grad
@@ -318,9 +324,10 @@ def _record(op: Op, data: float, inputs: tuple[Value, ...], requires_grad: bool)
     return node
 
 
-# The two fast paths below inline `apply` for the built-in unary and binary rows: the
-# arithmetic operators are the engine's hottest path, and building argument lists and
-# calling `valid` (None for these rows) is most of the cost per op. Same checks, same errors.
+# The two fast paths below inline `apply` (and `_record`) for the built-in unary and binary
+# rows: the arithmetic operators are the engine's hottest path, and building argument lists,
+# calling `valid` (None for these rows) and one more call are most of the cost per op.
+# Same checks, same errors, same node.
 def _binary_method(op: Op, reflected: bool = False) -> Callable[[Value, Any], Value]:
     """`self <op> other` (or `other <op> self` when reflected) for a binary row."""
     forward = op.forward
@@ -339,7 +346,19 @@ def _binary_method(op: Op, reflected: bool = False) -> Callable[[Value, Any], Va
             raise forward_error(op, [x, y], exc) from None
         if not -_INF < data < _INF:
             raise forward_error(op, [x, y], None, data)
-        return _record(op, data, (a, b), a.requires_grad or b.requires_grad)
+        node = _new(Value)  # `_record`, inlined
+        node._data = data
+        node.grad = 0.0
+        node.label = None
+        if _is_recording():
+            node.op = op
+            node.inputs = (a, b)
+            node.requires_grad = a.requires_grad or b.requires_grad
+        else:
+            node.op = None
+            node.inputs = ()
+            node.requires_grad = True
+        return node
 
     method.__name__ = f"{'r' if reflected else ''}{op.name}"
     method.__doc__ = f"Op `{op.name}` ({op.symbol}) of the derivative table."
@@ -358,7 +377,19 @@ def _unary_method(op: Op, doc: str) -> Callable[[Value], Value]:
             raise forward_error(op, [x], exc) from None
         if not -_INF < data < _INF:
             raise forward_error(op, [x], None, data)
-        return _record(op, data, (self,), self.requires_grad)
+        node = _new(Value)  # `_record`, inlined
+        node._data = data
+        node.grad = 0.0
+        node.label = None
+        if _is_recording():
+            node.op = op
+            node.inputs = (self,)
+            node.requires_grad = self.requires_grad
+        else:
+            node.op = None
+            node.inputs = ()
+            node.requires_grad = True
+        return node
 
     method.__name__ = op.name
     method.__doc__ = doc
