@@ -194,11 +194,11 @@ class Value:
         summed over every consumer of a node (1.8). `gradient` is the seed
         d(loss)/d(self), 1.0 by default (as torch's `backward(gradient)`).
 
-        Calling it again on the same graph adds to the leaves' gradients (twice
-        the gradient after two calls, as in PyTorch, so minibatches can be
-        accumulated; call `self.zero_grad()` in between to start over), while
-        interior nodes hold the gradient of the latest pass only. Constants
-        (`requires_grad=False`) get no gradient.
+        Calling it again on the same graph adds the pass's gradient to the
+        leaves' `.grad` (twice the gradient after two calls, as in PyTorch, so
+        minibatches can be accumulated; call `self.zero_grad()` in between to
+        start over), while interior nodes hold the gradient of the latest pass
+        only. Constants (`requires_grad=False`) get no gradient.
 
         All or nothing: if it raises (a rule undefined at a kink, an overflow,
         a custom rule that fails, KeyboardInterrupt), every `.grad` is left as
