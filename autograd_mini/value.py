@@ -92,7 +92,7 @@ class Value:
     sign: Callable[[], Value]
 
     def __init__(self, data: Number, label: str | None = None, *, requires_grad: bool = True) -> None:
-        self._data = _as_data(data)
+        self._data = data if data.__class__ is float and -_INF < data < _INF else _as_data(data)
         self.grad = 0.0
         self.op = None
         self.inputs = ()
@@ -255,7 +255,7 @@ _is_recording = _recording.get
 def _constant(x: Number) -> Value:
     """A number lifted into a graph: a leaf with no gradient (requires_grad False)."""
     node = _new(Value)
-    node._data = _as_data(x)
+    node._data = x if x.__class__ is float and -_INF < x < _INF else _as_data(x)
     node.grad = 0.0
     node.op = None
     node.inputs = ()
