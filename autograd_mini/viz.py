@@ -30,6 +30,7 @@ import graphviz
 from .engine import local_derivatives, reverse_topological_order
 from .errors import AutogradMiniError
 from .graph import depending_on, forward_order, neuron_groups
+from .nn import layer_label, neuron_key, parse_label
 from .render import HOW_TO_GET_ONE, RendererNotFoundError, find_renderer, render
 from .value import Value
 
@@ -270,7 +271,8 @@ class _Builder:
         return self.table(cells, background, v in self.on_path)
 
     def neuron_label(self, name: str, out: Value) -> str:
-        activation = out.op.name if out.label.endswith(".out") and out.op is not None else "linear"  # type: ignore[union-attr]
+        parsed = parse_label(out.label)
+        activation = out.op.name if parsed is not None and parsed.part == "out" and out.op is not None else "linear"
         cells = [_cell(f"#{self.steps[out]}")] if self.steps else []
         cells += [_cell(name, bold=True), _cell(activation), _cell(f"out {_fmt(out.data)}"),
                   _cell(f"grad {_fmt(out.grad)}")]
@@ -350,9 +352,9 @@ def _layers(neurons: Iterable[str]) -> list[tuple[str, list[str]]]:
     """Neuron names ("L1.N0") grouped by layer ("L1"), both in numeric order."""
     layers: dict[int, list[tuple[int, str]]] = {}
     for neuron in neurons:
-        layer, index = (int(part[1:]) for part in neuron.split("."))
+        layer, index = neuron_key(neuron)
         layers.setdefault(layer, []).append((index, neuron))
-    return [(f"L{layer}", [name for _, name in sorted(layers[layer])]) for layer in sorted(layers)]
+    return [(layer_label(layer), [name for _, name in sorted(layers[layer])]) for layer in sorted(layers)]
 
 
 def _emit_nodes(g: graphviz.Digraph, statements: list[tuple[str, dict[str, str]]]) -> None:
