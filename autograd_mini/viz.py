@@ -27,9 +27,10 @@ from typing import Any
 
 import graphviz
 
-from .engine import local_derivatives, reverse_topological_order
+from .engine import local_derivatives
 from .errors import AutogradMiniError
-from .graph import depending_on, forward_order, neuron_groups
+from .graph import depending_on, forward_order, reverse_topological_order
+from .neurons import neuron_groups
 from .nn import layer_label, neuron_key, parse_label
 from .render import HOW_TO_GET_ONE, RendererNotFoundError, find_renderer, render
 from .value import Value

@@ -430,7 +430,8 @@ def test_names_override_how_the_report_names_nodes() -> None:
 
 def test_describe_node_in_the_derivations_symbols() -> None:
     from autograd_mini.derivation import describe_node
-    from autograd_mini.graph import forward_order, neuron_groups, neuron_of_node
+    from autograd_mini.graph import forward_order
+    from autograd_mini.neurons import neuron_groups, neuron_of_node
 
     model = MLP.from_weights([[[0.5, -1.0]]], [[0.25]])
     out = model([1.0, 2.0])
