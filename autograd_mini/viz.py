@@ -30,6 +30,7 @@ import graphviz
 
 from .engine import local_derivatives, reverse_topological_order
 from .errors import AutogradMiniError
+from .files import atomic_write
 from .render import HOW_TO_GET_ONE, RendererNotFoundError, find_renderer, render
 from .value import Value
 
@@ -72,18 +73,18 @@ class Drawing:
         return render(self.source, "png")
 
     def save(self, path: str | Path) -> Path:
-        """Write the graph to `path`; the suffix picks the format: .svg, .png, .dot or .gv."""
+        """Write the graph to `path`; the suffix picks the format: .svg, .png, .dot or .gv.
+
+        The file is replaced atomically (`files.atomic_write`): a render or
+        write that fails leaves any previous file as it was.
+        """
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix in (".dot", ".gv"):
-            path.write_text(self.source, encoding="utf-8")
-        elif suffix == ".svg":
-            path.write_bytes(render(self.source, "svg"))
-        elif suffix == ".png":
-            path.write_bytes(render(self.source, "png"))
-        else:
-            raise ValueError(f"Drawing.save: unknown suffix {suffix!r} in {str(path)!r}; use .svg, .png, .dot or .gv")
-        return path
+            return atomic_write(path, self.source)
+        if suffix in (".svg", ".png"):
+            return atomic_write(path, render(self.source, suffix[1:]))
+        raise ValueError(f"Drawing.save: unknown suffix {suffix!r} in {str(path)!r}; use .svg, .png, .dot or .gv")
 
     def _repr_svg_(self) -> str | None:
         """SVG for Jupyter; None without a renderer, so Jupyter falls back to `__repr__`."""
