@@ -29,6 +29,7 @@ import graphviz
 
 from .engine import local_derivatives
 from .errors import AutogradMiniError
+from .files import atomic_write
 from .graph import depending_on, forward_order, reverse_topological_order
 from .neurons import neuron_groups
 from .nn import layer_label, neuron_key, parse_label
@@ -73,18 +74,18 @@ class Drawing:
         return render(self.source, "png")
 
     def save(self, path: str | Path) -> Path:
-        """Write the graph to `path`; the suffix picks the format: .svg, .png, .dot or .gv."""
+        """Write the graph to `path`; the suffix picks the format: .svg, .png, .dot or .gv.
+
+        The file is replaced atomically (`files.atomic_write`): a render or
+        write that fails leaves any previous file as it was.
+        """
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix in (".dot", ".gv"):
-            path.write_text(self.source, encoding="utf-8")
-        elif suffix == ".svg":
-            path.write_bytes(render(self.source, "svg"))
-        elif suffix == ".png":
-            path.write_bytes(render(self.source, "png"))
-        else:
-            raise ValueError(f"Drawing.save: unknown suffix {suffix!r} in {str(path)!r}; use .svg, .png, .dot or .gv")
-        return path
+            return atomic_write(path, self.source)
+        if suffix in (".svg", ".png"):
+            return atomic_write(path, render(self.source, suffix[1:]))
+        raise ValueError(f"Drawing.save: unknown suffix {suffix!r} in {str(path)!r}; use .svg, .png, .dot or .gv")
 
     def _repr_svg_(self) -> str | None:
         """SVG for Jupyter; None without a renderer, so Jupyter falls back to `__repr__`."""
