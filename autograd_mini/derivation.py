@@ -235,6 +235,8 @@ def _net_factor(
         return Factor(f"dnet_{s}/db_{s}", "1", value, "(1.1)", tuple(seg))
     if first.consumer.op is not None and first.consumer.op.name == "add" and first.position == 0:
         seg_dot = seg[1:]
+        if not seg_dot and bottom.op is not None and bottom.op.name == "dot":  # wrt is net_j's dot itself
+            return Factor(f"dnet_{s}/d(sum_i w_i{s} O_i)", "1", value, "(1.1)", tuple(seg))
     else:
         seg_dot = seg
     if len(seg_dot) != 1 or seg_dot[0].consumer.op is None or seg_dot[0].consumer.op.name != "dot":
