@@ -26,14 +26,31 @@ report.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from .nn import neuron_key, node_label, parse_label
 from .value import Value
 
-if TYPE_CHECKING:
-    from .explain import Edge, Path
+
+class Edge(Protocol):
+    """What this module reads of `explain.Edge` (typed structurally: explain imports this module)."""
+
+    consumer: Value
+    position: int
+    input: Value
+    local: float
+
+
+class Path(Protocol):
+    """What this module reads of `explain.Path`."""
+
+    @property
+    def edges(self) -> Sequence[Edge]: ...
+
+    @property
+    def product(self) -> float: ...
 
 _SUMS = ("add", "sum")
 _LETTERS = ("j", "l", "m", "n", "p", "q", "r", "s")
