@@ -1,5 +1,9 @@
 """Walking a recorded graph: the one traversal every part of the library uses.
 
+Also the walks the views share: `depending_on(root, wrt)` ("which nodes depend
+on x", used by `checking`, `explain` and `viz`) and `forward_order(root)` (the
+order a reader meets the nodes, used by `draw` and `explore`).
+
 Works on any node with an `inputs` tuple (a `Value`), so it imports nothing
 from the package: `value` (copying, zero_grad), `engine` (backward) and the
 views (`draw`, `explain`, the tape) all walk graphs with it. Nothing here
@@ -8,6 +12,7 @@ recurses, so graphs a million ops deep work under the default recursion limit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -38,3 +43,46 @@ def reverse_topological_order(root: Any, leaves: bool = True) -> list[Any]:
             extend(node.inputs)
     postorder.reverse()
     return postorder
+
+
+def depending_on(root: Any, wrt: Any, order: Sequence[Any] | None = None) -> list[Any]:
+    """The nodes of root's graph that depend on `wrt` (wrt included), root first.
+
+    The nodes on some path from wrt up to root, in reverse topological order
+    (each before its inputs, as backward visits them). Dependence is
+    structural: wrt reachable through inputs, differentiable or not. Empty
+    when root does not depend on wrt (wrt not in the graph). `order` may pass
+    `reverse_topological_order(root)` when the caller already has it.
+    """
+    if order is None:
+        order = reverse_topological_order(root)
+    depends = {wrt}
+    for node in reversed(order):  # every node after its inputs
+        if node is not wrt and any(x in depends for x in node.inputs):
+            depends.add(node)
+    if not order or order[0] not in depends:
+        return []
+    return [node for node in order if node in depends]
+
+
+def forward_order(root: Any) -> list[Any]:
+    """Every Value `root` depends on, inputs before results, inputs taken left to right.
+
+    The depth-first postorder a reader expects (for `a * b + c`: a, b, a*b,
+    c, root); it names the nodes n0, n1, ... Iterative: a stack of (node,
+    iterator over its inputs) pairs instead of recursion.
+    """
+    seen = {root}
+    order: list[Any] = []
+    stack = [(root, iter(root.inputs))]
+    while stack:
+        node, pending = stack[-1]
+        for x in pending:
+            if x not in seen:
+                seen.add(x)
+                stack.append((x, iter(x.inputs)))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+    return order

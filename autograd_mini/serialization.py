@@ -18,17 +18,17 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
-if TYPE_CHECKING:
-    from .nn import MLP
+from .files import atomic_write
 
 FORMAT = "autograd_mini.MLP"
 VERSION = 1
 _KEYS = ("format", "version", "nin", "nouts", "activations", "bias", "layers")
 
 
-def model_to_dict(model: MLP) -> dict[str, Any]:
+def model_to_dict(model: Any) -> dict[str, Any]:
     """The JSON-ready description of `model` (see the module docstring)."""
     layers = []
     for layer in model.layers:
@@ -46,70 +46,107 @@ def model_to_dict(model: MLP) -> dict[str, Any]:
     }
 
 
-def model_from_dict(data: Any) -> MLP:
-    """A new MLP holding the architecture and values in `data`."""
-    from .nn import MLP
+def weights_to_dict(
+    weights: Any, biases: Any, activation: str, output_activation: str | None, known: Sequence[str]
+) -> dict[str, Any]:
+    """The `to_dict()` form of `MLP.from_weights`'s arguments, fully validated (`known`: the activations).
 
-    values = parameter_values(data)
-    activations = data["activations"]
-    model = MLP(data["nin"], data["nouts"], activations[0], activations[-1], data["bias"], seed=0)
-    for p, v in zip(model.parameters(), values, strict=True):
-        p.data = v
-    return model
+    weights[l][j][i]: into neuron j of layer l+1 from input i; biases[l][j] or None.
+    Raises ValueError naming "MLP.from_weights" and the first problem.
+    """
+    who = "MLP.from_weights"
+    layers = _list(weights, f"{who}: weights", "a non-empty list of layers")
+    nouts = []
+    for li, layer in enumerate(layers, start=1):
+        nouts.append(len(_list(layer, f"{who}: weights of layer {li}", "a non-empty list of neuron rows")))
+    first_row = _list(layers[0][0], f"{who}: weights of layer 1, neuron 0", "a non-empty list of numbers")
+    if biases is not None:
+        biases = _list(biases, f"{who}: biases", f"None or a list of {len(layers)} layers")
+        if len(biases) != len(layers):
+            raise ValueError(f"{who}: biases must list {len(layers)} layers (one per weights layer), got {len(biases)}")
+    output_activation = activation if output_activation is None else output_activation
+    data = {
+        "format": FORMAT,
+        "version": VERSION,
+        "nin": len(first_row),
+        "nouts": nouts,
+        "activations": [activation] * (len(nouts) - 1) + [output_activation],
+        "bias": biases is not None,
+        "layers": [
+            {"weights": _rows(layer), "biases": None if biases is None else _rows(biases[li])}
+            for li, layer in enumerate(layers)
+        ],
+    }
+    parameter_values(data, known, who=who)
+    return data
 
 
-def parameter_values(data: Any, expected: MLP | None = None) -> list[float]:
+def _list(x: Any, what: str, expected: str) -> list[Any]:
+    if isinstance(x, (str, bytes, dict)) or not isinstance(x, (list, tuple)) or not x:
+        raise ValueError(f"{what} must be {expected}, got {_show(x)}")
+    return list(x)
+
+
+def _rows(x: Any) -> Any:
+    """Tuples as lists (the JSON form), anything else unchanged for validation to name."""
+    if isinstance(x, tuple):
+        x = list(x)
+    return [list(r) if isinstance(r, tuple) else r for r in x] if isinstance(x, list) else x
+
+
+def parameter_values(data: Any, known: Sequence[str], expected: Any = None, who: str = "model JSON") -> list[float]:
     """Validate `data` completely and return its values in `parameters()` order.
 
-    With `expected`, the architecture in `data` must also equal that model's.
+    `known` lists the activations a model may have (`nn.ACTIVATIONS`; passed
+    in so this module needs nothing from `nn`). With `expected` (an MLP), the
+    architecture in `data` must also equal that model's. `who` starts every
+    error message.
     """
-    _check_header(data)
+    _check_header(data, known, who)
     nin, nouts, bias = data["nin"], data["nouts"], data["bias"]
     if expected is not None:
         _check_same_architecture(data, expected)
     layers = data["layers"]
     if not isinstance(layers, list) or len(layers) != len(nouts):
-        raise ValueError(f"model JSON: 'layers' must be a list of {len(nouts)} layers, got {_show(layers)}")
+        raise ValueError(f"{who}: 'layers' must be a list of {len(nouts)} layers, got {_show(layers)}")
     values: list[float] = []
     sizes = [nin] + nouts
     for li, layer in enumerate(layers, start=1):
-        values += _layer_values(layer, li, sizes[li - 1], sizes[li], bias)
+        values += _layer_values(layer, li, sizes[li - 1], sizes[li], bias, who)
     return values
 
 
-def _check_header(data: Any) -> None:
-    from .nn import ACTIVATIONS
-
+def _check_header(data: Any, known: Sequence[str], who: str) -> None:
     if not isinstance(data, dict):
-        raise ValueError(f"model JSON: expected an object, got {_show(data)}")
+        raise ValueError(f"{who}: expected an object, got {_show(data)}")
     missing = [k for k in _KEYS if k not in data]
     if missing:
-        raise ValueError(f"model JSON: missing key(s) {', '.join(map(repr, missing))}")
+        raise ValueError(f"{who}: missing key(s) {', '.join(map(repr, missing))}")
     extra = sorted(str(k) for k in data if k not in _KEYS)
     if extra:
-        raise ValueError(f"model JSON: unknown key(s) {', '.join(map(repr, extra))}")
+        raise ValueError(f"{who}: unknown key(s) {', '.join(map(repr, extra))}")
     if data["format"] != FORMAT:
-        raise ValueError(f"model JSON: 'format' must be {FORMAT!r}, got {_show(data['format'])}")
+        raise ValueError(f"{who}: 'format' must be {FORMAT!r}, got {_show(data['format'])}")
     if not _is_int(data["version"]) or data["version"] != VERSION:
-        raise ValueError(f"model JSON: unsupported 'version' {_show(data['version'])} (this library reads {VERSION})")
+        raise ValueError(f"{who}: unsupported 'version' {_show(data['version'])} (this library reads {VERSION})")
     if not _is_int(data["nin"]) or data["nin"] < 1:
-        raise ValueError(f"model JSON: 'nin' must be a positive int, got {_show(data['nin'])}")
+        raise ValueError(f"{who}: 'nin' must be a positive int, got {_show(data['nin'])}")
     nouts = data["nouts"]
     if not isinstance(nouts, list) or not nouts or not all(_is_int(n) and n >= 1 for n in nouts):
-        raise ValueError(f"model JSON: 'nouts' must be a non-empty list of positive ints, got {_show(nouts)}")
+        raise ValueError(f"{who}: 'nouts' must be a non-empty list of positive ints, got {_show(nouts)}")
     activations = data["activations"]
     if not isinstance(activations, list) or len(activations) != len(nouts):
-        raise ValueError(f"model JSON: 'activations' must be a list of {len(nouts)} names, got {_show(activations)}")
+        raise ValueError(f"{who}: 'activations' must be a list of {len(nouts)} names, got {_show(activations)}")
     for a in activations:
-        if not isinstance(a, str) or a not in ACTIVATIONS:
-            raise ValueError(f"model JSON: unknown activation {_show(a)}: choose one of {', '.join(ACTIVATIONS)}")
+        if not isinstance(a, str) or a not in known:
+            raise ValueError(f"{who}: unknown activation {_show(a)}: choose one of {', '.join(known)}")
     if len(set(activations[:-1])) > 1:
-        raise ValueError(f"model JSON: hidden layers must share one activation, got {_show(activations)}")
+        raise ValueError(f"{who}: hidden layers must share one activation, got {_show(activations)}")
     if not isinstance(data["bias"], bool):
-        raise ValueError(f"model JSON: 'bias' must be true or false, got {_show(data['bias'])}")
+        raise ValueError(f"{who}: 'bias' must be true or false, got {_show(data['bias'])}")
 
 
-def _check_same_architecture(data: dict[str, Any], model: MLP) -> None:
+def _check_same_architecture(data: dict[str, Any], model: Any) -> None:
     saved = (data["nin"], data["nouts"], data["activations"], data["bias"])
     ours = (model.nin, model.nouts, model.activations, model.bias)
     if saved != ours:
@@ -119,8 +156,8 @@ def _check_same_architecture(data: dict[str, Any], model: MLP) -> None:
         )
 
 
-def _layer_values(layer: Any, li: int, nin: int, nout: int, bias: bool) -> list[float]:
-    where = f"model JSON: layer {li}"
+def _layer_values(layer: Any, li: int, nin: int, nout: int, bias: bool, who: str) -> list[float]:
+    where = f"{who}: layer {li}"
     if not isinstance(layer, dict) or set(layer) != {"weights", "biases"}:
         raise ValueError(f"{where} must be an object with exactly 'weights' and 'biases', got {_show(layer)}")
     weights, biases = layer["weights"], layer["biases"]
@@ -167,10 +204,9 @@ def _reject_constant(name: str) -> Any:
 
 
 def save_json(data: dict[str, Any], path: str | os.PathLike[str]) -> None:
-    """Write `data` to `path` as strict JSON (no NaN)."""
+    """Write `data` to `path` as strict JSON (no NaN), atomically: a failed save keeps the old file."""
     text = json.dumps(data, indent=1, allow_nan=False)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text + "\n")
+    atomic_write(path, text + "\n")
 
 
 def load_json(path: str | os.PathLike[str]) -> Any:
