@@ -138,7 +138,7 @@ def explore(
     delta_rows = _delta_rows(model, x, t, neurons) if model is not None else {}
     data = walkthrough(root, order, ids, names, neurons, delta_rows)
     svg = _svg(root, order, ids, names, max_nodes)
-    return Explorer(svg, data, names[root])
+    return Explorer(svg, data, root.label or f"{names[root]} (the root)")
 
 
 def _svg(root: Value, order: list[Value], ids: dict[Value, str], names: dict[Value, str], max_nodes: int) -> str:

@@ -91,7 +91,7 @@
     document.getElementById("prev").disabled = step === 0;
     document.getElementById("reset").disabled = step === 0;
     document.getElementById("next").disabled = step === steps.length;
-    if (current && current.phase !== "done") { follow(boxes[current.node].g); }
+    if (current) { follow(boxes[current.node].g); }
   }
 
   function showStep(current) {
@@ -187,6 +187,25 @@
     applyView();
   }
 
+  // A big graph fitted to the window has unreadable text: start at a readable scale,
+  // at the inputs (left or top), and let each step bring its node into sight.
+  var READABLE = 1.25;  // screen pixels per SVG point
+  function startView() {
+    var rect = svg.getBoundingClientRect();
+    if (!rect.width || !rect.height) { fit(); return; }
+    var fitted = Math.min(rect.width / home.width, rect.height / home.height);
+    if (fitted >= READABLE) { fit(); return; }
+    var width = rect.width / READABLE;
+    var height = rect.height / READABLE;
+    var wide = home.width / home.height >= rect.width / rect.height;
+    view = {
+      x: wide ? home.x : home.x + (home.width - width) / 2,
+      y: wide ? home.y + (home.height - height) / 2 : home.y,
+      width: width, height: height
+    };
+    applyView();
+  }
+
   function follow(g) {  // pan so the current node is in sight, keeping the zoom
     var r = g.getBoundingClientRect();
     var s = svg.getBoundingClientRect();
@@ -219,8 +238,9 @@
     drag.y = event.clientY;
     applyView();
   });
+  var dragEnded = 0;
   window.addEventListener("pointerup", function () {
-    if (drag && drag.moved) { svg.classList.add("dragged"); }
+    if (drag && drag.moved) { dragEnded = Date.now(); }
     drag = null;
   });
 
@@ -255,7 +275,7 @@
   });
 
   svg.addEventListener("click", function (event) {
-    if (svg.classList.contains("dragged")) { svg.classList.remove("dragged"); return; }
+    if (Date.now() - dragEnded < 300) { return; }  // the end of a pan, not a click
     var g = event.target.closest("g.node");
     if (!g) { return; }
     showDetails(g.getAttribute("data-of") || g.getAttribute("data-node"));
@@ -279,5 +299,6 @@
     }
   });
 
+  startView();
   render(0);
 }());
