@@ -186,6 +186,7 @@ def _tag_nodes(svg: str, order: list[Value], ids: dict[Value, str], names: dict[
 def _delta_rows(model: Any, x: Any, t: Any, neurons: dict[Value, str]) -> dict[Value, str]:
     """Each neuron node's delta-table row as text, where the node's numbers are the table's."""
     from .delta import delta_table  # the derivation's table needs nn; load it only when asked
+    from .nn import parse_label
 
     try:
         table = delta_table(model, x, t)
@@ -199,8 +200,8 @@ def _delta_rows(model: Any, x: Any, t: Any, neurons: dict[Value, str]) -> dict[V
         except KeyError:
             continue
         text = _row_text(row, output_layer)
-        part = (v.label or "").rsplit(".", 1)[-1]
-        expected = {"net": row.net, "out": row.out}.get(part)
+        parsed = parse_label(v.label)
+        expected = {"net": row.net, "out": row.out}.get(parsed.part) if parsed is not None else None
         if expected is not None and not math.isclose(v.data, expected, rel_tol=1e-9, abs_tol=1e-12):
             text = (f"{neuron}: this node is {num(v.data)}, not the table's {num(expected)}: it belongs to a "
                     "forward pass at another input than the x given to explore, so the row is not shown")
