@@ -180,7 +180,7 @@ def test_the_explain_report_of_each_node_uses_the_pages_names():
     loss, _ = neuron_loss()
     nodes = explore(loss).data.payload()["nodes"]
     w1 = next(n for n in nodes.values() if n["name"] == "w1")
-    assert "path 1:" in w1["explain"] and "w1" in w1["explain"]
+    assert "path 1" in w1["explain"] and "w1" in w1["explain"]
     unnamed = [n["name"] for n in nodes.values() if n["name"].startswith("#")]
     assert any(name in w1["explain"] for name in unnamed)
 
