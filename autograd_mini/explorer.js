@@ -91,7 +91,7 @@
     document.getElementById("prev").disabled = step === 0;
     document.getElementById("reset").disabled = step === 0;
     document.getElementById("next").disabled = step === steps.length;
-    if (current) { follow(boxes[current.node].g); }
+    if (current && current.phase !== "done") { follow(boxes[current.node].g); }
   }
 
   function showStep(current) {
@@ -188,21 +188,20 @@
   }
 
   // A big graph fitted to the window has unreadable text: start at a readable scale,
-  // at the inputs (left or top), and let each step bring its node into sight.
-  var READABLE = 1.25;  // screen pixels per SVG point
+  // centred on the first node the forward pass computes, and let each step bring
+  // its node into sight.
+  var READABLE = 1.0;  // screen pixels per SVG point: text at the 11px it was laid out for
   function startView() {
+    fit();
     var rect = svg.getBoundingClientRect();
-    if (!rect.width || !rect.height) { fit(); return; }
-    var fitted = Math.min(rect.width / home.width, rect.height / home.height);
-    if (fitted >= READABLE) { fit(); return; }
-    var width = rect.width / READABLE;
-    var height = rect.height / READABLE;
-    var wide = home.width / home.height >= rect.width / rect.height;
-    view = {
-      x: wide ? home.x : home.x + (home.width - width) / 2,
-      y: wide ? home.y + (home.height - height) / 2 : home.y,
-      width: width, height: height
-    };
+    if (!rect.width || !rect.height) { return; }
+    if (Math.min(rect.width / home.width, rect.height / home.height) >= READABLE) { return; }
+    var first = boxes[steps[0].node].g.getBoundingClientRect();
+    var centre = toSvg(first.left + first.width / 2, first.top + first.height / 2);
+    view.width = rect.width / READABLE;
+    view.height = rect.height / READABLE;
+    view.x = centre.x - view.width / 2;
+    view.y = centre.y - view.height / 2;
     applyView();
   }
 
