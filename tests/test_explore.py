@@ -292,3 +292,14 @@ def test_jupyter_cell_shows_the_explorer_as_html(tmp_path):
     assert [o["output_type"] for o in outputs] == ["execute_result"]
     shown = outputs[0]["data"]["text/html"]
     assert shown.startswith("<iframe srcdoc=") and "explorer-data" in shown and "data-label=&quot;a&quot;" in shown
+
+
+def test_a_graph_backward_cannot_pass_raises_the_engines_error():
+    from autograd_mini import DomainError
+
+    x = Value(0.0, label="x")
+    y = x.sqrt()
+    with pytest.raises(DomainError, match=r"backward through sqrt\(0\.0\)"):
+        explore(y)
+    with pytest.raises(DomainError, match=r"backward through sqrt\(0\.0\)"):
+        y.backward()  # the same error, word for word

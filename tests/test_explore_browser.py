@@ -100,6 +100,7 @@ def open_page(browser, tmp_path):
     yield load
     for context, page in opened:
         context.close()
+        assert any(u.startswith("file:") for u in page.requests), "the request recorder saw not even the page"
         outside = [u for u in page.requests if not u.startswith(ALLOWED_SCHEMES)]
         assert outside == [], f"the page made requests outside file:, data:, about: {outside}"
         assert page.errors == [], f"console errors: {page.errors}"
