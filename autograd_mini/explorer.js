@@ -143,6 +143,7 @@
     if (info.delta) { addBlock(panel, "Delta table row", info.delta, "delta"); }
     addBlock(panel, "Chain-rule paths to the root (explain)", info.explain, "explain");
     Object.keys(boxes).forEach(function (other) { setClass(boxes[other].g, "selected", other === id); });
+    panel.scrollIntoView({block: "nearest"});
   }
 
   function addBlock(panel, heading, text, cls) {
@@ -194,7 +195,7 @@
   function startView() {
     fit();
     var rect = svg.getBoundingClientRect();
-    if (!rect.width || !rect.height) { return; }
+    if (!rect.width || !rect.height || !svg.getScreenCTM()) { return; }
     if (Math.min(rect.width / home.width, rect.height / home.height) >= READABLE) { return; }
     var first = boxes[steps[0].node].g.getBoundingClientRect();
     var centre = toSvg(first.left + first.width / 2, first.top + first.height / 2);
@@ -208,6 +209,7 @@
   function follow(g) {  // pan so the current node is in sight, keeping the zoom
     var r = g.getBoundingClientRect();
     var s = svg.getBoundingClientRect();
+    if (!s.width || !s.height || !svg.getScreenCTM()) { return; }  // not displayed (a hidden tab)
     if (r.left >= s.left && r.right <= s.right && r.top >= s.top && r.bottom <= s.bottom) { return; }
     var centre = toSvg(r.left + r.width / 2, r.top + r.height / 2);
     view.x = centre.x - view.width / 2;
