@@ -100,8 +100,9 @@
     text.textContent = "";
     if (!current) {
       title.textContent = "Start: the leaves have their values";
-      addLine(text, "Next runs the forward pass node by node (inputs first), then the backward pass " +
-        "one node's rule per step, root first (" + (steps.length - data.backwardStart - 1) + " steps).");
+      addLine(text, "Forward pass: " + data.backwardStart + " steps, one node's value each, inputs first.");
+      addLine(text, "Backward pass: " + (steps.length - data.backwardStart - 1) + " steps, one node's rule each, " +
+        "root first; then the gradients backward() leaves.");
       return;
     }
     title.textContent = current.title;
