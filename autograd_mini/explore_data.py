@@ -223,10 +223,10 @@ def _backward_step(root: Value, v: Value, k: int, total: int, grads: dict[Value,
             continue
         seen[x] = seen.get(x, 0) + 1
         before = grads.get(x)
-        after = c if before is None else before + c
+        after = c if not before else before + c  # as the engine: a 0 sum is replaced, keeping -0.0
         grads[x] = after
         product = f"to {label}: g x local = {num(g)} x {num(float(d))} = {num(c)}"
-        if before is None:
+        if not before:
             total_text = f"; grad {names[x]} = {num(after)}"
         else:
             total_text = f"; grad {names[x]} = {num(before)} + {num(c)} = {num(after)}"

@@ -9,11 +9,13 @@ import re
 import sys
 
 import pytest
+from hypothesis import given, settings
 
 from autograd_mini import Explorer, Value, explore, ops
 from autograd_mini.engine import reverse_topological_order
 from autograd_mini.losses import squared_error
 from autograd_mini.nn import MLP
+from autograd_mini.testing import expressions
 from autograd_mini.value import apply
 
 
@@ -303,3 +305,19 @@ def test_a_graph_backward_cannot_pass_raises_the_engines_error():
         explore(y)
     with pytest.raises(DomainError, match=r"backward through sqrt\(0\.0\)"):
         y.backward()  # the same error, word for word
+
+
+@settings(max_examples=60, deadline=None)
+@given(expressions(max_leaves=3, max_ops=8))
+def test_random_graphs_end_with_backwards_gradients_bit_for_bit(expr):
+    """Every node, leaves and interior, ends with the repr of the .grad backward() leaves."""
+    from autograd_mini.viz import _forward_order
+
+    root = expr(*expr.inputs)
+    payload = explore(root).data.payload()
+    shown = replay(payload, len(payload["steps"]))
+    root.backward()
+    order = _forward_order(root)
+    assert len(order) == len(payload["nodes"])
+    for i, v in enumerate(order):
+        assert shown[f"n{i}"][1] == repr(v.grad), (i, v)
