@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 import re
 
 import pytest
@@ -414,3 +416,63 @@ def test_saturated_count_still_gives_the_right_total() -> None:
     assert ex.path_count == PATH_COUNT_CAP and ex.total == pytest.approx(1.0, rel=1e-12)
     small = explain(y, y.inputs[0])
     assert small.path_count_exact and small.path_count == 1
+
+
+# --- for node inspectors (explore) -------------------------------------------------------------
+def test_names_override_how_the_report_names_nodes() -> None:
+    x = Value(2.0)
+    h = x * 3.0
+    y = h.tanh()
+    text = str(explain(y, x, names={x: "n0", h: "n1", y: "n2"}))
+    assert text.startswith("d n2/d n0 = ") and "d n1/d n0" in text and "#" not in text
+    assert x.label is None and h.label is None  # nothing is relabelled
+
+
+def test_describe_node_in_the_derivations_symbols() -> None:
+    from autograd_mini.derivation import describe_node
+    from autograd_mini.graph import forward_order
+    from autograd_mini.neurons import neuron_groups, neuron_of_node
+
+    model = MLP.from_weights([[[0.5, -1.0]]], [[0.25]])
+    out = model([1.0, 2.0])
+    nodes = forward_order(out)
+    groups = neuron_groups(nodes)
+    (dot_node,) = [v for v in nodes if v.op is not None and v.op.name == "dot"]
+    described = {v.label or "dot": describe_node(v, groups) for v in nodes if describe_node(v, groups)}
+    assert described["L1.N0.w1"].startswith("w_ij, i = input 1, j = L1.N0")
+    assert described["L1.N0.b"].startswith("b_j, j = L1.N0")
+    assert described["L1.N0.net"].endswith("(1.1)") and described["L1.N0.out"].endswith("(1.2)")
+    assert described["dot"].startswith("sum_i w_ij O_i of neuron j = L1.N0")
+    assert neuron_of_node(dot_node, groups) == "L1.N0" and neuron_of_node(dot_node) is None
+    assert describe_node(Value(1.0)) is None
+    tanh_out = MLP.from_weights([[[0.5]]], activation="tanh")([1.0])
+    assert "not the derivation's logistic" in (describe_node(tanh_out) or "")
+
+
+@given(
+    st.integers(1, 3),
+    st.lists(st.integers(1, 3), min_size=1, max_size=3),
+    st.booleans(),
+    st.sampled_from(["plus", "sum", "sum_of"]),
+    st.data(),
+)
+def test_random_sigmoid_networks_read_as_the_derivation(
+    nin: int, nouts: list[int], bias: bool, how: str, data: st.DataObject
+) -> None:
+    model = MLP(nin, nouts, bias=bias, seed=data.draw(st.integers(0, 1000)))
+    outs = model([0.3 * (k + 1) for k in range(nin)])
+    outs = outs if isinstance(outs, list) else [outs]
+    terms = [squared_error(y, 0.5) for y in outs]
+    loss = {"plus": lambda: functools.reduce(operator.add, terms), "sum": lambda: sum(terms),
+            "sum_of": lambda: sum_of(terms)}[how]()
+    p = data.draw(st.sampled_from(model.parameters()))
+    ex = explain(loss, p, limit=10_000)
+    loss.backward()
+    assert ex.derivation is not None and ex.derivation.reason is None, str(ex)
+    _check_factors_cover_the_path(ex)
+    for read in ex.derivation.paths:
+        assert read.factors[0].symbol == "dE/dy" and read.factors[-1].equation in ("(1.5)", "(1.1)")
+        assert read.equation == ("(1.9)" if p.label.startswith(f"L{len(nouts)}.") else "(1.10)")
+        assert len(read.factors) == 3 + 2 * (len(nouts) - int(p.label[1]))  # the derivation's count
+    assert ex.delta is not None and ex.delta.gradient == pytest.approx(p.grad, rel=1e-9, abs=1e-15)
+    assert ex.total == pytest.approx(p.grad, rel=1e-9, abs=1e-15)

@@ -311,13 +311,31 @@ def test_a_graph_backward_cannot_pass_raises_the_engines_error():
 @given(expressions(max_leaves=3, max_ops=8))
 def test_random_graphs_end_with_backwards_gradients_bit_for_bit(expr):
     """Every node, leaves and interior, ends with the repr of the .grad backward() leaves."""
-    from autograd_mini.viz import _forward_order
+    from autograd_mini.graph import forward_order
 
     root = expr(*expr.inputs)
     payload = explore(root).data.payload()
     shown = replay(payload, len(payload["steps"]))
     root.backward()
-    order = _forward_order(root)
+    order = forward_order(root)
     assert len(order) == len(payload["nodes"])
     for i, v in enumerate(order):
         assert shown[f"n{i}"][1] == repr(v.grad), (i, v)
+
+
+def test_default_max_nodes_is_draws():
+    from autograd_mini import explore as explore_function
+    from autograd_mini.viz import DEFAULT_MAX_NODES
+
+    assert sys.modules["autograd_mini.explore"].DEFAULT_MAX_NODES == DEFAULT_MAX_NODES
+    assert explore_function.__kwdefaults__["max_nodes"] == DEFAULT_MAX_NODES
+
+
+def test_constants_receive_nothing_as_in_backward():
+    x = Value(0.5, label="x")
+    y = x * 2.0  # 2.0 is lifted as a constant: backward never writes its .grad
+    lines = [line for s in explore(y).data.payload()["steps"] for line in s["lines"]]
+    assert any("a constant (requires_grad=False), nothing added" in line for line in lines)
+    c = Value(3.0, label="c", requires_grad=False) * 2.0
+    steps = explore(c).data.payload()["steps"]
+    assert steps[1]["lines"] == ["#1 is a constant: backward() does nothing"] and steps[1]["grad"] == {}
