@@ -14,6 +14,11 @@ JavaScript (explorer.js, package data) only shows them.
 The page makes no network request (a Content-Security-Policy forbids any), so
 it works offline, from a file or an e-mail attachment.
 
+While it builds the page, `explore` briefly gives unlabelled nodes their page
+names (so `explain` reports use them) and sizes the drawing's grad cells with
+a placeholder gradient; both are put back before it returns, so do not run it
+on a graph another thread is differentiating at the same time.
+
 The page's contract, for tests and users who drive it:
 - `<body data-step="k" data-steps="n">`: k steps of n taken (0 = the start,
   where only the leaves have values; `n` = the end, where every gradient is
@@ -290,6 +295,9 @@ _PAGE = """<!DOCTYPE html>
 <main>
   <div id="graph">{svg}</div>
   <aside>
+    <p class="legend"><span class="swatch current"></span>this step's node
+      <span class="swatch receiving"></span>its inputs <span class="swatch pending"></span>not computed yet
+      <span class="swatch selected"></span>clicked</p>
     <section id="step-panel"><h2 id="step-title">Start</h2><div id="step-text"></div></section>
     <section id="details">
       <p class="hint">Click a node to see its data, gradient, rule and chain-rule paths.</p>

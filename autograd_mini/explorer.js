@@ -91,7 +91,9 @@
     document.getElementById("prev").disabled = step === 0;
     document.getElementById("reset").disabled = step === 0;
     document.getElementById("next").disabled = step === steps.length;
-    if (current && current.phase !== "done") { follow(boxes[current.node].g); }
+    if (current && current.phase !== "done") {
+      follow([current.node].concat(current.receivers).map(function (id) { return boxes[id].g; }));
+    }
   }
 
   function showStep(current) {
@@ -207,9 +209,18 @@
     applyView();
   }
 
-  function follow(g) {  // pan so the current node is in sight, keeping the zoom
-    var r = g.getBoundingClientRect();
+  function follow(gs) {  // pan so the step's nodes are in sight (centred on them), keeping the zoom
+    var rects = gs.map(function (g) { return g.getBoundingClientRect(); });
+    var r = {
+      left: Math.min.apply(null, rects.map(function (b) { return b.left; })),
+      right: Math.max.apply(null, rects.map(function (b) { return b.right; })),
+      top: Math.min.apply(null, rects.map(function (b) { return b.top; })),
+      bottom: Math.max.apply(null, rects.map(function (b) { return b.bottom; }))
+    };
+    r.width = r.right - r.left;
+    r.height = r.bottom - r.top;
     var s = svg.getBoundingClientRect();
+    if (r.width > s.width || r.height > s.height) { r = rects[0]; }  // too spread out: the node itself
     if (!s.width || !s.height || !svg.getScreenCTM()) { return; }  // not displayed (a hidden tab)
     if (r.left >= s.left && r.right <= s.right && r.top >= s.top && r.bottom <= s.bottom) { return; }
     var centre = toSvg(r.left + r.width / 2, r.top + r.height / 2);

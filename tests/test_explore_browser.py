@@ -291,3 +291,13 @@ def test_a_300_node_mlp_page_steps_to_the_engines_gradients(open_page):
     assert all(shown[label] == grad for label, grad in expected.items())
     page.page.click("#fit")
     page.shot("mlp300-fitted-end")
+
+
+def test_the_chromium_setting_is_used_and_a_missing_one_found_as_none(monkeypatch, tmp_path):
+    monkeypatch.setenv("AUTOGRAD_MINI_CHROMIUM", str(tmp_path / "no-such-browser"))
+    assert find_chromium() is None  # the tests then skip, saying how to get one
+    fake = tmp_path / "my-chromium"
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("AUTOGRAD_MINI_CHROMIUM", str(fake))
+    assert find_chromium() == str(fake)
