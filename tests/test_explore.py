@@ -339,3 +339,18 @@ def test_constants_receive_nothing_as_in_backward():
     c = Value(3.0, label="c", requires_grad=False) * 2.0
     steps = explore(c).data.payload()["steps"]
     assert steps[1]["lines"] == ["#1 is a constant: backward() does nothing"] and steps[1]["grad"] == {}
+
+
+def test_the_names_of_unlabelled_nodes_are_the_numbers_in_their_boxes():
+    x = Value(0.5, label="x")
+    y = (x * 2.0 + x.tanh()) * x
+    svg = explore(y).svg
+    groups = re.findall(r'data-label="([^"]*)" data-grad="">(.*?)</g>', svg, re.S)
+    assert len(groups) == 6  # x, 2.0, x * 2.0, tanh x, the sum, the product
+    for label, body in groups:
+        texts = re.findall(r"<text[^>]*>([^<]*)</text>", body)
+        assert texts[0].startswith("#")  # the box's first cell: its number in backward's order
+        if label.startswith("#"):
+            assert texts[0] == label
+        else:
+            assert texts[1] == label
