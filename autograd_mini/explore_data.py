@@ -258,7 +258,7 @@ def _final_step(root: Value, order: list[Value], ids: dict[Value, str], names: d
     lines = [f"These are the gradients d {names[root]}/d node that backward() leaves in .grad."]
     if unreached:
         shown = ", ".join(names[v] for v in unreached[:8]) + (", ..." if len(unreached) > 8 else "")
-        lines.append(f"No differentiable path reaches {shown}: grad 0.")
+        lines.append(f"Nothing reached {shown} (no differentiable path, or only zero gradients): grad 0.")
     final = {n: g for s in steps for n, g in s["grad"].items()}
     leaves = [v for v in order if v.op is None and v is not root and ids[v] in final]
     lines += [f"d {names[root]}/d {names[v]} = {final[ids[v]][0]}" for v in leaves[:_SHOWN_LEAVES]]
