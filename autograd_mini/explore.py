@@ -14,10 +14,10 @@ JavaScript (explorer.js, package data) only shows them.
 The page makes no network request (a Content-Security-Policy forbids any), so
 it works offline, from a file or an e-mail attachment.
 
-While it builds the page, `explore` briefly gives unlabelled nodes their page
-names (so `explain` reports use them) and sizes the drawing's grad cells with
-a placeholder gradient; both are put back before it returns, so do not run it
-on a graph another thread is differentiating at the same time.
+While it draws the page, `explore` briefly sets every `.grad` of the graph to
+a wide placeholder (so each box has room for any gradient the page writes into
+it) and puts them back before it returns: do not run it on a graph another
+thread is differentiating at the same time.
 
 The page's contract, for tests and users who drive it:
 - `<body data-step="k" data-steps="n">`: k steps of n taken (0 = the start,

@@ -22,12 +22,11 @@ gradient carried by `data-grad`.
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .derivation import describe_node
 from .engine import backward_order, gradients, local_derivatives
 from .explain import explain
 from .value import Value
@@ -94,9 +93,8 @@ def walkthrough(root: Value, order: list[Value], ids: dict[Value, str], names: d
     # The engine's own pass first: it raises the engine's typed error if backward would fail.
     gradients(root, order)
     w = Walkthrough(names)
-    with _named(order, names):  # so explain's reports call nodes what the page calls them
-        for v in order:
-            w.nodes[ids[v]] = _node_info(root, v, names, neurons, delta_rows)
+    for v in order:
+        w.nodes[ids[v]] = _node_info(root, v, names, neurons, delta_rows)
     ops_in_order = [v for v in order if v.op is not None]
     for k, v in enumerate(ops_in_order, 1):
         w.steps.append(_forward_step(v, k, len(ops_in_order), ids, names))
@@ -104,19 +102,6 @@ def walkthrough(root: Value, order: list[Value], ids: dict[Value, str], names: d
     w.steps += _backward_steps(root, ids, names)
     w.steps.append(_final_step(root, order, ids, names, w.steps))
     return w
-
-
-@contextlib.contextmanager
-def _named(order: list[Value], names: dict[Value, str]) -> Iterator[None]:
-    """Give unlabelled nodes their page names as labels for a while, then take them back."""
-    unlabelled = [v for v in order if v.label is None]
-    try:
-        for v in unlabelled:
-            v.label = names[v]
-        yield
-    finally:
-        for v in unlabelled:
-            v.label = None
 
 
 def _forward_text(v: Value, names: dict[Value, str]) -> str:
@@ -156,8 +141,8 @@ def _node_info(root: Value, v: Value, names: dict[Value, str], neurons: dict[Val
     neuron = neurons.get(v)
     return {
         "name": names[v], "kind": kind, "data": num(v.data), "shown": fmt(v.data), "forward": forward, "rule": rule,
-        "explain": str(explain(root, v)),
-        "neuron": neuron, "delta": delta_rows.get(v),
+        "explain": str(explain(root, v, names=names)),  # in the page's names
+        "neuron": neuron, "symbol": describe_node(v, neurons), "delta": delta_rows.get(v),
     }
 
 

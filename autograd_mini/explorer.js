@@ -133,6 +133,7 @@
       ["forward", info.forward], ["rule", info.rule]
     ];
     if (info.neuron) { facts.push(["neuron", info.neuron]); }
+    if (info.symbol) { facts.push(["in (1.1)-(1.10)", info.symbol]); }
     var dl = document.createElement("dl");
     facts.forEach(function (f) {
       var dt = document.createElement("dt");

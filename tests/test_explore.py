@@ -162,6 +162,7 @@ def test_neuron_nodes_show_their_delta_table_row_with_equation_numbers():
     assert out["neuron"] == "L2.N0"
     for eq in ("(1.1)", "(1.2)", "(1.3)", "(1.5)", "(1.6)"):
         assert eq in out["delta"]
+    assert "(1.2)" in out["symbol"] and by_name["L1.N0.w1"]["symbol"].startswith("w_ij, i = input 1, j = L1.N0")
     hidden = by_name["L1.N0.w1"]["delta"]
     assert "hidden layer 1" in hidden and "(1.7), (1.8)" in hidden
     from autograd_mini.delta import delta_table
