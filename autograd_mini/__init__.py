@@ -16,6 +16,7 @@ from typing import Any
 from .engine import gradients
 from .errors import AutogradMiniError, DomainError, NumericOverflowError, OpRegistrationError
 from .explain import Explanation, explain  # eager: the submodule `explain` would shadow a lazy function
+from .explore import Explorer, explore  # eager too, for the same reason; it loads graphviz only when called
 from .functional import grad, hessian, hvp, value_and_grad
 from .value import Value, dot, enable_grad, is_grad_enabled, no_grad, sum_of
 
@@ -58,6 +59,7 @@ __all__ = [
     "DomainError",
     "Drawing",
     "Explanation",
+    "Explorer",
     "GradcheckError",
     "GradcheckReport",
     "NumericOverflowError",
@@ -67,6 +69,7 @@ __all__ = [
     "draw",
     "enable_grad",
     "explain",
+    "explore",
     "grad",
     "gradcheck",
     "gradients",
