@@ -21,7 +21,7 @@ from typing import Any, TextIO
 from . import __version__
 from .engine import gradients
 from .errors import AutogradMiniError
-from .parser import FUNCTIONS, Expression, ParseError, parse, parse_assignments
+from .parser import Expression, ParseError, functions, parse, parse_assignments
 from .value import Value
 from .viz import DEFAULT_MAX_NODES
 
@@ -31,7 +31,7 @@ DRAW_SUFFIXES = (".svg", ".png", ".dot", ".gv")
 
 _LANGUAGE = f"""\
 expressions: numbers, variables, + - * / **, unary minus, parentheses and the
-functions {", ".join(FUNCTIONS)}.
+functions {", ".join(functions())}.
 Precedence as in Python (-x**2 is -(x**2)). Give every variable a value as
 name=value. An expression starting with '-' goes after '--':
     {PROG} grad -- "-x*y" x=1 y=2
