@@ -12,21 +12,23 @@ Exit codes: 0 on success, 2 for bad usage or input (a message, no traceback),
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__
-from .engine import gradients
+from .engine import gradients, local_derivatives, reverse_topological_order
 from .errors import AutogradMiniError
-from .parser import Expression, ParseError, functions, parse, parse_assignments
+from .parser import Expression, ParseError, functions, parse, parse_assignments, printable
 from .value import Value
 from .viz import DEFAULT_MAX_NODES
 
 PROG = "autograd-mini"
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DRAW_SUFFIXES = (".svg", ".png", ".dot", ".gv")
 
 _LANGUAGE = f"""\
@@ -40,6 +42,30 @@ name=value. An expression starting with '-' goes after '--':
 
 class UsageError(Exception):
     """Bad input found by the CLI itself (a file that cannot be written, an unknown name...)."""
+
+
+class OutputError(Exception):
+    """Standard output could not be written (a closed pipe, a full disk); the OSError is the cause."""
+
+
+class _Output:
+    """sys.stdout for the commands: a failed write raises OutputError, so it is never
+    mistaken for a failure to write one of the command's own files."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except OSError as exc:
+            raise OutputError(exc.strerror or str(exc)) from exc
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except OSError as exc:
+            raise OutputError(exc.strerror or str(exc)) from exc
 
 
 # --- the parser -----------------------------------------------------------------------------------
@@ -98,6 +124,7 @@ def _grad_parser(commands: Any) -> argparse.ArgumentParser:
     p.add_argument("--svg", metavar="FILE", help="also draw the graph into FILE (.svg, .png or .dot)")
     p.add_argument("--digits", type=int, metavar="N",
                    help="print N significant digits (default: every digit, as Python's repr)")
+    _max_nodes_argument(p)
     p.set_defaults(handler=run_grad)
     return p
 
@@ -119,30 +146,38 @@ def _draw_parser(commands: Any) -> argparse.ArgumentParser:
     p.add_argument("--highlight", metavar="NAME", help="draw every path from variable NAME to the result in red")
     p.add_argument("--show-order", action="store_true", help="number the nodes in backward's order")
     p.add_argument("--rankdir", choices=("LR", "TB"), default="LR", help="inputs on the left (LR) or on top (TB)")
-    p.add_argument("--max-nodes", type=int, default=DEFAULT_MAX_NODES, metavar="N",
-                   help=f"refuse graphs with more than N nodes (default: {DEFAULT_MAX_NODES})")
+    _max_nodes_argument(p)
     p.set_defaults(handler=run_draw)
     return p
+
+
+def _max_nodes_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-nodes", type=int, default=DEFAULT_MAX_NODES, metavar="N",
+                   help=f"refuse to draw graphs with more than N nodes (default: {DEFAULT_MAX_NODES})")
 
 
 # --- commands -------------------------------------------------------------------------------------
 def run_grad(args: argparse.Namespace, out: TextIO) -> int:
     """`grad`: value, first (and with --order 2 second) derivatives, optional report and graph."""
-    expression, leaves, root = _build(args.expression, args.values)
+    expression, leaves, root, spans = _build(args.expression, args.values)
     wrt = _names_in(expression, args.wrt, "--wrt") if args.wrt else list(leaves)
     if args.explain is not None:
         _names_in(expression, [args.explain], "--explain")
     if args.svg is not None:
         _check_suffix(args.svg, "--svg")
+        _check_size(root, args.max_nodes)
     inputs = [leaves[name] for name in wrt]
     fmt = _formatter(args.digits)
     rows = [("value", fmt(root.data))]
-    if args.order == 1:
-        rows += [(f"d/d{name}", fmt(g)) for name, g in zip(wrt, gradients(root, inputs), strict=True)]
-    else:
-        first = gradients(root, inputs, create_graph=True)
-        rows += [(f"d/d{name}", fmt(g.data)) for name, g in zip(wrt, first, strict=True)]
-        rows += _second_derivatives(wrt, inputs, first, fmt)
+    with _blaming(expression, spans, root):
+        if args.order == 1:
+            rows += [(f"d/d{name}", fmt(g)) for name, g in zip(wrt, gradients(root, inputs), strict=True)]
+        else:
+            first = gradients(root, inputs, create_graph=True)
+            rows += [(f"d/d{name}", fmt(g.data)) for name, g in zip(wrt, first, strict=True)]
+            rows += _second_derivatives(wrt, inputs, first, fmt)
+        if args.svg is not None:
+            root.backward()  # the drawing shows .grad, which gradients() leaves untouched
     width = max(len(label) for label, _ in rows)
     for label, text in rows:
         print(f"{label:<{width}} = {text}", file=out)
@@ -151,7 +186,7 @@ def run_grad(args: argparse.Namespace, out: TextIO) -> int:
 
         print(f"\n{explain(root, leaves[args.explain])}", file=out)
     if args.svg is not None:
-        _save_drawing(root, args.svg, {}, out)
+        _save_drawing(root, args.svg, {"max_nodes": args.max_nodes}, out)
     return EXIT_OK
 
 
@@ -159,22 +194,45 @@ def _second_derivatives(names: list[str], inputs: list[Value], first: list[Value
     """d2/dxi dxj for i <= j: each first derivative (a Value graph) differentiated again."""
     rows = []
     for i, g in enumerate(first):
-        row = gradients(g, inputs[i:])
+        try:
+            row = gradients(g, inputs[i:])
+        except AutogradMiniError as exc:
+            raise type(exc)(f"{exc}\n(while differentiating d/d{names[i]} again: a second derivative "
+                            "is infinite or undefined at these values)") from None
         for j, h in enumerate(row, start=i):
             label = f"d2/d{names[i]}2" if i == j else f"d2/d{names[i]} d{names[j]}"
             rows.append((label, fmt(h)))
     return rows
 
 
+@contextmanager
+def _blaming(expression: Expression, spans: dict[Value, tuple[int, int]], root: Value) -> Iterator[None]:
+    """Report a derivative that fails in the block at the user's subexpression whose rule
+    fails there, with a caret, rather than at an op of the engine's derivative graph
+    (`sqrt(x)` at 0 with --order 2 fails in `div(1.0, 0.0)` of the rule 1 / (2 sqrt x))."""
+    try:
+        yield
+    except AutogradMiniError as exc:
+        for node in reverse_topological_order(root, leaves=False):
+            try:
+                local_derivatives(node)
+            except AutogradMiniError as found:
+                where = spans.get(node)
+                raise type(found)(f"{found}\n{expression.caret(*where)}" if where else str(found)) from None
+        raise exc
+
+
 def run_draw(args: argparse.Namespace, out: TextIO) -> int:
     """`draw`: the expression's graph (after backward, so nodes show gradients)."""
-    expression, leaves, root = _build(args.expression, args.values)
+    expression, leaves, root, spans = _build(args.expression, args.values)
     highlight = None
     if args.highlight is not None:
         highlight = leaves[_names_in(expression, [args.highlight], "--highlight")[0]]
     if args.output is not None:
         _check_suffix(args.output, "-o")
-    root.backward()
+    _check_size(root, args.max_nodes)
+    with _blaming(expression, spans, root):
+        root.backward()
     options = {"show_derivatives": args.derivatives, "highlight": highlight,
                "show_order": args.show_order, "rankdir": args.rankdir, "max_nodes": args.max_nodes}
     if args.output is None:
@@ -190,20 +248,23 @@ def run_demo(args: argparse.Namespace, out: TextIO) -> int:
 
     try:
         run(Path(args.out), out=out, progress=not args.no_progress)
-    except OSError as exc:
+    except OSError as exc:  # the demo's files only: stdout failures are OutputError
         raise UsageError(f"cannot write the demo's files into {args.out}: {exc.strerror or exc}") from None
     return EXIT_OK
 
 
 # --- helpers --------------------------------------------------------------------------------------
-def _build(text: str, pairs: Sequence[str]) -> tuple[Expression, dict[str, Value], Value]:
-    """Parse the expression and the name=value pairs; evaluate it on labelled leaves."""
+def _build(text: str, pairs: Sequence[str]) -> tuple[Expression, dict[str, Value], Value, dict[Value, tuple[int, int]]]:
+    """Parse the expression and the name=value pairs; evaluate it on labelled leaves.
+
+    Returns the expression, its leaves, the result and the text span of each node.
+    """
     expression = parse(text)
     leaves = expression.leaves(parse_assignments(pairs))
-    root = expression.evaluate(leaves)
+    root, spans = expression.evaluate_with_spans(leaves)
     if root.label is None:
         root.label = "f"  # how graphs and explain's report name the result
-    return expression, leaves, root
+    return expression, leaves, root, spans
 
 
 def _names_in(expression: Expression, names: Sequence[str], option: str) -> list[str]:
@@ -228,14 +289,25 @@ def _check_suffix(path: str, option: str) -> None:
         raise UsageError(f"{option} {path}: unknown file type {suffix or '(none)'!r}; use .svg, .png, .dot or .gv")
 
 
+def _check_size(root: Value, max_nodes: int) -> None:
+    """Refuse, before any work, a graph with more boxes (Values and ops, as `draw` counts) than --max-nodes."""
+    if max_nodes < 1:
+        raise UsageError(f"--max-nodes must be a positive number, got {max_nodes}")
+    nodes = reverse_topological_order(root)
+    count = len(nodes) + sum(1 for v in nodes if v.op is not None)
+    if count > max_nodes:
+        raise UsageError(f"the graph has {count} nodes to draw (Values and ops), more than --max-nodes {max_nodes}; "
+                         f"give --max-nodes {count} to draw it anyway")
+
+
 def _drawing(root: Value, options: dict[str, Any]) -> Any:
-    """draw(root, **options), its refusals (a graph too big...) as usage errors."""
+    """draw(root, **options), its refusals as usage errors."""
     from .viz import draw
 
     try:
         return draw(root, **options)
     except ValueError as exc:
-        raise UsageError(f"{exc} (on the command line: {PROG} draw ... --max-nodes N)") from None
+        raise UsageError(str(exc)) from None
 
 
 def _save_drawing(root: Value, path: str, options: dict[str, Any], out: TextIO) -> None:
@@ -248,8 +320,21 @@ def _save_drawing(root: Value, path: str, options: dict[str, Any], out: TextIO) 
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    """Print `message` as an error (control characters from the input escaped); return `code`."""
+    text = "\n".join(printable(line) for line in message.splitlines())
+    print(f"{PROG}: error: {text}", file=sys.stderr)
     return code
+
+
+def _close_stdout() -> None:
+    """Point a stdout that failed (closed pipe, full disk) at the null device, so the
+    interpreter's last flush at exit cannot fail again and print a traceback."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real file descriptor (a test's StringIO): nothing to silence
+        pass
 
 
 def _parse_arguments(argv: list[str]) -> argparse.Namespace:
@@ -266,13 +351,27 @@ def _parse_arguments(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line on `argv` (default: sys.argv[1:]); returns the exit code."""
+    """Run the command line on `argv` (default: sys.argv[1:]); returns the exit code.
+
+    0 success; 2 bad usage or input; 1 a failure of the machine (no renderer,
+    stdout not writable) or a bug (with its traceback); 130 interrupted. A reader
+    that closes the pipe early (`... | head`) ends the command quietly with 0.
+    """
+    out = _Output(sys.stdout)
     try:
-        args = _parse_arguments(list(sys.argv[1:] if argv is None else argv))
-    except SystemExit as exc:  # argparse: --help, --version (0) or a usage error (2)
-        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    try:
-        return args.handler(args, sys.stdout)
+        try:
+            args = _parse_arguments(list(sys.argv[1:] if argv is None else argv))
+        except SystemExit as exc:  # argparse: --help, --version (0) or a usage error (2)
+            out.flush()
+            return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+        code = args.handler(args, out)
+        out.flush()
+        return code
+    except OutputError as exc:
+        _close_stdout()
+        if isinstance(exc.__cause__, BrokenPipeError):
+            return EXIT_OK
+        return _fail(f"cannot write the output: {exc}", EXIT_FAILURE)
     except (ParseError, UsageError) as exc:
         return _fail(str(exc), EXIT_USAGE)
     except AutogradMiniError as exc:
@@ -282,9 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _fail(str(exc), EXIT_FAILURE)
         return _fail(str(exc), EXIT_USAGE)  # DomainError, NumericOverflowError: the input's numbers
     except KeyboardInterrupt:
-        return _fail("interrupted", 130)
-    except BrokenPipeError:  # e.g. `autograd-mini draw ... | head`
-        return EXIT_OK
+        return _fail("interrupted", EXIT_INTERRUPTED)
     except Exception:  # a bug: show everything needed to report it
         traceback.print_exc()
         return _fail("internal error (the traceback above is a bug in autograd-mini; please report it)",

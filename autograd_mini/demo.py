@@ -12,7 +12,10 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +27,7 @@ import numpy as np
 from .datasets import make_moons
 from .delta import delta_gradients
 from .explain import explain
+from .files import atomic_write
 from .losses import squared_error
 from .nn import MLP
 from .render import RendererNotFoundError
@@ -49,7 +53,13 @@ class DemoResult:
 
 
 def run(out_dir: Path, *, out: TextIO, progress: bool = True) -> DemoResult:
-    """Run the five steps, writing files into `out_dir` (created if needed)."""
+    """Run the five steps, writing files into `out_dir` (created if needed).
+
+    Raises OSError when the folder cannot be made or written (NotADirectoryError
+    when `out_dir` is a file); every file is written with `files.atomic_write`.
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(out_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
     result = DemoResult()
     say = _printer(out)
@@ -97,9 +107,9 @@ def draw_network(say: Callable[[str], None], loss: Value, weight: Value, out_dir
     drawing = draw(loss, group_neurons=True, show_derivatives=True, highlight=weight)
     say("\n2. The computation graph")
     try:
-        path = drawing.save(out_dir / "network.svg")
+        path = atomic_write(out_dir / "network.svg", drawing.svg())
     except RendererNotFoundError as exc:  # the DOT text needs no renderer
-        path = drawing.save(out_dir / "network.dot")
+        path = atomic_write(out_dir / "network.dot", drawing.source)
         say(f"   no Graphviz renderer, so the graph is saved as DOT text: {exc}")
     result.files.append(path)
     say(f"   {path}: {drawing.node_count} nodes; edges carry local derivatives, "
@@ -185,8 +195,10 @@ def plot_moons(
     right.set_ylabel("loss")
     right.set_title("training loss")
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    png = io.BytesIO()
+    figure.savefig(png, format="png", dpi=100)
     plt.close(figure)
+    atomic_write(path, png.getvalue())
     result.files.append(path)
     say(f"   {path}: the boundary with the training points, and the loss curve")
 
