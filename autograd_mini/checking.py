@@ -30,6 +30,7 @@ from typing import Any
 from . import ops
 from .engine import gradients, reverse_topological_order
 from .errors import AutogradMiniError
+from .graph import depending_on
 from .value import Value, apply, describe_call, no_grad
 
 
@@ -236,7 +237,7 @@ def _explain_failures(
     checked: set[tuple[str, tuple[float, ...]]] = set()
     for name in failing:
         leaf = leaves[report.names.index(name)]
-        nodes = _nodes_depending_on(order, leaf)
+        nodes = [node for node in depending_on(out, leaf, order) if node.op is not None]
         report.ops_on_paths[name] = sorted({_op_label(node.op) for node in nodes})
         for node in reversed(nodes):  # inputs first: report the earliest wrong rule first
             key = (node.op.name, tuple(x.data for x in node.inputs))
@@ -244,15 +245,6 @@ def _explain_failures(
                 continue
             checked.add(key)
             report.suspects.extend(_check_rule(node, eps, atol, rtol, second_order_failed))
-
-
-def _nodes_depending_on(order: list[Value], leaf: Value) -> list[Value]:
-    """The op nodes on a path from `leaf` to the root, root first (iterative)."""
-    depends = {leaf}
-    for node in reversed(order):  # every node after its inputs
-        if node.op is not None and any(x in depends for x in node.inputs):
-            depends.add(node)
-    return [node for node in order if node in depends and node.op is not None]
 
 
 def _op_label(op: ops.Op) -> str:

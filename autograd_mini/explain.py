@@ -11,23 +11,30 @@ Graphs with more than `limit` paths (their number can grow exponentially with
 depth) are summarised instead by node-level accumulation, the recursion (1.8)
 run over the nodes in reverse topological order, as backward does.
 
+Path counts saturate at PATH_COUNT_CAP, so a graph with astronomically many
+paths (`y = y * y` repeated) costs time linear in its size.
+
 For a weight or bias of an `nn` MLP with sigmoid neurons and squared error,
-the report also shows the delta form: delta_j = dE/dnet_j and dE/dw_ij =
-delta_j * O_i.
+each path is shown in the derivation's own factors (dE/dy = y - t (1.6),
+dO_j/dnet_j = O_j (1 - O_j) (1.3), ...; see `derivation.py`), with the delta
+form delta_j = dE/dnet_j and dE/dw_ij = delta_j * O_i. When that reading does
+not apply, one line says why and the op-by-op report stays.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import derivation
+from .derivation import DeltaForm, Derivation, DerivationPath
 from .engine import local_derivatives, reverse_topological_order
+from .graph import depending_on
 from .value import Value
 
 DEFAULT_LIMIT = 64
-_PARAMETER = re.compile(r"L(\d+)\.N(\d+)\.(?:w(\d+)|b)\Z")
+PATH_COUNT_CAP = 10**15  # path counts saturate here: exact counts can have thousands of digits
 
 
 @dataclass(frozen=True)
@@ -59,24 +66,15 @@ class Path:
 
 
 @dataclass
-class DeltaForm:
-    """The delta-rule view of a gradient for an nn weight or bias (1.5)-(1.8)."""
-
-    neuron: str
-    kind: str  # "output" or "hidden"
-    delta: float
-    gradient: float
-    lines: list[str]
-
-
-@dataclass
 class Explanation:
     """The result of `explain`: paths and their products, or the accumulation summary.
 
     method is "paths" when every path is listed, "accumulation" when there
     were more than `limit` (then `paths` is empty and `contributions` holds the
     last step of (1.8) at wrt: one (edge, d output / d consumer, product) per
-    edge leaving wrt). `total` is d output / d wrt.
+    edge leaving wrt). `total` is d output / d wrt. `path_count` saturates at
+    PATH_COUNT_CAP. For nn parameters, `derivation` holds the paths in the
+    derivation's factors and `delta` the delta form (see `derivation.py`).
     """
 
     output: Value
@@ -88,7 +86,13 @@ class Explanation:
     paths: list[Path] = field(default_factory=list)
     contributions: list[tuple[Edge, float, float]] = field(default_factory=list)
     delta: DeltaForm | None = None
+    derivation: Derivation | None = None
     names: dict[Value, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def path_count_exact(self) -> bool:
+        """False when `path_count` reached PATH_COUNT_CAP (there are at least that many paths)."""
+        return self.path_count < PATH_COUNT_CAP
 
     def __str__(self) -> str:
         return _report(self)
@@ -106,7 +110,7 @@ def explain(output: Value, wrt: Value, limit: int = DEFAULT_LIMIT) -> Explanatio
         raise TypeError(f"explain needs two Values, got {type(output).__name__} and {type(wrt).__name__}")
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise ValueError(f"explain: limit must be a positive int, got {limit!r}")
-    order = _depending_on(reverse_topological_order(output), wrt)
+    order = depending_on(output, wrt, reverse_topological_order(output))
     names = _names(order, output, wrt)
     if not order:
         return Explanation(output, wrt, 0.0, 0, "paths", limit, names=names)
@@ -123,22 +127,13 @@ def explain(output: Value, wrt: Value, limit: int = DEFAULT_LIMIT) -> Explanatio
             upstream = grads.get(e.consumer, 0.0)
             result.contributions.append((e, upstream, upstream * e.local))
     result.names = names
-    result.delta = _delta_form(output, wrt, order, edges, grads, names)
+    if derivation.applies(output, wrt, order):
+        result.derivation = derivation.read(output, wrt, order, edges, grads, result.paths)
+        result.delta = result.derivation.delta
     return result
 
 
 # --- the graph between wrt and output --------------------------------------------------
-def _depending_on(order: list[Value], wrt: Value) -> list[Value]:
-    """The nodes of `order` (output first) that depend on wrt, in the same order."""
-    depends = {wrt}
-    for node in reversed(order):
-        if node is not wrt and any(x in depends for x in node.inputs):
-            depends.add(node)
-    if order[0] not in depends:
-        return []
-    return [node for node in order if node in depends]
-
-
 def _edges_into(node: Value, wrt: Value, members: set[Value]) -> list[Edge]:
     """The differentiable edges from node's inputs that lie between wrt and output."""
     if node is wrt:  # paths start here
@@ -156,11 +151,11 @@ def _edges_from(wrt: Value, order: list[Value], edges: dict[Value, list[Edge]]) 
 
 
 def _path_counts(order: list[Value], edges: dict[Value, list[Edge]], wrt: Value) -> dict[Value, int]:
-    """Number of paths from wrt to each node (exact ints, however large)."""
+    """Number of paths from wrt to each node, saturated at PATH_COUNT_CAP (ints stay small)."""
     count = {wrt: 1}
     for node in reversed(order):
         if node is not wrt:
-            count[node] = sum(count[e.input] for e in edges[node])
+            count[node] = min(PATH_COUNT_CAP, sum(count[e.input] for e in edges[node]))
     return count
 
 
@@ -233,129 +228,22 @@ def _factor(e: Edge, names: dict[Value, str]) -> str:
     return text
 
 
-# --- the delta form for nn parameters ------------------------------------------------------
-def _delta_form(
-    output: Value,
-    wrt: Value,
-    order: list[Value],
-    edges: dict[Value, list[Edge]],
-    grads: dict[Value, float],
-    names: dict[Value, str],
-) -> DeltaForm | None:
-    """delta_j and dE/dw_ij = delta_j O_i, when the graph is the derivation's setting."""
-    match = _PARAMETER.match(wrt.label or "")
-    if match is None or not _is_squared_error_loss(output):
-        return None
-    neuron = f"L{match[1]}.N{match[2]}"
-    net = _unique(order, neuron + ".net")
-    out = _unique(order, neuron + ".out")
-    if net is None or out is None or out.op is None or out.op.name != "sigmoid":
-        return None
-    delta = grads.get(net, 0.0)
-    lines = _delta_lines(neuron, out, order, edges, grads, names)
-    if lines is None:
-        return None
-    if match[3] is None:
-        gradient = delta
-        lines.append(f"dE/db = delta_{neuron} = {delta:.6g}")
-        return DeltaForm(neuron, _kind(out, order, edges), delta, gradient, lines)
-    into_dot = [e for node in order for e in edges[node] if e.input is wrt]
-    if len(into_dot) != 1:
-        return None
-    o_i = into_dot[0].local  # d dot/d w_ij = O_i, from the table
-    n = len(into_dot[0].consumer.inputs) // 2
-    source = into_dot[0].consumer.inputs[n + into_dot[0].position]
-    gradient = delta * o_i
-    o_name = source.label or f"network input {into_dot[0].position}"
-    lines.append(f"dE/d{wrt.label} = delta_{neuron} * O_i = {delta:.6g} * {o_i:.6g} = {gradient:.6g}"
-                 f"   (1.5), O_i = {o_name}")
-    return DeltaForm(neuron, _kind(out, order, edges), delta, gradient, lines)
-
-
-def _delta_lines(
-    neuron: str,
-    out: Value,
-    order: list[Value],
-    edges: dict[Value, list[Edge]],
-    grads: dict[Value, float],
-    names: dict[Value, str],
-) -> list[str] | None:
-    consumers = [e for node in order for e in edges[node] if e.input is out]
-    sigmoid_local = edges[out][0].local if edges[out] else None  # d O_j/d net_j = O_j (1 - O_j) (1.3)
-    if sigmoid_local is None or not consumers:
-        return None
-    head = f"delta form (derivation, 1.5-1.8): delta_{neuron} = dE/dnet_{neuron}"
-    if all(e.consumer.op is not None and e.consumer.op.name == "squared_error" for e in consumers):
-        de_dy = sum(grads.get(e.consumer, 0.0) * e.local for e in consumers)
-        delta = de_dy * sigmoid_local
-        return [head,
-                f"output neuron: delta = (y - t) * y (1 - y) = {de_dy:.6g} * {sigmoid_local:.6g} = {delta:.6g}"
-                f"   (1.6), (1.3), y = {out.data:.6g}"]
-    terms = []
-    for e in consumers:
-        net_l = _net_of(e.consumer, order, edges)
-        if net_l is None:
-            return None
-        weight = e.consumer.inputs[e.position - len(e.consumer.inputs) // 2]  # d dot/d O_j = w_jl
-        terms.append((names[net_l][: -len(".net")], weight.label or "w", grads.get(e.consumer, 0.0), e.local))
-    terms.sort(key=lambda term: _neuron_key(term[0]))
-    de_do = sum(d * w for _, _, d, w in terms)
-    shown = " + ".join(f"{d:.6g} * {w:.6g}" for _, _, d, w in terms)
-    who = " + ".join(f"delta_{name} * {w_name}" for name, w_name, _, _ in terms)
-    return [head,
-            "hidden neuron: delta = (sum_l delta_l * w_jl) * O_j (1 - O_j)   (1.8)",
-            f"  = ({who}) * O_j (1 - O_j)",
-            f"  = ({shown}) * {sigmoid_local:.6g} = {de_do:.6g} * {sigmoid_local:.6g}"
-            f" = {de_do * sigmoid_local:.6g}"]
-
-
-def _neuron_key(name: str) -> tuple[int, ...]:
-    """("L2.N10") -> (2, 10): neurons in numeric, not string, order."""
-    return tuple(int(n) for n in re.findall(r"\d+", name))
-
-
-def _net_of(dot_node: Value, order: list[Value], edges: dict[Value, list[Edge]]) -> Value | None:
-    """The ".net" node a next-layer dot node feeds (itself when the neuron has no bias)."""
-    if dot_node.label and dot_node.label.endswith(".net"):
-        return dot_node
-    for node in order:
-        for e in edges[node]:
-            if e.input is dot_node and node.label and node.label.endswith(".net"):
-                return node
-    return None
-
-
-def _kind(out: Value, order: list[Value], edges: dict[Value, list[Edge]]) -> str:
-    consumers = [e.consumer for node in order for e in edges[node] if e.input is out]
-    return "output" if all(c.op is not None and c.op.name == "squared_error" for c in consumers) else "hidden"
-
-
-def _is_squared_error_loss(output: Value) -> bool:
-    """E = 1/2 (t - y)^2 (1.4), or a sum of such terms over several outputs."""
-    op = output.op
-    if op is None:
-        return False
-    if op.name == "squared_error":
-        return True
-    return op.name in ("sum", "add") and all(x.op is not None and x.op.name == "squared_error" for x in output.inputs)
-
-
-def _unique(order: list[Value], label: str) -> Value | None:
-    found = [node for node in order if node.label == label]
-    return found[0] if len(found) == 1 else None
-
-
 # --- the report -----------------------------------------------------------------------------
 def _report(ex: Explanation) -> str:
     names = ex.names
     out, wrt = names.get(ex.output, "out"), names.get(ex.wrt, "wrt")
     lines = [f"d {out}/d {wrt} = {ex.total:.6g}"]
+    reading = ex.derivation
     if ex.path_count == 0:
         lines.append(f"{out} does not depend on {wrt} through any differentiable path, so the gradient is 0.")
+    elif ex.method == "paths" and reading is not None and reading.paths:
+        lines += _derivation_report(ex, reading.paths, out, wrt)
     elif ex.method == "paths":
         lines += _paths_report(ex, out, wrt)
     else:
         lines += _accumulation_report(ex, out, wrt)
+    if reading is not None and reading.reason is not None and ex.path_count:
+        lines += ["", reading.reason]
     if ex.delta is not None:
         lines.append("")
         lines += ex.delta.lines
@@ -383,8 +271,35 @@ def _paths_report(ex: Explanation, out: str, wrt: str) -> list[str]:
     return lines
 
 
+def _derivation_report(ex: Explanation, paths: list[DerivationPath], out: str, wrt: str) -> list[str]:
+    plural = "path" if ex.path_count == 1 else "paths"
+    lines = [f"chain rule in the derivation's terms: {ex.path_count} {plural} from {wrt} to {out}; each path is",
+             "a product of the derivation's factors (each neuron's bias add and dot fold into net_j (1.1)),",
+             "and the paths add up (1.8).", ""]
+    factors = [f for p in paths for f in p.factors]
+    ws = max(len(f.symbol) for f in factors)
+    wf = max(len(f.formula) for f in factors)
+    for i, (p, raw) in enumerate(zip(paths, ex.paths, strict=True), start=1):
+        symbols = [f.symbol for f in p.factors]
+        lines.append(f"path {i}, {p.equation}: dE/d{symbols[-1].split('/d', 1)[1]} = {' * '.join(symbols)}")
+        lines.append("    " + " <- ".join(ex.names.get(v, "?") for v in p.points))
+        lines.append(f"    {p.legend}")
+        for f in p.factors:
+            lines.append(f"    {f.symbol:<{ws}} = {f.formula:<{wf}} = {f.value:>12.6g}   {f.equation}")
+            if f.recursion is not None:
+                lines.append(f"      {f.recursion}")
+        lines.append(f"    {'product':<{ws + 3 + wf}} = {raw.product:>12.6g}")
+    if len(paths) > 1:
+        terms = " + ".join(f"{p.product:.6g}" for p in ex.paths)
+        lines.append(f"total = {terms} = {ex.total:.6g}   (1.8): the paths add up")
+    else:
+        lines.append(f"total = {ex.total:.6g}")
+    return lines
+
+
 def _accumulation_report(ex: Explanation, out: str, wrt: str) -> list[str]:
-    lines = [f"{ex.path_count} paths lead from {wrt} to {out}, more than the limit of {ex.limit}, so they are not",
+    count = f"{ex.path_count}" if ex.path_count_exact else f"at least {PATH_COUNT_CAP:,}"
+    lines = [f"{count} paths lead from {wrt} to {out}, more than the limit of {ex.limit}, so they are not",
              "listed. Node-level accumulation instead, the recursion (1.8): in reverse topological order,",
              f"d {out}/d node = sum over the node's consumers c of d {out}/d c * d c/d node. At {wrt}:"]
     for e, upstream, contribution in ex.contributions:

@@ -20,7 +20,6 @@ program found by `render.find_renderer` (a system Graphviz or the
 from __future__ import annotations
 
 import html
-import re
 import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
@@ -30,12 +29,13 @@ import graphviz
 
 from .engine import local_derivatives, reverse_topological_order
 from .errors import AutogradMiniError
+from .graph import depending_on
+from .nn import parse_label
 from .render import HOW_TO_GET_ONE, RendererNotFoundError, find_renderer, render
 from .value import Value
 
 DEFAULT_MAX_NODES = 500
 HIGHLIGHT = "#d62728"
-_NEURON_LABEL = re.compile(r"L(\d+)\.N(\d+)\.(?:net|out|b|w\d+)\Z")
 _FONT_SIZE = 11
 _CELL_PADDING = 4
 _TABLE = f'<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="{_CELL_PADDING}"{{attrs}}>{{rows}}</TABLE>'
@@ -148,7 +148,7 @@ def draw(
     groups = neuron_groups(nodes) if (group_neurons or collapse_neurons) else {}
     if collapse_neurons:
         _check_size(_drawn_node_count(nodes, groups), max_nodes)
-    on_path = _paths_to_root(nodes, highlight) if highlight is not None else set()
+    on_path = _paths_to_root(root, nodes, highlight) if highlight is not None else set()
     steps = {v: k for k, v in enumerate(reverse_topological_order(root), 1)} if show_order else {}
     builder = _Builder(nodes, groups, collapse_neurons, on_path, rankdir, steps, show_derivatives)
     return builder.build()
@@ -186,19 +186,22 @@ def neuron_groups(nodes: list[Value]) -> dict[Value, str]:
     node of net = dot(w, x) + b). `nodes` must list inputs before results.
     """
     groups: dict[Value, str] = {}
+    nets = []
     for v in nodes:
-        if v.label is not None and _NEURON_LABEL.match(v.label):
-            groups[v] = v.label.rsplit(".", 1)[0]
+        parsed = parse_label(v.label)
+        if parsed is not None:
+            groups[v] = parsed.neuron_name
+            if parsed.part == "net":
+                nets.append(v)
     # Unlabelled ops below each ".net" are candidates of that neuron ...
     candidates: dict[Value, str] = {}
-    for v in nodes:
-        if v in groups and v.label.endswith(".net"):  # type: ignore[union-attr]
-            stack = list(v.inputs)
-            while stack:
-                x = stack.pop()
-                if x.label is None and x.op is not None and x not in candidates:
-                    candidates[x] = groups[v]
-                    stack.extend(x.inputs)
+    for v in nets:
+        stack = list(v.inputs)
+        while stack:
+            x = stack.pop()
+            if x.label is None and x.op is not None and x not in candidates:
+                candidates[x] = groups[v]
+                stack.extend(x.inputs)
     # ... and members when they read one of its members (its weights): an
     # input transform shared by every neuron stays outside.
     for v in nodes:
@@ -243,18 +246,11 @@ def _check_size(count: int, max_nodes: int) -> None:
         )
 
 
-def _paths_to_root(nodes: list[Value], start: Value) -> set[Value]:
+def _paths_to_root(root: Value, nodes: list[Value], start: Value) -> set[Value]:
     """The Values on some path from `start` to the root: those that depend on `start`."""
-    on_path = {start}
-    found = False
-    for v in nodes:
-        if v is start:
-            found = True
-        elif found and any(x in on_path for x in v.inputs):
-            on_path.add(v)
-    if not found:
+    if start not in set(nodes):
         raise ValueError(f"draw: highlight={start!r} is not part of the graph being drawn")
-    return on_path
+    return set(depending_on(root, start, nodes[::-1]))
 
 
 class _Builder:

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from autograd_mini import Explanation, Value, dot, explain, sum_of
 from autograd_mini.engine import local_derivatives
 from autograd_mini.errors import AutogradMiniError
-from autograd_mini.explain import Edge, Path
-from autograd_mini.losses import squared_error
+from autograd_mini.explain import PATH_COUNT_CAP, Edge, Path
+from autograd_mini.losses import mse, squared_error
 from autograd_mini.nn import MLP
 
 UNARY = {
@@ -175,7 +175,7 @@ def test_delta_form_for_output_weight_hidden_weight_and_bias() -> None:
     assert ex.delta is not None and ex.delta.kind == "output" and ex.delta.neuron == "L2.N0"
     assert ex.delta.delta == pytest.approx(out_delta, rel=1e-12)
     assert ex.delta.gradient == pytest.approx(out_delta * o_i, rel=1e-12) == pytest.approx(out_w.grad)
-    assert "delta = (y - t) * y (1 - y)" in str(ex) and "O_i = L1.N2.out" in str(ex)
+    assert "delta_j = (y - t) * y (1 - y)" in str(ex) and "O_i = L1.N2.out" in str(ex)
 
     hidden = results["L1.N1.w0"]
     assert hidden.delta is not None and hidden.delta.kind == "hidden"
@@ -184,7 +184,7 @@ def test_delta_form_for_output_weight_hidden_weight_and_bias() -> None:
 
     b = results["L2.N0.b"]
     assert b.delta is not None and b.delta.gradient == pytest.approx(bias.grad, rel=1e-12)
-    assert "dE/db = delta_L2.N0" in str(b)
+    assert "dE/db_j = delta_j" in str(b) and "j = L2.N0" in str(b)
 
 
 def test_delta_form_with_several_outputs_sums_over_successors() -> None:
@@ -225,3 +225,192 @@ def test_deep_chain_does_not_recurse() -> None:
         y = y * 1.0
     ex = explain(y, x)
     assert ex.path_count == 1 and len(ex.paths[0].edges) == 20_000 and ex.total == 1.0
+
+
+# --- the derivation's factors (issue 12) ------------------------------------------------------
+def _logistic(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def _check_factors_cover_the_path(ex: Explanation) -> None:
+    """Every op edge of each path belongs to exactly one factor, whose value is their product."""
+    assert ex.derivation is not None and len(ex.derivation.paths) == len(ex.paths)
+    for read, path in zip(ex.derivation.paths, ex.paths, strict=True):
+        assert [e for f in read.factors for e in f.edges] == list(path.edges)
+        for f in read.factors:
+            assert f.value == pytest.approx(math.prod(e.local for e in f.edges), rel=1e-15)
+        assert math.prod(f.value for f in read.factors) == pytest.approx(path.product, rel=1e-12)
+
+
+def test_chain_of_single_neurons_reads_as_1_9_and_1_10() -> None:
+    # The derivation's worked example: x -> (j-1) -> j, sigmoid neurons without bias.
+    w_prev, w_last, x, t = 0.8, -1.5, 0.6, 1.0
+    model = MLP.from_weights([[[w_prev]], [[w_last]]])
+    loss = squared_error(model([x]), t)
+    loss.label = "E"
+    o_prev = _logistic(w_prev * x)
+    y = _logistic(w_last * o_prev)
+
+    last = explain(loss, model.layers[1].neurons[0].w[0])
+    _check_factors_cover_the_path(last)
+    (read,) = last.derivation.paths  # type: ignore[union-attr]
+    assert read.equation == "(1.9)"
+    assert [f.symbol for f in read.factors] == ["dE/dy", "dO_j/dnet_j", "dnet_j/dw_ij"]
+    assert [f.equation for f in read.factors] == ["(1.6)", "(1.3)", "(1.5)"]
+    assert [f.value for f in read.factors] == pytest.approx([y - t, y * (1 - y), o_prev], rel=1e-14)
+    text = str(last)
+    assert f"dE/dy        = y - t         = {y - t:>12.6g}   (1.6)" in text
+    assert f"dO_j/dnet_j  = O_j (1 - O_j) = {y * (1 - y):>12.6g}   (1.3)" in text
+    assert f"dnet_j/dw_ij = O_i           = {o_prev:>12.6g}   (1.5)" in text
+    assert "path 1, (1.9): dE/dw_ij = dE/dy * dO_j/dnet_j * dnet_j/dw_ij" in text
+    assert "E <- L2.N0.out <- L2.N0.net <- L2.N0.w0" in text and "O_i = L1.N0.out" in text
+
+    first = explain(loss, model.layers[0].neurons[0].w[0])
+    _check_factors_cover_the_path(first)
+    (read,) = first.derivation.paths  # type: ignore[union-attr]
+    assert read.equation == "(1.10)" and len(read.factors) == 5
+    assert [f.symbol for f in read.factors] == ["dE/dy", "dO_l/dnet_l", "dnet_l/dO_j", "dO_j/dnet_j", "dnet_j/dw_ij"]
+    expected = [y - t, y * (1 - y), w_last, o_prev * (1 - o_prev), x]
+    assert [f.value for f in read.factors] == pytest.approx(expected, rel=1e-14)
+    de_do = (y - t) * y * (1 - y) * w_last  # dE/dO_{j-1} by (1.8) with a single successor
+    assert read.factors[2].recursion == (
+        f"dE/dO_j = dE/dy * dO_l/dnet_l * dnet_l/dO_j = {de_do:.6g}   (1.8), the term of this path's successor"
+    )
+    text = str(first)
+    assert "path 1, (1.10)" in text and f"dE/dO_j = dE/dy * dO_l/dnet_l * dnet_l/dO_j = {de_do:.6g}" in text
+    assert first.total == pytest.approx(math.prod(expected), rel=1e-14)
+    loss.backward()
+    assert first.total == pytest.approx(model.layers[0].neurons[0].w[0].grad, rel=1e-14)
+
+
+def test_three_neuron_chain_names_each_dE_dO() -> None:
+    model = MLP.from_weights([[[0.5]], [[-0.7]], [[1.2]]], [[0.1], [0.2], [-0.3]])
+    loss = squared_error(model([0.9]), 0.25)
+    ex = explain(loss, model.layers[0].neurons[0].w[0])
+    _check_factors_cover_the_path(ex)
+    (read,) = ex.derivation.paths  # type: ignore[union-attr]
+    assert len(read.factors) == 7  # the derivation's count: bias adds and dots folded
+    assert [f.symbol for f in read.factors if f.recursion] == ["dnet_m/dO_l", "dnet_l/dO_j"]
+    assert "j = L1.N0, l = L2.N0, m = L3.N0" in read.legend
+
+
+MAZUR = ([[[0.15, 0.20], [0.25, 0.30]], [[0.40, 0.45], [0.50, 0.55]]], [[0.35, 0.35], [0.60, 0.60]])
+
+
+def _mazur_loss(how: str) -> tuple[MLP, Value]:
+    model = MLP.from_weights(*MAZUR)
+    y1, y2 = model([0.05, 0.10])
+    terms = [squared_error(y1, 0.01), squared_error(y2, 0.99)]
+    loss = {"plus": lambda: terms[0] + terms[1], "sum": lambda: sum(terms), "sum_of": lambda: sum_of(terms)}[how]()
+    loss.label = "E"
+    return model, loss
+
+
+@pytest.mark.parametrize("how", ["plus", "sum", "sum_of"])
+def test_two_layer_network_in_the_derivations_factors_however_summed(how: str) -> None:
+    model, loss = _mazur_loss(how)
+    w5 = model.layers[1].neurons[0].w[0]
+    output = explain(loss, w5)
+    _check_factors_cover_the_path(output)
+    (read,) = output.derivation.paths  # type: ignore[union-attr]
+    assert read.equation == "(1.9)"
+    assert [round(f.value, 6) for f in read.factors] == [0.741365, 0.186816, 0.59327]  # Mazur's figures
+    assert round(output.total, 9) == 0.082167041
+    text = str(output)
+    assert "dE/dy        = y - t         =     0.741365   (1.6)" in text
+    assert "dO_j/dnet_j  = O_j (1 - O_j) =     0.186816   (1.3)" in text
+    assert "dnet_j/dw_ij = O_i" in text and output.delta is not None and output.delta.kind == "output"
+
+    w1 = model.layers[0].neurons[0].w[0]
+    hidden = explain(loss, w1)
+    _check_factors_cover_the_path(hidden)
+    reads = hidden.derivation.paths  # type: ignore[union-attr]
+    assert len(reads) == 2 and all(len(r.factors) == 5 and r.equation == "(1.10)" for r in reads)
+    assert [r.factors[2].value for r in reads] == [0.40, 0.50]  # w_jl into L2.N0 and L2.N1
+    assert round(hidden.total, 9) == 0.000438568  # Mazur's dE/dw1
+    text = str(hidden)
+    for needle in ("(1.10)", "(1.8)", "dE/dO_j =", "dnet_l/dO_j  = w_jl ", "O_i = network input 0", "(1.7), (1.8)"):
+        assert needle in text, needle
+    assert hidden.delta is not None and hidden.delta.kind == "hidden"
+    loss.backward()
+    assert hidden.total == pytest.approx(w1.grad, rel=1e-12) and output.total == pytest.approx(w5.grad, rel=1e-12)
+
+
+def test_bias_and_network_input_read_as_net_j_terms() -> None:
+    model, loss = _mazur_loss("sum_of")
+    b = explain(loss, model.layers[1].neurons[1].b)
+    (read,) = b.derivation.paths  # type: ignore[union-attr]
+    assert [f.symbol for f in read.factors] == ["dE/dy", "dO_j/dnet_j", "dnet_j/db_j"]
+    assert read.factors[-1].value == 1.0 and "dE/db_j = delta_j" in str(b)
+
+    x = Value(0.05, label="x")
+    net = MLP.from_weights(*MAZUR)
+    outs = net([x, 0.10])
+    loss = squared_error(outs[0], 0.01) + squared_error(outs[1], 0.99)
+    ex = explain(loss, x)
+    _check_factors_cover_the_path(ex)
+    assert all(r.factors[-1].symbol == "dnet_j/dO_i" and r.factors[-1].formula == "w_ij" for r in ex.derivation.paths)
+
+
+def test_why_the_derivation_form_is_not_shown_in_one_line() -> None:
+    model = MLP.from_weights(*MAZUR)
+    w = model.layers[0].neurons[0].w[0]
+    cases = {
+        "the loss is not E = sum_k 1/2 (t_k - y_k)^2 (1.4)": mse(model([0.05, 0.1]), [0.01, 0.99]),
+        "neuron L2.N0 uses tanh": squared_error(
+            MLP.from_weights([[[0.1]], [[0.2]]], activation="tanh")([1.0]), 0.0),
+        "neuron L2.N0 has no sigmoid": squared_error(
+            MLP.from_weights([[[0.1]], [[0.2]]], output_activation="linear")([1.0]), 0.0),
+    }
+    for reason, loss in cases.items():
+        leaf = w if reason.startswith("the loss") else next(p for p in _leaves(loss) if p.label == "L1.N0.w0")
+        ex = explain(loss, leaf)
+        lines = [line for line in str(ex).splitlines() if "not shown" in line]
+        assert len(lines) == 1 and reason in lines[0], str(ex)
+        assert ex.derivation is not None and ex.derivation.paths == [] and ex.delta is None
+        assert "[dot]" in str(ex)  # the op-by-op report stays
+    # two forward passes: the paths still read as the derivation's, the delta form is per example
+    twice = squared_error(model([0.05, 0.1])[0], 0.0) + squared_error(model([0.5, 0.2])[0], 1.0)
+    ex = explain(twice, w)
+    assert ex.derivation is not None and len(ex.derivation.paths) == 2 and ex.delta is None
+    assert "delta form not shown: L1.N0's net_j and O_j are not each once" in str(ex)
+
+
+def _leaves(root: Value) -> list[Value]:
+    seen, stack = [], [root]
+    while stack:
+        v = stack.pop()
+        if v not in seen:
+            seen.append(v)
+            stack.extend(v.inputs)
+    return [v for v in seen if not v.inputs]
+
+
+def test_plain_expressions_keep_the_op_by_op_report() -> None:
+    x = Value(0.5, label="x")
+    y = (x * 2.0).sigmoid()
+    ex = explain(y, x)
+    assert ex.derivation is None and "not shown" not in str(ex) and "[sigmoid]" in str(ex)
+
+
+# --- path counts saturate (issue 11, item 7) ----------------------------------------------------
+def test_exponentially_many_paths_do_not_grow_without_bound() -> None:
+    x = Value(1.0, label="x")
+    y = x
+    for _ in range(15_000):  # 2^15000 paths from x to y
+        y = y * y
+    ex = explain(y, x)
+    report = str(ex)  # used to raise: "Exceeds the limit (4300 digits) for integer string conversion"
+    assert ex.method == "accumulation" and ex.path_count == PATH_COUNT_CAP and not ex.path_count_exact
+    assert f"at least {PATH_COUNT_CAP:,} paths" in report
+
+
+def test_saturated_count_still_gives_the_right_total() -> None:
+    x = Value(0.3, label="x")
+    y = x
+    for _ in range(60):  # 2^60 > PATH_COUNT_CAP paths, derivative 1
+        y = y * 0.5 + y * 0.5
+    ex = explain(y, x)
+    assert ex.path_count == PATH_COUNT_CAP and ex.total == pytest.approx(1.0, rel=1e-12)
+    small = explain(y, y.inputs[0])
+    assert small.path_count_exact and small.path_count == 1
