@@ -1,18 +1,21 @@
-"""The `autograd-mini` command line: `demo`, `grad` and `draw`.
+"""The `autograd-mini` command line: `demo`, `grad`, `draw` and `quiz`.
 
     autograd-mini demo [--out DIR]
     autograd-mini grad "EXPR" x=1.5 y=-2 [--wrt x] [--explain x] [--svg g.svg] [--order 2]
     autograd-mini draw "EXPR" x=1.5 y=-2 [-o g.svg]
+    autograd-mini quiz [--seed N] [--tolerance REL]
 
 Expressions are read by `autograd_mini.parser` (a small grammar, never eval).
 Exit codes: 0 on success, 2 for bad usage or input (a message, no traceback),
-1 for an internal failure or a missing renderer.
+1 for an internal failure, a missing renderer, an unwritable stdout or a quiz
+answer that is wrong or missing, 130 when interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import sys
 import traceback
 from collections.abc import Iterator, Sequence
@@ -24,6 +27,7 @@ from . import __version__
 from .engine import gradients, local_derivatives, reverse_topological_order
 from .errors import AutogradMiniError
 from .parser import Expression, ParseError, functions, parse, parse_assignments, printable
+from .quiz import DEFAULT_TOLERANCE
 from .value import Value
 from .viz import DEFAULT_MAX_NODES
 
@@ -83,6 +87,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         "demo": _demo_parser(commands),
         "grad": _grad_parser(commands),
         "draw": _draw_parser(commands),
+        "quiz": _quiz_parser(commands),
     }
 
 
@@ -98,6 +103,23 @@ def _demo_parser(commands: Any) -> argparse.ArgumentParser:
                    help="folder for the files the demo writes (default: autograd-mini-demo, in the current folder)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar while training")
     p.set_defaults(handler=run_demo)
+    return p
+
+
+def _quiz_parser(commands: Any) -> argparse.ArgumentParser:
+    p = commands.add_parser(
+        "quiz",
+        help="an exercise: compute one delta or one dE/dw of a small sigmoid network by hand",
+        description="Show a small random sigmoid network (weights, inputs, targets, the forward pass) and ask "
+        "for one delta_j or one dE/dw_ij; read the answer from standard input and check it. A wrong answer "
+        "gets the per-neuron delta table and the chain-rule report. Exit code 0 when right, 1 when not.",
+        allow_abbrev=False,
+    )
+    p.add_argument("--seed", type=int, metavar="N", help="the question's seed, to ask the same question again "
+                   "(default: a new one each time; the seed is printed)")
+    p.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE, metavar="REL",
+                   help=f"relative tolerance of a right answer (default: {DEFAULT_TOLERANCE})")
+    p.set_defaults(handler=run_quiz)
     return p
 
 
@@ -251,6 +273,17 @@ def run_demo(args: argparse.Namespace, out: TextIO) -> int:
     except OSError as exc:  # the demo's files only: stdout failures are OutputError
         raise UsageError(f"cannot write the demo's files into {args.out}: {exc.strerror or exc}") from None
     return EXIT_OK
+
+
+def run_quiz(args: argparse.Namespace, out: TextIO) -> int:
+    """`quiz`: see `autograd_mini.quiz`; the answer is read from standard input."""
+    from . import quiz
+
+    if not 0.0 < args.tolerance < 1.0:
+        raise UsageError(f"--tolerance must be between 0 and 1 (a relative error), got {args.tolerance}")
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(100_000)
+    right = quiz.run(quiz.make_question(seed), sys.stdin, out, args.tolerance)
+    return EXIT_OK if right else EXIT_FAILURE
 
 
 # --- helpers --------------------------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """`autograd-mini demo`: what the library is for, in one run with no arguments.
 
 1. The derivation's network (sigmoid neurons, squared error (1.1)-(1.4)):
-   `backward()` beside the closed-form delta rule, and `explain` for one weight.
+   `backward()` beside the closed-form delta rule, the per-neuron `delta_table`,
+   and `explain` for one weight.
 2. That network's computation graph, drawn to SVG.
-3. `MLP(2, [16, 16, 1])` trained on two moons with the compiled tape.
+3. `MLP(2, [16, 16, 1])` trained on two moons with the compiled tape (relu and
+   hinge loss: the delta formulas no longer apply, and the demo says so).
 4. The decision boundary with the training points, and the loss curve (PNG).
 5. A list of the files written.
 
@@ -25,7 +27,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from .datasets import make_moons
-from .delta import delta_gradients
+from .delta import delta_gradients, delta_table
 from .explain import explain
 from .files import atomic_write
 from .losses import squared_error
@@ -39,6 +41,8 @@ from .viz import draw
 MOONS = {"n": 100, "noise": 0.1, "seed": 0}
 TRAINING = {"steps": 100, "seed": 1}
 INSTALL_DEMO = 'pip install "autograd-mini[demo]"'
+SIGMOID_ONLY = ("note: the derivation's delta formulas (1.3)-(1.8) are for sigmoid neurons with squared error; "
+                "here backward() applies the same chain rule with each op's own derivative (relu, hinge)")
 
 
 @dataclass
@@ -96,6 +100,8 @@ def delta_check(say: Callable[[str], None], result: DemoResult) -> tuple[Value, 
     result.max_difference = max(differences)
     weight = model.layers[0].neurons[0].w[0]
     say(f"\n   largest difference: {result.max_difference:.3g}")
+    say("\n   the derivation's quantities per neuron, delta_table(model, x, t):")
+    say(_indent(str(delta_table(model, [v.data for v in x], t.data)), "   "))
     say(f"\n   explain(E, {weight.label}): the chain rule path by path")
     say(_indent(str(explain(loss, weight)), "   | "))
     return loss, weight
@@ -128,6 +134,7 @@ def train_moons(say: Callable[[str], None], result: DemoResult, progress: bool) 
     steps = TRAINING["steps"]
     say(f"\n3. Training MLP(2, [16, 16, 1]) on make_moons({MOONS['n']} points, noise {MOONS['noise']})")
     say(f"   relu hidden layers, hinge loss, {steps} full-batch SGD steps on the compiled tape")
+    say(f"   {SIGMOID_ONLY}")
     bar = _progress_bar(steps) if progress else None
     start = time.perf_counter()
     try:

@@ -110,3 +110,31 @@ def test_an_unwritable_out_folder_is_a_usage_error(tmp_path):
     )
     assert done.returncode == 2
     assert "cannot write the demo's files" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_step_1_prints_the_per_neuron_delta_table(demo_run):
+    from autograd_mini.delta import delta_table
+
+    done, _ = demo_run
+    step1 = done.stdout.split("2. The computation graph")[0]
+    table = delta_table(MLP(2, [2, 1], bias=False, seed=2), [0.35, 0.9], 0.5)
+    for row in table.rows:
+        line = next(line for line in step1.splitlines() if line.split()[:1] == [row.neuron])
+        cells = line.split()
+        assert float(cells[1]) == pytest.approx(row.net, rel=1e-8)
+        assert float(cells[2]) == pytest.approx(row.out, rel=1e-8)
+        assert any(c.rstrip(",") and _close(c.rstrip(","), row.delta) for c in cells[3:])
+    assert "(1.6)" in step1 and "(1.7)/(1.8)" in step1
+
+
+def _close(text: str, number: float) -> bool:
+    try:
+        return float(text) == pytest.approx(number, rel=1e-8)
+    except ValueError:
+        return False
+
+
+def test_the_move_to_relu_and_hinge_says_the_delta_formulas_no_longer_apply(demo_run):
+    done, _ = demo_run
+    step3 = done.stdout.split("3. Training")[1].split("4. The decision boundary")[0]
+    assert "delta formulas (1.3)-(1.8) are for sigmoid neurons with squared error" in step3
