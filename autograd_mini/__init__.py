@@ -8,6 +8,7 @@ from .checking import GradcheckError, GradcheckReport, gradcheck
 from .engine import gradients
 from .errors import AutogradMiniError, DomainError, NumericOverflowError, OpRegistrationError
 from .explain import Explanation, explain
+from .explore import Explorer, explore
 from .functional import grad, hessian, hvp, value_and_grad
 from .tape import Tape, TraceError, trace
 from .value import Value, dot, enable_grad, is_grad_enabled, no_grad, sum_of
@@ -20,6 +21,7 @@ __all__ = [
     "DomainError",
     "Drawing",
     "Explanation",
+    "Explorer",
     "GradcheckError",
     "GradcheckReport",
     "NumericOverflowError",
@@ -29,6 +31,7 @@ __all__ = [
     "draw",
     "enable_grad",
     "explain",
+    "explore",
     "grad",
     "gradcheck",
     "gradients",

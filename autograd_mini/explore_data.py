@@ -1,0 +1,263 @@
+"""The explorer's data: both passes of a graph as steps, computed from the table rows.
+
+`explore` (explore.py) shows a graph one step at a time; this module computes
+everything it shows, so the page itself does no calculus:
+
+- forward steps, one per op node in topological order (inputs first): the
+  node's value from its inputs, as the op's forward computed it (`.data`);
+- backward steps, one per node with inputs in the engine's backward order
+  (`engine.reverse_topological_order`, root first): the node's gradient g,
+  and for each input the local derivative from the op's row
+  (`engine.local_derivatives`), the contribution the row's rule returns
+  (`op.vjp(g, ...)`, the product g x local of (1.5)) and the input's running
+  sum (1.8). The sums are the engine's, in the engine's order, so the last
+  step shows exactly the `.grad` a fresh `backward()` leaves;
+- per node: what it is, its op's rule in words, the `explain` report (its
+  chain-rule paths to the root) and, for a neuron of a sigmoid MLP with
+  squared error, its row of `delta_table`.
+
+Numbers are embedded as text: `fmt` for display and `repr` for the exact
+gradient carried by `data-grad`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .engine import gradients, local_derivatives, reverse_topological_order
+from .explain import explain
+from .value import Value
+
+# The rule of each op in words, for the details panel. The numbers always come from
+# the op's row (ops.py); these sentences only say in the derivation's words what it does.
+RULES = {
+    "add": "x + y: d/dx = 1 and d/dy = 1, so g passes unchanged to both inputs",
+    "sub": "x - y: d/dx = 1 and d/dy = -1",
+    "mul": "x * y: d/dx = y and d/dy = x, so each input gets g times the other input",
+    "div": "x / y: d/dx = 1/y and d/dy = -x/y^2",
+    "neg": "-x: d/dx = -1",
+    "pow": "x ** n for a number n: d/dx = n x^(n-1); n is a constant of the op",
+    "pow_value": "x ** y: d/dx = y x^(y-1) and d/dy = x^y log x",
+    "sum": "x_1 + ... + x_n: every input gets g unchanged",
+    "dot": "net = sum_k w_k O_k, (1.1): d net/d w_k = O_k and d net/d O_k = w_k",
+    "exp": "e^x: d/dx = e^x, the node's own value",
+    "log": "log x: d/dx = 1/x",
+    "sqrt": "sqrt x: d/dx = 1/(2 sqrt x)",
+    "abs": "|x|: d/dx = sign(x)",
+    "tanh": "tanh x: d/dx = 1 - tanh(x)^2",
+    "sigmoid": "O = 1/(1 + e^-net), (1.2): dO/dnet = O (1 - O), (1.3)",
+    "relu": "max(0, x): d/dx = 1 for x > 0, else 0",
+    "step": "step(x): piecewise constant, no gradient flows through it",
+    "sign": "sign(x): piecewise constant, no gradient flows through it",
+    "squared_error": "E = 1/2 (t - y)^2, (1.4): dE/dy = y - t, (1.6), and dE/dt = t - y",
+}
+_INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "pow_value": "**"}
+_SHOWN_OPERANDS = 6
+_SHOWN_LEAVES = 12
+
+
+def fmt(x: float) -> str:
+    """A number as the graph boxes show it (4 significant digits, as `draw` does)."""
+    return f"{x:.4g}"
+
+
+def num(x: float) -> str:
+    """A number in the step texts (6 significant digits, as `explain` does)."""
+    return f"{x:.6g}"
+
+
+@dataclass
+class Walkthrough:
+    """Everything the page shows, as JSON-ready dicts of text."""
+
+    names: dict[Value, str]
+    nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    backward_start: int = 0
+
+    def payload(self) -> dict[str, Any]:
+        return {"nodes": self.nodes, "steps": self.steps, "backwardStart": self.backward_start}
+
+
+def walkthrough(root: Value, order: list[Value], ids: dict[Value, str], names: dict[Value, str],
+                neurons: dict[Value, str], delta_rows: dict[Value, str]) -> Walkthrough:
+    """The steps of both passes over `order` (inputs first), with each node's details.
+
+    `ids` are the DOT node names (n0, n1, ...), `names` what texts call a node,
+    `neurons` maps nodes to their neuron ("L1.N0") and `delta_rows` nodes to
+    the text of their neuron's delta-table row.
+    """
+    # The engine's own pass first: it raises the engine's typed error if backward would fail.
+    gradients(root, order)
+    w = Walkthrough(names)
+    with _named(order, names):  # so explain's reports call nodes what the page calls them
+        for v in order:
+            w.nodes[ids[v]] = _node_info(root, v, names, neurons, delta_rows)
+    ops_in_order = [v for v in order if v.op is not None]
+    for k, v in enumerate(ops_in_order, 1):
+        w.steps.append(_forward_step(v, k, len(ops_in_order), ids, names))
+    w.backward_start = len(w.steps)
+    w.steps += _backward_steps(root, ids, names)
+    w.steps.append(_final_step(root, order, ids, names, w.steps))
+    return w
+
+
+@contextlib.contextmanager
+def _named(order: list[Value], names: dict[Value, str]) -> Iterator[None]:
+    """Give unlabelled nodes their page names as labels for a while, then take them back."""
+    unlabelled = [v for v in order if v.label is None]
+    try:
+        for v in unlabelled:
+            v.label = names[v]
+        yield
+    finally:
+        for v in unlabelled:
+            v.label = None
+
+
+def _forward_text(v: Value, names: dict[Value, str]) -> str:
+    """`name = a * b = 2 * 3 = 6`: the op's forward with input names, then values."""
+    assert v.op is not None
+    name, op, xs = names[v], v.op, v.inputs
+    infix = _INFIX.get(op.name)
+    if infix is not None and len(xs) == 2:
+        return f"{name} = {names[xs[0]]} {infix} {names[xs[1]]} = {num(xs[0].data)} {infix} {num(xs[1].data)}" \
+               f" = {num(v.data)}"
+    if op.name == "neg":
+        return f"{name} = -{names[xs[0]]} = -({num(xs[0].data)}) = {num(v.data)}"
+    if op.name == "dot":
+        n = len(xs) // 2
+        pairs = list(zip(xs[:n], xs[n:]))
+        shown = pairs[:_SHOWN_OPERANDS]
+        more = f" + ... ({n - len(shown)} more)" if len(pairs) > len(shown) else ""
+        symbolic = " + ".join(f"{names[a]}*{names[b]}" for a, b in shown) + more
+        numeric = " + ".join(f"{num(a.data)}*{num(b.data)}" for a, b in shown) + more
+        return f"{name} = {symbolic} = {numeric} = {num(v.data)}"
+    shown_xs = xs[:_SHOWN_OPERANDS]
+    more = f", ... {len(xs) - len(shown_xs)} more" if len(xs) > len(shown_xs) else ""
+    symbolic = ", ".join(names[x] for x in shown_xs) + more
+    numeric = ", ".join(num(x.data) for x in shown_xs) + more
+    return f"{name} = {op.name}({symbolic}) = {op.name}({numeric}) = {num(v.data)}"
+
+
+def _node_info(root: Value, v: Value, names: dict[Value, str], neurons: dict[Value, str],
+               delta_rows: dict[Value, str]) -> dict[str, Any]:
+    """The details panel's content for one node."""
+    if v.op is None:
+        kind, rule = "leaf", "a leaf: its value is given, backward only adds gradients into it"
+        forward = f"{names[v]} = {num(v.data)} (given)"
+    else:
+        kind, forward = f"op {v.op.name}", _forward_text(v, names)
+        rule = RULES.get(v.op.name, f"the rule of the {v.op.name!r} row of the derivative table")
+    neuron = neurons.get(v)
+    return {
+        "name": names[v], "kind": kind, "data": num(v.data), "shown": fmt(v.data), "forward": forward, "rule": rule,
+        "explain": str(explain(root, v)),
+        "neuron": neuron, "delta": delta_rows.get(v),
+    }
+
+
+def _forward_step(v: Value, k: int, total: int, ids: dict[Value, str], names: dict[Value, str]) -> dict[str, Any]:
+    assert v.op is not None
+    op_id = ids[v] + "_op"
+    return {
+        "phase": "forward", "node": ids[v],
+        "title": f"Forward {k}/{total}: {names[v]} = {v.op.name}(...)",
+        "lines": [_forward_text(v, names), f"{v.op.name}: {RULES.get(v.op.name, 'a row of the table')}"],
+        "data": {ids[v]: fmt(v.data)}, "grad": {},
+        "edges": [[ids[x], op_id] for x in v.inputs] + [[op_id, ids[v]]],
+        "receivers": [ids[x] for x in v.inputs], "reveal": [],
+    }
+
+
+def _backward_steps(root: Value, ids: dict[Value, str], names: dict[Value, str]) -> list[dict[str, Any]]:
+    """One step per node with inputs, root first, replaying the engine's sums (1.5), (1.8)."""
+    interior = reverse_topological_order(root, leaves=False)
+    if not interior:  # the root is a leaf: backward only seeds it
+        return [{"phase": "backward", "node": ids[root], "title": "Backward 1/1: seed",
+                 "lines": [f"d {names[root]}/d {names[root]} = 1: the seed, and {names[root]} is a leaf"],
+                 "data": {}, "grad": {ids[root]: _grad(1.0)}, "edges": [], "receivers": [], "reveal": []}]
+    grads: dict[Value, float] = {root: 1.0}
+    seen_consumers: dict[Value, int] = {}
+    consumers = _consumer_counts(interior)
+    steps = []
+    for k, v in enumerate(interior, 1):
+        steps.append(_backward_step(root, v, k, len(interior), grads, seen_consumers, consumers, ids, names))
+    return steps
+
+
+def _consumer_counts(interior: list[Value]) -> dict[Value, int]:
+    """How many input slots read each node: the number of terms of its sum (1.8)."""
+    counts: dict[Value, int] = {}
+    for v in interior:
+        for x in v.inputs:
+            counts[x] = counts.get(x, 0) + 1
+    return counts
+
+
+def _backward_step(root: Value, v: Value, k: int, total: int, grads: dict[Value, float],
+                   seen: dict[Value, int], consumers: dict[Value, int], ids: dict[Value, str],
+                   names: dict[Value, str]) -> dict[str, Any]:
+    assert v.op is not None
+    g = grads.get(v, 0.0)
+    name = names[v]
+    head = (f"g = d {names[root]}/d {name} = 1, the seed" if v is root
+            else f"g = d {names[root]}/d {name} = {num(g)}: complete, every consumer has added its term (1.8)")
+    lines = [head, f"{v.op.name}: {RULES.get(v.op.name, 'a row of the table')}"]
+    step = {"phase": "backward", "node": ids[v], "title": f"Backward {k}/{total}: {name} ({v.op.name})",
+            "lines": lines, "data": {}, "grad": {ids[v]: _grad(g)},
+            "edges": [[ids[x], ids[v] + "_op"] for x in v.inputs], "receivers": [], "reveal": [ids[v] + "_op"]}
+    if g == 0.0:
+        lines.append("g = 0, so every contribution is 0: backward skips this node")
+        return step
+    local = local_derivatives(v)
+    contributions = v.op.vjp(g, v.data, *[x.data for x in v.inputs])
+    for p, (x, d, c) in enumerate(zip(v.inputs, local, contributions, strict=True)):
+        label = f"{names[x]}" + (f" (input {p})" if v.inputs.count(x) > 1 else "")
+        if d is None or c is None:
+            lines.append(f"to {label}: not differentiable (a constant of the op), nothing added")
+            continue
+        seen[x] = seen.get(x, 0) + 1
+        before = grads.get(x)
+        after = c if before is None else before + c
+        grads[x] = after
+        product = f"to {label}: g x local = {num(g)} x {num(float(d))} = {num(c)}"
+        if before is None:
+            total_text = f"; grad {names[x]} = {num(after)}"
+        else:
+            total_text = f"; grad {names[x]} = {num(before)} + {num(c)} = {num(after)}"
+        if consumers.get(x, 0) > 1:
+            total_text += f"  (term {seen[x]} of {consumers[x]} in the sum (1.8))"
+        lines.append(product + total_text)
+        step["grad"][ids[x]] = _grad(after)
+        step["receivers"].append(ids[x])
+    return step
+
+
+def _final_step(root: Value, order: list[Value], ids: dict[Value, str], names: dict[Value, str],
+                steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """Done: every node shows the .grad backward() leaves (0 where no path reaches it)."""
+    reached = {n for s in steps for n in s["grad"]}
+    unreached = [v for v in order if ids[v] not in reached]
+    lines = [f"These are the gradients d {names[root]}/d node that backward() leaves in .grad."]
+    if unreached:
+        shown = ", ".join(names[v] for v in unreached[:8]) + (", ..." if len(unreached) > 8 else "")
+        lines.append(f"No differentiable path reaches {shown}: grad 0.")
+    final = {n: g for s in steps for n, g in s["grad"].items()}
+    leaves = [v for v in order if v.op is None and v is not root and ids[v] in final]
+    lines += [f"d {names[root]}/d {names[v]} = {final[ids[v]][0]}" for v in leaves[:_SHOWN_LEAVES]]
+    if len(leaves) > _SHOWN_LEAVES:
+        lines.append(f"... and {len(leaves) - _SHOWN_LEAVES} more leaves: click a node for its details")
+    return {"phase": "done", "node": ids[root], "title": "Done: the gradients backward() leaves",
+            "lines": lines, "data": {}, "grad": {ids[v]: _grad(0.0) for v in unreached},
+            "edges": [], "receivers": [], "reveal": []}
+
+
+def _grad(g: float) -> list[str]:
+    """[display text, exact text]: the box shows the first, data-grad carries the second."""
+    g = float(g)
+    return [fmt(g), repr(g) if math.isfinite(g) else str(g)]

@@ -1,0 +1,304 @@
+// The explorer page's script: shows precomputed steps; it does no calculus.
+// Every number comes from Python (autograd_mini/explore_data.py) in the JSON
+// block #explorer-data. State after k steps = the leaves' data, then the
+// changes of steps 1..k applied in order.
+(function () {
+  "use strict";
+
+  var data = JSON.parse(document.getElementById("explorer-data").textContent);
+  var steps = data.steps;
+  var nodes = data.nodes;
+  var body = document.body;
+  var svg = document.querySelector("#graph svg");
+  var step = 0;
+  var timer = null;
+
+  // --- the SVG elements, found once -------------------------------------------------
+  var boxes = {};  // node id -> {g, dataText, gradText}
+  Array.prototype.forEach.call(svg.querySelectorAll("g.node.value"), function (g) {
+    var texts = g.querySelectorAll("text");  // the last two cells are "data ..." and "grad ..."
+    boxes[g.getAttribute("data-node")] = {
+      g: g, dataText: texts[texts.length - 2], gradText: texts[texts.length - 1]
+    };
+  });
+  var opNodes = {};  // "n5_op" -> g
+  Array.prototype.forEach.call(svg.querySelectorAll("g.node.op"), function (g) {
+    opNodes[g.getAttribute("data-node")] = g;
+  });
+  var edges = {};  // "n0->n5_op" -> [g, ...] (an input used twice has two edges)
+  var edgesInto = {};  // "n5_op" -> [g, ...]
+  Array.prototype.forEach.call(svg.querySelectorAll("g.edge"), function (g) {
+    var key = g.querySelector("title").textContent;
+    (edges[key] = edges[key] || []).push(g);
+    var dst = key.split("->")[1];
+    (edgesInto[dst] = edgesInto[dst] || []).push(g);
+  });
+
+  // --- rendering the state after k steps -------------------------------------------
+  function stateAt(k) {
+    var state = {data: {}, grad: {}, revealed: {}};
+    Object.keys(nodes).forEach(function (id) {
+      if (nodes[id].kind === "leaf") { state.data[id] = nodes[id].shown; }
+    });
+    for (var i = 0; i < k; i++) {
+      var s = steps[i];
+      Object.keys(s.data).forEach(function (id) { state.data[id] = s.data[id]; });
+      Object.keys(s.grad).forEach(function (id) { state.grad[id] = s.grad[id]; });
+      s.reveal.forEach(function (id) { state.revealed[id] = true; });
+    }
+    return state;
+  }
+
+  function setClass(el, name, on) {
+    if (on) { el.classList.add(name); } else { el.classList.remove(name); }
+  }
+
+  function render(k) {
+    step = Math.max(0, Math.min(steps.length, k));
+    var state = stateAt(step);
+    var current = step > 0 ? steps[step - 1] : null;
+    var receivers = {};
+    if (current) { current.receivers.forEach(function (id) { receivers[id] = true; }); }
+    Object.keys(boxes).forEach(function (id) {
+      var box = boxes[id];
+      var known = Object.prototype.hasOwnProperty.call(state.data, id);
+      var grad = state.grad[id];
+      box.dataText.textContent = "data " + (known ? state.data[id] : "?");
+      box.gradText.textContent = "grad " + (grad ? grad[0] : "?");
+      box.g.setAttribute("data-grad", grad ? grad[1] : "");
+      setClass(box.g, "pending", !known);
+      setClass(box.g, "current", !!current && current.node === id && current.phase !== "done");
+      setClass(box.g, "receiving", !!receivers[id]);
+    });
+    Object.keys(opNodes).forEach(function (id) {
+      var of = opNodes[id].getAttribute("data-of");
+      setClass(opNodes[id], "pending", !Object.prototype.hasOwnProperty.call(state.data, of));
+      setClass(opNodes[id], "current", !!current && current.node === of && current.phase !== "done");
+      (edgesInto[id] || []).forEach(function (g) { setClass(g, "revealed", !!state.revealed[id]); });
+    });
+    Object.keys(edges).forEach(function (key) {
+      edges[key].forEach(function (g) { g.classList.remove("active"); });
+    });
+    if (current) {
+      current.edges.forEach(function (e) {
+        (edges[e[0] + "->" + e[1]] || []).forEach(function (g) { g.classList.add("active"); });
+      });
+    }
+    showStep(current);
+    body.setAttribute("data-step", String(step));
+    body.setAttribute("data-phase", current ? current.phase : "start");
+    document.getElementById("counter").textContent = "step " + step + " / " + steps.length;
+    document.getElementById("prev").disabled = step === 0;
+    document.getElementById("reset").disabled = step === 0;
+    document.getElementById("next").disabled = step === steps.length;
+    if (current) { follow(boxes[current.node].g); }
+  }
+
+  function showStep(current) {
+    var title = document.getElementById("step-title");
+    var text = document.getElementById("step-text");
+    text.textContent = "";
+    if (!current) {
+      title.textContent = "Start: the leaves have their values";
+      addLine(text, "Next runs the forward pass node by node (inputs first), then the backward pass " +
+        "one node's rule per step, root first (" + (steps.length - data.backwardStart - 1) + " steps).");
+      return;
+    }
+    title.textContent = current.title;
+    current.lines.forEach(function (line) { addLine(text, line); });
+  }
+
+  function addLine(parent, line) {
+    var p = document.createElement("div");
+    p.className = "line";
+    p.textContent = line;
+    parent.appendChild(p);
+  }
+
+  // --- the details panel ---------------------------------------------------------------
+  function showDetails(id) {
+    var info = nodes[id];
+    var panel = document.getElementById("details");
+    var state = stateAt(step);
+    panel.textContent = "";
+    var h = document.createElement("h2");
+    h.textContent = info.name + "  (" + info.kind + ")";
+    panel.appendChild(h);
+    var grad = state.grad[id];
+    var facts = [
+      ["data", info.data], ["grad now", grad ? grad[0] : "not reached yet"],
+      ["forward", info.forward], ["rule", info.rule]
+    ];
+    if (info.neuron) { facts.push(["neuron", info.neuron]); }
+    var dl = document.createElement("dl");
+    facts.forEach(function (f) {
+      var dt = document.createElement("dt");
+      dt.textContent = f[0];
+      var dd = document.createElement("dd");
+      dd.textContent = f[1];
+      dl.appendChild(dt);
+      dl.appendChild(dd);
+    });
+    panel.appendChild(dl);
+    if (info.delta) { addBlock(panel, "Delta table row", info.delta, "delta"); }
+    addBlock(panel, "Chain-rule paths to the root (explain)", info.explain, "explain");
+    Object.keys(boxes).forEach(function (other) { setClass(boxes[other].g, "selected", other === id); });
+  }
+
+  function addBlock(panel, heading, text, cls) {
+    var h = document.createElement("h3");
+    h.textContent = heading;
+    var pre = document.createElement("pre");
+    pre.className = cls;
+    pre.textContent = text;
+    panel.appendChild(h);
+    panel.appendChild(pre);
+  }
+
+  // --- zoom and pan through the viewBox ------------------------------------------------
+  var full = svg.viewBox.baseVal;
+  var home = {x: full.x, y: full.y, width: full.width, height: full.height};
+  var view = {x: home.x, y: home.y, width: home.width, height: home.height};
+
+  function applyView() {
+    svg.setAttribute("viewBox", [view.x, view.y, view.width, view.height].join(" "));
+  }
+
+  function toSvg(clientX, clientY) {
+    var pt = svg.createSVGPoint();
+    pt.x = clientX;
+    pt.y = clientY;
+    return pt.matrixTransform(svg.getScreenCTM().inverse());
+  }
+
+  function zoom(factor, clientX, clientY) {
+    var rect = svg.getBoundingClientRect();
+    var at = toSvg(clientX === undefined ? rect.left + rect.width / 2 : clientX,
+                   clientY === undefined ? rect.top + rect.height / 2 : clientY);
+    view.x = at.x - (at.x - view.x) * factor;
+    view.y = at.y - (at.y - view.y) * factor;
+    view.width *= factor;
+    view.height *= factor;
+    applyView();
+  }
+
+  function fit() {
+    view = {x: home.x, y: home.y, width: home.width, height: home.height};
+    applyView();
+  }
+
+  // A big graph fitted to the window has unreadable text: start at a readable scale,
+  // at the inputs (left or top), and let each step bring its node into sight.
+  var READABLE = 1.25;  // screen pixels per SVG point
+  function startView() {
+    var rect = svg.getBoundingClientRect();
+    if (!rect.width || !rect.height) { fit(); return; }
+    var fitted = Math.min(rect.width / home.width, rect.height / home.height);
+    if (fitted >= READABLE) { fit(); return; }
+    var width = rect.width / READABLE;
+    var height = rect.height / READABLE;
+    var wide = home.width / home.height >= rect.width / rect.height;
+    view = {
+      x: wide ? home.x : home.x + (home.width - width) / 2,
+      y: wide ? home.y + (home.height - height) / 2 : home.y,
+      width: width, height: height
+    };
+    applyView();
+  }
+
+  function follow(g) {  // pan so the current node is in sight, keeping the zoom
+    var r = g.getBoundingClientRect();
+    var s = svg.getBoundingClientRect();
+    if (r.left >= s.left && r.right <= s.right && r.top >= s.top && r.bottom <= s.bottom) { return; }
+    var centre = toSvg(r.left + r.width / 2, r.top + r.height / 2);
+    view.x = centre.x - view.width / 2;
+    view.y = centre.y - view.height / 2;
+    applyView();
+  }
+
+  var drag = null;
+  svg.addEventListener("wheel", function (event) {
+    event.preventDefault();
+    zoom(Math.pow(1.0015, event.deltaY), event.clientX, event.clientY);
+  }, {passive: false});
+  svg.addEventListener("pointerdown", function (event) {
+    drag = {x: event.clientX, y: event.clientY, moved: false};
+  });
+  svg.addEventListener("pointermove", function (event) {
+    if (!drag) { return; }
+    var dx = event.clientX - drag.x;
+    var dy = event.clientY - drag.y;
+    if (!drag.moved && Math.abs(dx) + Math.abs(dy) < 4) { return; }
+    drag.moved = true;
+    var rect = svg.getBoundingClientRect();
+    var scale = Math.max(view.width / rect.width, view.height / rect.height);
+    view.x -= dx * scale;
+    view.y -= dy * scale;
+    drag.x = event.clientX;
+    drag.y = event.clientY;
+    applyView();
+  });
+  var dragEnded = 0;
+  window.addEventListener("pointerup", function () {
+    if (drag && drag.moved) { dragEnded = Date.now(); }
+    drag = null;
+  });
+
+  // --- controls ---------------------------------------------------------------------------
+  function play() {
+    if (timer !== null) { pause(); return; }
+    if (step === steps.length) { render(0); }
+    timer = window.setInterval(function () {
+      if (step >= steps.length) { pause(); return; }
+      render(step + 1);
+    }, Number(document.getElementById("speed").value));
+    document.getElementById("play").textContent = "Pause";
+  }
+
+  function pause() {
+    if (timer !== null) { window.clearInterval(timer); }
+    timer = null;
+    document.getElementById("play").textContent = "Play";
+  }
+
+  function on(id, handler) { document.getElementById(id).addEventListener("click", handler); }
+  on("next", function () { pause(); render(step + 1); });
+  on("prev", function () { pause(); render(step - 1); });
+  on("reset", function () { pause(); render(0); });
+  on("backward", function () { pause(); render(data.backwardStart); });
+  on("play", play);
+  on("zoom-in", function () { zoom(1 / 1.25); });
+  on("zoom-out", function () { zoom(1.25); });
+  on("fit", fit);
+  document.getElementById("speed").addEventListener("change", function () {
+    if (timer !== null) { pause(); play(); }
+  });
+
+  svg.addEventListener("click", function (event) {
+    if (Date.now() - dragEnded < 300) { return; }  // the end of a pan, not a click
+    var g = event.target.closest("g.node");
+    if (!g) { return; }
+    showDetails(g.getAttribute("data-of") || g.getAttribute("data-node"));
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var tag = event.target.tagName;
+    if (tag === "SELECT" || tag === "INPUT" || tag === "TEXTAREA" || event.ctrlKey || event.metaKey) { return; }
+    var actions = {
+      ArrowRight: function () { pause(); render(step + 1); },
+      ArrowLeft: function () { pause(); render(step - 1); },
+      Home: function () { pause(); render(0); },
+      End: function () { pause(); render(steps.length); },
+      b: function () { pause(); render(data.backwardStart); },
+      " ": play
+    };
+    var action = actions[event.key];
+    if (action) {
+      event.preventDefault();
+      action();
+    }
+  });
+
+  startView();
+  render(0);
+}());

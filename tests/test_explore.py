@@ -1,0 +1,294 @@
+"""`explore`: the page's data against the engine, its self-containment, saving, Jupyter.
+
+The page driven in a real browser is tested in test_explore_browser.py.
+"""
+
+import json
+import os
+import re
+import sys
+
+import pytest
+
+from autograd_mini import Explorer, Value, explore, ops
+from autograd_mini.engine import reverse_topological_order
+from autograd_mini.losses import squared_error
+from autograd_mini.nn import MLP
+from autograd_mini.value import apply
+
+
+def neuron_loss():
+    """One sigmoid neuron with squared error: E = 1/2 (t - sigmoid(w1 x1 + w2 x2 + b))^2."""
+    x1, x2 = Value(0.05, label="x1"), Value(0.10, label="x2")
+    w1, w2, b = Value(0.15, label="w1"), Value(0.20, label="w2"), Value(0.35, label="b")
+    y = (w1 * x1 + w2 * x2 + b).sigmoid()
+    return squared_error(y, 0.01), [x1, x2, w1, w2, b]
+
+
+def mlp_loss(nouts=(3, 1), x=(0.5, -0.3), t=0.25):
+    model = MLP(len(x), list(nouts), seed=1)
+    return squared_error(model(list(x)), t), model, list(x), t
+
+
+def needs_delta_table():
+    import autograd_mini.delta
+
+    if not hasattr(autograd_mini.delta, "delta_table"):
+        pytest.skip("delta_table (contract 3, helper views) is not merged yet")
+
+
+def replay(payload, k):
+    """The gradients the page shows after k steps: the step changes applied in order."""
+    grads = {}
+    for s in payload["steps"][:k]:
+        grads.update(s["grad"])
+    return grads
+
+
+def graph_nodes(root):
+    return reverse_topological_order(root)
+
+
+def test_last_step_shows_exactly_the_gradients_backward_leaves():
+    loss, model, _, _ = mlp_loss()
+    page = explore(loss)
+    loss.backward()
+    payload = page.data.payload()
+    shown = replay(payload, len(payload["steps"]))
+    ids = {node["name"]: i for i, node in payload["nodes"].items()}
+    assert len(shown) == len(payload["nodes"])  # every node has a gradient at the end
+    for p in model.parameters():
+        assert shown[ids[p.label]][1] == repr(p.grad)
+        assert float(shown[ids[p.label]][1]) == p.grad
+
+
+def test_explore_leaves_the_graph_as_it_was():
+    loss, leaves = neuron_loss()
+    labels = [v.label for v in graph_nodes(loss)]
+    explore(loss)
+    assert all(v.grad == 0.0 for v in graph_nodes(loss))
+    assert [v.label for v in graph_nodes(loss)] == labels  # the temporary names are taken back
+    loss.backward()
+    before = [v.grad for v in leaves]
+    explore(loss)
+    assert [v.grad for v in leaves] == before
+
+
+def test_steps_follow_forward_then_the_engines_backward_order():
+    loss, _ = neuron_loss()
+    page = explore(loss)
+    payload = page.data.payload()
+    names = {i: n["name"] for i, n in payload["nodes"].items()}
+    steps = payload["steps"]
+    forward = [s for s in steps if s["phase"] == "forward"]
+    backward = [s for s in steps if s["phase"] == "backward"]
+    interior = reverse_topological_order(loss, leaves=False)
+    assert len(forward) == len(interior) == len(backward)
+    assert payload["backwardStart"] == len(forward)
+    assert [names[s["node"]] for s in backward] == [v.label or names[s["node"]] for v, s in zip(interior, backward)]
+    assert steps[0]["phase"] == "forward" and steps[-1]["phase"] == "done"
+    # forward: inputs are computed before the node that reads them
+    computed = {i for i, n in payload["nodes"].items() if n["kind"] == "leaf"}
+    for s in forward:
+        assert all(src in computed for src, dst in s["edges"] if dst.endswith("_op") and src in payload["nodes"])
+        computed.update(s["data"])
+    # backward: the root's step comes first and is seeded with 1
+    assert backward[0]["grad"][backward[0]["node"]] == ["1", "1.0"]
+
+
+def test_a_backward_step_writes_out_g_times_local_and_the_running_sum():
+    a = Value(3.0, label="a")
+    y = a * a + a  # a has three consumers' terms: two through the mul, one through the add
+    y.label = "y"
+    payload = explore(y).data.payload()
+    text = "\n".join(line for s in payload["steps"] for line in s["lines"])
+    assert "to a: g x local = 1 x 1 = 1; grad a = 1  (term 1 of 3 in the sum (1.8))" in text
+    assert "to a (input 0): g x local = 1 x 3 = 3; grad a = 1 + 3 = 4  (term 2 of 3 in the sum (1.8))" in text
+    assert "to a (input 1): g x local = 1 x 3 = 3; grad a = 4 + 3 = 7  (term 3 of 3 in the sum (1.8))" in text
+    y.backward()
+    assert a.grad == 7.0
+
+
+def test_forward_steps_show_the_ops_forward_with_names_and_values():
+    loss, _ = neuron_loss()
+    lines = [line for s in explore(loss).data.payload()["steps"] for line in s["lines"]]
+    assert any(re.fullmatch(r"#\d+ = w1 \* x1 = 0\.15 \* 0\.05 = 0\.0075", line) for line in lines)
+    assert any(line.startswith("#") and "sigmoid(0.3775) = 0.59327" in line for line in lines)
+
+
+def test_nodes_carry_data_label_and_empty_data_grad_in_the_svg():
+    loss, _ = neuron_loss()
+    page = explore(loss)
+    tags = re.findall(r'<g id="am_(n\d+)" class="node value" data-node="(n\d+)" data-label="([^"]*)" data-grad="">',
+                      page.svg)
+    assert len(tags) == len(page.data.nodes)
+    assert {label for _, _, label in tags} >= {"x1", "x2", "w1", "w2", "b"}
+    assert all(a == b for a, b, _ in tags)
+
+
+def test_the_page_is_one_self_contained_document():
+    loss, _ = neuron_loss()
+    doc = explore(loss).html()
+    assert doc.startswith("<!DOCTYPE html>")
+    assert "<link" not in doc and "@import" not in doc and "url(" not in doc
+    assert not re.search(r"""\b(?:src|href)\s*=""", doc)
+    assert "Content-Security-Policy" in doc and "default-src 'none'" in doc
+    assert doc.count("<script") == 2 and doc.count("</script>") == 2
+    assert "<svg" in doc and 'id="explorer-data"' in doc
+
+
+def test_hostile_labels_cannot_break_out_of_the_json_or_the_svg():
+    label = "</script><!-- <b>&\u2028\u2029\"'"
+    a = Value(1.5, label=label)
+    y = a * a
+    page = explore(y)
+    doc = page.html()
+    assert doc.count("</script>") == 2 and "<!--  <b>" not in doc
+    block = doc.split('<script type="application/json" id="explorer-data">', 1)[1].split("</script>", 1)[0]
+    assert "\u2028" not in block and "<" not in block
+    data = json.loads(block)
+    assert label in {n["name"] for n in data["nodes"].values()}
+    assert 'data-label="&lt;/script&gt;&lt;!-- &lt;b&gt;&amp;' in page.svg
+
+
+def test_neuron_nodes_show_their_delta_table_row_with_equation_numbers():
+    needs_delta_table()
+    loss, model, x, t = mlp_loss()
+    nodes = explore(loss, model=model, x=x, t=t).data.payload()["nodes"]
+    by_name = {n["name"]: n for n in nodes.values()}
+    out = by_name["L2.N0.out"]
+    assert out["neuron"] == "L2.N0"
+    for eq in ("(1.1)", "(1.2)", "(1.3)", "(1.5)", "(1.6)"):
+        assert eq in out["delta"]
+    hidden = by_name["L1.N0.w1"]["delta"]
+    assert "hidden layer 1" in hidden and "(1.7), (1.8)" in hidden
+    from autograd_mini.delta import delta_table
+
+    row = delta_table(model, x, t).row("L1.N2")
+    assert f"delta_j  = dE/dO_j * O_j (1 - O_j) = {row.delta:.6g}" in by_name["L1.N2.net"]["delta"]
+
+
+def test_a_node_from_another_input_gets_no_row():
+    needs_delta_table()
+    loss, model, x, t = mlp_loss()
+    nodes = explore(loss, model=model, x=[0.9, 0.9], t=t).data.payload()["nodes"]
+    net = next(n for n in nodes.values() if n["name"] == "L2.N0.net")
+    assert "another input" in net["delta"]
+
+
+def test_the_explain_report_of_each_node_uses_the_pages_names():
+    loss, _ = neuron_loss()
+    nodes = explore(loss).data.payload()["nodes"]
+    w1 = next(n for n in nodes.values() if n["name"] == "w1")
+    assert "path 1" in w1["explain"] and "w1" in w1["explain"]
+    unnamed = [n["name"] for n in nodes.values() if n["name"].startswith("#")]
+    assert any(name in w1["explain"] for name in unnamed)
+
+
+def test_large_graphs_are_refused_with_the_count():
+    x = Value(1.0)
+    y = x
+    for _ in range(300):
+        y = y * 1.0001
+    with pytest.raises(ValueError, match=r"explore: the graph has 901 nodes .* max_nodes=500; pass max_nodes=901"):
+        explore(y)
+    assert explore(y, max_nodes=901).steps == 2 * 300 + 1
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, "10"])
+def test_bad_max_nodes(bad):
+    with pytest.raises(ValueError, match="explore: max_nodes must be a positive int"):
+        explore(Value(1.0), max_nodes=bad)
+
+
+def test_bad_arguments_name_the_problem():
+    with pytest.raises(TypeError, match="explore needs a Value, got float"):
+        explore(1.0)
+    loss, model, _, _ = mlp_loss()
+    with pytest.raises(TypeError, match="model needs x and t"):
+        explore(loss, model=model)
+
+
+def test_a_leaf_root_has_just_the_seed():
+    page = explore(Value(2.0, label="c"))
+    steps = page.data.payload()["steps"]
+    assert [s["phase"] for s in steps] == ["backward", "done"]
+    assert steps[0]["grad"] == {"n0": ["1", "1.0"]}
+
+
+def test_unreached_nodes_end_with_grad_zero():
+    x = Value(0.5, label="x")
+    z = x * 2.0
+    y = apply(ops.STEP, z) + x  # step passes no gradient: z ends with 0, as backward leaves it
+    payload = explore(y).data.payload()
+    shown = replay(payload, len(payload["steps"]))
+    y.backward()
+    by_name = {n["name"]: shown[i] for i, n in payload["nodes"].items()}
+    assert z.grad == 0.0 and x.grad == 1.0
+    z_name = next(n["name"] for n in payload["nodes"].values() if n["forward"].endswith("= 0.5 * 2 = 1"))
+    assert by_name[z_name] == ["0", "0.0"] and by_name["x"] == ["1", "1.0"]
+    assert "No differentiable path reaches" in payload["steps"][-1]["lines"][1]
+
+
+def test_save_writes_the_page_atomically(tmp_path, monkeypatch):
+    module = sys.modules["autograd_mini.explore"]  # the package's `explore` is the function
+
+    calls = []
+    real = module.atomic_write
+    monkeypatch.setattr(module, "atomic_write", lambda path, data: calls.append(path) or real(path, data))
+    loss, _ = neuron_loss()
+    page = explore(loss)
+    path = page.save(tmp_path / "graph.html")
+    assert calls == [tmp_path / "graph.html"]
+    assert path.read_text(encoding="utf-8") == page.html()
+
+
+def test_repr_html_is_an_isolated_iframe():
+    page = explore(Value(2.0) * Value(3.0))
+    shown = page._repr_html_()
+    assert shown.startswith("<iframe srcdoc=\"&lt;!DOCTYPE html&gt;")
+    assert '"' not in shown.split('srcdoc="', 1)[1].split('" style=', 1)[0]
+    assert isinstance(page, Explorer) and "steps" in repr(page)
+
+
+def test_the_script_and_styles_are_package_files():
+    from importlib import resources
+
+    files = resources.files("autograd_mini")
+    js = files.joinpath("explorer.js").read_text(encoding="utf-8")
+    css = files.joinpath("explorer.css").read_text(encoding="utf-8")
+    doc = explore(Value(2.0) * Value(3.0)).html()
+    assert js in doc and css in doc
+    assert "fetch(" not in js and "XMLHttpRequest" not in js and "import(" not in js
+
+
+def test_jupyter_cell_shows_the_explorer_as_html(tmp_path):
+    """A notebook cell ending in explore(y) gives text/html, run by nbclient in this venv's python."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    kernels = tmp_path / "kernels" / "autograd-mini-test"
+    kernels.mkdir(parents=True)
+    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "autograd_mini test", "language": "python"}
+    (kernels / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "from autograd_mini import Value, explore\n"
+        "a = Value(2.0, label='a'); b = Value(3.0, label='b')\n"
+        "y = a * b + a\n"
+        "explore(y)"))
+    env_before = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = str(tmp_path)
+    try:
+        nbclient.NotebookClient(nb, kernel_name="autograd-mini-test", timeout=120,
+                                resources={"metadata": {"path": str(tmp_path)}}).execute()
+    finally:
+        if env_before is None:
+            del os.environ["JUPYTER_PATH"]
+        else:
+            os.environ["JUPYTER_PATH"] = env_before
+    outputs = nb.cells[0].outputs
+    assert [o["output_type"] for o in outputs] == ["execute_result"]
+    shown = outputs[0]["data"]["text/html"]
+    assert shown.startswith("<iframe srcdoc=") and "explorer-data" in shown and "data-label=&quot;a&quot;" in shown

@@ -1,0 +1,274 @@
+"""The explorer page driven in a real browser: headless Chromium through Playwright.
+
+Playwright's own browsers are never downloaded: the tests launch Debian's
+`chromium-headless-shell` (or the program named by AUTOGRAD_MINI_CHROMIUM)
+through `executable_path`, and skip with the reason when there is none.
+Every test fails on a console error, an uncaught exception, or any request
+that is not file:, data: or about:. Screenshots go to the test's temporary
+folder, or to AUTOGRAD_MINI_SCREENSHOTS when set.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from autograd_mini import Value, explore
+from autograd_mini.losses import squared_error
+from autograd_mini.nn import MLP
+
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+CANDIDATES = ["chromium-headless-shell", "/usr/lib/chromium/chromium-headless-shell", "chromium", "chromium-browser"]
+ALLOWED_SCHEMES = ("file:", "data:", "about:")
+
+
+def find_chromium():
+    configured = os.environ.get("AUTOGRAD_MINI_CHROMIUM")
+    for candidate in [configured] if configured else CANDIDATES:
+        found = shutil.which(candidate)
+        if found:
+            return found
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+    executable = find_chromium()
+    if executable is None:
+        pytest.skip("no Chromium found: apt-get install chromium-headless-shell, or set AUTOGRAD_MINI_CHROMIUM")
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=executable, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Page:
+    """A loaded explorer page plus what it tried: requests, console errors."""
+
+    def __init__(self, page, shots):
+        self.page = page
+        self.shots = shots
+        self.requests = []
+        self.errors = []
+
+    def step(self):
+        return int(self.page.get_attribute("body", "data-step"))
+
+    def steps(self):
+        return int(self.page.get_attribute("body", "data-steps"))
+
+    def grads(self):
+        """{data-label: data-grad} for every Value in the graph."""
+        return self.page.eval_on_selector_all(
+            "g.node.value", "gs => gs.map(g => [g.getAttribute('data-label'), g.getAttribute('data-grad')])")
+
+    def shot(self, name):
+        path = self.shots / f"{name}.png"
+        self.page.screenshot(path=str(path))
+        return path
+
+
+@pytest.fixture
+def open_page(browser, tmp_path):
+    shots = Path(os.environ.get("AUTOGRAD_MINI_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    opened = []
+
+    def load(explorer, width=1400, height=800):
+        path = explorer.save(tmp_path / "page.html")
+        context = browser.new_context(viewport={"width": width, "height": height})
+        page = Page(context.new_page(), shots)
+        page.page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
+        page.page.on("pageerror", lambda e: page.errors.append(str(e)))
+
+        def route(r):
+            url = r.request.url
+            page.requests.append(url)
+            if url.startswith(ALLOWED_SCHEMES):
+                r.continue_()
+            else:
+                r.abort()
+
+        page.page.route("**/*", route)
+        page.page.goto(path.as_uri())
+        opened.append((context, page))
+        return page
+
+    yield load
+    for context, page in opened:
+        context.close()
+        outside = [u for u in page.requests if not u.startswith(ALLOWED_SCHEMES)]
+        assert outside == [], f"the page made requests outside file:, data:, about: {outside}"
+        assert page.errors == [], f"console errors: {page.errors}"
+
+
+def neuron():
+    x1, x2 = Value(0.05, label="x1"), Value(0.10, label="x2")
+    w1, w2, b = Value(0.15, label="w1"), Value(0.20, label="w2"), Value(0.35, label="b")
+    out = (w1 * x1 + w2 * x2 + b).sigmoid()
+    out.label = "O"
+    loss = squared_error(out, 0.01)
+    loss.label = "E"
+    return loss
+
+
+def mlp(nouts=(6, 6, 1), x=(0.5, -0.3, 0.8), t=0.25):
+    model = MLP(len(x), list(nouts), seed=3)
+    return squared_error(model(list(x)), t), model, list(x), t
+
+
+def with_model(model, x, t):
+    """explore's model arguments, once delta_table (contract 3, helper views) is there."""
+    import autograd_mini.delta
+
+    return {"model": model, "x": x, "t": t} if hasattr(autograd_mini.delta, "delta_table") else {}
+
+
+def engine_grads(root, labels):
+    root.backward()
+    return {label: repr(v.grad) for label, v in labels.items()}
+
+
+def labelled(root):
+    from autograd_mini.engine import reverse_topological_order
+
+    return {v.label: v for v in reverse_topological_order(root) if v.label}
+
+
+def test_step_through_a_neuron_with_the_keyboard(open_page):
+    loss = neuron()
+    page = open_page(explore(loss))
+    n = page.steps()
+    assert page.step() == 0
+    grads = dict(page.grads())
+    assert grads["w1"] == "" and grads["x1"] == "" and grads["b"] == ""  # no leaf shows a gradient yet
+    assert all(g == "" for g in grads.values())
+    page.shot("neuron-start")
+    history = [page.grads()]
+    for k in range(1, n + 1):
+        page.page.keyboard.press("ArrowRight")
+        assert page.step() == k
+        history.append(page.grads())
+    page.page.keyboard.press("ArrowRight")  # past the end: stays
+    assert page.step() == n
+    shown = dict(page.grads())
+    expected = engine_grads(loss, labelled(loss))
+    for label, grad in expected.items():
+        assert shown[label] == grad, label
+    assert all(g != "" for g in shown.values())
+    page.shot("neuron-end")
+    for k in range(n - 1, n - 4, -1):  # ArrowLeft undoes a step
+        page.page.keyboard.press("ArrowLeft")
+        assert page.step() == k and page.grads() == history[k]
+    page.page.keyboard.press("Home")
+    assert page.step() == 0 and page.grads() == history[0]
+    page.page.keyboard.press("End")
+    assert page.step() == n and page.grads() == history[n]
+    page.page.keyboard.press("b")
+    assert page.page.get_attribute("body", "data-phase") == "forward"
+    page.page.keyboard.press("ArrowRight")
+    assert page.page.get_attribute("body", "data-phase") == "backward"
+    assert dict(page.grads())["E"] == "1.0"  # the seed, first thing the backward pass shows
+
+
+def test_step_through_an_mlp_with_the_buttons(open_page):
+    loss, model, x, t = mlp()
+    page = open_page(explore(loss, **with_model(model, x, t)))
+    n = page.steps()
+    cells = page.page.eval_on_selector_all("g.node", "gs => gs.length")
+    assert cells >= 100  # a graph of the size the page must stay usable at
+    page.shot("mlp-start")
+    forward_steps = int(page.page.get_attribute("body", "data-backward"))
+    for k in range(1, n + 1):
+        page.page.click("#next")
+        assert page.step() == k
+        if k == forward_steps // 2:
+            page.shot("mlp-mid-forward")
+            values = page.page.eval_on_selector_all("g.node.value.pending", "gs => gs.length")
+            assert values > 0  # half the forward pass: some nodes have no value yet
+        if k == forward_steps + (n - forward_steps) // 2:
+            page.shot("mlp-mid-backward")
+    assert page.page.is_disabled("#next")
+    expected = engine_grads(loss, {p.label: p for p in model.parameters()})
+    shown = dict(page.grads())
+    for label, grad in expected.items():
+        assert shown[label] == grad, label
+    page.shot("mlp-end")
+    before = page.grads()
+    page.page.click("#prev")  # the final step only fills in gradients no path reaches: none here
+    page.page.click("#prev")  # undoes the last rule: its inputs lose their gradients again
+    assert page.step() == n - 2
+    undone = [label for (label, g), (_, g_end) in zip(page.grads(), before) if g != g_end]
+    weights = [label for label in undone if label.startswith("L")]  # one consumer each: empty again
+    assert weights and all(g == "" for label, g in page.grads() if label in weights)
+    page.page.click("#next")
+    page.page.click("#next")
+    assert page.grads() == before
+    page.page.click("#backward")
+    assert page.step() == forward_steps
+    assert all(g == "" for _, g in page.grads())  # the backward pass has not started
+    page.page.click("#reset")
+    assert page.step() == 0 and page.page.is_disabled("#prev")
+
+
+def test_play_runs_to_the_end_and_pauses(open_page):
+    page = open_page(explore(neuron()))
+    page.page.select_option("#speed", "50")
+    page.page.click("#play")
+    assert page.page.text_content("#play") == "Pause"
+    # Polled from Python: the page's CSP forbids the string evaluation wait_for_function uses.
+    for _ in range(400):
+        if page.step() == page.steps() and page.page.text_content("#play") == "Play":
+            break
+        page.page.wait_for_timeout(50)
+    assert page.step() == page.steps() and page.page.text_content("#play") == "Play"
+
+
+def test_clicking_a_node_fills_details_with_its_paths_and_delta_row(open_page):
+    import autograd_mini.delta
+
+    loss, model, x, t = mlp(nouts=(2, 1), x=(0.05, 0.10), t=0.01)
+    page = open_page(explore(loss, **with_model(model, x, t)))
+    assert "Click a node" in page.page.text_content("#details")
+    page.page.keyboard.press("End")
+    page.page.click("#fit")
+    page.page.click('g.node.value[data-label="L1.N0.w0"]')
+    details = page.page.text_content("#details")
+    assert "L1.N0.w0" in details and "path 1" in details and "chain rule" in details
+    assert "d #1/d L1.N0.w0 = " in details  # the explain report, in the page's names
+    if hasattr(autograd_mini.delta, "delta_table"):
+        assert "(1.3)" in details and "hidden layer 1" in details and "delta_j" in details
+    page.shot("details-open")
+    page.page.click('g.node.value[data-label="L2.N0.out"]')
+    assert "L2.N0.out" in page.page.text_content("#details h2")
+
+
+def test_zoom_and_pan_change_the_view_not_the_state(open_page):
+    import re
+
+    loss, *_ = mlp()
+    explorer = explore(loss)
+    whole = [float(v) for v in re.search(r'viewBox="([^"]*)"', explorer.svg)[1].split()]
+    page = open_page(explorer)
+    numbers = lambda: [float(v) for v in page.page.get_attribute("#graph svg", "viewBox").split()]  # noqa: E731
+    start = numbers()
+    assert start[2] < whole[2]  # a big graph starts at a readable scale, not fitted
+    page.page.click("#zoom-in")
+    zoomed = numbers()
+    assert zoomed[2] < start[2] and zoomed[3] < start[3]
+    page.page.mouse.move(400, 400)
+    page.page.mouse.down()
+    page.page.mouse.move(300, 350, steps=5)
+    page.page.mouse.up()
+    panned = numbers()
+    assert panned[2:] == zoomed[2:] and panned[0] > zoomed[0] and panned[1] > zoomed[1]
+    page.page.mouse.wheel(0, 300)
+    assert numbers()[2] > panned[2]
+    page.page.click("#fit")
+    assert numbers() == whole
+    assert page.step() == 0
+    page.page.keyboard.press("End")
+    page.shot("mlp-fitted-end")
