@@ -2,7 +2,7 @@
 
     autograd-mini demo [--out DIR]
     autograd-mini grad "EXPR" x=1.5 y=-2 [--wrt x] [--explain x] [--svg g.svg] [--order 2]
-    autograd-mini draw "EXPR" x=1.5 y=-2 [-o g.svg]
+    autograd-mini draw "EXPR" x=1.5 y=-2 [-o g.svg | -o g.html]
     autograd-mini quiz [--seed N] [--tolerance REL]
 
 Expressions are read by `autograd_mini.parser` (a small grammar, never eval).
@@ -34,6 +34,7 @@ from .viz import DEFAULT_MAX_NODES
 PROG = "autograd-mini"
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DRAW_SUFFIXES = (".svg", ".png", ".dot", ".gv")
+PAGE_SUFFIXES = (".html", ".htm")
 
 _LANGUAGE = f"""\
 expressions: numbers, variables, + - * / **, unary minus, parentheses and the
@@ -162,8 +163,8 @@ def _draw_parser(commands: Any) -> argparse.ArgumentParser:
     )
     _expression_arguments(p)
     p.add_argument("-o", "--output", metavar="FILE",
-                   help="where to write the graph; the suffix picks the format: .svg, .png, .dot "
-                   "(default: print the DOT text)")
+                   help="where to write the graph; the suffix picks the format: .svg, .png, .dot, or .html for "
+                   "an interactive page stepping through the forward and backward pass (default: print the DOT text)")
     p.add_argument("--derivatives", action="store_true", help="label each edge with its local derivative")
     p.add_argument("--highlight", metavar="NAME", help="draw every path from variable NAME to the result in red")
     p.add_argument("--show-order", action="store_true", help="number the nodes in backward's order")
@@ -245,22 +246,43 @@ def _blaming(expression: Expression, spans: dict[Value, tuple[int, int]], root: 
 
 
 def run_draw(args: argparse.Namespace, out: TextIO) -> int:
-    """`draw`: the expression's graph (after backward, so nodes show gradients)."""
+    """`draw`: the expression's graph (after backward, so nodes show gradients), or with
+    `-o FILE.html` the interactive explorer page stepping through both passes."""
     expression, leaves, root, spans = _build(args.expression, args.values)
     highlight = None
     if args.highlight is not None:
         highlight = leaves[_names_in(expression, [args.highlight], "--highlight")[0]]
     if args.output is not None:
-        _check_suffix(args.output, "-o")
+        _check_suffix(args.output, "-o", DRAW_SUFFIXES + PAGE_SUFFIXES)
     _check_size(root, args.max_nodes)
     with _blaming(expression, spans, root):
         root.backward()
+    if args.output is not None and Path(args.output).suffix.lower() in PAGE_SUFFIXES:
+        return _save_page(root, args, out)
     options = {"show_derivatives": args.derivatives, "highlight": highlight,
                "show_order": args.show_order, "rankdir": args.rankdir, "max_nodes": args.max_nodes}
     if args.output is None:
         print(_drawing(root, options).source, file=out)
     else:
         _save_drawing(root, args.output, options, out)
+    return EXIT_OK
+
+
+def _save_page(root: Value, args: argparse.Namespace, out: TextIO) -> int:
+    """`draw -o FILE.html`: the explorer page (`autograd_mini.explore`) of the graph."""
+    given = [flag for flag, on in (("--derivatives", args.derivatives), ("--highlight", args.highlight is not None),
+                                   ("--show-order", args.show_order)) if on]
+    if given:
+        raise UsageError(f"{', '.join(given)}: for .svg, .png and .dot drawings; the .html explorer page "
+                         "shows local derivatives and backward's order as it steps")
+    from .explore import explore
+
+    try:
+        page = explore(root, max_nodes=args.max_nodes)
+        written = page.save(args.output)
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    print(f"explorer page written to {written} ({page.steps} steps; open it in a browser)", file=out)
     return EXIT_OK
 
 
@@ -316,10 +338,10 @@ def _formatter(digits: int | None) -> Any:
     return lambda x: f"{x:.{digits}g}"
 
 
-def _check_suffix(path: str, option: str) -> None:
+def _check_suffix(path: str, option: str, allowed: tuple[str, ...] = DRAW_SUFFIXES) -> None:
     suffix = Path(path).suffix.lower()
-    if suffix not in DRAW_SUFFIXES:
-        raise UsageError(f"{option} {path}: unknown file type {suffix or '(none)'!r}; use .svg, .png, .dot or .gv")
+    if suffix not in allowed:
+        raise UsageError(f"{option} {path}: unknown file type {suffix or '(none)'!r}; use {', '.join(allowed)}")
 
 
 def _check_size(root: Value, max_nodes: int) -> None:

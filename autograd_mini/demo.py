@@ -3,7 +3,8 @@
 1. The derivation's network (sigmoid neurons, squared error (1.1)-(1.4)):
    `backward()` beside the closed-form delta rule, the per-neuron `delta_table`,
    and `explain` for one weight.
-2. That network's computation graph, drawn to SVG.
+2. That network's computation graph, drawn to SVG, and its explorer page
+   (`explore`), stepping through both passes in a browser.
 3. `MLP(2, [16, 16, 1])` trained on two moons with the compiled tape (relu and
    hinge loss: the delta formulas no longer apply, and the demo says so).
 4. The decision boundary with the training points, and the loss curve (PNG).
@@ -38,6 +39,7 @@ from .train import fit
 from .value import Value
 from .viz import draw
 
+NETWORK = {"x": [0.35, 0.9], "t": 0.5}
 MOONS = {"n": 100, "noise": 0.1, "seed": 0}
 TRAINING = {"steps": 100, "seed": 1}
 INSTALL_DEMO = 'pip install "autograd-mini[demo]"'
@@ -67,8 +69,9 @@ def run(out_dir: Path, *, out: TextIO, progress: bool = True) -> DemoResult:
     out_dir.mkdir(parents=True, exist_ok=True)
     result = DemoResult()
     say = _printer(out)
-    loss, weight = delta_check(say, result)
+    loss, weight, network = delta_check(say, result)
     draw_network(say, loss, weight, out_dir, result)
+    explore_network(say, loss, network, out_dir / "explore.html", result)
     model, X, y, losses = train_moons(say, result, progress)
     plot_moons(say, model, X, y, losses, out_dir / "moons.png", result)
     say("\n5. Files written")
@@ -78,11 +81,11 @@ def run(out_dir: Path, *, out: TextIO, progress: bool = True) -> DemoResult:
 
 
 # --- 1. the delta rule --------------------------------------------------------------------------
-def delta_check(say: Callable[[str], None], result: DemoResult) -> tuple[Value, Value]:
-    """Step 1: backward() against delta_gradients on the derivation's network; returns (E, a hidden weight)."""
+def delta_check(say: Callable[[str], None], result: DemoResult) -> tuple[Value, Value, MLP]:
+    """Step 1: backward() against delta_gradients on the derivation's network; returns (E, a hidden weight, model)."""
     model = MLP(2, [2, 1], bias=False, seed=2)
-    x = [Value(0.35, label="x0"), Value(0.9, label="x1")]
-    t = Value(0.5, label="t")
+    x = [Value(v, label=f"x{i}") for i, v in enumerate(NETWORK["x"])]
+    t = Value(NETWORK["t"], label="t")
     loss = squared_error(model(x), t)
     loss.label = "E"
     loss.backward()
@@ -104,7 +107,7 @@ def delta_check(say: Callable[[str], None], result: DemoResult) -> tuple[Value, 
     say(_indent(str(delta_table(model, [v.data for v in x], t.data)), "   "))
     say(f"\n   explain(E, {weight.label}): the chain rule path by path")
     say(_indent(str(explain(loss, weight)), "   | "))
-    return loss, weight
+    return loss, weight, model
 
 
 # --- 2. the graph ---------------------------------------------------------------------------------
@@ -120,6 +123,20 @@ def draw_network(say: Callable[[str], None], loss: Value, weight: Value, out_dir
     result.files.append(path)
     say(f"   {path}: {drawing.node_count} nodes; edges carry local derivatives, "
         f"the paths from {weight.label} to E are red")
+
+
+def explore_network(say: Callable[[str], None], loss: Value, model: MLP, path: Path, result: DemoResult) -> None:
+    """Step 2, continued: the explorer page stepping through both passes, with each neuron's delta row."""
+    from .explore import explore
+
+    try:
+        page = explore(loss, model=model, x=NETWORK["x"], t=NETWORK["t"])
+    except RendererNotFoundError as exc:
+        say(f"   no explorer page: it lays the graph out with a Graphviz renderer: {exc}")
+        return
+    result.files.append(page.save(path))
+    say(f"   {path}: open it in a browser and step through the forward and backward pass "
+        f"({page.steps} steps; click a node for its delta row and chain-rule paths)")
 
 
 # --- 3. training ----------------------------------------------------------------------------------

@@ -341,3 +341,22 @@ def test_demo_out_naming_a_file_says_not_a_directory(tmp_path):
     done = run("demo", "--out", "a-file", "--no-progress", cwd=tmp_path)
     assert done.returncode == 2
     assert "not a directory" in done.stderr.lower() and "File exists" not in done.stderr
+
+
+# --- the explorer page (issue 13) ---------------------------------------------------------------
+def test_draw_to_html_writes_the_explorer_page(tmp_path):
+    done = run("draw", "sigmoid(w*x + b)", "w=0.5", "x=2", "b=-1", "-o", "neuron.html", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "explorer page written to neuron.html" in done.stdout
+    page = (tmp_path / "neuron.html").read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    for label in ("w", "x", "b", "f"):
+        assert f'data-label="{label}"' in page
+    assert 'data-steps="' in page and "<script" in page
+
+
+@pytest.mark.parametrize("flag", ["--derivatives", "--show-order", "--highlight=x"])
+def test_drawing_options_are_refused_for_the_page(tmp_path, flag):
+    done = run("draw", "x*x", "x=1", "-o", "g.html", flag, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "the .html explorer page" in done.stderr and not (tmp_path / "g.html").exists()

@@ -80,7 +80,11 @@ def test_training_reaches_at_least_95_percent(demo_run):
 def test_the_files_listed_exist_and_are_what_they_claim(demo_run):
     done, out = demo_run
     listed = done.stdout.split("5. Files written", 1)[1].split()
-    assert listed == [str(out / "network.svg"), str(out / "moons.png")]
+    assert listed == [str(out / "network.svg"), str(out / "explore.html"), str(out / "moons.png")]
+    page = (out / "explore.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and 'data-label="L1.N0.w0"' in page
+    assert "neuron L1.N0 (hidden layer 1)" in page  # the page carries the delta rows of the network
+    assert "<script src" not in page and "<link" not in page  # self-contained
     svg = ET.parse(out / "network.svg").getroot()
     assert svg.tag.endswith("svg")
     text = "".join(svg.itertext())
