@@ -72,6 +72,10 @@ class GradcheckReport:
                output and the rules found wrong there (see `suspects`).
     suspects:  descriptions of op rules that disagree with finite differences
                of their own forward at the point the graph evaluated them.
+    kinks:     ops whose forward bends within eps of the point the graph gave
+               them (relu, abs near 0): there central differences straddle the
+               kink and measure an average of two slopes, so a mismatch says
+               nothing about the rule, which is then not accused.
     """
 
     def __init__(self, names: list[str], point: list[float], value: float, settings: dict[str, Any]) -> None:
@@ -82,6 +86,7 @@ class GradcheckReport:
         self.entries: list[GradcheckEntry] = []
         self.ops_on_paths: dict[str, list[str]] = {}
         self.suspects: list[str] = []
+        self.kinks: list[str] = []
 
     @property
     def failures(self) -> list[GradcheckEntry]:
@@ -130,7 +135,14 @@ class GradcheckReport:
             lines.append(f"  ops on the paths from {name} to the output: {listed}")
         for suspect in self.suspects:
             lines.append(f"  suspect rule: {suspect}")
-        if not self and not self.suspects:
+        for kink in self.kinks:
+            lines.append(f"  kink within eps: {kink}")
+        if self.kinks:
+            lines.append(
+                "  finite differences cannot check a derivative this close to a kink: check at a point farther "
+                "than eps from it (the op's rule is not at fault)"
+            )
+        if not self and not self.suspects and not self.kinks:
             lines.append(
                 "  every rule on these paths agrees with its forward here: f may not be differentiable at "
                 "this point, or may leave the graph (float(), .data, math.*)"
@@ -244,7 +256,9 @@ def _explain_failures(
             if key in checked:
                 continue
             checked.add(key)
-            report.suspects.extend(_check_rule(node, eps, atol, rtol, second_order_failed))
+            suspects, kinks = _check_rule(node, eps, atol, rtol, second_order_failed)
+            report.suspects.extend(suspects)
+            report.kinks.extend(kinks)
 
 
 def _op_label(op: ops.Op) -> str:
@@ -253,21 +267,26 @@ def _op_label(op: ops.Op) -> str:
     return f"{op.name} (custom)" if is_custom(op.name) else op.name
 
 
-def _check_rule(node: Value, eps: float, atol: float, rtol: float, second_order: bool) -> list[str]:
-    """The node's rule against finite differences of its op's forward, at its inputs.
+def _check_rule(
+    node: Value, eps: float, atol: float, rtol: float, second_order: bool
+) -> tuple[list[str], list[str]]:
+    """The node's rule against finite differences of its op's forward, at its inputs: (suspects, kinks).
 
-    First order: rule(1, out, *inputs)[k] vs d forward / d input k. Second
-    order (if asked): the rule run on Values, differentiated by the engine, vs
-    finite differences of the rule itself on floats.
+    First order: rule(1, out, *inputs)[k] vs d forward / d input k. Where the
+    two disagree and the forward's one-sided slopes differ (a kink within
+    eps), the op goes to kinks, not suspects. Second order (if asked): the
+    rule run on Values, differentiated by the engine, vs finite differences
+    of the rule itself on floats.
     """
     op = node.op
     assert op is not None
     datas = [x.data for x in node.inputs]
-    found = []
+    found: list[str] = []
+    kinks: list[str] = []
     try:
         local = op.vjp(1.0, node.data, *datas)
     except (ArithmeticError, ValueError) as exc:
-        return [f"{describe_call(op, datas)}: the rule raised {exc!r}"]
+        return [f"{describe_call(op, datas)}: the rule raised {exc!r}"], []
     for k, rule_value in enumerate(local):
         if rule_value is None or k in op.nondiff:
             continue
@@ -276,14 +295,48 @@ def _check_rule(node: Value, eps: float, atol: float, rtol: float, second_order:
             numeric = _central_difference(lambda p: float(op.forward(*p)), datas, k, h)
         except (ArithmeticError, ValueError):
             continue  # too close to the edge of the op's domain to tell
-        if abs(rule_value - numeric) > atol + rtol * abs(numeric):
-            found.append(
-                f"{_op_label(op)} at {describe_call(op, datas)}: its rule gives d/dinput{k} = {rule_value:.8g}, "
-                f"finite differences of its forward give {numeric:.8g}"
+        if abs(rule_value - numeric) <= atol + rtol * abs(numeric):
+            continue
+        slopes = _one_sided_slopes(op, datas, k, h)
+        if slopes is not None and _kink_explains(rule_value, slopes, atol, rtol):
+            kinks.append(
+                f"{_op_label(op)} at {describe_call(op, datas)}: its forward bends within h = {h:.3g} of input{k} "
+                f"(slope {slopes[0]:.6g} on the left, {slopes[1]:.6g} on the right; the rule gives {rule_value:.6g})"
             )
-    if second_order and not found:
+            continue
+        found.append(
+            f"{_op_label(op)} at {describe_call(op, datas)}: its rule gives d/dinput{k} = {rule_value:.8g}, "
+            f"finite differences of its forward give {numeric:.8g}"
+        )
+    if second_order and not found and not kinks:
         found.extend(_check_rule_second_order(node, eps, atol, rtol))
-    return found
+    return found, kinks
+
+
+def _kink_explains(rule_value: float, slopes: tuple[float, float], atol: float, rtol: float) -> bool:
+    """The slopes on the two sides differ (a kink), and the rule gives one of the slopes between them.
+
+    A rule outside [left, right] is wrong whatever the kink, and stays accused.
+    """
+    low, high = min(slopes), max(slopes)
+    tol = atol + rtol * max(abs(low), abs(high))
+    return high - low > tol and low - tol <= rule_value <= high + tol
+
+
+def _one_sided_slopes(op: ops.Op, datas: list[float], k: int, h: float) -> tuple[float, float] | None:
+    """(f(x) - f(x - h)) / h and (f(x + h) - f(x)) / h in input k; None near the edge of the domain.
+
+    For a smooth forward they agree to O(h); a kink between x - h and x + h
+    makes them differ by the jump in slope.
+    """
+    up, down = list(datas), list(datas)
+    up[k] += h
+    down[k] -= h
+    try:
+        here, right, left = float(op.forward(*datas)), float(op.forward(*up)), float(op.forward(*down))
+    except (ArithmeticError, ValueError):
+        return None
+    return (here - left) / (datas[k] - down[k]), (right - here) / (up[k] - datas[k])
 
 
 def _check_rule_second_order(node: Value, eps: float, atol: float, rtol: float) -> list[str]:

@@ -117,6 +117,32 @@ def read(
     return result
 
 
+def describe_node(node: Value, groups: dict[Value, str] | None = None) -> str | None:
+    """What an nn node is in the derivation's symbols, in one line; None for other nodes.
+
+    `groups` (from `graph.neuron_groups`) lets a neuron's unlabelled `dot`
+    node be named too. For node inspectors such as `explore`'s.
+    """
+    parsed = parse_label(node.label)
+    if parsed is None:
+        neuron = (groups or {}).get(node)
+        if neuron is None or node.op is None or node.op.name != "dot":
+            return None
+        return f"sum_i w_ij O_i of neuron j = {neuron}: net_j before its bias (1.1)"
+    j = parsed.neuron_name
+    if parsed.part == "w":
+        return (f"w_ij, i = input {parsed.input}, j = {j}: the weight from i into j (1.1); the label names "
+                "the receiving neuron first")
+    if parsed.part == "b":
+        return f"b_j, j = {j}: the bias added to net_j (1.1)"
+    if parsed.part == "net":
+        return f"net_j = sum_i w_ij O_i + b_j, j = {j}   (1.1)"
+    op = node.op.name if node.op is not None else "no op"
+    if op == "sigmoid":
+        return f"O_j = phi(net_j) = 1 / (1 + e^(-net_j)), j = {j}   (1.2)"
+    return f"O_j = {op}(net_j), j = {j}: not the derivation's logistic phi (1.2)"
+
+
 # --- one path, regrouped at the neurons' net_j and O_j nodes ---------------------------------
 def _role(node: Value) -> str | None:
     parsed = parse_label(node.label)

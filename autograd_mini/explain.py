@@ -24,6 +24,7 @@ not apply, one line says why and the op-by-op report stays.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,22 +99,25 @@ class Explanation:
         return _report(self)
 
 
-def explain(output: Value, wrt: Value, limit: int = DEFAULT_LIMIT) -> Explanation:
+def explain(
+    output: Value, wrt: Value, limit: int = DEFAULT_LIMIT, *, names: Mapping[Value, str] | None = None
+) -> Explanation:
     """Explain d output / d wrt by the paths from wrt to output (see the module docstring).
 
     `wrt` may be any node of output's graph (a leaf or an intermediate
     result); if output does not depend on it the total is 0. `total` equals
     `wrt.grad` after a fresh `output.backward()` (up to rounding in the order
-    of the sum).
+    of the sum). `names` overrides how the report names nodes (e.g. the names
+    a page shows); nodes not in it are named by their labels.
     """
     if not isinstance(output, Value) or not isinstance(wrt, Value):
         raise TypeError(f"explain needs two Values, got {type(output).__name__} and {type(wrt).__name__}")
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise ValueError(f"explain: limit must be a positive int, got {limit!r}")
     order = depending_on(output, wrt, reverse_topological_order(output))
-    names = _names(order, output, wrt)
+    shown = _names(order, output, wrt, names or {})
     if not order:
-        return Explanation(output, wrt, 0.0, 0, "paths", limit, names=names)
+        return Explanation(output, wrt, 0.0, 0, "paths", limit, names=shown)
     members = set(order)
     edges = {node: _edges_into(node, wrt, members) for node in order}
     count = _path_counts(order, edges, wrt)
@@ -126,7 +130,7 @@ def explain(output: Value, wrt: Value, limit: int = DEFAULT_LIMIT) -> Explanatio
         for e in _edges_from(wrt, order, edges):
             upstream = grads.get(e.consumer, 0.0)
             result.contributions.append((e, upstream, upstream * e.local))
-    result.names = names
+    result.names = shown
     if derivation.applies(output, wrt, order):
         result.derivation = derivation.read(output, wrt, order, edges, grads, result.paths)
         result.delta = result.derivation.delta
@@ -204,11 +208,13 @@ def _materialize(link: Any) -> Path:
 
 
 # --- names --------------------------------------------------------------------------------
-def _names(order: list[Value], output: Value, wrt: Value) -> dict[Value, str]:
-    """Labels where nodes have them; else "out", "wrt", or op name#index."""
+def _names(order: list[Value], output: Value, wrt: Value, given: Mapping[Value, str]) -> dict[Value, str]:
+    """`given` names first, then labels where nodes have them; else "out", "wrt", or op name#index."""
     names = {}
     for k, node in enumerate(reversed(order)):
-        if node.label:
+        if node in given:
+            names[node] = str(given[node])
+        elif node.label:
             names[node] = node.label
         elif node is output:
             names[node] = "out"
@@ -217,7 +223,7 @@ def _names(order: list[Value], output: Value, wrt: Value) -> dict[Value, str]:
         else:
             names[node] = f"{node.op.name if node.op else 'leaf'}#{k}"
     for node in (output, wrt):
-        names.setdefault(node, node.label or ("out" if node is output else "wrt"))
+        names.setdefault(node, given.get(node) or node.label or ("out" if node is output else "wrt"))
     return names
 
 

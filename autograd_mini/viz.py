@@ -29,8 +29,7 @@ import graphviz
 
 from .engine import local_derivatives, reverse_topological_order
 from .errors import AutogradMiniError
-from .graph import depending_on
-from .nn import parse_label
+from .graph import depending_on, forward_order, neuron_groups
 from .render import HOW_TO_GET_ONE, RendererNotFoundError, find_renderer, render
 from .value import Value
 
@@ -144,7 +143,7 @@ def draw(
     if not collapse_neurons:
         # Counted before sorting: a million-node graph is refused in well under a second.
         _check_size(_values_and_ops(root), max_nodes)
-    nodes = _forward_order(root)
+    nodes = forward_order(root)
     groups = neuron_groups(nodes) if (group_neurons or collapse_neurons) else {}
     if collapse_neurons:
         _check_size(_drawn_node_count(nodes, groups), max_nodes)
@@ -154,66 +153,17 @@ def draw(
     return builder.build()
 
 
-def _forward_order(root: Value) -> list[Value]:
-    """Every Value `root` depends on, inputs before results, inputs taken left to right.
-
-    The depth-first postorder a reader expects (for `a * b + c`: a, b, a*b,
-    c, root); it names the nodes n0, n1, ... Iterative: a stack of (node,
-    iterator over its inputs) pairs instead of recursion.
-    """
-    seen = {root}
-    order: list[Value] = []
-    stack = [(root, iter(root.inputs))]
-    while stack:
-        node, pending = stack[-1]
-        for x in pending:
-            if x not in seen:
-                seen.add(x)
-                stack.append((x, iter(x.inputs)))
-                break
-        else:
-            stack.pop()
-            order.append(node)
-    return order
-
-
-def neuron_groups(nodes: list[Value]) -> dict[Value, str]:
-    """Map each Value that belongs to a neuron to the neuron's name, e.g. "L1.N0".
-
-    Members are the Values labelled "L{l}.N{j}.w{k}", ".b", ".net" and
-    ".out" (the convention of `autograd_mini.nn`), plus the unlabelled ops
-    that lie between the neuron's parameters and its ".net" node (the `dot`
-    node of net = dot(w, x) + b). `nodes` must list inputs before results.
-    """
-    groups: dict[Value, str] = {}
-    nets = []
-    for v in nodes:
-        parsed = parse_label(v.label)
-        if parsed is not None:
-            groups[v] = parsed.neuron_name
-            if parsed.part == "net":
-                nets.append(v)
-    # Unlabelled ops below each ".net" are candidates of that neuron ...
-    candidates: dict[Value, str] = {}
-    for v in nets:
-        stack = list(v.inputs)
-        while stack:
-            x = stack.pop()
-            if x.label is None and x.op is not None and x not in candidates:
-                candidates[x] = groups[v]
-                stack.extend(x.inputs)
-    # ... and members when they read one of its members (its weights): an
-    # input transform shared by every neuron stays outside.
-    for v in nodes:
-        name = candidates.get(v)
-        if name is not None and any(groups.get(x) == name for x in v.inputs):
-            groups[v] = name
-    return groups
-
-
 def _check_max_nodes(max_nodes: int) -> None:
     if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
         raise ValueError(f"draw: max_nodes must be a positive int, got {max_nodes!r}")
+
+
+_forward_order = forward_order  # the name `explore` imported first
+
+
+def drawn_node_count(root: Value) -> int:
+    """How many nodes `draw(root)` draws without collapsing: a box per Value and a node per op."""
+    return _values_and_ops(root)
 
 
 def _values_and_ops(root: Value) -> int:

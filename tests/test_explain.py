@@ -414,3 +414,33 @@ def test_saturated_count_still_gives_the_right_total() -> None:
     assert ex.path_count == PATH_COUNT_CAP and ex.total == pytest.approx(1.0, rel=1e-12)
     small = explain(y, y.inputs[0])
     assert small.path_count_exact and small.path_count == 1
+
+
+# --- for node inspectors (explore) -------------------------------------------------------------
+def test_names_override_how_the_report_names_nodes() -> None:
+    x = Value(2.0)
+    h = x * 3.0
+    y = h.tanh()
+    text = str(explain(y, x, names={x: "n0", h: "n1", y: "n2"}))
+    assert text.startswith("d n2/d n0 = ") and "d n1/d n0" in text and "#" not in text
+    assert x.label is None and h.label is None  # nothing is relabelled
+
+
+def test_describe_node_in_the_derivations_symbols() -> None:
+    from autograd_mini.derivation import describe_node
+    from autograd_mini.graph import forward_order, neuron_groups, neuron_of_node
+
+    model = MLP.from_weights([[[0.5, -1.0]]], [[0.25]])
+    out = model([1.0, 2.0])
+    nodes = forward_order(out)
+    groups = neuron_groups(nodes)
+    (dot_node,) = [v for v in nodes if v.op is not None and v.op.name == "dot"]
+    described = {v.label or "dot": describe_node(v, groups) for v in nodes if describe_node(v, groups)}
+    assert described["L1.N0.w1"].startswith("w_ij, i = input 1, j = L1.N0")
+    assert described["L1.N0.b"].startswith("b_j, j = L1.N0")
+    assert described["L1.N0.net"].endswith("(1.1)") and described["L1.N0.out"].endswith("(1.2)")
+    assert described["dot"].startswith("sum_i w_ij O_i of neuron j = L1.N0")
+    assert neuron_of_node(dot_node, groups) == "L1.N0" and neuron_of_node(dot_node) is None
+    assert describe_node(Value(1.0)) is None
+    tanh_out = MLP.from_weights([[[0.5]]], activation="tanh")([1.0])
+    assert "not the derivation's logistic" in (describe_node(tanh_out) or "")

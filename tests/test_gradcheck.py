@@ -7,7 +7,7 @@ from conftest import softplus_forward
 
 from autograd_mini import AutogradMiniError, Value, gradcheck
 from autograd_mini.checking import GradcheckError, GradcheckReport
-from autograd_mini.primitives import sigmoid
+from autograd_mini.primitives import relu, sigmoid, step
 
 
 # --- agreeing derivatives --------------------------------------------------------------------
@@ -143,3 +143,31 @@ def test_value_arguments_are_read_as_their_data():
 
 def sig(x):
     return 1.0 / (1.0 + math.exp(-x))
+
+
+# --- a point within eps of a kink (issue 11, item 13) ----------------------------------------
+def test_a_point_within_eps_of_a_kink_is_named_and_the_rule_not_blamed():
+    report = gradcheck(lambda x: x.relu(), 1e-9)
+    (entry,) = report.entries
+    assert entry.analytic == 1.0 and entry.numeric == pytest.approx(0.5005, rel=1e-6)  # straddles the kink
+    assert not report and report.suspects == []
+    (kink,) = report.kinks
+    assert kink.startswith("relu at relu(1e-09)") and "slope 0.001 on the left, 1 on the right" in kink
+    text = str(report)
+    assert "kink within eps: relu" in text and "suspect rule" not in text
+    assert "check at a point farther than eps" in text and "not at fault" in text
+    assert gradcheck(lambda x: x.relu(), 1e-3)  # farther than eps from the kink: checks out
+
+
+def test_a_kink_inside_a_larger_graph_is_found_at_its_node():
+    report = gradcheck(lambda x: (x - 1.0).abs() * x.exp(), 1.0 + 1e-8)
+    assert not report and report.suspects == []
+    assert [k.split(" at ")[0] for k in report.kinks] == ["abs"]
+
+
+def test_a_wrong_rule_near_a_kink_is_still_blamed(registry):
+    # slope 3 on the right of 0 is neither side's slope (0 and 1): the rule is wrong, kink or not
+    name, bad = registry("relu_wrong", relu, lambda g, out, x: (3.0 * g * step(x),))
+    report = gradcheck(lambda x: bad(x), 1e-9)
+    assert not report and report.kinks == []
+    assert len(report.suspects) == 1 and report.suspects[0].startswith(f"{name} (custom)")
