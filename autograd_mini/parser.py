@@ -2,27 +2,19 @@
 
     expression := term (("+" | "-") term)*
     term       := unary (("*" | "/") unary)*
-    unary      := ("-" | "+")* power
-    power      := atom ("**" unary)?             (right-associative, as in Python)
+    unary      := ("+" | "-")* atom ("**" unary)?        (** is right-associative)
     atom       := NUMBER | NAME | NAME "(" expression ("," expression)* ")" | "(" expression ")"
 
-Precedence follows Python: -x**2 is -(x**2), 2**-1 is 0.5, 2**3**2 is 2**9.
-The functions are the rows of the derivative table (`ops.OPS`) that no operator
-stands for (see `functions`), so a row added to the table is callable here too.
-
-The text is never given to eval, exec or compile. A regular-expression
-tokenizer and a precedence-climbing parser emit a flat postfix program (a list
-of instructions, like a recorded tape) that `Expression.evaluate` runs on a
-stack, one table op per instruction. Sums and products are loops, and the
-parser recurses only into nesting (parentheses, calls, signs, powers), which
-is capped at `MAX_DEPTH`: neither a 20,000-term sum nor 10,000 parentheses can
-exhaust the Python stack.
-
-Numbers are floats from the first character on ("9" becomes 9.0, never a
-Python int), so `9**9**9` overflows float64 at once instead of computing a huge
-integer. Every error is a `ParseError` quoting the text with a caret under the
-offending part; domain errors while evaluating keep their type and get the same
-caret under the subexpression that failed.
+Precedence follows Python (-x**2 is -(x**2), 2**-1 is 0.5). The functions are
+the table rows no operator stands for (`functions`), so a row added to
+`ops.OPS` is callable here too. Nothing is given to eval, exec or compile: a
+lazy regex tokenizer feeds a precedence-climbing parser that emits a flat
+postfix program, which `Expression.evaluate` runs on a stack. Sums and products
+are loops; only nesting recurses, capped at `MAX_DEPTH`, so a 20,000-term sum
+and 10,000 parentheses are both safe. Numbers are floats from the start, so
+`9**9**9` overflows at once instead of computing a huge integer. Errors quote
+the text with a caret under the culprit (control characters escaped, long
+lines clamped); domain errors while evaluating keep their type and get one too.
 """
 
 from __future__ import annotations
@@ -32,6 +24,7 @@ import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from . import ops
 from .errors import AutogradMiniError, DomainError, NumericOverflowError
@@ -39,63 +32,42 @@ from .value import Value, apply
 
 MAX_DEPTH = 100
 """Deepest nesting of parentheses, calls, unary signs and powers the parser accepts."""
-
 MAX_LENGTH = 100_000
 """Longest expression text accepted, in characters."""
-
+WINDOW = 60
+"""Characters shown on each side of the culprit of a long line."""
 OPERATORS = ("+", "-", "*", "/", "**")
-"""The grammar's operators; table rows drawn with one of these symbols are not functions."""
+"""The grammar's operators: table rows drawn with one of these symbols are not functions."""
 
 Binding = Value | int | float
+Span = tuple[int, int]
 
 
 class ParseError(AutogradMiniError, ValueError):
-    """The text is not an expression of the language, or its variables are not bound right.
-
-    The message quotes the text with a caret under the offending part.
-    """
+    """The text is not an expression of the language, or its variables are not bound right."""
 
 
 def functions() -> dict[str, ops.Op]:
-    """The callable functions, name -> table row: every row of fixed arity that no operator stands for.
-
-    Read from `ops.OPS` at each call, so rows added to the table (sin, cos, a
-    `defop`) are functions of the language without any change here.
-    """
+    """The callable functions, name -> table row: the rows of fixed arity that no operator stands for."""
     return {name: op for name, op in ops.OPS.items() if op.arity is not None and op.symbol not in OPERATORS}
 
 
-# --- positions ----------------------------------------------------------------------------------
-WINDOW = 60
-"""Characters shown on each side of the offending part of a long line."""
+# --- messages -------------------------------------------------------------------------------------
+def printable(text: str) -> str:
+    """`text` with control and other non-printable characters escaped (\\x1b, \\t, ...)."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def point_at(text: str, start: int, end: int | None = None) -> str:
-    """The line of `text` holding `start`, with carets under text[start:end].
-
-    A long line (or a long offending part) is clamped to a window around it, and
-    control characters are shown escaped, so a message stays short and printable.
-    """
-    end = start + 1 if end is None or end <= start else end
+    """The line of `text` holding `start` with carets under text[start:end], clamped and escaped."""
     line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", start)
-    line_end = len(text) if line_end == -1 else line_end
-    width = max(1, min(end, line_end) - start)
-    left = max(line_start, start - WINDOW)
-    right = min(line_end, start + min(width, 2 * WINDOW) + WINDOW)
-    width = min(width, 2 * WINDOW)
+    line_end = len(text) if text.find("\n", start) < 0 else text.find("\n", start)
+    width = min(max(1, min(end or 0, line_end) - start), 2 * WINDOW)
+    left, right = max(line_start, start - WINDOW), min(line_end, start + width + WINDOW)
     before = ("..." if left > line_start else "") + printable(text[left:start])
     shown = printable(text[start : start + width])
     after = printable(text[start + width : right]) + ("..." if right < line_end else "")
-    caret = max(1, len(shown))
-    return f"    {before}{shown}{after}\n    {' ' * len(before)}{'^' * caret}"
-
-
-def printable(text: str) -> str:
-    """`text` with control and other non-printable characters escaped (\\x1b, \\t, ...)."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return f"    {before}{shown}{after}\n    {' ' * len(before)}{'^' * max(1, len(shown))}"
 
 
 def _error(text: str, message: str, start: int, end: int | None = None) -> ParseError:
@@ -104,15 +76,10 @@ def _error(text: str, message: str, start: int, end: int | None = None) -> Parse
 
 # --- tokens ---------------------------------------------------------------------------------------
 # ASCII digits only: str.isdigit() and a Unicode \d also accept '²' or '٣'.
-_TOKEN = re.compile(
-    r"(?P<space>[ \t\r\n]+)"
-    r"|(?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
-    r"|(?P<name>[A-Za-z_][A-Za-z_0-9]*)"
-    r"|(?P<op>\*\*|[-+*/(),])"
-)
+_TOKEN = re.compile(r"(?P<space>[ \t\r\n]+)|(?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
+                    r"|(?P<name>[A-Za-z_][A-Za-z_0-9]*)|(?P<op>\*\*|[-+*/(),])")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
-# Python that is not this language, with the reason.
-_NOT_ALLOWED = {
+_NOT_ALLOWED = {  # Python that is not this language, with the reason
     ".": "attribute access ('.') is not allowed", ":": "':' is not allowed (no lambdas, slices or walrus)",
     **dict.fromkeys("[]", "subscripts and lists are not allowed"),
     **dict.fromkeys("{}", "sets and dicts are not allowed"),
@@ -124,9 +91,8 @@ _NOT_ALLOWED = {
 }
 
 
-@dataclass(frozen=True)
-class Token:
-    """One token: kind is "number", "name", an operator ("**", "+", ...) or "end"."""
+class Token(NamedTuple):
+    """One token: kind is "number", "name", the operator itself ("**", "(", ...) or "end"."""
 
     kind: str
     text: str
@@ -135,44 +101,32 @@ class Token:
 
 
 def tokenize(text: str) -> Iterator[Token]:
-    """The tokens of `text`, ending with an "end" token.
-
-    Lazy, so the parser reports problems in left-to-right order: the ParseError
-    for a character outside the language is raised when the parser reaches it.
-    """
+    """The tokens of `text`, then "end"; lazy, so problems are reported left to right as the parser reads."""
     i = 0
     while i < len(text):
         match = _TOKEN.match(text, i)
         if match is None or text.startswith("//", i):
-            raise _bad_character(text, i)
-        kind = match.lastgroup or ""
-        if kind == "number":
-            _check_number_end(text, i, match.end())
-        elif kind == "name" and (keyword.iskeyword(match[0]) or keyword.issoftkeyword(match[0])):
-            message = f"'{match[0]}' is a Python keyword, not part of the expression language"
-            raise _error(text, message, i, match.end())
+            raise _not_allowed(text, i)
+        kind, word, end = match.lastgroup or "", match[0], match.end()
+        if kind == "number" and end < len(text) and (text[end].isalnum() or text[end] in "_."):
+            if text[end].isnumeric():  # a digit outside 0-9, as in 3²
+                raise _not_allowed(text, end)
+            glued = _NAME.match(text, end)
+            stop = glued.end() if glued else end + 1
+            if text[end] in "jJ" and stop == end + 1:
+                raise _error(text, "complex numbers are not allowed", i, stop)
+            raise _error(text, "not a number: write products with '*', as in 2*x", i, stop)
+        if kind == "name" and (keyword.iskeyword(word) or keyword.issoftkeyword(word)):
+            raise _error(text, f"'{word}' is a Python keyword, not part of the expression language", i, end)
         if kind != "space":
-            yield Token(match[0] if kind == "op" else kind, match[0], i, match.end())
-        i = match.end()
+            yield Token(word if kind == "op" else kind, word, i, end)
+        i = end
     yield Token("end", "", len(text), len(text))
 
 
-def _check_number_end(text: str, start: int, end: int) -> None:
-    """A number must not run into a letter, '_', '.' or a non-ASCII digit (2x, 1j, 1.2.3, 3²)."""
-    if end == len(text) or not (text[end].isalnum() or text[end] in "_."):
-        return
-    if text[end].isnumeric():
-        raise _bad_character(text, end)
-    name = _NAME.match(text, end)
-    stop = name.end() if name else end + 1
-    if text[end] in "jJ" and stop == end + 1:
-        raise _error(text, "complex numbers are not allowed", start, stop)
-    raise _error(text, "not a number: write products with '*', as in 2*x", start, stop)
-
-
-def _bad_character(text: str, i: int) -> ParseError:
-    two = text[i : i + 2]
-    c = two if two == "//" else text[i]
+def _not_allowed(text: str, i: int) -> ParseError:
+    """The error for the character (or '//') at text[i], which the language does not have."""
+    c = "//" if text.startswith("//", i) else text[i]
     message = _NOT_ALLOWED.get(c) or f"unexpected character {printable(repr(c))}"
     if c.isnumeric():  # '²', '٣', '½': Python's float() would take some of them
         message += ": numbers are written with the digits 0-9 (and powers as x**2)"
@@ -180,14 +134,11 @@ def _bad_character(text: str, i: int) -> ParseError:
 
 
 # --- the program ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Instruction:
-    """One step of the postfix program.
+class Instruction(NamedTuple):
+    """One postfix step over the text's span [start, end).
 
-    kind: "number" (arg: the float), "variable" (arg: the name), "neg", "+", "-",
-    "*", "/", "**" (arg: "number" for an exponent free of variables), or "call"
-    (arg: the function name, nargs: its count).
-    start/end: the part of the text the step computes, for error messages.
+    kind: "number" (arg: the float), "variable" (arg: the name), "neg", "+", "-", "*", "/",
+    "**" (arg: "number" when the exponent is free of variables), "call" (arg: the function).
     """
 
     kind: str
@@ -206,10 +157,7 @@ class Expression:
     variables: tuple[str, ...]
 
     def leaves(self, values: Mapping[str, float]) -> dict[str, Value]:
-        """One leaf Value per variable, labelled with its name, in `variables` order.
-
-        Raises ParseError if a variable has no value or a value names no variable.
-        """
+        """One leaf Value per variable, labelled with its name; ParseError for a missing or unused name."""
         self._require(values)
         unused = [name for name in values if name not in self.variables]
         if unused:
@@ -218,22 +166,15 @@ class Expression:
         return {name: Value(values[name], label=name) for name in self.variables}
 
     def evaluate(self, values: Mapping[str, Binding]) -> Value:
-        """Run the program: a Value graph whose leaves are the variables' Values.
-
-        `values` maps every variable to a Value (used as the leaf itself, so
-        gradients can be read from it) or a number (wrapped in a leaf labelled
-        with the variable's name). Extra names are ignored. A DomainError or
-        NumericOverflowError from an op is re-raised with the failing
-        subexpression marked.
-        """
+        """Run the program on `values` (a Value is used as the leaf itself, a number gets a labelled leaf)."""
         return self.evaluate_with_spans(values)[0]
 
-    def evaluate_with_spans(self, values: Mapping[str, Binding]) -> tuple[Value, dict[Value, tuple[int, int]]]:
-        """`evaluate`, and the (start, end) of the text each node of the graph computes."""
+    def evaluate_with_spans(self, values: Mapping[str, Binding]) -> tuple[Value, dict[Value, Span]]:
+        """`evaluate`, and the span of the text each node computes (for messages about that node)."""
         self._require(values)
         leaves = {name: v if isinstance(v := values[name], Value) else Value(v, label=name) for name in self.variables}
         stack: list[Value] = []
-        spans: dict[Value, tuple[int, int]] = {}
+        spans: dict[Value, Span] = {}
         for step in self.program:
             try:
                 value = _run(step, stack, leaves)
@@ -245,11 +186,10 @@ class Expression:
         return stack[0], spans
 
     def caret(self, start: int, end: int) -> str:
-        """The source with carets under source[start:end], for messages about that part."""
+        """The source with carets under source[start:end]."""
         return point_at(self.source, start, end)
 
     def _require(self, values: Mapping[str, object]) -> None:
-        """ParseError naming the variables without a value, with a caret under the first one's use."""
         missing = [name for name in self.variables if name not in values]
         if missing:
             step = next(s for s in self.program if s.kind == "variable" and s.arg == missing[0])
@@ -273,160 +213,145 @@ def _run(step: Instruction, stack: list[Value], leaves: dict[str, Value]) -> Val
         del stack[len(stack) - step.nargs :]
         return apply(ops.OPS[str(step.arg)], *args)
     y, x = stack.pop(), stack.pop()
-    if step.kind == "**":
-        # An exponent free of variables (arg "number") is the `pow` op's constant
-        # exponent: any base, not differentiated; otherwise it is `pow_value`.
+    if step.kind == "**":  # a constant exponent is `pow`'s number (any base); else `pow_value`
         return x ** y.data if step.arg == "number" else x**y
     return {"+": x.__add__, "-": x.__sub__, "*": x.__mul__, "/": x.__truediv__}[step.kind](y)
 
 
 # --- the parser -----------------------------------------------------------------------------------
-_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}  # left-associative levels; ** and signs live in `unary`
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}  # the left-associative levels; signs and ** are in `unary`
 
 
 class _Parser:
-    """Precedence climbing over the tokens, emitting postfix steps; each parse method returns its span."""
+    """Precedence climbing with one token of lookahead; each method emits postfix steps, returns its span."""
 
     def __init__(self, text: str) -> None:
-        self.text = text
-        self.stream = tokenize(text)
-        self.current: Token | None = None  # the one token of lookahead
-        self.depth = 0
-        self.program: list[Instruction] = []
-        self.functions = functions()
+        self.text, self.tokens, self.current = text, tokenize(text), None
+        self.depth, self.program, self.functions = 0, [], functions()
 
     def parse(self) -> Expression:
         if self.peek().kind == "end":
             raise _error(self.text, "empty expression: give something like 'x * y + 1'", self.peek().start)
         self.expression()
         if self.peek().kind != "end":
-            raise self.unexpected(self.peek(), "expected an operator (+ - * / **) or the end of the expression")
+            raise self.unexpected("expected an operator (+ - * / **) or the end of the expression")
         variables = dict.fromkeys(str(s.arg) for s in self.program if s.kind == "variable")
         return Expression(self.text, tuple(self.program), tuple(variables))
 
-    def expression(self, level: int = 1) -> tuple[int, int]:
-        """Operands joined by operators of precedence >= level; a loop per level, left-associative."""
+    def expression(self, level: int = 1) -> Span:
+        """Operands joined by operators of precedence >= level: a loop, left-associative."""
         start, end = self.unary()
         while _PRECEDENCE.get(self.peek().kind, 0) >= level:
             op = self.take()
-            _, end = self.expression(_PRECEDENCE[op.kind] + 1)
+            end = self.expression(_PRECEDENCE[op.kind] + 1)[1]
             self.emit(op.kind, None, start, end)
         return start, end
 
-    def unary(self) -> tuple[int, int]:
-        """Signs (a loop), then atom ("**" unary)?; a sign directly before a number folds into it."""
+    def unary(self) -> Span:
+        """Signs, atom, ("**" unary)?; a "-" right before a number literal folds into it."""
         signs = []
         while self.peek().kind in ("+", "-"):
-            signs.append(self.take())
-            self.enter(signs[-1])
+            signs.append(self.enter(self.take()))
         start, end = self.atom()
         if self.peek().kind == "**":
             self.enter(self.take())
             mark = len(self.program)
-            _, end = self.unary()
+            end = self.unary()[1]
             self.depth -= 1
             constant = all(step.kind != "variable" for step in self.program[mark:])
             self.emit("**", "number" if constant else None, start, end)
         for sign in reversed(signs):
             self.depth -= 1
             last = self.program[-1]
-            if sign.kind == "+":
-                continue
-            if last.kind == "number" and not self.text[sign.end : last.start].strip():
+            if sign.kind == "-" and last.kind == "number" and not self.text[sign.end : last.start].strip():
                 self.program[-1] = Instruction("number", -float(last.arg), sign.start, end)  # type: ignore[arg-type]
-            else:
+            elif sign.kind == "-":
                 self.emit("neg", None, sign.start, end)
         return (signs[0].start if signs else start), end
 
-    def atom(self) -> tuple[int, int]:
+    def atom(self) -> Span:
         token = self.take()
         if token.kind == "number":
-            value = float(token.text)  # a float from the start: never a big Python int
-            if not math.isfinite(value):
-                raise _error(self.text, f"the number {token.text[:40]} is too large for a float64",
-                             token.start, token.end)
-            self.emit("number", value, token.start, token.end)
-            return token.start, token.end
-        if token.kind == "name" and self.peek().kind == "(":
+            if not math.isfinite(value := float(token.text)):  # a float from the start, never a big int
+                raise _error(self.text, f"the number {token.text[:40]} is too large for a float64", *token[2:])
+            self.emit("number", value, *token[2:])
+        elif token.kind == "name" and self.peek().kind == "(":
             return self.call(token)
-        if token.kind == "name":
+        elif token.kind == "name":
             if token.text in self.functions:
-                raise _error(self.text, f"{token.text} is a function: call it as {token.text}(...)",
-                             token.start, token.end)
-            self.emit("variable", token.text, token.start, token.end)
-            return token.start, token.end
-        if token.kind == "(":
+                raise _error(self.text, f"{token.text} is a function: call it as {token.text}(...)", *token[2:])
+            self.emit("variable", token.text, *token[2:])
+        elif token.kind == "(":
             self.enter(token)
             self.expression()
-            close = self.expect(")", token)
-            self.depth -= 1
-            return token.start, close.end
-        raise self.unexpected(token, "expected a number, a variable, a function call or '('")
+            return token.start, self.close(token)
+        else:
+            raise self.unexpected("expected a number, a variable, a function call or '('", token)
+        return token.start, token.end
 
-    def call(self, name: Token) -> tuple[int, int]:
+    def call(self, name: Token) -> Span:
         op = self.functions.get(name.text)
         if op is None:
             known = ", ".join(self.functions)
-            raise _error(self.text, f"unknown function '{name.text}': the functions are {known}", name.start, name.end)
-        opening = self.take()
-        self.enter(opening)
+            raise _error(self.text, f"unknown function '{name.text}': the functions are {known}", *name[2:])
+        opening = self.enter(self.take())
         if self.peek().kind == ")":
-            raise self.unexpected(self.peek(), f"{name.text}() needs an argument")
-        self.expression()
+            raise self.unexpected(f"{name.text}() needs an argument")
         nargs = 1
+        self.expression()
         while self.peek().kind == ",":
             self.take()
             self.expression()
             nargs += 1
-        close = self.expect(")", opening)
-        self.depth -= 1
+        end = self.close(opening)
         if nargs != op.arity:
             plural = "argument" if op.arity == 1 else "arguments"
-            raise _error(self.text, f"{name.text} takes {op.arity} {plural}, got {nargs}", name.start, close.end)
-        self.emit("call", name.text, name.start, close.end, nargs)
-        return name.start, close.end
+            raise _error(self.text, f"{name.text} takes {op.arity} {plural}, got {nargs}", name.start, end)
+        self.emit("call", name.text, name.start, end, nargs)
+        return name.start, end
 
     # --- helpers ------------------------------------------------------------------------------------
     def peek(self) -> Token:
         if self.current is None:
-            self.current = next(self.stream)
+            self.current = next(self.tokens)
         return self.current
 
     def take(self) -> Token:
         token = self.peek()
-        if token.kind != "end":
-            self.current = None
+        self.current = None if token.kind != "end" else token
         return token
 
-    def enter(self, token: Token) -> None:
-        """One more level of nesting at `token`; too deep is a ParseError, not a crash."""
+    def enter(self, token: Token) -> Token:
+        """One more level of nesting at `token`; too deep is a ParseError, never a RecursionError."""
         self.depth += 1
         if self.depth > MAX_DEPTH:
             message = f"the expression nests deeper than {MAX_DEPTH} levels (parentheses, calls, signs, powers)"
-            raise _error(self.text, message, token.start, token.end)
+            raise _error(self.text, message, *token[2:])
+        return token
 
-    def expect(self, kind: str, opening: Token) -> Token:
-        token = self.peek()
-        if token.kind == "end":
-            raise _error(self.text, f"'{opening.text}' is never closed", opening.start, opening.end)
-        if token.kind != kind:
-            raise self.unexpected(token, f"expected '{kind}' or an operator")
-        return self.take()
+    def close(self, opening: Token) -> int:
+        """Take the ')' matching `opening` and leave its level; returns the end of the ')'."""
+        if self.peek().kind == "end":
+            raise _error(self.text, f"'{opening.text}' is never closed", *opening[2:])
+        if self.peek().kind != ")":
+            raise self.unexpected("expected ')' or an operator")
+        self.depth -= 1
+        return self.take().end
 
-    def unexpected(self, token: Token, hint: str) -> ParseError:
+    def unexpected(self, hint: str, token: Token | None = None) -> ParseError:
+        token = token or self.peek()
         found = "end of the expression" if token.kind == "end" else repr(token.text)
-        return _error(self.text, f"unexpected {found}: {hint}", token.start, token.end)
+        return _error(self.text, f"unexpected {found}: {hint}", *token[2:])
 
     def emit(self, kind: str, arg: float | str | None, start: int, end: int, nargs: int = 0) -> None:
         self.program.append(Instruction(kind, arg, start, end, nargs))
 
 
-# --- public entry points --------------------------------------------------------------------------
+# --- entry points ---------------------------------------------------------------------------------
 def parse(text: str) -> Expression:
     """Parse `text` into an Expression, or raise ParseError pointing at the problem.
 
-    >>> e = parse("sigmoid(x * y) + x ** 2")
-    >>> e.variables
+    >>> parse("sigmoid(x * y) + x ** 2").variables
     ('x', 'y')
     """
     if not isinstance(text, str):
@@ -440,7 +365,7 @@ def parse(text: str) -> Expression:
 
 
 def evaluate(text: str, values: Mapping[str, Binding]) -> Value:
-    """parse(text).evaluate(values): the expression's Value graph.
+    """parse(text).evaluate(values).
 
     >>> evaluate("x * y + 1", {"x": 2.0, "y": 3.0}).data
     7.0
@@ -449,28 +374,24 @@ def evaluate(text: str, values: Mapping[str, Binding]) -> Value:
 
 
 def parse_assignment(text: str) -> tuple[str, float]:
-    """A "name=value" pair as (name, value); ParseError if malformed.
-
-    The name must be an identifier that is not a keyword or a function name;
-    the value a finite number written with ASCII digits.
-    """
+    """A "name=value" pair as (name, float); ParseError unless the name is a variable name
+    (not a keyword or function) and the value a finite number in ASCII digits."""
     name, sep, number = text.partition("=")
-    name_part, number = name.strip(), number.strip()
+    name_part, number, shown = name.strip(), number.strip(), printable(repr(number.strip()[: 2 * WINDOW]))
     if not sep:
         raise _error(text, f"expected name=value, got {printable(repr(text[:2 * WINDOW]))} (no '=')", 0, len(text))
     if not _NAME.fullmatch(name_part) or keyword.iskeyword(name_part) or keyword.issoftkeyword(name_part):
         raise _error(text, f"{printable(repr(name_part[:2 * WINDOW]))} is not a valid variable name", 0, len(name))
     if name_part in functions():
         raise _error(text, f"{name_part!r} is a function name and cannot be a variable", 0, len(name))
-    start, shown = len(name) + 1, printable(repr(number[:2 * WINDOW]))
     try:
         if not number.isascii() or "_" in number:  # float() would read '٣' as 3 and '1_0' as 10
             raise ValueError(number)
         value = float(number)
     except ValueError:
-        raise _error(text, f"{name_part}: {shown} is not a number", start, len(text)) from None
+        raise _error(text, f"{name_part}: {shown} is not a number", len(name) + 1, len(text)) from None
     if not math.isfinite(value):
-        raise _error(text, f"{name_part}: the value must be a finite number, got {shown}", start, len(text))
+        raise _error(text, f"{name_part}: the value must be a finite number, got {shown}", len(name) + 1, len(text))
     return name_part, value
 
 
