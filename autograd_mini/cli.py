@@ -5,7 +5,9 @@
     autograd-mini draw "EXPR" x=1.5 y=-2 [-o g.svg | -o g.html]
     autograd-mini quiz [--seed N] [--tolerance REL]
 
-Expressions are read by `autograd_mini.parser` (a small grammar, never eval).
+This module is the argument grammar and the process's edges (exit codes, a
+stdout that fails, Ctrl-C); `commands` does the work. Expressions are read by
+`autograd_mini.parser` (a small grammar, never eval).
 Exit codes: 0 on success, 2 for bad usage or input (a message, no traceback),
 1 for an internal failure, a missing renderer, an unwritable stdout or a quiz
 answer that is wrong or missing, 130 when interrupted.
@@ -15,26 +17,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import sys
 import traceback
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, TextIO
 
 from . import __version__
-from .engine import gradients, local_derivatives, reverse_topological_order
+from .commands import EXIT_FAILURE, EXIT_OK, PROG, UsageError, run_demo, run_draw, run_grad, run_quiz
 from .errors import AutogradMiniError
-from .parser import Expression, ParseError, functions, parse, parse_assignments, printable
+from .parser import ParseError, functions, printable
 from .quiz import DEFAULT_TOLERANCE
-from .value import Value
 from .viz import DEFAULT_MAX_NODES
 
-PROG = "autograd-mini"
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-DRAW_SUFFIXES = (".svg", ".png", ".dot", ".gv")
-PAGE_SUFFIXES = (".html", ".htm")
+EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
 
 _LANGUAGE = f"""\
 expressions: numbers, variables, + - * / **, unary minus, parentheses and the
@@ -43,10 +38,6 @@ Precedence as in Python (-x**2 is -(x**2)). Give every variable a value as
 name=value. An expression starting with '-' goes after '--':
     {PROG} grad -- "-x*y" x=1 y=2
 """
-
-
-class UsageError(Exception):
-    """Bad input found by the CLI itself (a file that cannot be written, an unknown name...)."""
 
 
 class OutputError(Exception):
@@ -177,201 +168,6 @@ def _draw_parser(commands: Any) -> argparse.ArgumentParser:
 def _max_nodes_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-nodes", type=int, default=DEFAULT_MAX_NODES, metavar="N",
                    help=f"refuse to draw graphs with more than N nodes (default: {DEFAULT_MAX_NODES})")
-
-
-# --- commands -------------------------------------------------------------------------------------
-def run_grad(args: argparse.Namespace, out: TextIO) -> int:
-    """`grad`: value, first (and with --order 2 second) derivatives, optional report and graph."""
-    expression, leaves, root, spans = _build(args.expression, args.values)
-    wrt = _names_in(expression, args.wrt, "--wrt") if args.wrt else list(leaves)
-    if args.explain is not None:
-        _names_in(expression, [args.explain], "--explain")
-    if args.svg is not None:
-        _check_suffix(args.svg, "--svg")
-        _check_size(root, args.max_nodes)
-    inputs = [leaves[name] for name in wrt]
-    fmt = _formatter(args.digits)
-    rows = [("value", fmt(root.data))]
-    with _blaming(expression, spans, root):
-        if args.order == 1:
-            rows += [(f"d/d{name}", fmt(g)) for name, g in zip(wrt, gradients(root, inputs), strict=True)]
-        else:
-            first = gradients(root, inputs, create_graph=True)
-            rows += [(f"d/d{name}", fmt(g.data)) for name, g in zip(wrt, first, strict=True)]
-            rows += _second_derivatives(wrt, inputs, first, fmt)
-        if args.svg is not None:
-            root.backward()  # the drawing shows .grad, which gradients() leaves untouched
-    width = max(len(label) for label, _ in rows)
-    for label, text in rows:
-        print(f"{label:<{width}} = {text}", file=out)
-    if args.explain is not None:
-        from .explain import explain
-
-        print(f"\n{explain(root, leaves[args.explain])}", file=out)
-    if args.svg is not None:
-        _save_drawing(root, args.svg, {"max_nodes": args.max_nodes}, out)
-    return EXIT_OK
-
-
-def _second_derivatives(names: list[str], inputs: list[Value], first: list[Value], fmt: Any) -> list[tuple[str, str]]:
-    """d2/dxi dxj for i <= j: each first derivative (a Value graph) differentiated again."""
-    rows = []
-    for i, g in enumerate(first):
-        try:
-            row = gradients(g, inputs[i:])
-        except AutogradMiniError as exc:
-            raise type(exc)(f"{exc}\n(while differentiating d/d{names[i]} again: a second derivative "
-                            "is infinite or undefined at these values)") from None
-        for j, h in enumerate(row, start=i):
-            label = f"d2/d{names[i]}2" if i == j else f"d2/d{names[i]} d{names[j]}"
-            rows.append((label, fmt(h)))
-    return rows
-
-
-@contextmanager
-def _blaming(expression: Expression, spans: dict[Value, tuple[int, int]], root: Value) -> Iterator[None]:
-    """Report a derivative that fails in the block at the user's subexpression whose rule
-    fails there, with a caret, rather than at an op of the engine's derivative graph
-    (`sqrt(x)` at 0 with --order 2 fails in `div(1.0, 0.0)` of the rule 1 / (2 sqrt x))."""
-    try:
-        yield
-    except AutogradMiniError as exc:
-        for node in reverse_topological_order(root, leaves=False):
-            try:
-                local_derivatives(node)
-            except AutogradMiniError as found:
-                where = spans.get(node)
-                raise type(found)(f"{found}\n{expression.caret(*where)}" if where else str(found)) from None
-        raise exc
-
-
-def run_draw(args: argparse.Namespace, out: TextIO) -> int:
-    """`draw`: the expression's graph (after backward, so nodes show gradients), or with
-    `-o FILE.html` the interactive explorer page stepping through both passes."""
-    expression, leaves, root, spans = _build(args.expression, args.values)
-    highlight = None
-    if args.highlight is not None:
-        highlight = leaves[_names_in(expression, [args.highlight], "--highlight")[0]]
-    if args.output is not None:
-        _check_suffix(args.output, "-o", DRAW_SUFFIXES + PAGE_SUFFIXES)
-    _check_size(root, args.max_nodes)
-    with _blaming(expression, spans, root):
-        root.backward()
-    if args.output is not None and Path(args.output).suffix.lower() in PAGE_SUFFIXES:
-        return _save_page(root, args, out)
-    options = {"show_derivatives": args.derivatives, "highlight": highlight,
-               "show_order": args.show_order, "rankdir": args.rankdir, "max_nodes": args.max_nodes}
-    if args.output is None:
-        print(_drawing(root, options).source, file=out)
-    else:
-        _save_drawing(root, args.output, options, out)
-    return EXIT_OK
-
-
-def _save_page(root: Value, args: argparse.Namespace, out: TextIO) -> int:
-    """`draw -o FILE.html`: the explorer page (`autograd_mini.explore`) of the graph."""
-    given = [flag for flag, on in (("--derivatives", args.derivatives), ("--highlight", args.highlight is not None),
-                                   ("--show-order", args.show_order)) if on]
-    if given:
-        raise UsageError(f"{', '.join(given)}: for .svg, .png and .dot drawings; the .html explorer page "
-                         "shows local derivatives and backward's order as it steps")
-    from .explore import explore
-
-    try:
-        page = explore(root, max_nodes=args.max_nodes)
-        written = page.save(args.output)
-    except OSError as exc:
-        raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
-    print(f"explorer page written to {written} ({page.steps} steps; open it in a browser)", file=out)
-    return EXIT_OK
-
-
-def run_demo(args: argparse.Namespace, out: TextIO) -> int:
-    """`demo`: see `autograd_mini.demo.run`."""
-    from .demo import run
-
-    try:
-        run(Path(args.out), out=out, progress=not args.no_progress)
-    except OSError as exc:  # the demo's files only: stdout failures are OutputError
-        raise UsageError(f"cannot write the demo's files into {args.out}: {exc.strerror or exc}") from None
-    return EXIT_OK
-
-
-def run_quiz(args: argparse.Namespace, out: TextIO) -> int:
-    """`quiz`: see `autograd_mini.quiz`; the answer is read from standard input."""
-    from . import quiz
-
-    if not 0.0 < args.tolerance < 1.0:
-        raise UsageError(f"--tolerance must be between 0 and 1 (a relative error), got {args.tolerance}")
-    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(100_000)
-    right = quiz.run(quiz.make_question(seed), sys.stdin, out, args.tolerance)
-    return EXIT_OK if right else EXIT_FAILURE
-
-
-# --- helpers --------------------------------------------------------------------------------------
-def _build(text: str, pairs: Sequence[str]) -> tuple[Expression, dict[str, Value], Value, dict[Value, tuple[int, int]]]:
-    """Parse the expression and the name=value pairs; evaluate it on labelled leaves.
-
-    Returns the expression, its leaves, the result and the text span of each node.
-    """
-    expression = parse(text)
-    leaves = expression.leaves(parse_assignments(pairs))
-    root, spans = expression.evaluate_with_spans(leaves)
-    if root.label is None:
-        root.label = "f"  # how graphs and explain's report name the result
-    return expression, leaves, root, spans
-
-
-def _names_in(expression: Expression, names: Sequence[str], option: str) -> list[str]:
-    for name in names:
-        if name not in expression.variables:
-            uses = ", ".join(expression.variables) or "no variables"
-            raise UsageError(f"{option} {name}: not a variable of the expression (it uses {uses})")
-    return list(dict.fromkeys(names))
-
-
-def _formatter(digits: int | None) -> Any:
-    if digits is None:
-        return repr
-    if not 1 <= digits <= 17:
-        raise UsageError(f"--digits must be between 1 and 17, got {digits}")
-    return lambda x: f"{x:.{digits}g}"
-
-
-def _check_suffix(path: str, option: str, allowed: tuple[str, ...] = DRAW_SUFFIXES) -> None:
-    suffix = Path(path).suffix.lower()
-    if suffix not in allowed:
-        raise UsageError(f"{option} {path}: unknown file type {suffix or '(none)'!r}; use {', '.join(allowed)}")
-
-
-def _check_size(root: Value, max_nodes: int) -> None:
-    """Refuse, before any work, a graph with more boxes (Values and ops, as `draw` counts) than --max-nodes."""
-    if max_nodes < 1:
-        raise UsageError(f"--max-nodes must be a positive number, got {max_nodes}")
-    nodes = reverse_topological_order(root)
-    count = len(nodes) + sum(1 for v in nodes if v.op is not None)
-    if count > max_nodes:
-        raise UsageError(f"the graph has {count} nodes to draw (Values and ops), more than --max-nodes {max_nodes}; "
-                         f"give --max-nodes {count} to draw it anyway")
-
-
-def _drawing(root: Value, options: dict[str, Any]) -> Any:
-    """draw(root, **options), its refusals as usage errors."""
-    from .viz import draw
-
-    try:
-        return draw(root, **options)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def _save_drawing(root: Value, path: str, options: dict[str, Any], out: TextIO) -> None:
-    drawing = _drawing(root, options)
-    try:
-        written = drawing.save(path)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-    print(f"graph written to {written}", file=out)
 
 
 def _fail(message: str, code: int) -> int:

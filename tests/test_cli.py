@@ -222,12 +222,12 @@ def test_a_missing_renderer_exits_1_with_instructions_but_dot_still_works(tmp_pa
 
 
 def test_an_internal_failure_exits_1_with_the_traceback(monkeypatch, capsys):
-    from autograd_mini import cli
+    from autograd_mini import cli, commands
 
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(cli, "gradients", broken)
+    monkeypatch.setattr(commands, "gradients", broken)
     assert cli.main(["grad", "x", "x=1"]) == 1
     err = capsys.readouterr().err
     assert "Traceback" in err and "RuntimeError: a bug" in err
@@ -303,12 +303,12 @@ def test_ctrl_c_while_the_package_imports_exits_130_without_traceback(tmp_path):
 
 
 def test_ctrl_c_while_a_command_runs_exits_130_without_traceback(monkeypatch, capsys):
-    from autograd_mini import cli
+    from autograd_mini import cli, commands
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "gradients", interrupted)
+    monkeypatch.setattr(commands, "gradients", interrupted)
     assert cli.main(["grad", "x", "x=1"]) == 130
     assert capsys.readouterr().err == "autograd-mini: error: interrupted\n"
 
