@@ -10,13 +10,14 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
 from .engine import gradients, local_derivatives, reverse_topological_order
 from .errors import AutogradMiniError
+from .graph import depending_on
 from .parser import Expression, parse, parse_assignments
 from .value import Value
 
@@ -44,7 +45,7 @@ def run_grad(args: argparse.Namespace, out: TextIO) -> int:
     inputs = [leaves[name] for name in wrt]
     fmt = _formatter(args.digits)
     rows = [("value", fmt(root.data))]
-    with _blaming(expression, spans, root):
+    with _blaming(expression, spans, root, leaves.values()):
         if args.order == 1:
             rows += [(f"d/d{name}", fmt(g)) for name, g in zip(wrt, gradients(root, inputs), strict=True)]
         else:
@@ -81,19 +82,24 @@ def _second_derivatives(names: list[str], inputs: list[Value], first: list[Value
 
 
 @contextmanager
-def _blaming(expression: Expression, spans: dict[Value, tuple[int, int]], root: Value) -> Iterator[None]:
+def _blaming(expression: Expression, spans: dict[Value, tuple[int, int]], root: Value,
+             leaves: Iterable[Value]) -> Iterator[None]:
     """Report a derivative that fails in the block at the user's subexpression whose rule
     fails there, with a caret, rather than at an op of the engine's derivative graph
-    (`sqrt(x)` at 0 with --order 2 fails in `div(1.0, 0.0)` of the rule 1 / (2 sqrt x))."""
+    (`sqrt(x)` at 0 with --order 2 fails in `div(1.0, 0.0)` of the rule 1 / (2 sqrt x)).
+    Only subexpressions of the variables are suspects: constants are not differentiated."""
     try:
         yield
     except AutogradMiniError as exc:
-        for node in reverse_topological_order(root, leaves=False):
-            try:
-                local_derivatives(node)
-            except AutogradMiniError as found:
-                where = spans.get(node)
-                raise type(found)(f"{found}\n{expression.caret(*where)}" if where else str(found)) from None
+        order = reverse_topological_order(root)
+        suspects = {node for leaf in leaves for node in depending_on(root, leaf, order)}
+        for node in order:
+            if node in suspects and node.op is not None:
+                try:
+                    local_derivatives(node)
+                except AutogradMiniError as found:
+                    where = spans.get(node)
+                    raise type(found)(f"{found}\n{expression.caret(*where)}" if where else str(found)) from None
         raise exc
 
 
@@ -107,7 +113,7 @@ def run_draw(args: argparse.Namespace, out: TextIO) -> int:
     if args.output is not None:
         _check_suffix(args.output, "-o", DRAW_SUFFIXES + PAGE_SUFFIXES)
     _check_size(root, args.max_nodes)
-    with _blaming(expression, spans, root):
+    with _blaming(expression, spans, root, leaves.values()):
         root.backward()
     if args.output is not None and Path(args.output).suffix.lower() in PAGE_SUFFIXES:
         return _save_page(root, args, out)
