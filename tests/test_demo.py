@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -142,3 +143,24 @@ def test_the_move_to_relu_and_hinge_says_the_delta_formulas_no_longer_apply(demo
     done, _ = demo_run
     step3 = done.stdout.split("3. Training")[1].split("4. The decision boundary")[0]
     assert "delta formulas (1.3)-(1.8) are for sigmoid neurons with squared error" in step3
+
+
+def test_every_file_the_demo_writes_goes_through_atomic_write(monkeypatch, tmp_path):
+    import importlib
+
+    from autograd_mini import files
+
+    explore = importlib.import_module("autograd_mini.explore")  # the module, not the function of that name
+
+    written = []
+
+    def spy(path, data, **kwargs):
+        written.append(Path(path).name)
+        return files.atomic_write(path, data, **kwargs)
+
+    monkeypatch.setattr(demo, "atomic_write", spy)
+    monkeypatch.setattr(explore, "atomic_write", spy)
+    monkeypatch.setitem(demo.TRAINING, "steps", 2)
+    result = demo.run(tmp_path / "out", out=io.StringIO(), progress=False)
+    assert sorted(written) == sorted(p.name for p in result.files) == ["explore.html", "moons.png", "network.svg"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(written)  # no temporary files left
