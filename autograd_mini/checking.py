@@ -28,10 +28,10 @@ from collections.abc import Callable
 from typing import Any
 
 from . import ops
-from .engine import gradients, reverse_topological_order
-from .errors import AutogradMiniError
-from .graph import depending_on
-from .value import Value, apply, describe_call, no_grad
+from .engine import gradients
+from .errors import AutogradMiniError, describe_call
+from .graph import depending_on, reverse_topological_order
+from .value import Value, apply, no_grad
 
 
 class GradcheckError(AutogradMiniError, AssertionError):

@@ -120,7 +120,7 @@ def read(
 def describe_node(node: Value, groups: dict[Value, str] | None = None) -> str | None:
     """What an nn node is in the derivation's symbols, in one line; None for other nodes.
 
-    `groups` (from `graph.neuron_groups`) lets a neuron's unlabelled `dot`
+    `groups` (from `neurons.neuron_groups`) lets a neuron's unlabelled `dot`
     node be named too. For node inspectors such as `explore`'s.
     """
     parsed = parse_label(node.label)

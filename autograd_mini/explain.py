@@ -30,8 +30,8 @@ from typing import Any
 
 from . import derivation
 from .derivation import DeltaForm, Derivation, DerivationPath
-from .engine import local_derivatives, reverse_topological_order
-from .graph import depending_on
+from .engine import local_derivatives
+from .graph import depending_on, reverse_topological_order
 from .value import Value
 
 DEFAULT_LIMIT = 64

@@ -40,12 +40,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .engine import reverse_topological_order
 from .explore_data import Walkthrough, num, walkthrough
 from .files import atomic_write
+from .graph import forward_order, reverse_topological_order
 from .render import RenderError
 from .value import Value
-from .viz import DEFAULT_MAX_NODES, _forward_order, _values_and_ops, draw, neuron_groups
+
+# As `draw`'s (viz.DEFAULT_MAX_NODES, checked equal by the tests): viz is not imported
+# here, so `import autograd_mini` stays free of graphviz until a graph is drawn.
+DEFAULT_MAX_NODES = 500
 
 # Wide enough for any gradient text ("-8.888e-308"), so a box fits every running sum.
 _WIDEST_GRAD = -8.888e-308
@@ -121,7 +124,10 @@ def explore(
         raise TypeError(f"explore needs a Value, got {type(root).__name__}")
     if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
         raise ValueError(f"explore: max_nodes must be a positive int, got {max_nodes!r}")
-    count = _values_and_ops(root)
+    from .neurons import neuron_groups
+    from .viz import drawn_node_count
+
+    count = drawn_node_count(root)
     if count > max_nodes:
         raise ValueError(
             f"explore: the graph has {count} nodes to draw (Values and ops), more than max_nodes={max_nodes}; "
@@ -130,7 +136,7 @@ def explore(
         )
     if model is not None and (x is None or t is None):
         raise TypeError("explore: model needs x and t too (the input and target its delta table is taken at)")
-    order = _forward_order(root)
+    order = forward_order(root)
     ids = {v: f"n{i}" for i, v in enumerate(order)}
     numbers = {v: k for k, v in enumerate(reverse_topological_order(root), 1)}
     names = {v: v.label or f"#{numbers[v]}" for v in order}
@@ -143,6 +149,8 @@ def explore(
 
 def _svg(root: Value, order: list[Value], ids: dict[Value, str], names: dict[Value, str], max_nodes: int) -> str:
     """`draw`'s SVG of the graph, each node's <g> tagged with the page's data attributes."""
+    from .viz import draw
+
     saved = [v.grad for v in order]
     try:
         for v in order:  # every grad cell sized for the widest number the page will write there

@@ -6,7 +6,7 @@ everything it shows, so the page itself does no calculus:
 - forward steps, one per op node in topological order (inputs first): the
   node's value from its inputs, as the op's forward computed it (`.data`);
 - backward steps, one per node with inputs in the engine's backward order
-  (`engine.reverse_topological_order`, root first): the node's gradient g,
+  (`engine.backward_order`, root first, constants skipped): the node's gradient g,
   and for each input the local derivative from the op's row
   (`engine.local_derivatives`), the contribution the row's rule returns
   (`op.vjp(g, ...)`, the product g x local of (1.5)) and the input's running
@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .engine import gradients, local_derivatives, reverse_topological_order
+from .engine import backward_order, gradients, local_derivatives
 from .explain import explain
 from .value import Value
 
@@ -176,11 +176,13 @@ def _forward_step(v: Value, k: int, total: int, ids: dict[Value, str], names: di
 
 def _backward_steps(root: Value, ids: dict[Value, str], names: dict[Value, str]) -> list[dict[str, Any]]:
     """One step per node with inputs, root first, replaying the engine's sums (1.5), (1.8)."""
-    interior = reverse_topological_order(root, leaves=False)
+    interior, _ = backward_order(root)
+    if not root.requires_grad:  # a constant root: backward does nothing at all
+        return [_empty_backward(root, ids, names, f"{names[root]} is a constant: backward() does nothing")]
     if not interior:  # the root is a leaf: backward only seeds it
-        return [{"phase": "backward", "node": ids[root], "title": "Backward 1/1: seed",
-                 "lines": [f"d {names[root]}/d {names[root]} = 1: the seed, and {names[root]} is a leaf"],
-                 "data": {}, "grad": {ids[root]: _grad(1.0)}, "edges": [], "receivers": [], "reveal": []}]
+        step = _empty_backward(root, ids, names, f"d {names[root]}/d {names[root]} = 1: the seed; it is a leaf")
+        step["grad"] = {ids[root]: _grad(1.0)}
+        return [step]
     grads: dict[Value, float] = {root: 1.0}
     seen_consumers: dict[Value, int] = {}
     consumers = _consumer_counts(interior)
@@ -190,12 +192,18 @@ def _backward_steps(root: Value, ids: dict[Value, str], names: dict[Value, str])
     return steps
 
 
+def _empty_backward(root: Value, ids: dict[Value, str], names: dict[Value, str], line: str) -> dict[str, Any]:
+    return {"phase": "backward", "node": ids[root], "title": "Backward 1/1", "lines": [line],
+            "data": {}, "grad": {}, "edges": [], "receivers": [], "reveal": []}
+
+
 def _consumer_counts(interior: list[Value]) -> dict[Value, int]:
     """How many input slots read each node: the number of terms of its sum (1.8)."""
     counts: dict[Value, int] = {}
     for v in interior:
         for x in v.inputs:
-            counts[x] = counts.get(x, 0) + 1
+            if x.requires_grad:
+                counts[x] = counts.get(x, 0) + 1
     return counts
 
 
@@ -221,12 +229,16 @@ def _backward_step(root: Value, v: Value, k: int, total: int, grads: dict[Value,
         if d is None or c is None:
             lines.append(f"to {label}: not differentiable (a constant of the op), nothing added")
             continue
+        if not x.requires_grad:
+            lines.append(f"to {label}: a constant (requires_grad=False), nothing added")
+            continue
+        c = float(c)  # as the engine stores it
         seen[x] = seen.get(x, 0) + 1
         before = grads.get(x)
-        after = c if before is None else before + c
+        after = c if not before else before + c  # as the engine: a 0 sum is replaced, keeping -0.0
         grads[x] = after
         product = f"to {label}: g x local = {num(g)} x {num(float(d))} = {num(c)}"
-        if before is None:
+        if not before:
             total_text = f"; grad {names[x]} = {num(after)}"
         else:
             total_text = f"; grad {names[x]} = {num(before)} + {num(c)} = {num(after)}"

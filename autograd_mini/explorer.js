@@ -91,7 +91,7 @@
     document.getElementById("prev").disabled = step === 0;
     document.getElementById("reset").disabled = step === 0;
     document.getElementById("next").disabled = step === steps.length;
-    if (current) { follow(boxes[current.node].g); }
+    if (current && current.phase !== "done") { follow(boxes[current.node].g); }
   }
 
   function showStep(current) {
@@ -100,8 +100,9 @@
     text.textContent = "";
     if (!current) {
       title.textContent = "Start: the leaves have their values";
-      addLine(text, "Next runs the forward pass node by node (inputs first), then the backward pass " +
-        "one node's rule per step, root first (" + (steps.length - data.backwardStart - 1) + " steps).");
+      addLine(text, "Forward pass: " + data.backwardStart + " steps, one node's value each, inputs first.");
+      addLine(text, "Backward pass: " + (steps.length - data.backwardStart - 1) + " steps, one node's rule each, " +
+        "root first; then the gradients backward() leaves.");
       return;
     }
     title.textContent = current.title;
@@ -143,6 +144,7 @@
     if (info.delta) { addBlock(panel, "Delta table row", info.delta, "delta"); }
     addBlock(panel, "Chain-rule paths to the root (explain)", info.explain, "explain");
     Object.keys(boxes).forEach(function (other) { setClass(boxes[other].g, "selected", other === id); });
+    panel.scrollIntoView({block: "nearest"});
   }
 
   function addBlock(panel, heading, text, cls) {
@@ -188,27 +190,27 @@
   }
 
   // A big graph fitted to the window has unreadable text: start at a readable scale,
-  // at the inputs (left or top), and let each step bring its node into sight.
-  var READABLE = 1.25;  // screen pixels per SVG point
+  // centred on the first node the forward pass computes, and let each step bring
+  // its node into sight.
+  var READABLE = 1.0;  // screen pixels per SVG point: text at the 11px it was laid out for
   function startView() {
+    fit();
     var rect = svg.getBoundingClientRect();
-    if (!rect.width || !rect.height) { fit(); return; }
-    var fitted = Math.min(rect.width / home.width, rect.height / home.height);
-    if (fitted >= READABLE) { fit(); return; }
-    var width = rect.width / READABLE;
-    var height = rect.height / READABLE;
-    var wide = home.width / home.height >= rect.width / rect.height;
-    view = {
-      x: wide ? home.x : home.x + (home.width - width) / 2,
-      y: wide ? home.y + (home.height - height) / 2 : home.y,
-      width: width, height: height
-    };
+    if (!rect.width || !rect.height || !svg.getScreenCTM()) { return; }
+    if (Math.min(rect.width / home.width, rect.height / home.height) >= READABLE) { return; }
+    var first = boxes[steps[0].node].g.getBoundingClientRect();
+    var centre = toSvg(first.left + first.width / 2, first.top + first.height / 2);
+    view.width = rect.width / READABLE;
+    view.height = rect.height / READABLE;
+    view.x = centre.x - view.width / 2;
+    view.y = centre.y - view.height / 2;
     applyView();
   }
 
   function follow(g) {  // pan so the current node is in sight, keeping the zoom
     var r = g.getBoundingClientRect();
     var s = svg.getBoundingClientRect();
+    if (!s.width || !s.height || !svg.getScreenCTM()) { return; }  // not displayed (a hidden tab)
     if (r.left >= s.left && r.right <= s.right && r.top >= s.top && r.bottom <= s.bottom) { return; }
     var centre = toSvg(r.left + r.width / 2, r.top + r.height / 2);
     view.x = centre.x - view.width / 2;

@@ -1,30 +1,57 @@
-"""Questions about a recorded graph that the views ask: which nodes depend on x, in
-which order a reader meets them, and which nn neuron each belongs to.
+"""Walking a recorded graph: the one traversal every part of the library uses.
 
-`depending_on(root, wrt)` is written once here and used by `checking` (the ops
-on a failing input's paths), `explain` (the subgraph between wrt and the
-output) and `viz` (the paths highlighted to the root). Dependence is
-structural: a node depends on wrt when wrt is reachable through its inputs,
-whether or not every edge on the way is differentiable. Iterative, as every
-walk over the graph is. Neurons are read through the nn label API
-(`nn.parse_label`), never a regex.
+Also the walks the views share: `depending_on(root, wrt)` ("which nodes depend
+on x", used by `checking`, `explain` and `viz`) and `forward_order(root)` (the
+order a reader meets the nodes, used by `draw` and `explore`).
+
+Works on any node with an `inputs` tuple (a `Value`), so it imports nothing
+from the package: `value` (copying, zero_grad), `engine` (backward) and the
+views (`draw`, `explain`, the tape) all walk graphs with it. Nothing here
+recurses, so graphs a million ops deep work under the default recursion limit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-from .engine import reverse_topological_order
-from .nn import neuron_of, parse_label
-from .value import Value
+from typing import Any
 
 
-def depending_on(root: Value, wrt: Value, order: Sequence[Value] | None = None) -> list[Value]:
+def reverse_topological_order(root: Any, leaves: bool = True) -> list[Any]:
+    """Every node `root` depends on, each before its inputs (root first).
+
+    An iterative depth-first search: a node is pushed back under a `None`
+    marker with its inputs above it, and emitted when the marker resurfaces,
+    i.e. after all its inputs. Depth costs heap memory, not recursion.
+    With `leaves=False` only nodes that have inputs are listed.
+    """
+    seen: set[Any] = set()
+    postorder: list[Any] = []
+    stack: list[Any] = [root]
+    pop, push, extend, emit, mark = stack.pop, stack.append, stack.extend, postorder.append, seen.add
+    while stack:
+        node = pop()
+        if node is None:
+            emit(pop())
+        elif not node.inputs:
+            if leaves and node not in seen:
+                mark(node)
+                emit(node)
+        elif node not in seen:
+            mark(node)
+            push(node)
+            push(None)
+            extend(node.inputs)
+    postorder.reverse()
+    return postorder
+
+
+def depending_on(root: Any, wrt: Any, order: Sequence[Any] | None = None) -> list[Any]:
     """The nodes of root's graph that depend on `wrt` (wrt included), root first.
 
     The nodes on some path from wrt up to root, in reverse topological order
-    (each before its inputs, as backward visits them). Empty when root does
-    not depend on wrt (wrt not in the graph). `order` may pass
+    (each before its inputs, as backward visits them). Dependence is
+    structural: wrt reachable through inputs, differentiable or not. Empty
+    when root does not depend on wrt (wrt not in the graph). `order` may pass
     `reverse_topological_order(root)` when the caller already has it.
     """
     if order is None:
@@ -38,7 +65,7 @@ def depending_on(root: Value, wrt: Value, order: Sequence[Value] | None = None) 
     return [node for node in order if node in depends]
 
 
-def forward_order(root: Value) -> list[Value]:
+def forward_order(root: Any) -> list[Any]:
     """Every Value `root` depends on, inputs before results, inputs taken left to right.
 
     The depth-first postorder a reader expects (for `a * b + c`: a, b, a*b,
@@ -46,7 +73,7 @@ def forward_order(root: Value) -> list[Value]:
     iterator over its inputs) pairs instead of recursion.
     """
     seen = {root}
-    order: list[Value] = []
+    order: list[Any] = []
     stack = [(root, iter(root.inputs))]
     while stack:
         node, pending = stack[-1]
@@ -59,46 +86,3 @@ def forward_order(root: Value) -> list[Value]:
             stack.pop()
             order.append(node)
     return order
-
-
-def neuron_groups(nodes: list[Value]) -> dict[Value, str]:
-    """Map each Value that belongs to a neuron to the neuron's name, e.g. "L1.N0".
-
-    Members are the Values labelled "L{l}.N{j}.w{k}", ".b", ".net" and
-    ".out" (the convention of `autograd_mini.nn`), plus the unlabelled ops
-    that lie between the neuron's parameters and its ".net" node (the `dot`
-    node of net = dot(w, x) + b). `nodes` must list inputs before results.
-    """
-    groups: dict[Value, str] = {}
-    nets = []
-    for v in nodes:
-        parsed = parse_label(v.label)
-        if parsed is not None:
-            groups[v] = parsed.neuron_name
-            if parsed.part == "net":
-                nets.append(v)
-    # Unlabelled ops below each ".net" are candidates of that neuron ...
-    candidates: dict[Value, str] = {}
-    for v in nets:
-        stack = list(v.inputs)
-        while stack:
-            x = stack.pop()
-            if x.label is None and x.op is not None and x not in candidates:
-                candidates[x] = groups[v]
-                stack.extend(x.inputs)
-    # ... and members when they read one of its members (its weights): an
-    # input transform shared by every neuron stays outside.
-    for v in nodes:
-        name = candidates.get(v)
-        if name is not None and any(groups.get(x) == name for x in v.inputs):
-            groups[v] = name
-    return groups
-
-
-def neuron_of_node(node: Value, groups: dict[Value, str] | None = None) -> str | None:
-    """The neuron ("L1.N0") `node` belongs to, or None.
-
-    Labelled nodes by their label; unlabelled ones (a neuron's `dot`) through
-    `groups`, the result of `neuron_groups` over the graph's nodes.
-    """
-    return neuron_of(node.label) or (groups or {}).get(node)

@@ -65,9 +65,14 @@ class Label:
         return node_label(self.neuron_name, self.part)
 
 
+def layer_label(layer: int) -> str:
+    """ "L{layer}", the name of layer l (counted from 1)."""
+    return f"L{layer}"
+
+
 def neuron_label(layer: int, neuron: int) -> str:
     """ "L{layer}.N{neuron}", the name of neuron j of layer l."""
-    return f"L{layer}.N{neuron}"
+    return f"{layer_label(layer)}.N{neuron}"
 
 
 def parameter_label(layer: int, neuron: int, input: int | None = None) -> str:

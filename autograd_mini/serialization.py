@@ -20,6 +20,8 @@ import math
 import os
 from typing import TYPE_CHECKING, Any
 
+from .files import atomic_write
+
 if TYPE_CHECKING:
     from .nn import MLP
 
@@ -214,10 +216,9 @@ def _reject_constant(name: str) -> Any:
 
 
 def save_json(data: dict[str, Any], path: str | os.PathLike[str]) -> None:
-    """Write `data` to `path` as strict JSON (no NaN)."""
+    """Write `data` to `path` as strict JSON (no NaN), atomically: a failed save keeps the old file."""
     text = json.dumps(data, indent=1, allow_nan=False)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text + "\n")
+    atomic_write(path, text + "\n")
 
 
 def load_json(path: str | os.PathLike[str]) -> Any:

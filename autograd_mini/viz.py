@@ -27,9 +27,12 @@ from typing import Any
 
 import graphviz
 
-from .engine import local_derivatives, reverse_topological_order
+from .engine import local_derivatives
 from .errors import AutogradMiniError
-from .graph import depending_on, forward_order, neuron_groups
+from .files import atomic_write
+from .graph import depending_on, forward_order, reverse_topological_order
+from .neurons import neuron_groups
+from .nn import layer_label, neuron_key, parse_label
 from .render import HOW_TO_GET_ONE, RendererNotFoundError, find_renderer, render
 from .value import Value
 
@@ -71,18 +74,18 @@ class Drawing:
         return render(self.source, "png")
 
     def save(self, path: str | Path) -> Path:
-        """Write the graph to `path`; the suffix picks the format: .svg, .png, .dot or .gv."""
+        """Write the graph to `path`; the suffix picks the format: .svg, .png, .dot or .gv.
+
+        The file is replaced atomically (`files.atomic_write`): a render or
+        write that fails leaves any previous file as it was.
+        """
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix in (".dot", ".gv"):
-            path.write_text(self.source, encoding="utf-8")
-        elif suffix == ".svg":
-            path.write_bytes(render(self.source, "svg"))
-        elif suffix == ".png":
-            path.write_bytes(render(self.source, "png"))
-        else:
-            raise ValueError(f"Drawing.save: unknown suffix {suffix!r} in {str(path)!r}; use .svg, .png, .dot or .gv")
-        return path
+            return atomic_write(path, self.source)
+        if suffix in (".svg", ".png"):
+            return atomic_write(path, render(self.source, suffix[1:]))
+        raise ValueError(f"Drawing.save: unknown suffix {suffix!r} in {str(path)!r}; use .svg, .png, .dot or .gv")
 
     def _repr_svg_(self) -> str | None:
         """SVG for Jupyter; None without a renderer, so Jupyter falls back to `__repr__`."""
@@ -270,7 +273,8 @@ class _Builder:
         return self.table(cells, background, v in self.on_path)
 
     def neuron_label(self, name: str, out: Value) -> str:
-        activation = out.op.name if out.label.endswith(".out") and out.op is not None else "linear"  # type: ignore[union-attr]
+        parsed = parse_label(out.label)
+        activation = out.op.name if parsed is not None and parsed.part == "out" and out.op is not None else "linear"
         cells = [_cell(f"#{self.steps[out]}")] if self.steps else []
         cells += [_cell(name, bold=True), _cell(activation), _cell(f"out {_fmt(out.data)}"),
                   _cell(f"grad {_fmt(out.grad)}")]
@@ -350,9 +354,9 @@ def _layers(neurons: Iterable[str]) -> list[tuple[str, list[str]]]:
     """Neuron names ("L1.N0") grouped by layer ("L1"), both in numeric order."""
     layers: dict[int, list[tuple[int, str]]] = {}
     for neuron in neurons:
-        layer, index = (int(part[1:]) for part in neuron.split("."))
+        layer, index = neuron_key(neuron)
         layers.setdefault(layer, []).append((index, neuron))
-    return [(f"L{layer}", [name for _, name in sorted(layers[layer])]) for layer in sorted(layers)]
+    return [(layer_label(layer), [name for _, name in sorted(layers[layer])]) for layer in sorted(layers)]
 
 
 def _emit_nodes(g: graphviz.Digraph, statements: list[tuple[str, dict[str, str]]]) -> None:

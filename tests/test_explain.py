@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 import re
 
 import pytest
@@ -428,7 +430,8 @@ def test_names_override_how_the_report_names_nodes() -> None:
 
 def test_describe_node_in_the_derivations_symbols() -> None:
     from autograd_mini.derivation import describe_node
-    from autograd_mini.graph import forward_order, neuron_groups, neuron_of_node
+    from autograd_mini.graph import forward_order
+    from autograd_mini.neurons import neuron_groups, neuron_of_node
 
     model = MLP.from_weights([[[0.5, -1.0]]], [[0.25]])
     out = model([1.0, 2.0])
@@ -444,3 +447,32 @@ def test_describe_node_in_the_derivations_symbols() -> None:
     assert describe_node(Value(1.0)) is None
     tanh_out = MLP.from_weights([[[0.5]]], activation="tanh")([1.0])
     assert "not the derivation's logistic" in (describe_node(tanh_out) or "")
+
+
+@given(
+    st.integers(1, 3),
+    st.lists(st.integers(1, 3), min_size=1, max_size=3),
+    st.booleans(),
+    st.sampled_from(["plus", "sum", "sum_of"]),
+    st.data(),
+)
+def test_random_sigmoid_networks_read_as_the_derivation(
+    nin: int, nouts: list[int], bias: bool, how: str, data: st.DataObject
+) -> None:
+    model = MLP(nin, nouts, bias=bias, seed=data.draw(st.integers(0, 1000)))
+    outs = model([0.3 * (k + 1) for k in range(nin)])
+    outs = outs if isinstance(outs, list) else [outs]
+    terms = [squared_error(y, 0.5) for y in outs]
+    loss = {"plus": lambda: functools.reduce(operator.add, terms), "sum": lambda: sum(terms),
+            "sum_of": lambda: sum_of(terms)}[how]()
+    p = data.draw(st.sampled_from(model.parameters()))
+    ex = explain(loss, p, limit=10_000)
+    loss.backward()
+    assert ex.derivation is not None and ex.derivation.reason is None, str(ex)
+    _check_factors_cover_the_path(ex)
+    for read in ex.derivation.paths:
+        assert read.factors[0].symbol == "dE/dy" and read.factors[-1].equation in ("(1.5)", "(1.1)")
+        assert read.equation == ("(1.9)" if p.label.startswith(f"L{len(nouts)}.") else "(1.10)")
+        assert len(read.factors) == 3 + 2 * (len(nouts) - int(p.label[1]))  # the derivation's count
+    assert ex.delta is not None and ex.delta.gradient == pytest.approx(p.grad, rel=1e-9, abs=1e-15)
+    assert ex.total == pytest.approx(p.grad, rel=1e-9, abs=1e-15)

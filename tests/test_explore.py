@@ -9,11 +9,13 @@ import re
 import sys
 
 import pytest
+from hypothesis import given, settings
 
 from autograd_mini import Explorer, Value, explore, ops
 from autograd_mini.engine import reverse_topological_order
 from autograd_mini.losses import squared_error
 from autograd_mini.nn import MLP
+from autograd_mini.testing import expressions
 from autograd_mini.value import apply
 
 
@@ -292,3 +294,48 @@ def test_jupyter_cell_shows_the_explorer_as_html(tmp_path):
     assert [o["output_type"] for o in outputs] == ["execute_result"]
     shown = outputs[0]["data"]["text/html"]
     assert shown.startswith("<iframe srcdoc=") and "explorer-data" in shown and "data-label=&quot;a&quot;" in shown
+
+
+def test_a_graph_backward_cannot_pass_raises_the_engines_error():
+    from autograd_mini import DomainError
+
+    x = Value(0.0, label="x")
+    y = x.sqrt()
+    with pytest.raises(DomainError, match=r"backward through sqrt\(0\.0\)"):
+        explore(y)
+    with pytest.raises(DomainError, match=r"backward through sqrt\(0\.0\)"):
+        y.backward()  # the same error, word for word
+
+
+@settings(max_examples=60, deadline=None)
+@given(expressions(max_leaves=3, max_ops=8))
+def test_random_graphs_end_with_backwards_gradients_bit_for_bit(expr):
+    """Every node, leaves and interior, ends with the repr of the .grad backward() leaves."""
+    from autograd_mini.graph import forward_order
+
+    root = expr(*expr.inputs)
+    payload = explore(root).data.payload()
+    shown = replay(payload, len(payload["steps"]))
+    root.backward()
+    order = forward_order(root)
+    assert len(order) == len(payload["nodes"])
+    for i, v in enumerate(order):
+        assert shown[f"n{i}"][1] == repr(v.grad), (i, v)
+
+
+def test_default_max_nodes_is_draws():
+    from autograd_mini import explore as explore_function
+    from autograd_mini.viz import DEFAULT_MAX_NODES
+
+    assert sys.modules["autograd_mini.explore"].DEFAULT_MAX_NODES == DEFAULT_MAX_NODES
+    assert explore_function.__kwdefaults__["max_nodes"] == DEFAULT_MAX_NODES
+
+
+def test_constants_receive_nothing_as_in_backward():
+    x = Value(0.5, label="x")
+    y = x * 2.0  # 2.0 is lifted as a constant: backward never writes its .grad
+    lines = [line for s in explore(y).data.payload()["steps"] for line in s["lines"]]
+    assert any("a constant (requires_grad=False), nothing added" in line for line in lines)
+    c = Value(3.0, label="c", requires_grad=False) * 2.0
+    steps = explore(c).data.payload()["steps"]
+    assert steps[1]["lines"] == ["#1 is a constant: backward() does nothing"] and steps[1]["grad"] == {}

@@ -100,6 +100,7 @@ def open_page(browser, tmp_path):
     yield load
     for context, page in opened:
         context.close()
+        assert any(u.startswith("file:") for u in page.requests), "the request recorder saw not even the page"
         outside = [u for u in page.requests if not u.startswith(ALLOWED_SCHEMES)]
         assert outside == [], f"the page made requests outside file:, data:, about: {outside}"
         assert page.errors == [], f"console errors: {page.errors}"
@@ -272,3 +273,21 @@ def test_zoom_and_pan_change_the_view_not_the_state(open_page):
     assert page.step() == 0
     page.page.keyboard.press("End")
     page.shot("mlp-fitted-end")
+
+
+def test_a_300_node_mlp_page_steps_to_the_engines_gradients(open_page):
+    loss, model, x, t = mlp(nouts=(12, 12, 1), x=(0.1, 0.2, 0.3, 0.4), t=0.5)
+    explorer = explore(loss, **with_model(model, x, t))
+    assert len(explorer.data.nodes) >= 300
+    page = open_page(explorer)
+    page.shot("mlp300-start")
+    page.page.keyboard.press("b")
+    for _ in range(60):
+        page.page.keyboard.press("ArrowRight")
+    page.shot("mlp300-mid-backward")
+    page.page.keyboard.press("End")
+    expected = engine_grads(loss, {p.label: p for p in model.parameters()})
+    shown = dict(page.grads())
+    assert all(shown[label] == grad for label, grad in expected.items())
+    page.page.click("#fit")
+    page.shot("mlp300-fitted-end")

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from autograd_mini import Value
-from autograd_mini.engine import reverse_topological_order
-from autograd_mini.graph import depending_on
+from autograd_mini.graph import depending_on, reverse_topological_order
 
 
 def test_nodes_on_some_path_from_wrt_to_root_root_first() -> None:

@@ -17,6 +17,7 @@ from autograd_mini.nn import (
     Layer,
     Module,
     Neuron,
+    layer_label,
     neuron_key,
     neuron_label,
     neuron_of,
@@ -290,7 +291,7 @@ def test_labels_round_trip_through_the_one_parser() -> None:
     assert parse_label("L1.N0.net") == Label(1, 0, "net")
     assert parse_label("L1.N0.out").neuron_name == "L1.N0"  # type: ignore[union-attr]
     assert parameter_label(2, 1, 0) == "L2.N1.w0" and parameter_label(2, 1) == "L2.N1.b"
-    assert node_label(neuron_label(3, 4), "net") == "L3.N4.net"
+    assert node_label(neuron_label(3, 4), "net") == "L3.N4.net" and layer_label(3) == "L3"
     out = model([1.0, 2.0, 3.0])[10]
     assert out.label == "L2.N10.out" and neuron_of(out.label) == "L2.N10"
     assert sorted(["L2.N10", "L2.N9", "L1.N3"], key=neuron_key) == ["L1.N3", "L2.N9", "L2.N10"]
