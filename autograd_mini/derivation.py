@@ -26,14 +26,31 @@ report.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from .nn import neuron_key, node_label, parse_label
 from .value import Value
 
-if TYPE_CHECKING:
-    from .explain import Edge, Path
+
+class Edge(Protocol):
+    """What this module reads of `explain.Edge` (typed structurally: explain imports this module)."""
+
+    consumer: Value
+    position: int
+    input: Value
+    local: float
+
+
+class Path(Protocol):
+    """What this module reads of `explain.Path`."""
+
+    @property
+    def edges(self) -> Sequence[Edge]: ...
+
+    @property
+    def product(self) -> float: ...
 
 _SUMS = ("add", "sum")
 _LETTERS = ("j", "l", "m", "n", "p", "q", "r", "s")
@@ -235,6 +252,8 @@ def _net_factor(
         return Factor(f"dnet_{s}/db_{s}", "1", value, "(1.1)", tuple(seg))
     if first.consumer.op is not None and first.consumer.op.name == "add" and first.position == 0:
         seg_dot = seg[1:]
+        if not seg_dot and bottom.op is not None and bottom.op.name == "dot":  # wrt is net_j's dot itself
+            return Factor(f"dnet_{s}/d(sum_i w_i{s} O_i)", "1", value, "(1.1)", tuple(seg))
     else:
         seg_dot = seg
     if len(seg_dot) != 1 or seg_dot[0].consumer.op is None or seg_dot[0].consumer.op.name != "dot":

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import ops
+from .serialization import load_json, model_to_dict, parameter_values, save_json, weights_to_dict
 from .value import Operand, Value, _lift_all, apply
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
@@ -302,35 +303,30 @@ class MLP(Module):
         size and number is validated as `load` does (ValueError naming the
         layer, neuron and position), before anything is built.
         """
-        from .serialization import weights_to_dict
-
-        return cls.from_dict(weights_to_dict(weights, biases, activation, output_activation))
+        return cls.from_dict(weights_to_dict(weights, biases, activation, output_activation, ACTIVATIONS))
 
     # --- JSON save and load: the format and its checks live in serialization.py ----------
     def to_dict(self) -> dict[str, Any]:
         """The architecture and parameter values as a JSON-ready dict."""
-        from .serialization import model_to_dict
-
         return model_to_dict(self)
 
     @classmethod
     def from_dict(cls, data: Any) -> MLP:
         """A new MLP from `to_dict()` output; ValueError, naming the problem, if invalid."""
-        from .serialization import model_from_dict
-
-        return model_from_dict(data)
+        values = parameter_values(data, ACTIVATIONS)  # everything checked before anything is built
+        activations = data["activations"]
+        model = cls(data["nin"], data["nouts"], activations[0], activations[-1], data["bias"], seed=0)
+        for p, v in zip(model.parameters(), values, strict=True):
+            p.data = v
+        return model
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write `to_dict()` to `path` as JSON."""
-        from .serialization import save_json
-
         save_json(self.to_dict(), path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> MLP:
         """A new MLP from a JSON file written by `save`; ValueError if invalid."""
-        from .serialization import load_json
-
         return cls.from_dict(load_json(path))
 
     def load_parameters(self, source: dict[str, Any] | str | os.PathLike[str]) -> None:
@@ -340,10 +336,8 @@ class MLP(Module):
         validated before any value is assigned, so on ValueError the model is
         unchanged. Gradients are reset to 0.
         """
-        from .serialization import load_json, parameter_values
-
         data = load_json(source) if isinstance(source, (str, os.PathLike)) else source
-        values = parameter_values(data, expected=self)
+        values = parameter_values(data, ACTIVATIONS, expected=self)
         for p, v in zip(self.parameters(), values, strict=True):
             p.data = v
             p.grad = 0.0

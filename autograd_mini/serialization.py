@@ -18,19 +18,17 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 from .files import atomic_write
-
-if TYPE_CHECKING:
-    from .nn import MLP
 
 FORMAT = "autograd_mini.MLP"
 VERSION = 1
 _KEYS = ("format", "version", "nin", "nouts", "activations", "bias", "layers")
 
 
-def model_to_dict(model: MLP) -> dict[str, Any]:
+def model_to_dict(model: Any) -> dict[str, Any]:
     """The JSON-ready description of `model` (see the module docstring)."""
     layers = []
     for layer in model.layers:
@@ -48,20 +46,10 @@ def model_to_dict(model: MLP) -> dict[str, Any]:
     }
 
 
-def model_from_dict(data: Any) -> MLP:
-    """A new MLP holding the architecture and values in `data`."""
-    from .nn import MLP
-
-    values = parameter_values(data)
-    activations = data["activations"]
-    model = MLP(data["nin"], data["nouts"], activations[0], activations[-1], data["bias"], seed=0)
-    for p, v in zip(model.parameters(), values, strict=True):
-        p.data = v
-    return model
-
-
-def weights_to_dict(weights: Any, biases: Any, activation: str, output_activation: str | None) -> dict[str, Any]:
-    """The `to_dict()` form of `MLP.from_weights`'s arguments, fully validated.
+def weights_to_dict(
+    weights: Any, biases: Any, activation: str, output_activation: str | None, known: Sequence[str]
+) -> dict[str, Any]:
+    """The `to_dict()` form of `MLP.from_weights`'s arguments, fully validated (`known`: the activations).
 
     weights[l][j][i]: into neuron j of layer l+1 from input i; biases[l][j] or None.
     Raises ValueError naming "MLP.from_weights" and the first problem.
@@ -89,7 +77,7 @@ def weights_to_dict(weights: Any, biases: Any, activation: str, output_activatio
             for li, layer in enumerate(layers)
         ],
     }
-    parameter_values(data, who=who)
+    parameter_values(data, known, who=who)
     return data
 
 
@@ -106,13 +94,15 @@ def _rows(x: Any) -> Any:
     return [list(r) if isinstance(r, tuple) else r for r in x] if isinstance(x, list) else x
 
 
-def parameter_values(data: Any, expected: MLP | None = None, who: str = "model JSON") -> list[float]:
+def parameter_values(data: Any, known: Sequence[str], expected: Any = None, who: str = "model JSON") -> list[float]:
     """Validate `data` completely and return its values in `parameters()` order.
 
-    With `expected`, the architecture in `data` must also equal that model's.
-    `who` starts every error message.
+    `known` lists the activations a model may have (`nn.ACTIVATIONS`; passed
+    in so this module needs nothing from `nn`). With `expected` (an MLP), the
+    architecture in `data` must also equal that model's. `who` starts every
+    error message.
     """
-    _check_header(data, who)
+    _check_header(data, known, who)
     nin, nouts, bias = data["nin"], data["nouts"], data["bias"]
     if expected is not None:
         _check_same_architecture(data, expected)
@@ -126,9 +116,7 @@ def parameter_values(data: Any, expected: MLP | None = None, who: str = "model J
     return values
 
 
-def _check_header(data: Any, who: str = "model JSON") -> None:
-    from .nn import ACTIVATIONS
-
+def _check_header(data: Any, known: Sequence[str], who: str) -> None:
     if not isinstance(data, dict):
         raise ValueError(f"{who}: expected an object, got {_show(data)}")
     missing = [k for k in _KEYS if k not in data]
@@ -150,15 +138,15 @@ def _check_header(data: Any, who: str = "model JSON") -> None:
     if not isinstance(activations, list) or len(activations) != len(nouts):
         raise ValueError(f"{who}: 'activations' must be a list of {len(nouts)} names, got {_show(activations)}")
     for a in activations:
-        if not isinstance(a, str) or a not in ACTIVATIONS:
-            raise ValueError(f"{who}: unknown activation {_show(a)}: choose one of {', '.join(ACTIVATIONS)}")
+        if not isinstance(a, str) or a not in known:
+            raise ValueError(f"{who}: unknown activation {_show(a)}: choose one of {', '.join(known)}")
     if len(set(activations[:-1])) > 1:
         raise ValueError(f"{who}: hidden layers must share one activation, got {_show(activations)}")
     if not isinstance(data["bias"], bool):
         raise ValueError(f"{who}: 'bias' must be true or false, got {_show(data['bias'])}")
 
 
-def _check_same_architecture(data: dict[str, Any], model: MLP) -> None:
+def _check_same_architecture(data: dict[str, Any], model: Any) -> None:
     saved = (data["nin"], data["nouts"], data["activations"], data["bias"])
     ours = (model.nin, model.nouts, model.activations, model.bias)
     if saved != ours:

@@ -15,6 +15,7 @@ from autograd_mini import Explanation, Value, dot, explain, sum_of
 from autograd_mini.engine import local_derivatives
 from autograd_mini.errors import AutogradMiniError
 from autograd_mini.explain import PATH_COUNT_CAP, Edge, Path
+from autograd_mini.graph import reverse_topological_order
 from autograd_mini.losses import mse, squared_error
 from autograd_mini.nn import MLP
 
@@ -476,3 +477,16 @@ def test_random_sigmoid_networks_read_as_the_derivation(
         assert len(read.factors) == 3 + 2 * (len(nouts) - int(p.label[1]))  # the derivation's count
     assert ex.delta is not None and ex.delta.gradient == pytest.approx(p.grad, rel=1e-9, abs=1e-15)
     assert ex.total == pytest.approx(p.grad, rel=1e-9, abs=1e-15)
+
+
+def test_every_node_of_a_network_gets_an_answer() -> None:
+    model, loss = _mazur_loss("sum_of")
+    for node in reverse_topological_order(loss):
+        ex = explain(loss, node)
+        text = str(ex)
+        if ex.derivation is not None and node is not loss and node.op is not None:
+            assert ex.derivation.reason is None or "delta form" in ex.derivation.reason, text
+        assert text.startswith("d E/d")
+    dot_node = next(v for v in reverse_topological_order(loss) if v.op is not None and v.op.name == "dot")
+    read = explain(loss, dot_node).derivation
+    assert read is not None and read.paths and read.paths[0].factors[-1].symbol.startswith("dnet_j/d(sum_i")
