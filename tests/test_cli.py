@@ -360,3 +360,16 @@ def test_drawing_options_are_refused_for_the_page(tmp_path, flag):
     done = run("draw", "x*x", "x=1", "-o", "g.html", flag, cwd=tmp_path)
     assert done.returncode == 2
     assert "the .html explorer page" in done.stderr and not (tmp_path / "g.html").exists()
+
+
+def test_functions_added_to_the_table_work_on_the_command_line():
+    import math
+
+    done = run("grad", "sin(x) * cos(y)", "x=0.3", "y=-1.2")
+    assert done.returncode == 0, done.stderr
+    assert results(done.stdout) == pytest.approx({
+        "value": math.sin(0.3) * math.cos(-1.2),
+        "d/dx": math.cos(0.3) * math.cos(-1.2),
+        "d/dy": -math.sin(0.3) * math.sin(-1.2),
+    }, rel=1e-15)
+    assert "sin, cos" in run("grad", "--help").stdout
