@@ -6,8 +6,8 @@
     atom       := NUMBER | NAME | NAME "(" expression ("," expression)* ")" | "(" expression ")"
 
 Precedence follows Python (-x**2 is -(x**2), 2**-1 is 0.5). The functions are
-the table rows no operator stands for (`functions`), so a row added to
-`ops.OPS` is callable here too. Nothing is given to eval, exec or compile: a
+read from the table (`functions`): a row listed in `ops.UNARY_FUNCTIONS` (sin,
+cos, ...) is callable here with no change to this file. Nothing is given to eval, exec or compile: a
 lazy regex tokenizer feeds a precedence-climbing parser that emits a flat
 postfix program, which `Expression.evaluate` runs on a stack. Sums and products
 are loops; only nesting recurses, capped at `MAX_DEPTH`, so a 20,000-term sum
@@ -36,8 +36,6 @@ MAX_LENGTH = 100_000
 """Longest expression text accepted, in characters."""
 WINDOW = 60
 """Characters shown on each side of the culprit of a long line."""
-OPERATORS = ("+", "-", "*", "/", "**")
-"""The grammar's operators: table rows drawn with one of these symbols are not functions."""
 
 Binding = Value | int | float
 Span = tuple[int, int]
@@ -48,8 +46,9 @@ class ParseError(AutogradMiniError, ValueError):
 
 
 def functions() -> dict[str, ops.Op]:
-    """The callable functions, name -> table row: the rows of fixed arity that no operator stands for."""
-    return {name: op for name, op in ops.OPS.items() if op.arity is not None and op.symbol not in OPERATORS}
+    """The callable functions, name -> table row: the table's elementary functions
+    (`ops.UNARY_FUNCTIONS`, the same rows `Value` has methods for) and the loss (1.4)."""
+    return {name: ops.OPS[name] for name in (*ops.UNARY_FUNCTIONS, "squared_error")}
 
 
 # --- messages -------------------------------------------------------------------------------------
