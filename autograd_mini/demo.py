@@ -1,9 +1,12 @@
 """`autograd-mini demo`: what the library is for, in one run with no arguments.
 
 1. The derivation's network (sigmoid neurons, squared error (1.1)-(1.4)):
-   `backward()` beside the closed-form delta rule, and `explain` for one weight.
-2. That network's computation graph, drawn to SVG.
-3. `MLP(2, [16, 16, 1])` trained on two moons with the compiled tape.
+   `backward()` beside the closed-form delta rule, the per-neuron `delta_table`,
+   and `explain` for one weight.
+2. That network's computation graph, drawn to SVG, and its explorer page
+   (`explore`), stepping through both passes in a browser.
+3. `MLP(2, [16, 16, 1])` trained on two moons with the compiled tape (relu and
+   hinge loss: the delta formulas no longer apply, and the demo says so).
 4. The decision boundary with the training points, and the loss curve (PNG).
 5. A list of the files written.
 
@@ -12,7 +15,10 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,8 +28,9 @@ from typing import Any, TextIO
 import numpy as np
 
 from .datasets import make_moons
-from .delta import delta_gradients
+from .delta import delta_gradients, delta_table
 from .explain import explain
+from .files import atomic_write
 from .losses import squared_error
 from .nn import MLP
 from .render import RendererNotFoundError
@@ -32,9 +39,12 @@ from .train import fit
 from .value import Value
 from .viz import draw
 
+NETWORK = {"x": [0.35, 0.9], "t": 0.5}
 MOONS = {"n": 100, "noise": 0.1, "seed": 0}
 TRAINING = {"steps": 100, "seed": 1}
 INSTALL_DEMO = 'pip install "autograd-mini[demo]"'
+SIGMOID_ONLY = ("note: the derivation's delta formulas (1.3)-(1.8) are for sigmoid neurons with squared error; "
+                "here backward() applies the same chain rule with each op's own derivative (relu, hinge)")
 
 
 @dataclass
@@ -49,12 +59,19 @@ class DemoResult:
 
 
 def run(out_dir: Path, *, out: TextIO, progress: bool = True) -> DemoResult:
-    """Run the five steps, writing files into `out_dir` (created if needed)."""
+    """Run the five steps, writing files into `out_dir` (created if needed).
+
+    Raises OSError when the folder cannot be made or written (NotADirectoryError
+    when `out_dir` is a file); every file is written with `files.atomic_write`.
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(out_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
     result = DemoResult()
     say = _printer(out)
-    loss, weight = delta_check(say, result)
+    loss, weight, network = delta_check(say, result)
     draw_network(say, loss, weight, out_dir, result)
+    explore_network(say, loss, network, out_dir / "explore.html", result)
     model, X, y, losses = train_moons(say, result, progress)
     plot_moons(say, model, X, y, losses, out_dir / "moons.png", result)
     say("\n5. Files written")
@@ -64,11 +81,11 @@ def run(out_dir: Path, *, out: TextIO, progress: bool = True) -> DemoResult:
 
 
 # --- 1. the delta rule --------------------------------------------------------------------------
-def delta_check(say: Callable[[str], None], result: DemoResult) -> tuple[Value, Value]:
-    """Step 1: backward() against delta_gradients on the derivation's network; returns (E, a hidden weight)."""
+def delta_check(say: Callable[[str], None], result: DemoResult) -> tuple[Value, Value, MLP]:
+    """Step 1: backward() against delta_gradients on the derivation's network; returns (E, a hidden weight, model)."""
     model = MLP(2, [2, 1], bias=False, seed=2)
-    x = [Value(0.35, label="x0"), Value(0.9, label="x1")]
-    t = Value(0.5, label="t")
+    x = [Value(v, label=f"x{i}") for i, v in enumerate(NETWORK["x"])]
+    t = Value(NETWORK["t"], label="t")
     loss = squared_error(model(x), t)
     loss.label = "E"
     loss.backward()
@@ -86,9 +103,11 @@ def delta_check(say: Callable[[str], None], result: DemoResult) -> tuple[Value, 
     result.max_difference = max(differences)
     weight = model.layers[0].neurons[0].w[0]
     say(f"\n   largest difference: {result.max_difference:.3g}")
+    say("\n   the derivation's quantities per neuron, delta_table(model, x, t):")
+    say(_indent(str(delta_table(model, [v.data for v in x], t.data)), "   "))
     say(f"\n   explain(E, {weight.label}): the chain rule path by path")
     say(_indent(str(explain(loss, weight)), "   | "))
-    return loss, weight
+    return loss, weight, model
 
 
 # --- 2. the graph ---------------------------------------------------------------------------------
@@ -97,13 +116,27 @@ def draw_network(say: Callable[[str], None], loss: Value, weight: Value, out_dir
     drawing = draw(loss, group_neurons=True, show_derivatives=True, highlight=weight)
     say("\n2. The computation graph")
     try:
-        path = drawing.save(out_dir / "network.svg")
+        path = atomic_write(out_dir / "network.svg", drawing.svg())
     except RendererNotFoundError as exc:  # the DOT text needs no renderer
-        path = drawing.save(out_dir / "network.dot")
+        path = atomic_write(out_dir / "network.dot", drawing.source)
         say(f"   no Graphviz renderer, so the graph is saved as DOT text: {exc}")
     result.files.append(path)
     say(f"   {path}: {drawing.node_count} nodes; edges carry local derivatives, "
         f"the paths from {weight.label} to E are red")
+
+
+def explore_network(say: Callable[[str], None], loss: Value, model: MLP, path: Path, result: DemoResult) -> None:
+    """Step 2, continued: the explorer page stepping through both passes, with each neuron's delta row."""
+    from .explore import explore
+
+    try:
+        page = explore(loss, model=model, x=NETWORK["x"], t=NETWORK["t"])
+    except RendererNotFoundError as exc:
+        say(f"   no explorer page: it lays the graph out with a Graphviz renderer: {exc}")
+        return
+    result.files.append(page.save(path))
+    say(f"   {path}: open it in a browser and step through the forward and backward pass "
+        f"({page.steps} steps; click a node for its delta row and chain-rule paths)")
 
 
 # --- 3. training ----------------------------------------------------------------------------------
@@ -118,6 +151,7 @@ def train_moons(say: Callable[[str], None], result: DemoResult, progress: bool) 
     steps = TRAINING["steps"]
     say(f"\n3. Training MLP(2, [16, 16, 1]) on make_moons({MOONS['n']} points, noise {MOONS['noise']})")
     say(f"   relu hidden layers, hinge loss, {steps} full-batch SGD steps on the compiled tape")
+    say(f"   {SIGMOID_ONLY}")
     bar = _progress_bar(steps) if progress else None
     start = time.perf_counter()
     try:
@@ -185,8 +219,10 @@ def plot_moons(
     right.set_ylabel("loss")
     right.set_title("training loss")
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    png = io.BytesIO()
+    figure.savefig(png, format="png", dpi=100)
     plt.close(figure)
+    atomic_write(path, png.getvalue())
     result.files.append(path)
     say(f"   {path}: the boundary with the training points, and the loss curve")
 

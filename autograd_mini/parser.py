@@ -2,27 +2,19 @@
 
     expression := term (("+" | "-") term)*
     term       := unary (("*" | "/") unary)*
-    unary      := ("-" | "+") unary | power
-    power      := atom ("**" unary)?              (right-associative, as in Python)
+    unary      := ("+" | "-")* atom ("**" unary)?        (** is right-associative)
     atom       := NUMBER | NAME | NAME "(" expression ("," expression)* ")" | "(" expression ")"
 
-Precedence follows Python: -x**2 is -(x**2), 2**-1 is 0.5, 2**3**2 is 2**9.
-Functions are those of `FUNCTIONS` (the table's unary ops and squared_error).
-
-The text is never given to eval, exec or compile: a hand-written tokenizer and
-recursive-descent parser turn it into a flat postfix program (a list of
-instructions, like a recorded tape), and `Expression.evaluate` runs that program
-on a stack, one Value op per instruction. Nothing recurses over the expression
-except the parser, and its nesting depth is capped at `MAX_DEPTH`, so neither
-long sums (a+b+...+z, a loop) nor deep nesting can exhaust the Python stack.
-
-Numbers are floats from the first character on (the text "9" becomes 9.0, never
-a Python int), so `9**9**9` is two `pow` ops on floats that raise
-NumericOverflowError at once instead of computing a huge integer.
-
-Every error is a `ParseError` whose message quotes the text with a caret under
-the offending part; domain errors while evaluating (log(0), ...) keep their
-type and get the same caret under the subexpression that failed.
+Precedence follows Python (-x**2 is -(x**2), 2**-1 is 0.5). The functions are
+read from the table (`functions`): a row listed in `ops.UNARY_FUNCTIONS` (sin,
+cos, ...) is callable here with no change to this file. Nothing is given to eval, exec or compile: a
+lazy regex tokenizer feeds a precedence-climbing parser that emits a flat
+postfix program, which `Expression.evaluate` runs on a stack. Sums and products
+are loops; only nesting recurses, capped at `MAX_DEPTH`, so a 20,000-term sum
+and 10,000 parentheses are both safe. Numbers are floats from the start, so
+`9**9**9` overflows at once instead of computing a huge integer. Errors quote
+the text with a caret under the culprit (control characters escaped, long
+lines clamped); domain errors while evaluating keep their type and get one too.
 """
 
 from __future__ import annotations
@@ -30,58 +22,51 @@ from __future__ import annotations
 import keyword
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
+from . import ops
 from .errors import AutogradMiniError, DomainError, NumericOverflowError
-from .losses import squared_error
-from .value import Value
+from .value import Value, apply
 
 MAX_DEPTH = 100
 """Deepest nesting of parentheses, calls, unary signs and powers the parser accepts."""
-
 MAX_LENGTH = 100_000
 """Longest expression text accepted, in characters."""
-
-FUNCTIONS: dict[str, tuple[int, Callable[..., Value]]] = {
-    # name            arity  builds the node
-    "exp":           (1, Value.exp),
-    "log":           (1, Value.log),
-    "sqrt":          (1, Value.sqrt),
-    "abs":           (1, Value.abs),
-    "tanh":          (1, Value.tanh),
-    "sigmoid":       (1, Value.sigmoid),
-    "relu":          (1, Value.relu),
-    "squared_error": (2, squared_error),
-}
-"""The callable functions: name -> (number of arguments, how to build the node)."""
+WINDOW = 60
+"""Characters shown on each side of the culprit of a long line."""
 
 Binding = Value | int | float
+Span = tuple[int, int]
 
 
 class ParseError(AutogradMiniError, ValueError):
-    """The text is not an expression of the language, or its variables are not bound right.
-
-    The message quotes the text with a caret under the offending part.
-    """
+    """The text is not an expression of the language, or its variables are not bound right."""
 
 
-# --- positions ----------------------------------------------------------------------------------
+def functions() -> dict[str, ops.Op]:
+    """The callable functions, name -> table row: the table's elementary functions
+    (`ops.UNARY_FUNCTIONS`, the same rows `Value` has methods for) and the loss (1.4)."""
+    return {name: ops.OPS[name] for name in (*ops.UNARY_FUNCTIONS, "squared_error")}
+
+
+# --- messages -------------------------------------------------------------------------------------
+def printable(text: str) -> str:
+    """`text` with control and other non-printable characters escaped (\\x1b, \\t, ...)."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def point_at(text: str, start: int, end: int | None = None) -> str:
-    """The line of `text` holding `start`, with carets under text[start:end]."""
-    end = start + 1 if end is None or end <= start else end
+    """The line of `text` holding `start` with carets under text[start:end], clamped and escaped."""
     line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", start)
-    line_end = len(text) if line_end == -1 else line_end
-    line = text[line_start:line_end]
-    column = start - line_start
-    width = max(1, min(end, line_end) - start)
-    if len(line) > 200:  # show a window around the offending part of a very long line
-        left = max(0, column - 60)
-        line = ("..." if left else "") + line[left : column + max(width, 1) + 60] + "..."
-        column = column - left + (3 if left else 0)
-        width = min(width, 120)
-    return f"    {line}\n    {' ' * column}{'^' * width}"
+    line_end = len(text) if text.find("\n", start) < 0 else text.find("\n", start)
+    width = min(max(1, min(end or 0, line_end) - start), 2 * WINDOW)
+    left, right = max(line_start, start - WINDOW), min(line_end, start + width + WINDOW)
+    before = ("..." if left > line_start else "") + printable(text[left:start])
+    shown = printable(text[start : start + width])
+    after = printable(text[start + width : right]) + ("..." if right < line_end else "")
+    return f"    {before}{shown}{after}\n    {' ' * len(before)}{'^' * max(1, len(shown))}"
 
 
 def _error(text: str, message: str, start: int, end: int | None = None) -> ParseError:
@@ -89,133 +74,70 @@ def _error(text: str, message: str, start: int, end: int | None = None) -> Parse
 
 
 # --- tokens ---------------------------------------------------------------------------------------
-# ASCII digits only: str.isdigit() and a Unicode \d also accept '²' or '٣', which
-# float() would then read as a number (or reject with a crash).
-_DIGITS = "0123456789"
-_NUMBER = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# ASCII digits only: str.isdigit() and a Unicode \d also accept '²' or '٣'.
+_TOKEN = re.compile(r"(?P<space>[ \t\r\n]+)|(?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
+                    r"|(?P<name>[A-Za-z_][A-Za-z_0-9]*)|(?P<op>\*\*|[-+*/(),])")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
-_OPERATORS = ("**", "+", "-", "*", "/", "(", ")", ",")
-_SPACE = " \t\r\n"
-
-# Characters that are Python but not this language, with the reason.
-_NOT_ALLOWED = {
-    ".": "attribute access ('.') is not allowed",
-    "[": "subscripts and lists ('[') are not allowed",
-    "]": "subscripts and lists (']') are not allowed",
-    "{": "sets and dicts ('{') are not allowed",
-    "}": "sets and dicts ('}') are not allowed",
-    "'": "strings are not allowed",
-    '"': "strings are not allowed",
+_NOT_ALLOWED = {  # Python that is not this language, with the reason
+    ".": "attribute access ('.') is not allowed", ":": "':' is not allowed (no lambdas, slices or walrus)",
+    **dict.fromkeys("[]", "subscripts and lists are not allowed"),
+    **dict.fromkeys("{}", "sets and dicts are not allowed"),
+    **dict.fromkeys("'\"", "strings are not allowed"), **dict.fromkeys("<>!", "comparisons are not allowed"),
     "=": "'=' is not allowed: no assignments, keyword arguments or comparisons (give values as name=value pairs)",
-    "<": "comparisons are not allowed",
-    ">": "comparisons are not allowed",
-    "!": "comparisons are not allowed",
-    ":": "':' is not allowed (no lambdas, slices or walrus)",
-    "^": "'^' is not allowed: write powers as x ** n",
-    "%": "'%' is not allowed: the operators are + - * / **",
-    "@": "'@' is not allowed: the operators are + - * / **",
-    "&": "'&' is not allowed: the operators are + - * / **",
-    "|": "'|' is not allowed: the operators are + - * / **",
-    "~": "'~' is not allowed: the operators are + - * / **",
-    ";": "';' is not allowed: give one expression",
-    "#": "comments ('#') are not allowed",
-    "\\": "'\\' is not allowed",
+    "^": "'^' is not allowed: write powers as x ** n", ";": "';' is not allowed: give one expression",
+    "#": "comments ('#') are not allowed", "\\": "'\\' is not allowed",
+    **{c: f"'{c}' is not allowed: the operators are + - * / **" for c in ("//", "%", "@", "&", "|", "~")},
 }
 
 
-@dataclass(frozen=True)
-class Token:
-    """One token: kind is "number", "name", an operator ("**", "+", ...), "end" or "error"."""
+class Token(NamedTuple):
+    """One token: kind is "number", "name", the operator itself ("**", "(", ...) or "end"."""
 
     kind: str
     text: str
     start: int
     end: int
-    message: str = ""
 
 
-def tokenize(text: str) -> list[Token]:
-    """The tokens of `text`, ending with an "end" token.
-
-    A character the language does not have becomes an "error" token (and ends
-    the list), so the parser reports problems in left-to-right order.
-    """
-    tokens: list[Token] = []
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c in _SPACE:
-            i += 1
-            continue
-        starts_number = _is_digit(c) or (c == "." and _is_digit(text[i + 1 : i + 2]))
-        token = _number(text, i) if starts_number else None
-        if token is None:
-            token = _name(text, i) or _operator(text, i) or _bad_character(text, i)
-        tokens.append(token)
-        if token.kind == "error":
-            return tokens
-        i = token.end
-    tokens.append(Token("end", "", n, n))
-    return tokens
-
-
-def _is_digit(c: str) -> bool:
-    return len(c) == 1 and c in _DIGITS
+def tokenize(text: str) -> Iterator[Token]:
+    """The tokens of `text`, then "end"; lazy, so problems are reported left to right as the parser reads."""
+    i = 0
+    while i < len(text):
+        match = _TOKEN.match(text, i)
+        if match is None or text.startswith("//", i):
+            raise _not_allowed(text, i)
+        kind, word, end = match.lastgroup or "", match[0], match.end()
+        if kind == "number" and end < len(text) and (text[end].isalnum() or text[end] in "_."):
+            if text[end].isnumeric():  # a digit outside 0-9, as in 3²
+                raise _not_allowed(text, end)
+            glued = _NAME.match(text, end)
+            stop = glued.end() if glued else end + 1
+            if text[end] in "jJ" and stop == end + 1:
+                raise _error(text, "complex numbers are not allowed", i, stop)
+            raise _error(text, "not a number: write products with '*', as in 2*x", i, stop)
+        if kind == "name" and (keyword.iskeyword(word) or keyword.issoftkeyword(word)):
+            raise _error(text, f"'{word}' is a Python keyword, not part of the expression language", i, end)
+        if kind != "space":
+            yield Token(word if kind == "op" else kind, word, i, end)
+        i = end
+    yield Token("end", "", len(text), len(text))
 
 
-def _number(text: str, i: int) -> Token:
-    match = _NUMBER.match(text, i)
-    if match is None:  # tokenize only calls this at an ASCII digit or '.' and a digit
-        return _bad_character(text, i)
-    end = match.end()
-    if end < len(text) and text[end].isnumeric():  # a digit outside 0-9, as in 3²
-        return _bad_character(text, end)
-    if end < len(text) and (text[end].isalnum() or text[end] in "_."):
-        stop = end + 1
-        while stop < len(text) and (text[stop].isalnum() or text[stop] == "_"):
-            stop += 1
-        if text[end] in "jJ" and stop == end + 1:
-            return Token("error", text[i:stop], i, stop, "complex numbers are not allowed")
-        return Token("error", text[i:stop], i, stop, "not a number: write products with '*', as in 2*x")
-    return Token("number", text[i:end], i, end)
-
-
-def _name(text: str, i: int) -> Token | None:
-    match = _NAME.match(text, i)
-    if match is None:
-        return None
-    word = match.group()
-    if keyword.iskeyword(word) or keyword.issoftkeyword(word):
-        message = f"'{word}' is a Python keyword, not part of the expression language"
-        return Token("error", word, i, match.end(), message)
-    return Token("name", word, i, match.end())
-
-
-def _operator(text: str, i: int) -> Token | None:
-    if text.startswith("//", i):
-        return Token("error", "//", i, i + 2, "'//' is not allowed: the operators are + - * / **")
-    for op in _OPERATORS:
-        if text.startswith(op, i):
-            return Token(op, op, i, i + len(op))
-    return None
-
-
-def _bad_character(text: str, i: int) -> Token:
-    c = text[i]
-    message = _NOT_ALLOWED.get(c) or f"unexpected character {c!r}"
+def _not_allowed(text: str, i: int) -> ParseError:
+    """The error for the character (or '//') at text[i], which the language does not have."""
+    c = "//" if text.startswith("//", i) else text[i]
+    message = _NOT_ALLOWED.get(c) or f"unexpected character {printable(repr(c))}"
     if c.isnumeric():  # '²', '٣', '½': Python's float() would take some of them
         message += ": numbers are written with the digits 0-9 (and powers as x**2)"
-    return Token("error", c, i, i + 1, message)
+    return _error(text, message, i, i + len(c))
 
 
 # --- the program ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Instruction:
-    """One step of the postfix program.
+class Instruction(NamedTuple):
+    """One postfix step over the text's span [start, end).
 
-    kind: "number" (arg: the float), "variable" (arg: the name), "neg", "+",
-    "-", "*", "/", "**", or "call" (arg: the function name, nargs: its count).
-    start/end: the part of the text the step computes, for error messages.
+    kind: "number" (arg: the float), "variable" (arg: the name), "neg", "+", "-", "*", "/",
+    "**" (arg: "number" when the exponent is free of variables), "call" (arg: the function).
     """
 
     kind: str
@@ -227,266 +149,208 @@ class Instruction:
 
 @dataclass(frozen=True)
 class Expression:
-    """A parsed expression: its text, its postfix program and its variables.
-
-    `variables` lists the names in order of first appearance.
-    """
+    """A parsed expression: its text, its postfix program and its variables (in order of first use)."""
 
     source: str
     program: tuple[Instruction, ...]
     variables: tuple[str, ...]
 
     def leaves(self, values: Mapping[str, float]) -> dict[str, Value]:
-        """One leaf Value per variable, labelled with its name, in `variables` order.
-
-        Raises ParseError if a variable has no value or a value names no variable.
-        """
-        missing = [name for name in self.variables if name not in values]
-        if missing:
-            given = ", ".join(f"{name}=<number>" for name in missing)
-            raise ParseError(f"no value for {_names(missing)}: give {given}\n{self._point_at_name(missing[0])}")
+        """One leaf Value per variable, labelled with its name; ParseError for a missing or unused name."""
+        self._require(values)
         unused = [name for name in values if name not in self.variables]
         if unused:
-            uses = _names(self.variables) if self.variables else "no variables"
-            raise ParseError(f"{_names(unused)} given but not used: the expression uses {uses}")
+            uses = ", ".join(self.variables) or "no variables"
+            raise ParseError(f"{', '.join(unused)} given but not used: the expression uses {uses}")
         return {name: Value(values[name], label=name) for name in self.variables}
 
     def evaluate(self, values: Mapping[str, Binding]) -> Value:
-        """Run the program: a Value graph whose leaves are the variables' Values.
+        """Run the program on `values` (a Value is used as the leaf itself, a number gets a labelled leaf)."""
+        return self.evaluate_with_spans(values)[0]
 
-        `values` maps every variable to a Value (used as the leaf itself, so
-        gradients can be read from it) or a number (wrapped in a leaf Value
-        labelled with the variable's name). Extra names are ignored.
-        A DomainError or NumericOverflowError from an op is re-raised with the
-        failing subexpression marked.
-        """
-        leaves = {name: self._leaf(name, values) for name in self.variables}
-        stack: list[tuple[Value, bool]] = []  # (value, whether it is free of variables)
+    def evaluate_with_spans(self, values: Mapping[str, Binding]) -> tuple[Value, dict[Value, Span]]:
+        """`evaluate`, and the span of the text each node computes (for messages about that node)."""
+        self._require(values)
+        leaves = {name: v if isinstance(v := values[name], Value) else Value(v, label=name) for name in self.variables}
+        stack: list[Value] = []
+        spans: dict[Value, Span] = {}
         for step in self.program:
             try:
-                stack.append(_run(step, stack, leaves))
+                value = _run(step, stack, leaves)
             except (DomainError, NumericOverflowError) as exc:
-                raise type(exc)(f"{exc}\n{point_at(self.source, step.start, step.end)}") from None
+                raise type(exc)(f"{exc}\n{self.caret(step.start, step.end)}") from None
+            spans.setdefault(value, (step.start, step.end))
+            stack.append(value)
         assert len(stack) == 1, "a parsed program leaves exactly one value"
-        return stack[0][0]
+        return stack[0], spans
 
-    def _leaf(self, name: str, values: Mapping[str, Binding]) -> Value:
-        if name not in values:
-            raise ParseError(f"no value for {name}: give {name}=<number>\n{self._point_at_name(name)}")
-        given = values[name]
-        return given if isinstance(given, Value) else Value(given, label=name)
+    def caret(self, start: int, end: int) -> str:
+        """The source with carets under source[start:end]."""
+        return point_at(self.source, start, end)
 
-    def _point_at_name(self, name: str) -> str:
-        step = next(s for s in self.program if s.kind == "variable" and s.arg == name)
-        return point_at(self.source, step.start, step.end)
+    def _require(self, values: Mapping[str, object]) -> None:
+        missing = [name for name in self.variables if name not in values]
+        if missing:
+            step = next(s for s in self.program if s.kind == "variable" and s.arg == missing[0])
+            given = ", ".join(f"{name}=<number>" for name in missing)
+            raise ParseError(f"no value for {', '.join(missing)}: give {given}\n{self.caret(step.start, step.end)}")
 
     def __str__(self) -> str:
         return self.source
 
 
-def _run(step: Instruction, stack: list[tuple[Value, bool]], leaves: dict[str, Value]) -> tuple[Value, bool]:
-    """Execute one instruction, popping its operands from the stack; returns the result."""
-    kind = step.kind
-    if kind == "number":
-        return Value(step.arg), True  # type: ignore[arg-type]
-    if kind == "variable":
-        return leaves[str(step.arg)], False
-    if kind == "neg":
-        x, constant = stack.pop()
-        return -x, constant
-    if kind == "call":
+def _run(step: Instruction, stack: list[Value], leaves: dict[str, Value]) -> Value:
+    """Execute one instruction, popping its operands from the stack; returns its result."""
+    if step.kind == "number":
+        return Value(step.arg)  # type: ignore[arg-type]
+    if step.kind == "variable":
+        return leaves[str(step.arg)]
+    if step.kind == "neg":
+        return -stack.pop()
+    if step.kind == "call":
         args = stack[len(stack) - step.nargs :]
         del stack[len(stack) - step.nargs :]
-        build = FUNCTIONS[str(step.arg)][1]
-        return build(*(a for a, _ in args)), all(c for _, c in args)
-    (y, y_constant), (x, x_constant) = stack.pop(), stack.pop()
-    if kind == "+":
-        return x + y, x_constant and y_constant
-    if kind == "-":
-        return x - y, x_constant and y_constant
-    if kind == "*":
-        return x * y, x_constant and y_constant
-    if kind == "/":
-        return x / y, x_constant and y_constant
-    # x ** n with n free of variables is the `pow` op with a number exponent
-    # (any base, n not differentiated); with variables it is `pow_value`.
-    return (x ** y.data if y_constant else x**y), x_constant and y_constant
-
-
-def _names(names: Iterable[str]) -> str:
-    return ", ".join(names)
+        return apply(ops.OPS[str(step.arg)], *args)
+    y, x = stack.pop(), stack.pop()
+    if step.kind == "**":  # a constant exponent is `pow`'s number (any base); else `pow_value`
+        return x ** y.data if step.arg == "number" else x**y
+    return {"+": x.__add__, "-": x.__sub__, "*": x.__mul__, "/": x.__truediv__}[step.kind](y)
 
 
 # --- the parser -----------------------------------------------------------------------------------
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}  # the left-associative levels; signs and ** are in `unary`
+
+
 class _Parser:
-    """Recursive descent over the grammar in the module docstring, emitting postfix steps."""
+    """Precedence climbing with one token of lookahead; each method emits postfix steps, returns its span."""
 
     def __init__(self, text: str) -> None:
-        self.text = text
-        self.tokens = tokenize(text)
-        self.position = 0
-        self.depth = 0
-        self.program: list[Instruction] = []
+        self.text, self.tokens, self.current = text, tokenize(text), None
+        self.depth, self.program, self.functions = 0, [], functions()
 
-    # Each parse_* method emits its subexpression's steps and returns its (start, end).
     def parse(self) -> Expression:
-        first = self.peek()
-        if first.kind == "end":
-            raise _error(self.text, "empty expression: give something like 'x * y + 1'", first.start)
-        self.parse_expression()
-        last = self.peek()
-        if last.kind != "end":
-            raise self.unexpected(last, "expected an operator (+ - * / **) or the end of the expression")
+        if self.peek().kind == "end":
+            raise _error(self.text, "empty expression: give something like 'x * y + 1'", self.peek().start)
+        self.expression()
+        if self.peek().kind != "end":
+            raise self.unexpected("expected an operator (+ - * / **) or the end of the expression")
         variables = dict.fromkeys(str(s.arg) for s in self.program if s.kind == "variable")
         return Expression(self.text, tuple(self.program), tuple(variables))
 
-    def parse_expression(self) -> tuple[int, int]:
-        start, end = self.parse_term()
+    def expression(self, level: int = 1) -> Span:
+        """Operands joined by operators of precedence >= level: a loop, left-associative."""
+        start, end = self.unary()
+        while _PRECEDENCE.get(self.peek().kind, 0) >= level:
+            op = self.take()
+            end = self.expression(_PRECEDENCE[op.kind] + 1)[1]
+            self.emit(op.kind, None, start, end)
+        return start, end
+
+    def unary(self) -> Span:
+        """Signs, atom, ("**" unary)?; a "-" right before a number literal folds into it."""
+        signs = []
         while self.peek().kind in ("+", "-"):
-            op = self.take()
-            _, end = self.parse_term()
-            self.emit(op.kind, None, start, end)
-        return start, end
-
-    def parse_term(self) -> tuple[int, int]:
-        start, end = self.parse_unary()
-        while self.peek().kind in ("*", "/"):
-            op = self.take()
-            _, end = self.parse_unary()
-            self.emit(op.kind, None, start, end)
-        return start, end
-
-    def parse_unary(self) -> tuple[int, int]:
-        token = self.peek()
-        if token.kind not in ("+", "-"):
-            return self.parse_power()
-        self.take()
-        with self.nested(token):
-            _, end = self.parse_unary()
-        if token.kind == "-":
+            signs.append(self.enter(self.take()))
+        start, end = self.atom()
+        if self.peek().kind == "**":
+            self.enter(self.take())
+            mark = len(self.program)
+            end = self.unary()[1]
+            self.depth -= 1
+            constant = all(step.kind != "variable" for step in self.program[mark:])
+            self.emit("**", "number" if constant else None, start, end)
+        for sign in reversed(signs):
+            self.depth -= 1
             last = self.program[-1]
-            if self._is_literal_after(token, last):
-                # A signed literal such as -2 is one constant leaf, not neg(2).
-                self.program[-1] = Instruction("number", -float(last.arg), token.start, end)  # type: ignore[arg-type]
-            else:
-                self.emit("neg", None, token.start, end)
-        return token.start, end
+            if sign.kind == "-" and last.kind == "number" and not self.text[sign.end : last.start].strip():
+                self.program[-1] = Instruction("number", -float(last.arg), sign.start, end)  # type: ignore[arg-type]
+            elif sign.kind == "-":
+                self.emit("neg", None, sign.start, end)
+        return (signs[0].start if signs else start), end
 
-    def _is_literal_after(self, sign: Token, last: Instruction) -> bool:
-        """Whether the operand just parsed after `sign` is a bare number literal."""
-        return last.kind == "number" and self.text[sign.end : last.start].strip() == ""
-
-    def parse_power(self) -> tuple[int, int]:
-        start, end = self.parse_atom()
-        token = self.peek()
-        if token.kind == "**":
-            self.take()
-            with self.nested(token):
-                _, end = self.parse_unary()
-            self.emit("**", None, start, end)
-        return start, end
-
-    def parse_atom(self) -> tuple[int, int]:
+    def atom(self) -> Span:
         token = self.take()
         if token.kind == "number":
-            value = float(token.text)  # a float from the start: never a big Python int
-            if not math.isfinite(value):
-                message = f"the number {token.text[:40]} is too large for a float64"
-                raise _error(self.text, message, token.start, token.end)
-            self.emit("number", value, token.start, token.end)
-            return token.start, token.end
-        if token.kind == "name":
-            if self.peek().kind == "(":
-                return self.parse_call(token)
-            if token.text in FUNCTIONS:
-                message = f"{token.text} is a function: call it as {token.text}(...)"
-                raise _error(self.text, message, token.start, token.end)
-            self.emit("variable", token.text, token.start, token.end)
-            return token.start, token.end
-        if token.kind == "(":
-            with self.nested(token):
-                self.parse_expression()
-            close = self.expect(")", token)
-            return token.start, close.end
-        raise self.unexpected(token, "expected a number, a variable, a function call or '('")
+            if not math.isfinite(value := float(token.text)):  # a float from the start, never a big int
+                raise _error(self.text, f"the number {token.text[:40]} is too large for a float64", *token[2:])
+            self.emit("number", value, *token[2:])
+        elif token.kind == "name" and self.peek().kind == "(":
+            return self.call(token)
+        elif token.kind == "name":
+            if token.text in self.functions:
+                raise _error(self.text, f"{token.text} is a function: call it as {token.text}(...)", *token[2:])
+            self.emit("variable", token.text, *token[2:])
+        elif token.kind == "(":
+            self.enter(token)
+            self.expression()
+            return token.start, self.close(token)
+        else:
+            raise self.unexpected("expected a number, a variable, a function call or '('", token)
+        return token.start, token.end
 
-    def parse_call(self, name: Token) -> tuple[int, int]:
-        if name.text not in FUNCTIONS:
-            known = ", ".join(FUNCTIONS)
-            raise _error(self.text, f"unknown function '{name.text}': the functions are {known}", name.start, name.end)
-        opening = self.take()
-        nargs = 0
-        with self.nested(opening):
-            if self.peek().kind == ")":
-                raise self.unexpected(self.peek(), f"{name.text}() needs an argument")
-            self.parse_expression()
-            nargs = 1
-            while self.peek().kind == ",":
-                self.take()
-                self.parse_expression()
-                nargs += 1
-        close = self.expect(")", opening)
-        arity = FUNCTIONS[name.text][0]
-        if nargs != arity:
-            plural = "argument" if arity == 1 else "arguments"
-            raise _error(self.text, f"{name.text} takes {arity} {plural}, got {nargs}", name.start, close.end)
-        self.emit("call", name.text, name.start, close.end, nargs)
-        return name.start, close.end
+    def call(self, name: Token) -> Span:
+        op = self.functions.get(name.text)
+        if op is None:
+            known = ", ".join(self.functions)
+            raise _error(self.text, f"unknown function '{name.text}': the functions are {known}", *name[2:])
+        opening = self.enter(self.take())
+        if self.peek().kind == ")":
+            raise self.unexpected(f"{name.text}() needs an argument")
+        nargs = 1
+        self.expression()
+        while self.peek().kind == ",":
+            self.take()
+            self.expression()
+            nargs += 1
+        end = self.close(opening)
+        if nargs != op.arity:
+            plural = "argument" if op.arity == 1 else "arguments"
+            raise _error(self.text, f"{name.text} takes {op.arity} {plural}, got {nargs}", name.start, end)
+        self.emit("call", name.text, name.start, end, nargs)
+        return name.start, end
 
     # --- helpers ------------------------------------------------------------------------------------
     def peek(self) -> Token:
-        token = self.tokens[min(self.position, len(self.tokens) - 1)]
-        if token.kind == "error":
-            raise _error(self.text, token.message, token.start, token.end)
-        return token
+        if self.current is None:
+            self.current = next(self.tokens)
+        return self.current
 
     def take(self) -> Token:
         token = self.peek()
-        self.position += 1
+        self.current = None if token.kind != "end" else token
         return token
 
-    def expect(self, kind: str, opening: Token) -> Token:
-        token = self.peek()
-        if token.kind != kind:
-            if token.kind == "end":
-                raise _error(self.text, f"'{opening.text}' is never closed", opening.start, opening.end)
-            raise self.unexpected(token, f"expected '{kind}' or an operator")
-        return self.take()
+    def enter(self, token: Token) -> Token:
+        """One more level of nesting at `token`; too deep is a ParseError, never a RecursionError."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            message = f"the expression nests deeper than {MAX_DEPTH} levels (parentheses, calls, signs, powers)"
+            raise _error(self.text, message, *token[2:])
+        return token
 
-    def unexpected(self, token: Token, hint: str) -> ParseError:
+    def close(self, opening: Token) -> int:
+        """Take the ')' matching `opening` and leave its level; returns the end of the ')'."""
+        if self.peek().kind == "end":
+            raise _error(self.text, f"'{opening.text}' is never closed", *opening[2:])
+        if self.peek().kind != ")":
+            raise self.unexpected("expected ')' or an operator")
+        self.depth -= 1
+        return self.take().end
+
+    def unexpected(self, hint: str, token: Token | None = None) -> ParseError:
+        token = token or self.peek()
         found = "end of the expression" if token.kind == "end" else repr(token.text)
-        return _error(self.text, f"unexpected {found}: {hint}", token.start, token.end)
+        return _error(self.text, f"unexpected {found}: {hint}", *token[2:])
 
     def emit(self, kind: str, arg: float | str | None, start: int, end: int, nargs: int = 0) -> None:
         self.program.append(Instruction(kind, arg, start, end, nargs))
 
-    def nested(self, token: Token) -> _Nesting:
-        return _Nesting(self, token)
 
-
-class _Nesting:
-    """Counts one level of nesting for the parser; too deep is a ParseError, not a crash."""
-
-    def __init__(self, parser: _Parser, token: Token) -> None:
-        self.parser = parser
-        self.token = token
-
-    def __enter__(self) -> None:
-        self.parser.depth += 1
-        if self.parser.depth > MAX_DEPTH:
-            message = f"the expression nests deeper than {MAX_DEPTH} levels (parentheses, calls, signs, powers)"
-            raise _error(self.parser.text, message, self.token.start, self.token.end)
-
-    def __exit__(self, *exc: object) -> None:
-        self.parser.depth -= 1
-
-
-# --- public entry points --------------------------------------------------------------------------
+# --- entry points ---------------------------------------------------------------------------------
 def parse(text: str) -> Expression:
     """Parse `text` into an Expression, or raise ParseError pointing at the problem.
 
-    >>> e = parse("sigmoid(x * y) + x ** 2")
-    >>> e.variables
+    >>> parse("sigmoid(x * y) + x ** 2").variables
     ('x', 'y')
     """
     if not isinstance(text, str):
@@ -500,7 +364,7 @@ def parse(text: str) -> Expression:
 
 
 def evaluate(text: str, values: Mapping[str, Binding]) -> Value:
-    """parse(text).evaluate(values): the expression's Value graph.
+    """parse(text).evaluate(values).
 
     >>> evaluate("x * y + 1", {"x": 2.0, "y": 3.0}).data
     7.0
@@ -509,28 +373,24 @@ def evaluate(text: str, values: Mapping[str, Binding]) -> Value:
 
 
 def parse_assignment(text: str) -> tuple[str, float]:
-    """A "name=value" pair as (name, value); ParseError if malformed.
-
-    The name must be an identifier that is not a keyword or a function name;
-    the value a finite number.
-    """
+    """A "name=value" pair as (name, float); ParseError unless the name is a variable name
+    (not a keyword or function) and the value a finite number in ASCII digits."""
     name, sep, number = text.partition("=")
-    name_part = name.strip()
+    name_part, number, shown = name.strip(), number.strip(), printable(repr(number.strip()[: 2 * WINDOW]))
     if not sep:
-        raise _error(text, f"expected name=value, got {text!r} (no '=')", 0, len(text))
+        raise _error(text, f"expected name=value, got {printable(repr(text[:2 * WINDOW]))} (no '=')", 0, len(text))
     if not _NAME.fullmatch(name_part) or keyword.iskeyword(name_part) or keyword.issoftkeyword(name_part):
-        raise _error(text, f"{name_part!r} is not a valid variable name", 0, len(name))
-    if name_part in FUNCTIONS:
+        raise _error(text, f"{printable(repr(name_part[:2 * WINDOW]))} is not a valid variable name", 0, len(name))
+    if name_part in functions():
         raise _error(text, f"{name_part!r} is a function name and cannot be a variable", 0, len(name))
-    start = len(name) + 1
-    if not number.isascii() or "_" in number:  # float() would read '٣' as 3 and '1_0' as 10
-        raise _error(text, f"{name_part}: {number.strip()!r} is not a number", start, len(text))
     try:
-        value = float(number.strip())
+        if not number.isascii() or "_" in number:  # float() would read '٣' as 3 and '1_0' as 10
+            raise ValueError(number)
+        value = float(number)
     except ValueError:
-        raise _error(text, f"{name_part}: {number.strip()!r} is not a number", start, len(text)) from None
+        raise _error(text, f"{name_part}: {shown} is not a number", len(name) + 1, len(text)) from None
     if not math.isfinite(value):
-        raise _error(text, f"{name_part}: the value must be a finite number, got {number.strip()!r}", start, len(text))
+        raise _error(text, f"{name_part}: the value must be a finite number, got {shown}", len(name) + 1, len(text))
     return name_part, value
 
 
@@ -540,6 +400,6 @@ def parse_assignments(pairs: Iterable[str]) -> dict[str, float]:
     for pair in pairs:
         name, value = parse_assignment(pair)
         if name in values:
-            raise ParseError(f"{name} is given twice ({name}={values[name]!r} and {pair.strip()})")
+            raise ParseError(f"{name} is given twice ({name}={values[name]!r} and {name}={value!r})")
         values[name] = value
     return values

@@ -4,6 +4,7 @@ with its exit code and message and without a traceback."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -177,7 +178,7 @@ ERRORS = [
     (["grad", "x", "x=٣"], "'٣' is not a number"),
     (["grad", "x", "x=nan"], "finite number"),
     (["grad", "x", "x=inf"], "finite number"),
-    (["grad", "x", "x=1", "x=2"], "x is given twice"),
+    (["grad", "x", "x=1", "x=2"], "x is given twice (x=1.0 and x=2.0)"),
     (["grad", "x", "2x=1"], "not a valid variable name"),
     (["grad", "exp", "exp=1"], "exp is a function"),
     (["grad", "x", "x=1", "--wrt", "y"], "--wrt y: not a variable of the expression"),
@@ -189,7 +190,9 @@ ERRORS = [
     (["grad"], "the following arguments are required: EXPR"),
     (["draw", "x", "x=1", "-o", "missing-folder/g.svg"], "cannot write missing-folder/g.svg"),
     (["draw", "x", "x=1", "--highlight", "q"], "--highlight q: not a variable"),
-    (["draw", "+".join(["x"] * 300), "x=1", "-o", "g.svg"], "--max-nodes N"),
+    (["draw", "+".join(["x"] * 300), "x=1", "-o", "g.svg"], "give --max-nodes 599 to draw it anyway"),
+    (["grad", "+".join(["x"] * 300), "x=1", "--svg", "g.svg"], "more than --max-nodes 500"),
+    (["draw", "x", "x=1", "--max-nodes", "0"], "--max-nodes must be a positive number"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     ([], "the following arguments are required: COMMAND"),
 ]
@@ -219,12 +222,12 @@ def test_a_missing_renderer_exits_1_with_instructions_but_dot_still_works(tmp_pa
 
 
 def test_an_internal_failure_exits_1_with_the_traceback(monkeypatch, capsys):
-    from autograd_mini import cli
+    from autograd_mini import cli, commands
 
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(cli, "gradients", broken)
+    monkeypatch.setattr(commands, "gradients", broken)
     assert cli.main(["grad", "x", "x=1"]) == 1
     err = capsys.readouterr().err
     assert "Traceback" in err and "RuntimeError: a bug" in err
@@ -239,3 +242,134 @@ def test_main_returns_exit_codes_instead_of_exiting(capsys):
     assert main(["grad", "x.y"]) == 2
     assert main(["--help"]) == 0
     assert main(["grad", "--nonsense"]) == 2
+
+
+# --- the edges of the command line (issue 11, item 15) ------------------------------------------
+def test_grad_svg_draws_the_real_gradients(tmp_path):
+    done = run("grad", "x*y", "x=1", "y=2", "--svg", "g.svg", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    texts = [t.strip() for t in ET.parse(tmp_path / "g.svg").getroot().itertext() if t.strip()]
+    assert "grad 2" in texts and "grad 1" in texts  # d/dx = y = 2, d/dy = x = 1, d/df = 1
+
+
+def test_refusing_a_big_graph_advises_the_flag_not_a_python_keyword(tmp_path):
+    done = run("draw", "+".join(["x"] * 300), "x=1", "-o", "g.svg", cwd=tmp_path)
+    assert "max_nodes=" not in done.stderr and "collapse_neurons" not in done.stderr
+    assert run("draw", "+".join(["x"] * 300), "x=1", "-o", "g.svg", "--max-nodes", "599", cwd=tmp_path).returncode == 0
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_disk_on_stdout_is_a_clear_error_without_traceback():
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "autograd_mini", "grad", "x*y", "x=1", "y=2"],
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr == "autograd-mini: error: cannot write the output: No space left on device\n"
+
+
+def test_a_closed_stdout_pipe_ends_quietly():
+    done = subprocess.Popen([sys.executable, "-m", "autograd_mini", "grad", "x*y", "x=1", "y=2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done.stdout.close()  # the reader is gone before the command prints (as `| head -0`)
+    err = done.stderr.read()
+    done.stderr.close()
+    assert done.wait(timeout=60) == 0
+    assert err == ""
+
+
+class _ClosedPipe(io.StringIO):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_broken_pipe_during_the_demo_is_not_a_demo_file_error(monkeypatch, tmp_path, capsys):
+    from autograd_mini import cli
+
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    assert cli.main(["demo", "--out", str(tmp_path / "d"), "--no-progress"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_ctrl_c_while_the_package_imports_exits_130_without_traceback(tmp_path):
+    pytest.importorskip("_autograd_mini_cli", reason="the console script's module is not installed")
+    fake = tmp_path / "autograd_mini"  # stands in for the package; its import is interrupted
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise KeyboardInterrupt\n")
+    done = subprocess.run([sys.executable, "-c", "import sys, _autograd_mini_cli; sys.exit(_autograd_mini_cli.main())",
+                           "grad", "x", "x=1"], capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert done.returncode == 130
+    assert done.stderr == "autograd-mini: error: interrupted\n"
+
+
+def test_ctrl_c_while_a_command_runs_exits_130_without_traceback(monkeypatch, capsys):
+    from autograd_mini import cli, commands
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(commands, "gradients", interrupted)
+    assert cli.main(["grad", "x", "x=1"]) == 130
+    assert capsys.readouterr().err == "autograd-mini: error: interrupted\n"
+
+
+def test_a_100000_digit_literal_gets_a_short_error():
+    done = run("grad", "1" * 100_000)
+    assert done.returncode == 2
+    assert "too large for a float64" in done.stderr and len(done.stderr) < 500
+
+
+@pytest.mark.parametrize("args", [["grad", "x \x1b[31m", "x=1"], ["grad", "x", "x\x1b[2J=1"],
+                                  ["grad", "x", "x=1", "--wrt", "\x1b[2J"]])
+def test_control_characters_from_the_input_are_escaped(args):
+    done = run(*args)
+    assert done.returncode == 2
+    assert "\x1b" not in done.stderr and "\\x1b" in done.stderr
+
+
+@pytest.mark.parametrize("order", ["1", "2"])
+def test_an_infinite_derivative_names_the_users_function_with_a_caret(order):
+    done = run("grad", "1 + sqrt(x)", "x=0", "--order", order)
+    assert done.returncode == 2
+    assert "div(" not in done.stderr
+    assert "sqrt(0.0)" in done.stderr
+    assert done.stderr.splitlines()[-2:] == ["    1 + sqrt(x)", "        ^^^^^^^"]
+
+
+def test_demo_out_naming_a_file_says_not_a_directory(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    done = run("demo", "--out", "a-file", "--no-progress", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "not a directory" in done.stderr.lower() and "File exists" not in done.stderr
+
+
+# --- the explorer page (issue 13) ---------------------------------------------------------------
+def test_draw_to_html_writes_the_explorer_page(tmp_path):
+    done = run("draw", "sigmoid(w*x + b)", "w=0.5", "x=2", "b=-1", "-o", "neuron.html", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "explorer page written to neuron.html" in done.stdout
+    page = (tmp_path / "neuron.html").read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    for label in ("w", "x", "b", "f"):
+        assert f'data-label="{label}"' in page
+    assert 'data-steps="' in page and "<script" in page
+
+
+@pytest.mark.parametrize("flag", ["--derivatives", "--show-order", "--highlight=x"])
+def test_drawing_options_are_refused_for_the_page(tmp_path, flag):
+    done = run("draw", "x*x", "x=1", "-o", "g.html", flag, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "the .html explorer page" in done.stderr and not (tmp_path / "g.html").exists()
+
+
+def test_functions_added_to_the_table_work_on_the_command_line():
+    import math
+
+    done = run("grad", "sin(x) * cos(y)", "x=0.3", "y=-1.2")
+    assert done.returncode == 0, done.stderr
+    assert results(done.stdout) == pytest.approx({
+        "value": math.sin(0.3) * math.cos(-1.2),
+        "d/dx": math.cos(0.3) * math.cos(-1.2),
+        "d/dy": -math.sin(0.3) * math.sin(-1.2),
+    }, rel=1e-15)
+    assert "sin, cos" in run("grad", "--help").stdout

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -80,7 +81,11 @@ def test_training_reaches_at_least_95_percent(demo_run):
 def test_the_files_listed_exist_and_are_what_they_claim(demo_run):
     done, out = demo_run
     listed = done.stdout.split("5. Files written", 1)[1].split()
-    assert listed == [str(out / "network.svg"), str(out / "moons.png")]
+    assert listed == [str(out / "network.svg"), str(out / "explore.html"), str(out / "moons.png")]
+    page = (out / "explore.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and 'data-label="L1.N0.w0"' in page
+    assert "neuron L1.N0 (hidden layer 1)" in page  # the page carries the delta rows of the network
+    assert "<script src" not in page and "<link" not in page  # self-contained
     svg = ET.parse(out / "network.svg").getroot()
     assert svg.tag.endswith("svg")
     text = "".join(svg.itertext())
@@ -110,3 +115,52 @@ def test_an_unwritable_out_folder_is_a_usage_error(tmp_path):
     )
     assert done.returncode == 2
     assert "cannot write the demo's files" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_step_1_prints_the_per_neuron_delta_table(demo_run):
+    from autograd_mini.delta import delta_table
+
+    done, _ = demo_run
+    step1 = done.stdout.split("2. The computation graph")[0]
+    table = delta_table(MLP(2, [2, 1], bias=False, seed=2), [0.35, 0.9], 0.5)
+    for row in table.rows:
+        line = next(line for line in step1.splitlines() if line.split()[:1] == [row.neuron])
+        cells = line.split()
+        assert float(cells[1]) == pytest.approx(row.net, rel=1e-8)
+        assert float(cells[2]) == pytest.approx(row.out, rel=1e-8)
+        assert any(c.rstrip(",") and _close(c.rstrip(","), row.delta) for c in cells[3:])
+    assert "(1.6)" in step1 and "(1.7)/(1.8)" in step1
+
+
+def _close(text: str, number: float) -> bool:
+    try:
+        return float(text) == pytest.approx(number, rel=1e-8)
+    except ValueError:
+        return False
+
+
+def test_the_move_to_relu_and_hinge_says_the_delta_formulas_no_longer_apply(demo_run):
+    done, _ = demo_run
+    step3 = done.stdout.split("3. Training")[1].split("4. The decision boundary")[0]
+    assert "delta formulas (1.3)-(1.8) are for sigmoid neurons with squared error" in step3
+
+
+def test_every_file_the_demo_writes_goes_through_atomic_write(monkeypatch, tmp_path):
+    import importlib
+
+    from autograd_mini import files
+
+    explore = importlib.import_module("autograd_mini.explore")  # the module, not the function of that name
+
+    written = []
+
+    def spy(path, data, **kwargs):
+        written.append(Path(path).name)
+        return files.atomic_write(path, data, **kwargs)
+
+    monkeypatch.setattr(demo, "atomic_write", spy)
+    monkeypatch.setattr(explore, "atomic_write", spy)
+    monkeypatch.setitem(demo.TRAINING, "steps", 2)
+    result = demo.run(tmp_path / "out", out=io.StringIO(), progress=False)
+    assert sorted(written) == sorted(p.name for p in result.files) == ["explore.html", "moons.png", "network.svg"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(written)  # no temporary files left

@@ -10,14 +10,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograd_mini import DomainError, NumericOverflowError, Value, gradients
+from autograd_mini import DomainError, NumericOverflowError, Value, gradients, ops
 from autograd_mini.losses import squared_error
+from autograd_mini.ops import OPS, UNARY_FUNCTIONS
 from autograd_mini.parser import (
-    FUNCTIONS,
     MAX_DEPTH,
     MAX_LENGTH,
     ParseError,
     evaluate,
+    functions,
     parse,
     parse_assignment,
     parse_assignments,
@@ -117,13 +118,12 @@ def test_precedence_and_associativity_follow_python(text, expected):
     assert evaluate(text, {"x": 3.0}).data == pytest.approx(expected, rel=1e-15)
 
 
-@pytest.mark.parametrize("name", ["exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu"])
-def test_each_unary_function_is_the_value_method(name):
+@pytest.mark.parametrize("name", UNARY_FUNCTIONS)
+def test_each_unary_row_of_the_table_is_a_function(name):
     x = Value(0.7, label="x")
     via_text = evaluate(f"{name}(x)", {"x": x})
-    direct = getattr(Value(0.7), name)()
-    assert via_text.data == direct.data
-    assert via_text.op is direct.op
+    assert via_text.op is OPS[name]
+    assert via_text.data == OPS[name].forward(0.7)
     assert via_text.inputs == (x,)
 
 
@@ -370,5 +370,64 @@ def test_leaves_require_every_variable_and_nothing_else():
         expression.evaluate({"x": 1.0})
 
 
-def test_functions_table_lists_the_documented_functions():
-    assert set(FUNCTIONS) == {"exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "squared_error"}
+def test_the_functions_are_the_tables_elementary_functions_and_squared_error():
+    assert list(functions()) == [*UNARY_FUNCTIONS, "squared_error"]
+    assert {"exp", "log", "sqrt", "sin", "cos", "abs", "tanh", "sigmoid", "relu"} <= set(functions())
+    assert all(functions()[name] is OPS[name] for name in functions())
+
+
+def test_a_row_listed_as_a_function_is_callable_without_touching_the_parser(monkeypatch):
+    from autograd_mini.extend import defop
+
+    name = "parser_test_cube"
+    if name not in OPS:
+        defop(name, forward=lambda x: x * x * x, vjp=lambda g, out, x: (g * 3.0 * x * x,))
+    with pytest.raises(ParseError, match=f"unknown function '{name}'"):
+        parse(f"{name}(x)")
+    monkeypatch.setattr(ops, "UNARY_FUNCTIONS", (*UNARY_FUNCTIONS, name))
+    root = evaluate(f"{name}(x) + 1", {"x": 2.0})
+    assert root.data == 9.0 and root.inputs[0].op is OPS[name]
+    assert gradients(root, [root.inputs[0].inputs[0]]) == [12.0]
+
+
+# --- messages stay short and printable ----------------------------------------------------------
+def test_a_huge_literal_gets_a_short_message_with_a_clamped_caret():
+    with pytest.raises(ParseError, match="too large for a float64") as info:
+        parse("1" * 100_000)
+    message = str(info.value)
+    assert len(message) < 400
+    line, caret = message.splitlines()[-2:]
+    assert line.endswith("...") and set(caret.strip()) == {"^"}
+    assert line.index("1") == caret.index("^")  # the caret starts under the literal
+
+
+def test_the_caret_window_follows_the_culprit_on_a_long_line():
+    text = "x + " * 5_000 + "x.data"
+    with pytest.raises(ParseError, match="attribute access") as info:
+        parse(text)
+    line, caret = str(info.value).splitlines()[-2:]
+    assert len(line) < 200 and line.startswith("    ...")
+    assert line[caret.index("^")] == "."
+
+
+@pytest.mark.parametrize("text", ["x \x1b[31m", "x\x07", "x +\x00", "x\ry )"])
+def test_control_characters_are_escaped_in_messages(text):
+    with pytest.raises(ParseError) as info:
+        parse(text)
+    message = str(info.value)
+    assert message.isprintable() or set(message) - set(filter(str.isprintable, message)) == {"\n"}
+    line, caret = message.splitlines()[-2:]
+    assert len(caret) <= len(line)
+
+
+@pytest.mark.parametrize("pair", ["x=\x1b[2J", "\x1b=1", "x\x07"])
+def test_control_characters_in_assignments_are_escaped(pair):
+    with pytest.raises(ParseError) as info:
+        parse_assignment(pair)
+    assert "\x1b" not in str(info.value) and "\x07" not in str(info.value)
+
+
+def test_a_name_given_twice_shows_both_values_formatted_the_same():
+    with pytest.raises(ParseError) as info:
+        parse_assignments(["x=1", "x=2"])
+    assert "(x=1.0 and x=2.0)" in str(info.value)

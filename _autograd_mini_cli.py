@@ -1,0 +1,22 @@
+"""The `autograd-mini` console script: `autograd_mini.cli.main` behind a Ctrl-C guard.
+
+It lives outside the package because importing `autograd_mini` is most of the
+command's start-up, and an interrupt during that import would otherwise end
+with a traceback: code inside the package cannot catch it.
+"""
+
+import sys
+
+
+def main() -> int:
+    """Import the command line and run it; Ctrl-C while importing exits 130 quietly."""
+    try:
+        from autograd_mini.cli import main as run
+    except KeyboardInterrupt:
+        print("autograd-mini: error: interrupted", file=sys.stderr)
+        return 130
+    return run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
