@@ -9,19 +9,98 @@ gradient in closed form (delta_j = dE/dnet_j):
     every bias:     dE/db_j  = delta_j
 
 This module computes them with floats only (no Values, no graph), so tests can
-check the engine's `backward()` against an independent oracle.
+check the engine's `backward()` against an independent oracle. `delta_table`
+shows the derivation's quantities per neuron (net_j, O_j, dE/dO_j, delta_j,
+dE/dw_ij) as a table a teacher can put on a slide.
+
+The loss over several outputs, E = sum_k 1/2 (t_k - y_k)^2, is the package's
+extension of (1.4) (the derivation has one output); delta_j = dE/dnet_j is the
+package's notation for the factor dE/dO_j * dO_j/dnet_j of (1.5).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .nn import MLP
 
 Target = float | Sequence[float]
+
+
+@dataclass(frozen=True)
+class NeuronDelta:
+    """One neuron's row of the derivation: neuron j of layer `layer` (label `neuron`, e.g. "L2.N0").
+
+    net:          net_j = sum_i w_ij O_i (+ b_j), (1.1)
+    out:          O_j = phi(net_j), (1.2)
+    dE_dout:      dE/dO_j: y_j - t_j for an output (1.6), sum_l delta_l w_jl for a hidden neuron (1.7)/(1.8)
+    delta:        delta_j = dE/dnet_j = dE/dO_j * O_j (1 - O_j), (1.3)
+    weight_grads: dE/dw_ij = delta_j * O_i for each input i, (1.5)
+    bias_grad:    dE/db_j = delta_j, or None for a neuron without bias
+    """
+
+    neuron: str
+    layer: int
+    index: int
+    net: float
+    out: float
+    dE_dout: float
+    delta: float
+    weight_grads: list[float] = field(default_factory=list)
+    bias_grad: float | None = None
+
+
+@dataclass(frozen=True)
+class DeltaTable:
+    """`delta_table`'s result: one NeuronDelta per neuron, output layer last; `str()` prints it."""
+
+    rows: list[NeuronDelta]
+    total_error: float
+    inputs: list[float]
+    targets: list[float]
+
+    def row(self, label: str) -> NeuronDelta:
+        """The row of neuron `label` ("L2.N0"); KeyError naming the labels there are."""
+        for r in self.rows:
+            if r.neuron == label:
+                return r
+        raise KeyError(f"delta_table has no neuron {label!r}: it has {', '.join(r.neuron for r in self.rows)}")
+
+    @property
+    def output_layer(self) -> int:
+        """The number of the output layer (layers count from 1)."""
+        return self.rows[-1].layer
+
+    def __str__(self) -> str:
+        return "\n".join(_table_lines(self))
+
+
+def delta_table(model: MLP, x: Sequence[float], t: Target) -> DeltaTable:
+    """The derivation's quantities for every neuron of a sigmoid `model` at input x, target t.
+
+    E = sum_k 1/2 (t_k - y_k)^2 over the outputs (1.4). `x` is a list of
+    numbers; `t` a number (one output) or a list with one target per output.
+    Raises ValueError naming the neuron for a layer that is not sigmoid.
+    """
+    xs, targets = _arguments(model, x, t, "delta_table")
+    nets, outputs = _forward(model, xs)
+    de_douts, deltas = _backward(model, outputs, targets)
+    rows = []
+    for li, layer in enumerate(model.layers):
+        for j, neuron in enumerate(layer.neurons):
+            delta = deltas[li][j]
+            rows.append(NeuronDelta(
+                neuron=neuron.name, layer=li + 1, index=j, net=nets[li][j], out=outputs[li + 1][j],
+                dE_dout=de_douts[li][j], delta=delta,
+                weight_grads=[delta * o_i for o_i in outputs[li]],  # (1.5)
+                bias_grad=delta if neuron.b is not None else None,
+            ))
+    error = math.fsum(0.5 * (tk - yk) ** 2 for yk, tk in zip(outputs[-1], targets, strict=True))  # (1.4)
+    return DeltaTable(rows, error, xs, targets)
 
 
 def delta_gradients(model: MLP, x: Sequence[float], t: Target) -> list[float]:
@@ -31,13 +110,9 @@ def delta_gradients(model: MLP, x: Sequence[float], t: Target) -> list[float]:
     numbers; `t` a number (one output) or a list with one target per output.
     Raises ValueError naming the neuron for a layer that is not sigmoid.
     """
-    _check_sigmoid(model)
-    xs = _floats(x, "x")
-    if len(xs) != model.nin:
-        raise ValueError(f"delta_gradients: expected {model.nin} inputs, got {len(xs)}")
-    targets = _targets(t, model.nouts[-1])
-    outputs = _forward(model, xs)  # outputs[0] = x, outputs[l] = layer l's O_j
-    deltas = _deltas(model, outputs, targets)
+    xs, targets = _arguments(model, x, t, "delta_gradients")
+    _, outputs = _forward(model, xs)  # outputs[0] = x, outputs[l] = layer l's O_j
+    _, deltas = _backward(model, outputs, targets)
     grads: list[float] = []
     for li, layer in enumerate(model.layers):
         o_prev = outputs[li]
@@ -48,8 +123,17 @@ def delta_gradients(model: MLP, x: Sequence[float], t: Target) -> list[float]:
     return grads
 
 
-def _forward(model: MLP, xs: list[float]) -> list[list[float]]:
-    """Every layer's outputs O_j = phi(net_j) of (1.1)-(1.2), input layer first."""
+def _arguments(model: MLP, x: Sequence[float], t: Target, who: str) -> tuple[list[float], list[float]]:
+    _check_sigmoid(model, who)
+    xs = _floats(x, "x", who)
+    if len(xs) != model.nin:
+        raise ValueError(f"{who}: expected {model.nin} inputs, got {len(xs)}")
+    return xs, _targets(t, model.nouts[-1], who)
+
+
+def _forward(model: MLP, xs: list[float]) -> tuple[list[list[float]], list[list[float]]]:
+    """Every layer's net_j (1.1) and, input layer first, outputs O_j = phi(net_j) (1.2)."""
+    nets: list[list[float]] = []
     outputs = [xs]
     for layer in model.layers:
         o_prev = outputs[-1]
@@ -58,24 +142,68 @@ def _forward(model: MLP, xs: list[float]) -> list[list[float]]:
             net = sum(w.data * o for w, o in zip(neuron.w, o_prev, strict=True))
             if neuron.b is not None:
                 net += neuron.b.data
-            row.append(_logistic(net))
-        outputs.append(row)
-    return outputs
+            row.append(net)
+        nets.append(row)
+        outputs.append([_logistic(net) for net in row])
+    return nets, outputs
 
 
-def _deltas(model: MLP, outputs: list[list[float]], targets: list[float]) -> list[list[float]]:
-    """delta_j for every neuron, computed from the output layer backwards (1.8)."""
+def _backward(
+    model: MLP, outputs: list[list[float]], targets: list[float]
+) -> tuple[list[list[float]], list[list[float]]]:
+    """dE/dO_j and delta_j for every neuron, from the output layer backwards (1.8)."""
     y = outputs[-1]
-    deltas = [[(yk - tk) * yk * (1.0 - yk) for yk, tk in zip(y, targets, strict=True)]]  # (1.6), (1.3)
+    de_douts = [[yk - tk for yk, tk in zip(y, targets, strict=True)]]  # (1.6)
+    deltas = [[d * yk * (1.0 - yk) for d, yk in zip(de_douts[0], y, strict=True)]]  # (1.3)
     for li in range(len(model.layers) - 2, -1, -1):
         following = model.layers[li + 1].neurons
         later = deltas[0]
-        row = []
-        for j, o_j in enumerate(outputs[li + 1]):
-            de_do = sum(d_l * n.w[j].data for d_l, n in zip(later, following, strict=True))  # (1.8)
-            row.append(de_do * o_j * (1.0 - o_j))
-        deltas.insert(0, row)
-    return deltas
+        de_do = [sum(d_l * n.w[j].data for d_l, n in zip(later, following, strict=True))  # (1.8)
+                 for j in range(len(outputs[li + 1]))]
+        de_douts.insert(0, de_do)
+        deltas.insert(0, [d * o_j * (1.0 - o_j) for d, o_j in zip(de_do, outputs[li + 1], strict=True)])
+    return de_douts, deltas
+
+
+# --- the table as text ---------------------------------------------------------------------
+_COLUMNS = (  # (heading, equation line)
+    ("neuron", ""),
+    ("net_j", "(1.1)"),
+    ("O_j", "(1.2)"),
+    ("dE/dO_j", "(1.6) or (1.8)"),
+    ("from", ""),
+    ("delta_j = dE/dO_j O_j (1 - O_j)", "dE/dnet_j, (1.3)"),
+    ("dE/dw_ij = delta_j O_i, i = 0, 1, ...", "(1.5)"),
+    ("dE/db_j", "= delta_j"),
+)
+
+
+def _table_lines(table: DeltaTable) -> list[str]:
+    """An aligned table, one line per neuron, headed by the quantities and their equations."""
+    body = [_row_cells(r, r.layer == table.output_layer) for r in table.rows]
+    widths = [max(len(c[0]), len(c[1]), *(len(row[i]) for row in body)) for i, c in enumerate(_COLUMNS)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    x = ", ".join(f"{v:.9g}" for v in table.inputs)
+    t = ", ".join(f"{v:.9g}" for v in table.targets)
+    return [
+        f"per-neuron deltas at x = [{x}], t = [{t}]",
+        f"E = sum_k 1/2 (t_k - y_k)^2 = {table.total_error:.9g}   (1.4)",
+        "",
+        line([c[0] for c in _COLUMNS]),
+        line([c[1] for c in _COLUMNS]),
+        *(line(cells) for cells in body),
+    ]
+
+
+def _row_cells(r: NeuronDelta, output: bool) -> list[str]:
+    source = "y - t  (1.6)" if output else "sum_l delta_l w_jl  (1.7)/(1.8)"
+    return [
+        r.neuron, f"{r.net:.9g}", f"{r.out:.9g}", f"{r.dE_dout:.9g}", source, f"{r.delta:.9g}",
+        ", ".join(f"{g:.9g}" for g in r.weight_grads), "-" if r.bias_grad is None else f"{r.bias_grad:.9g}",
+    ]
 
 
 def _logistic(z: float) -> float:
@@ -84,31 +212,32 @@ def _logistic(z: float) -> float:
     return 1.0 / (1.0 + e) if z >= 0 else e / (1.0 + e)
 
 
-def _check_sigmoid(model: MLP) -> None:
+def _check_sigmoid(model: MLP, who: str) -> None:
     for layer in model.layers:
         for neuron in layer.neurons:
             if neuron.activation != "sigmoid":
                 raise ValueError(
-                    f"delta_gradients covers sigmoid networks only (1.2): neuron {neuron.name} "
+                    f"{who} covers sigmoid networks only (1.2): neuron {neuron.name} "
                     f"has activation {neuron.activation!r}; use backward() for other models"
                 )
 
 
-def _floats(items: Sequence[float], what: str) -> list[float]:
+def _floats(items: Sequence[float], what: str, who: str) -> list[float]:
     if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
-        raise TypeError(f"delta_gradients: {what} must be a list of numbers, got {type(items).__name__}")
+        raise TypeError(f"{who}: {what} must be a list of numbers, got {type(items).__name__}")
     out = []
     for i, v in enumerate(items):
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise TypeError(f"delta_gradients: {what}[{i}] must be an int or float, got {type(v).__name__}")
+            raise TypeError(f"{who}: {what}[{i}] must be an int or float, got {type(v).__name__}")
         if not math.isfinite(v):
-            raise ValueError(f"delta_gradients: {what}[{i}] must be finite, got {v!r}")
+            raise ValueError(f"{who}: {what}[{i}] must be finite, got {v!r}")
         out.append(float(v))
     return out
 
 
-def _targets(t: Target, nout: int) -> list[float]:
-    targets = _floats([t], "t") if isinstance(t, (int, float)) and not isinstance(t, bool) else _floats(t, "t")
+def _targets(t: Target, nout: int, who: str) -> list[float]:
+    number = isinstance(t, (int, float)) and not isinstance(t, bool)
+    targets = _floats([t] if number else t, "t", who)  # type: ignore[list-item]
     if len(targets) != nout:
-        raise ValueError(f"delta_gradients: the model has {nout} outputs, got {len(targets)} targets")
+        raise ValueError(f"{who}: the model has {nout} outputs, got {len(targets)} targets")
     return targets

@@ -7,7 +7,13 @@ by default, as in the derivation, or tanh, relu or nothing ("linear").
 Every parameter and every per-pass node carries a label that `draw` and
 `explain` read: parameters "L{l}.N{j}.w{k}" and "L{l}.N{j}.b" (l counts layers
 from 1, j neurons and k inputs from 0); in each forward pass the net_j node is
-"L{l}.N{j}.net" and the activation output "L{l}.N{j}.out".
+"L{l}.N{j}.net" and the activation output "L{l}.N{j}.out". The format is
+written and read only by `neuron_label`, `parameter_label`, `node_label` and
+`parse_label` below; other modules use those, never a regex of their own.
+
+Note the order: the derivation's w_kj (1.1) names the weight *from* k *to* j,
+while the label "L{l}.N{j}.w{k}" names the receiving neuron j first and its
+input k second. So w_kj of (1.1) is "L{l}.N{j}.w{k}".
 
 Parameters are saved and loaded as JSON (see `serialization.py` for the
 format and its validation); never with pickle.
@@ -19,6 +25,7 @@ import math
 import os
 import random
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from . import ops
@@ -28,6 +35,94 @@ ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
 _ACTIVATION_OPS = {"sigmoid": ops.SIGMOID, "tanh": ops.TANH, "relu": ops.RELU, "linear": None}
 
 Output = Value | list[Value]
+PARTS = ("w", "b", "net", "out")
+
+
+# --- the label format: written and parsed only here -------------------------------------
+@dataclass(frozen=True)
+class Label:
+    """A parsed nn label: layer l (from 1), neuron j (from 0), the part, and input k for a weight.
+
+    part is "w" (weight w_kj, k = `input`), "b" (bias), "net" (net_j of (1.1))
+    or "out" (O_j of (1.2)).
+    """
+
+    layer: int
+    neuron: int
+    part: str
+    input: int | None = None
+
+    @property
+    def neuron_name(self) -> str:
+        """The neuron's label, e.g. "L2.N0"."""
+        return neuron_label(self.layer, self.neuron)
+
+    def __str__(self) -> str:
+        if self.part == "w":
+            return parameter_label(self.layer, self.neuron, self.input)
+        if self.part == "b":
+            return parameter_label(self.layer, self.neuron)
+        return node_label(self.neuron_name, self.part)
+
+
+def neuron_label(layer: int, neuron: int) -> str:
+    """ "L{layer}.N{neuron}", the name of neuron j of layer l."""
+    return f"L{layer}.N{neuron}"
+
+
+def parameter_label(layer: int, neuron: int, input: int | None = None) -> str:
+    """The label of weight w_kj ("L{l}.N{j}.w{k}", k = input) or, with input=None, of the bias."""
+    base = neuron_label(layer, neuron)
+    return f"{base}.b" if input is None else f"{base}.w{input}"
+
+
+def node_label(neuron: str, part: str) -> str:
+    """The label of neuron `neuron`'s ("L1.N0") per-pass node: part "net" (net_j) or "out" (O_j)."""
+    if part not in ("net", "out"):
+        raise ValueError(f"node_label: part must be 'net' or 'out', got {part!r}")
+    return f"{neuron}.{part}"
+
+
+def parse_label(label: object) -> Label | None:
+    """The parts of an nn label ("L1.N0.w2", "L2.N1.b", "L1.N0.net", "L1.N0.out"), else None.
+
+    Anything else (None, other text, "L0...", leading zeros) gives None, so
+    callers can ask any node's label.
+    """
+    if not isinstance(label, str) or not label.startswith("L"):
+        return None
+    pieces = label.split(".")
+    if len(pieces) != 3 or not pieces[1].startswith("N"):
+        return None
+    layer, neuron = _index(pieces[0][1:]), _index(pieces[1][1:])
+    part = pieces[2]
+    if layer is None or neuron is None or layer < 1:
+        return None
+    if part in ("b", "net", "out"):
+        return Label(layer, neuron, part)
+    k = _index(part[1:]) if part.startswith("w") else None
+    return None if k is None else Label(layer, neuron, "w", k)
+
+
+def neuron_of(label: object) -> str | None:
+    """The neuron ("L1.N0") an nn label belongs to, or None for any other label."""
+    parsed = parse_label(label)
+    return None if parsed is None else parsed.neuron_name
+
+
+def neuron_key(name: str) -> tuple[int, int]:
+    """Sort key of a neuron name "L{l}.N{j}" (or any nn label): (l, j), so N10 sorts after N9."""
+    parsed = parse_label(name) or parse_label(f"{name}.out")
+    if parsed is None:
+        raise ValueError(f"neuron_key: {name!r} is not an nn neuron name such as 'L1.N0'")
+    return parsed.layer, parsed.neuron
+
+
+def _index(text: str) -> int | None:
+    """A non-negative decimal int without sign or leading zeros, else None."""
+    if not text.isascii() or not text.isdigit() or (len(text) > 1 and text[0] == "0"):
+        return None
+    return int(text)
 
 
 class Module:
@@ -56,8 +151,8 @@ class Neuron(Module):
         self.activation = _check_activation(activation)
         self.name = name
         self._op = _ACTIVATION_OPS[activation]
-        self._net_label = name + ".net"
-        self._out_label = name + ".out"
+        self._net_label = node_label(name, "net")
+        self._out_label = node_label(name, "out")
 
     def __call__(self, x: Sequence[Operand]) -> Value:
         """The neuron's output for inputs x (numbers or Values)."""
@@ -185,6 +280,27 @@ class MLP(Module):
     def __repr__(self) -> str:
         return f"MLP({self.nin}, {self.nouts}, activations={self.activations}, bias={self.bias})"
 
+    @classmethod
+    def from_weights(
+        cls,
+        weights: Sequence[Sequence[Sequence[float]]],
+        biases: Sequence[Sequence[float]] | None = None,
+        activation: str = "sigmoid",
+        output_activation: str | None = None,
+    ) -> MLP:
+        """An MLP with the given parameter values, e.g. to follow a textbook example.
+
+        weights[l][j][i] is the weight into neuron j of layer l+1 from input i
+        (one row per neuron, as in the JSON format; w_ij of (1.5), labelled
+        "L{l+1}.N{j}.w{i}"). biases[l][j] is neuron j's bias, or biases=None
+        for a network without biases. The sizes follow from the lists; every
+        size and number is validated as `load` does (ValueError naming the
+        layer, neuron and position), before anything is built.
+        """
+        from .serialization import weights_to_dict
+
+        return cls.from_dict(weights_to_dict(weights, biases, activation, output_activation))
+
     # --- JSON save and load: the format and its checks live in serialization.py ----------
     def to_dict(self) -> dict[str, Any]:
         """The architecture and parameter values as a JSON-ready dict."""
@@ -232,10 +348,9 @@ def _init_layer(rng: random.Random, li: int, nin: int, nout: int, activation: st
     bound = 1.0 / math.sqrt(nin)
     neurons = []
     for j in range(nout):
-        name = f"L{li}.N{j}"
-        w = [Value(rng.uniform(-bound, bound), label=f"{name}.w{k}") for k in range(nin)]
-        b = Value(rng.uniform(-bound, bound), label=f"{name}.b") if bias else None
-        neurons.append(Neuron(w, b, activation, name))
+        w = [Value(rng.uniform(-bound, bound), label=parameter_label(li, j, k)) for k in range(nin)]
+        b = Value(rng.uniform(-bound, bound), label=parameter_label(li, j)) if bias else None
+        neurons.append(Neuron(w, b, activation, neuron_label(li, j)))
     return Layer(neurons)
 
 

@@ -58,55 +58,102 @@ def model_from_dict(data: Any) -> MLP:
     return model
 
 
-def parameter_values(data: Any, expected: MLP | None = None) -> list[float]:
+def weights_to_dict(weights: Any, biases: Any, activation: str, output_activation: str | None) -> dict[str, Any]:
+    """The `to_dict()` form of `MLP.from_weights`'s arguments, fully validated.
+
+    weights[l][j][i]: into neuron j of layer l+1 from input i; biases[l][j] or None.
+    Raises ValueError naming "MLP.from_weights" and the first problem.
+    """
+    who = "MLP.from_weights"
+    layers = _list(weights, f"{who}: weights", "a non-empty list of layers")
+    nouts = []
+    for li, layer in enumerate(layers, start=1):
+        nouts.append(len(_list(layer, f"{who}: weights of layer {li}", "a non-empty list of neuron rows")))
+    first_row = _list(layers[0][0], f"{who}: weights of layer 1, neuron 0", "a non-empty list of numbers")
+    if biases is not None:
+        biases = _list(biases, f"{who}: biases", f"None or a list of {len(layers)} layers")
+        if len(biases) != len(layers):
+            raise ValueError(f"{who}: biases must list {len(layers)} layers (one per weights layer), got {len(biases)}")
+    output_activation = activation if output_activation is None else output_activation
+    data = {
+        "format": FORMAT,
+        "version": VERSION,
+        "nin": len(first_row),
+        "nouts": nouts,
+        "activations": [activation] * (len(nouts) - 1) + [output_activation],
+        "bias": biases is not None,
+        "layers": [
+            {"weights": _rows(layer), "biases": None if biases is None else _rows(biases[li])}
+            for li, layer in enumerate(layers)
+        ],
+    }
+    parameter_values(data, who=who)
+    return data
+
+
+def _list(x: Any, what: str, expected: str) -> list[Any]:
+    if isinstance(x, (str, bytes, dict)) or not isinstance(x, (list, tuple)) or not x:
+        raise ValueError(f"{what} must be {expected}, got {_show(x)}")
+    return list(x)
+
+
+def _rows(x: Any) -> Any:
+    """Tuples as lists (the JSON form), anything else unchanged for validation to name."""
+    if isinstance(x, tuple):
+        x = list(x)
+    return [list(r) if isinstance(r, tuple) else r for r in x] if isinstance(x, list) else x
+
+
+def parameter_values(data: Any, expected: MLP | None = None, who: str = "model JSON") -> list[float]:
     """Validate `data` completely and return its values in `parameters()` order.
 
     With `expected`, the architecture in `data` must also equal that model's.
+    `who` starts every error message.
     """
-    _check_header(data)
+    _check_header(data, who)
     nin, nouts, bias = data["nin"], data["nouts"], data["bias"]
     if expected is not None:
         _check_same_architecture(data, expected)
     layers = data["layers"]
     if not isinstance(layers, list) or len(layers) != len(nouts):
-        raise ValueError(f"model JSON: 'layers' must be a list of {len(nouts)} layers, got {_show(layers)}")
+        raise ValueError(f"{who}: 'layers' must be a list of {len(nouts)} layers, got {_show(layers)}")
     values: list[float] = []
     sizes = [nin] + nouts
     for li, layer in enumerate(layers, start=1):
-        values += _layer_values(layer, li, sizes[li - 1], sizes[li], bias)
+        values += _layer_values(layer, li, sizes[li - 1], sizes[li], bias, who)
     return values
 
 
-def _check_header(data: Any) -> None:
+def _check_header(data: Any, who: str = "model JSON") -> None:
     from .nn import ACTIVATIONS
 
     if not isinstance(data, dict):
-        raise ValueError(f"model JSON: expected an object, got {_show(data)}")
+        raise ValueError(f"{who}: expected an object, got {_show(data)}")
     missing = [k for k in _KEYS if k not in data]
     if missing:
-        raise ValueError(f"model JSON: missing key(s) {', '.join(map(repr, missing))}")
+        raise ValueError(f"{who}: missing key(s) {', '.join(map(repr, missing))}")
     extra = sorted(str(k) for k in data if k not in _KEYS)
     if extra:
-        raise ValueError(f"model JSON: unknown key(s) {', '.join(map(repr, extra))}")
+        raise ValueError(f"{who}: unknown key(s) {', '.join(map(repr, extra))}")
     if data["format"] != FORMAT:
-        raise ValueError(f"model JSON: 'format' must be {FORMAT!r}, got {_show(data['format'])}")
+        raise ValueError(f"{who}: 'format' must be {FORMAT!r}, got {_show(data['format'])}")
     if not _is_int(data["version"]) or data["version"] != VERSION:
-        raise ValueError(f"model JSON: unsupported 'version' {_show(data['version'])} (this library reads {VERSION})")
+        raise ValueError(f"{who}: unsupported 'version' {_show(data['version'])} (this library reads {VERSION})")
     if not _is_int(data["nin"]) or data["nin"] < 1:
-        raise ValueError(f"model JSON: 'nin' must be a positive int, got {_show(data['nin'])}")
+        raise ValueError(f"{who}: 'nin' must be a positive int, got {_show(data['nin'])}")
     nouts = data["nouts"]
     if not isinstance(nouts, list) or not nouts or not all(_is_int(n) and n >= 1 for n in nouts):
-        raise ValueError(f"model JSON: 'nouts' must be a non-empty list of positive ints, got {_show(nouts)}")
+        raise ValueError(f"{who}: 'nouts' must be a non-empty list of positive ints, got {_show(nouts)}")
     activations = data["activations"]
     if not isinstance(activations, list) or len(activations) != len(nouts):
-        raise ValueError(f"model JSON: 'activations' must be a list of {len(nouts)} names, got {_show(activations)}")
+        raise ValueError(f"{who}: 'activations' must be a list of {len(nouts)} names, got {_show(activations)}")
     for a in activations:
         if not isinstance(a, str) or a not in ACTIVATIONS:
-            raise ValueError(f"model JSON: unknown activation {_show(a)}: choose one of {', '.join(ACTIVATIONS)}")
+            raise ValueError(f"{who}: unknown activation {_show(a)}: choose one of {', '.join(ACTIVATIONS)}")
     if len(set(activations[:-1])) > 1:
-        raise ValueError(f"model JSON: hidden layers must share one activation, got {_show(activations)}")
+        raise ValueError(f"{who}: hidden layers must share one activation, got {_show(activations)}")
     if not isinstance(data["bias"], bool):
-        raise ValueError(f"model JSON: 'bias' must be true or false, got {_show(data['bias'])}")
+        raise ValueError(f"{who}: 'bias' must be true or false, got {_show(data['bias'])}")
 
 
 def _check_same_architecture(data: dict[str, Any], model: MLP) -> None:
@@ -119,8 +166,8 @@ def _check_same_architecture(data: dict[str, Any], model: MLP) -> None:
         )
 
 
-def _layer_values(layer: Any, li: int, nin: int, nout: int, bias: bool) -> list[float]:
-    where = f"model JSON: layer {li}"
+def _layer_values(layer: Any, li: int, nin: int, nout: int, bias: bool, who: str) -> list[float]:
+    where = f"{who}: layer {li}"
     if not isinstance(layer, dict) or set(layer) != {"weights", "biases"}:
         raise ValueError(f"{where} must be an object with exactly 'weights' and 'biases', got {_show(layer)}")
     weights, biases = layer["weights"], layer["biases"]

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autograd_mini import Value, sum_of
-from autograd_mini.delta import delta_gradients
+from autograd_mini.delta import delta_gradients, delta_table
 from autograd_mini.losses import squared_error
 from autograd_mini.nn import MLP
 
@@ -91,3 +91,92 @@ def test_argument_errors() -> None:
         delta_gradients(model, [Value(1.0), 2.0], [0.0, 1.0])
     with pytest.raises(ValueError, match="finite"):
         delta_gradients(model, [math.nan, 2.0], [0.0, 1.0])
+
+
+# --- delta_table: the derivation's quantities per neuron ------------------------------------
+MAZUR_WEIGHTS = [[[0.15, 0.20], [0.25, 0.30]], [[0.40, 0.45], [0.50, 0.55]]]
+MAZUR_BIASES = [[0.35, 0.35], [0.60, 0.60]]
+
+
+def test_delta_table_reproduces_mazurs_published_figures() -> None:
+    model = MLP.from_weights(MAZUR_WEIGHTS, MAZUR_BIASES)
+    table = delta_table(model, [0.05, 0.10], [0.01, 0.99])
+    assert round(table.total_error, 9) == 0.298371109
+    assert round(table.row("L2.N0").weight_grads[0], 9) == 0.082167041  # dE/dw5
+    assert round(table.row("L1.N0").out, 9) == 0.593269992  # out_h1
+    assert round(table.row("L2.N0").out, 9) == 0.75136507  # out_o1
+    assert round(table.row("L1.N0").weight_grads[0], 9) == 0.000438568  # dE/dw1
+    assert [r.neuron for r in table.rows] == ["L1.N0", "L1.N1", "L2.N0", "L2.N1"]
+    assert [(r.layer, r.index) for r in table.rows] == [(1, 0), (1, 1), (2, 0), (2, 1)]
+
+
+def test_delta_table_text_names_quantities_and_equations() -> None:
+    model = MLP.from_weights(MAZUR_WEIGHTS, MAZUR_BIASES)
+    text = str(delta_table(model, [0.05, 0.10], [0.01, 0.99]))
+    for needle in ("net_j", "(1.1)", "O_j", "(1.2)", "dE/dO_j", "(1.6)", "(1.7)/(1.8)", "delta_j", "(1.3)",
+                   "dE/dw_ij", "(1.5)", "0.298371109", "0.0821670406"):
+        assert needle in text, needle
+    lines = text.splitlines()
+    rows = [line for line in lines if line.startswith("L")]
+    assert len(rows) == 4
+    heading = next(line for line in lines if line.startswith("neuron"))
+    for row in rows:  # aligned: each row's net_j and delta_j start under their headings
+        assert row.index(" " + row.split()[1]) + 1 == heading.index("net_j")
+    assert [row.find("y - t") for row in rows[2:]] == [heading.index("from")] * 2
+    assert [row.find("sum_l") for row in rows[:2]] == [heading.index("from")] * 2
+    assert "y - t" in rows[2] and "sum_l delta_l w_jl" in rows[0]
+
+
+def table_against_backward(model: MLP, x: list[float], t: list[float]) -> None:
+    target: float | list[float] = t[0] if len(t) == 1 else t
+    table = delta_table(model, x, target)
+    engine = engine_gradients(model, x, target)
+    flat = [g for r in table.rows for g in r.weight_grads + ([r.bias_grad] if r.bias_grad is not None else [])]
+    assert len(flat) == len(engine)
+    for got, want in zip(flat, engine, strict=True):
+        assert abs(got - want) <= 1e-12
+    outs = model(x)
+    outs = outs if isinstance(outs, list) else [outs]
+    error = sum_of([squared_error(y, tk) for y, tk in zip(outs, t, strict=True)])
+    assert abs(table.total_error - error.data) <= 1e-12
+    for r in table.rows:
+        assert abs(r.delta - r.dE_dout * r.out * (1 - r.out)) <= 1e-15
+        assert r.bias_grad is None or r.bias_grad == r.delta
+    for r, y, tk in zip(table.rows[-len(t):], outs, t, strict=True):
+        assert abs(r.out - y.data) <= 1e-12 and abs(r.dE_dout - (y.data - tk)) <= 1e-12
+
+
+@given(network_and_example())
+def test_delta_table_equals_backward(case: tuple[MLP, list[float], list[float]]) -> None:
+    table_against_backward(*case)
+
+
+@given(network_and_example().filter(lambda case: case[0].nouts[-1] >= 2))
+def test_delta_table_equals_backward_with_several_outputs(case: tuple[MLP, list[float], list[float]]) -> None:
+    table_against_backward(*case)
+
+
+def test_delta_table_net_is_the_weighted_sum() -> None:
+    model = MLP.from_weights([[[0.5, -1.0]], [[2.0]]], [[0.25], [-0.5]])
+    table = delta_table(model, [1.0, 2.0], 0.3)
+    h = table.row("L1.N0")
+    assert h.net == 0.5 * 1.0 - 1.0 * 2.0 + 0.25
+    assert h.out == pytest.approx(1 / (1 + math.exp(-h.net)), rel=1e-15)
+    assert table.row("L2.N0").net == pytest.approx(2.0 * h.out - 0.5, rel=1e-15)
+    # hidden dE/dO_j = sum_l delta_l w_jl (1.8), with one successor l
+    assert h.dE_dout == pytest.approx(table.row("L2.N0").delta * 2.0, rel=1e-15)
+
+
+def test_delta_table_without_bias_and_errors() -> None:
+    model = MLP.from_weights([[[0.5]], [[2.0]]])
+    table = delta_table(model, [1.0], 0.3)
+    assert all(r.bias_grad is None for r in table.rows)
+    assert "-" in str(table).splitlines()[-1].split()
+    with pytest.raises(KeyError, match="no neuron 'L3.N0'.*L1.N0, L2.N0"):
+        table.row("L3.N0")
+    with pytest.raises(ValueError, match=r"delta_table covers sigmoid networks only .* L2.N0"):
+        delta_table(MLP.from_weights([[[0.5]], [[2.0]]], output_activation="linear"), [1.0], 0.3)
+    with pytest.raises(ValueError, match="delta_table: expected 1 inputs, got 2"):
+        delta_table(model, [1.0, 2.0], 0.3)
+    with pytest.raises(TypeError, match=r"delta_table: t\[0\]"):
+        delta_table(model, [1.0], ["a"])  # type: ignore[list-item]

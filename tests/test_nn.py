@@ -11,7 +11,19 @@ from hypothesis import strategies as st
 
 from autograd_mini import Value
 from autograd_mini.losses import squared_error
-from autograd_mini.nn import MLP, Layer, Module, Neuron
+from autograd_mini.nn import (
+    MLP,
+    Label,
+    Layer,
+    Module,
+    Neuron,
+    neuron_key,
+    neuron_label,
+    neuron_of,
+    node_label,
+    parameter_label,
+    parse_label,
+)
 
 _ACT = {
     "sigmoid": lambda z: 1.0 / (1.0 + math.exp(-z)),
@@ -217,3 +229,84 @@ def test_train_moons_example_reaches_95_percent() -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.train(steps=100, verbose=False) >= 0.95
+
+
+# --- MLP.from_weights ---------------------------------------------------------------------
+def test_from_weights_sets_every_parameter_in_label_order() -> None:
+    model = MLP.from_weights([[[0.15, 0.20], [0.25, 0.30]], [[0.40, 0.45]]], [[0.35, 0.36], [0.60]],
+                             output_activation="linear")
+    assert (model.nin, model.nouts, model.bias, model.activations) == (2, [2, 1], True, ["sigmoid", "linear"])
+    assert dict((k, p.data) for k, p in model.named_parameters()) == {
+        "L1.N0.w0": 0.15, "L1.N0.w1": 0.20, "L1.N0.b": 0.35,
+        "L1.N1.w0": 0.25, "L1.N1.w1": 0.30, "L1.N1.b": 0.36,
+        "L2.N0.w0": 0.40, "L2.N0.w1": 0.45, "L2.N0.b": 0.60,
+    }
+    y = model([1.0, 2.0])
+    h = [1 / (1 + math.exp(-(0.15 + 0.40 + 0.35))), 1 / (1 + math.exp(-(0.25 + 0.60 + 0.36)))]
+    assert y.data == pytest.approx(0.40 * h[0] + 0.45 * h[1] + 0.60, rel=1e-15)
+
+
+def test_from_weights_without_biases_and_with_tuples() -> None:
+    model = MLP.from_weights(((( 1.0,),), (( 2.0,), (3.0,))), activation="tanh")
+    assert (model.nin, model.nouts, model.bias, model.activations) == (1, [1, 2], False, ["tanh", "tanh"])
+    assert [p.data for p in model.parameters()] == [1.0, 2.0, 3.0]
+
+
+@pytest.mark.parametrize(
+    ("weights", "biases", "message"),
+    [
+        ([], None, r"MLP.from_weights: weights must be a non-empty list of layers, got \[\]"),
+        ([[]], None, r"weights of layer 1 must be a non-empty list of neuron rows"),
+        ([[[1.0, 2.0], [1.0]]], None, r"MLP.from_weights: layer 1: weights of neuron 1 must be a list of 2"),
+        ([[[1.0]], [[1.0, 2.0]]], None, r"layer 2: weights of neuron 0 must be a list of 1 numbers"),
+        ([[[1.0, True]]], None, r"layer 1, neuron 0, weight 1 must be a number, got True"),
+        ([[[math.nan]]], None, r"layer 1, neuron 0, weight 0 must be finite, got nan"),
+        ([[["0.5"]]], None, r"weight 0 must be a number, got '0.5'"),
+        ([[[1.0]]], [[1.0], [2.0]], r"biases must list 1 layers .* got 2"),
+        ([[[1.0]]], [[1.0, 2.0]], r"layer 1: 'biases' must be a list of 1 numbers"),
+        ([[[1.0]]], [[math.inf]], r"layer 1, neuron 0, bias must be finite"),
+        ([[[1.0]]], "0.5", r"biases must be None or a list of 1 layers"),
+    ],
+)
+def test_from_weights_validates_like_load(weights: object, biases: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        MLP.from_weights(weights, biases)  # type: ignore[arg-type]
+
+
+def test_from_weights_rejects_unknown_activation() -> None:
+    with pytest.raises(ValueError, match="unknown activation 'softmax'"):
+        MLP.from_weights([[[1.0]]], activation="softmax")
+
+
+# --- the label format ---------------------------------------------------------------------
+def test_labels_round_trip_through_the_one_parser() -> None:
+    model = MLP(3, [4, 11], seed=0)
+    for name, _ in model.named_parameters():
+        parsed = parse_label(name)
+        assert parsed is not None and str(parsed) == name
+        assert parsed.part in ("w", "b")
+    assert parse_label("L2.N10.w3") == Label(2, 10, "w", 3)
+    assert parse_label("L1.N0.b") == Label(1, 0, "b")
+    assert parse_label("L1.N0.net") == Label(1, 0, "net")
+    assert parse_label("L1.N0.out").neuron_name == "L1.N0"  # type: ignore[union-attr]
+    assert parameter_label(2, 1, 0) == "L2.N1.w0" and parameter_label(2, 1) == "L2.N1.b"
+    assert node_label(neuron_label(3, 4), "net") == "L3.N4.net"
+    out = model([1.0, 2.0, 3.0])[10]
+    assert out.label == "L2.N10.out" and neuron_of(out.label) == "L2.N10"
+    assert sorted(["L2.N10", "L2.N9", "L1.N3"], key=neuron_key) == ["L1.N3", "L2.N9", "L2.N10"]
+
+
+@pytest.mark.parametrize(
+    "label", [None, "", "x", "L1.N0", "L0.N0.b", "L01.N0.b", "L1.N0.w", "L1.N0.w-1", "L1.N0.grad",
+              "L1.N0.b.x", "l1.n0.b", "L1.N0.w٣", 3],
+)
+def test_parse_label_refuses_anything_else(label: object) -> None:
+    assert parse_label(label) is None
+    assert neuron_of(label) is None
+
+
+def test_label_helpers_refuse_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="node_label: part must be 'net' or 'out', got 'b'"):
+        node_label("L1.N0", "b")
+    with pytest.raises(ValueError, match="neuron_key: 'x' is not an nn neuron name"):
+        neuron_key("x")
