@@ -8,15 +8,16 @@ precision the document prints.
 
 from __future__ import annotations
 
-import html
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from autograd_mini import Value
+from autograd_mini import Value, draw
 from autograd_mini.engine import local_derivatives
 from autograd_mini.losses import squared_error
+from autograd_mini.render import find_renderer
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 DOC = DOCS / "backprop-derivation.md"
@@ -36,13 +37,16 @@ def _walkthrough() -> dict[str, str]:
 
 
 def _chain(rows: dict[str, str]) -> dict[str, Value]:
-    """The chain O_j-2 -> j-1 -> j -> E built from the table's inputs, after backward."""
+    """The chain O_j-2 -> j-1 -> j -> E built from the table's inputs, after backward,
+    labelled as docs/make_figures.py labels it for docs/chain.svg."""
     x, w_a, w_b, t = (Value(float(rows[name]), label=name) for name in INPUTS)
     net_a = w_a * x
     o_a = net_a.sigmoid()
     net_b = w_b * o_a
     y = net_b.sigmoid()
     loss = squared_error(y, t)
+    for node, label in ((net_a, "net_j-1"), (o_a, "O_j-1"), (net_b, "net_j"), (y, "O_j = y"), (loss, "E")):
+        node.label = label
     loss.backward()
     return {"O_j-2": x, "w_j-2,j-1": w_a, "w_j-1,j": w_b, "t": t, "net_j-1": net_a, "O_j-1": o_a,
             "net_j": net_b, "O_j": y, "E": loss}
@@ -92,11 +96,24 @@ def test_walkthrough_products_are_the_gradients_of_1_9_and_1_10():
     )
 
 
+def _svg_texts(svg: str) -> list[str]:
+    return sorted(t.text or "" for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text"))
+
+
 def test_the_chain_figure_shows_the_walkthrough():
-    svg = html.unescape((DOCS / "chain.svg").read_text(encoding="utf-8"))  # "-" is written &#45;
-    assert "chain.svg" in DOC.read_text(encoding="utf-8")
+    svg = (DOCS / "chain.svg").read_text(encoding="utf-8")
+    assert "](chain.svg)" in DOC.read_text(encoding="utf-8")
+    texts = _svg_texts(svg)
     for text in ("w_j-2,j-1", "w_j-1,j", "net_j-1", "O_j-1", "data 0.35", "grad 0.003776", "grad -0.02089"):
-        assert text in svg, text
+        assert text in texts, text
+
+
+@pytest.mark.skipif(find_renderer() is None, reason="no Graphviz renderer on this machine")
+def test_the_chain_figure_is_the_walkthroughs_chain_drawn_today():
+    nodes = _chain(ROWS)
+    fresh = draw(nodes["E"], show_derivatives=True, highlight=nodes["w_j-2,j-1"])
+    committed = (DOCS / "chain.svg").read_text(encoding="utf-8")
+    assert _svg_texts(committed) == _svg_texts(fresh.svg()), "rerun python docs/make_figures.py"
 
 
 def test_the_doc_writes_1_6_and_1_7_as_the_derivation_does():
