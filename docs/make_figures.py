@@ -50,13 +50,37 @@ def mlp_loss() -> Value:
     return loss
 
 
+def chain_loss() -> tuple[Value, Value]:
+    """(E, w_j-2,j-1): the chain O_j-2 -> j-1 -> j of (1.9)/(1.10), after backward.
+
+    The numbers are the walk-through's in docs/backprop-derivation.md.
+    """
+    x = Value(0.35, label="O_j-2")
+    w_a = Value(0.8, label="w_j-2,j-1")
+    w_b = Value(-1.2, label="w_j-1,j")
+    net_a = w_a * x
+    net_a.label = "net_j-1"
+    o_a = net_a.sigmoid()
+    o_a.label = "O_j-1"
+    net_b = w_b * o_a
+    net_b.label = "net_j"
+    y = net_b.sigmoid()
+    y.label = "O_j = y"
+    loss = squared_error(y, Value(0.5, label="t"))
+    loss.label = "E"
+    loss.backward()
+    return loss, w_a
+
+
 def main() -> None:
     if not os.environ.get(ENV_VAR) and (pure := find_graphviz_pure()) is not None:
         os.environ[ENV_VAR] = pure
+    chain, w_a = chain_loss()
     figures = {
         "expression.svg": draw(neuron_expression(), show_derivatives=True),
         "mlp.svg": draw(mlp_loss(), collapse_neurons=True),
         "mlp_neurons.svg": draw(mlp_loss(), group_neurons=True),
+        "chain.svg": draw(chain, show_derivatives=True, highlight=w_a),
     }
     for name, drawing in figures.items():
         path = drawing.save(DOCS / name)
