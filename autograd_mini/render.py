@@ -32,6 +32,11 @@ import time
 from pathlib import Path
 from typing import IO
 
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None  # type: ignore[assignment]
+
 from .errors import AutogradMiniError
 
 ENV_VAR = "AUTOGRAD_MINI_DOT"
@@ -40,8 +45,20 @@ DEFAULT_TIMEOUT = 60.0
 # Larger than any drawing draw() allows by default (500 nodes: well under 5 MB of SVG or PNG).
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024
 MAX_MESSAGE_BYTES = 64 * 1024
-# Layout effort limits passed to every renderer (see LAYOUT_LIMITS' comment below the measurements).
-LAYOUT_LIMITS: tuple[str, ...] = ()
+# The renderer's address space, where the OS lets us set it (Linux): 500 nodes, the most draw()
+# allows by default, took at most 160 MB; a 3,000-node graph took over 2 GB and is stopped here.
+MAX_MEMORY_BYTES = 2 * 1024**3
+# Up to this many nodes dot lays the graph out with its full effort; above it, with REDUCED_EFFORT.
+FULL_LAYOUT_MAX_NODES = 150
+# dot's cost is in the virtual nodes of long edges: a Value used at every level of a graph
+# (x in x*y + x*y + ..., or in a Horner chain) has an edge across all ranks, so their number
+# grows with depth squared (81,501 for a 501-node chain). Unlimited network simplex on them,
+# and spline routing around the poorly placed ones, took 15-60 s at 400-500 nodes
+# (graphviz-pure 0.2.2; 2 busy cores). nslimit/nslimit1 cap the iterations at 2 per node, and
+# straight edges skip the routing: every shape measured up to 500 nodes then took under 2 s and
+# 160 MB. nslimit alone was not enough (20 s: routing then explodes), nor were mclimit or
+# searchsize (mincross is cheap below 500 nodes). Smaller graphs keep the curved, tidier layout.
+REDUCED_EFFORT: tuple[str, ...] = ("-Gnslimit=2", "-Gnslimit1=2", "-Gsplines=line")
 _POSIX = os.name == "posix"
 _GRACE = 1.0  # seconds a renderer's leftover children may keep its output open after it exits
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -124,27 +141,37 @@ def require_renderer() -> str:
     return found
 
 
-def render(source: str, fmt: str, timeout: float = DEFAULT_TIMEOUT) -> bytes:
+def render(source: str, fmt: str, timeout: float = DEFAULT_TIMEOUT, node_count: int | None = None) -> bytes:
     """Run the renderer on DOT `source` and return its output in format `fmt` (svg, png, ...).
 
-    stdout and stderr are captured; on success the renderer's warnings go to
-    the DEBUG log, on failure they become the RenderError's message. The
-    renderer runs in its own process group, which is killed as a whole on a
-    timeout; an output over MAX_OUTPUT_BYTES, or an SVG or PNG that is not
-    one, is a RenderError too.
+    `node_count` (the drawing's nodes) picks the layout effort: see
+    `layout_options`. stdout and stderr are captured; on success the
+    renderer's warnings go to the DEBUG log, on failure they become the
+    RenderError's message. The renderer runs in its own process group, which
+    is killed as a whole on a timeout; an output over MAX_OUTPUT_BYTES, or an
+    SVG or PNG that is not one, is a RenderError too.
     """
     program = require_renderer()
-    command = [program, f"-T{fmt}", *LAYOUT_LIMITS]
+    command = [program, f"-T{fmt}", *layout_options(node_count)]
     name = f"{program} -T{fmt}"
     returncode, stdout, stderr = run_capped(command, source.encode("utf-8"), timeout, name)
     message = _clamp(stderr.decode("utf-8", errors="replace").strip())
     if returncode != 0 or not stdout:
         detail = message or "no message on stderr"
+        if returncode < 0 or "memory allocation" in message:
+            detail += f" (the renderer may have hit its memory limit of {MAX_MEMORY_BYTES >> 20} MB)"
         raise RenderError(f"{name} failed (exit status {returncode}): {detail}")
     _check_format(stdout, fmt, name)
     if message:
         _log.debug("%s: %s", name, message)
     return stdout
+
+
+def layout_options(node_count: int | None) -> tuple[str, ...]:
+    """Command-line layout attributes for a drawing of `node_count` nodes (none when unknown or small)."""
+    if node_count is None or node_count <= FULL_LAYOUT_MAX_NODES:
+        return ()
+    return REDUCED_EFFORT
 
 
 def run_capped(command: list[str], data: bytes, timeout: float, name: str) -> tuple[int, bytes, bytes]:
@@ -161,6 +188,7 @@ def run_capped(command: list[str], data: bytes, timeout: float, name: str) -> tu
         )
     except OSError as exc:
         raise RenderError(f"could not run the renderer {command[0]}: {exc}") from None
+    _limit_memory(process.pid)  # before its input is written, so before it allocates much
     out = _Reader(process.stdout, MAX_OUTPUT_BYTES)
     err = _Reader(process.stderr, MAX_MESSAGE_BYTES, truncate=True)
     threading.Thread(target=_feed, args=(process.stdin, data), daemon=True).start()
@@ -214,6 +242,17 @@ class _Reader:
 
     def data(self) -> bytes:
         return b"".join(self.chunks)
+
+
+def _limit_memory(pid: int) -> None:
+    """Cap the renderer's address space at MAX_MEMORY_BYTES (Linux only; elsewhere the timeout bounds it)."""
+    prlimit = getattr(resource, "prlimit", None) if resource is not None else None
+    if prlimit is None:
+        return
+    try:
+        prlimit(pid, resource.RLIMIT_AS, (MAX_MEMORY_BYTES, MAX_MEMORY_BYTES))
+    except (OSError, ValueError):  # already exited, or a lower hard limit is set: keep what is there
+        pass
 
 
 def _feed(pipe: IO[bytes] | None, data: bytes) -> None:

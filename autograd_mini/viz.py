@@ -66,11 +66,11 @@ class Drawing:
 
     def svg(self) -> str:
         """The graph rendered as SVG text."""
-        return render(self.source, "svg").decode("utf-8")
+        return render(self.source, "svg", node_count=self.node_count).decode("utf-8")
 
     def png(self) -> bytes:
         """The graph rendered as PNG bytes (graphviz-pure and Graphviz both write PNG)."""
-        return render(self.source, "png")
+        return render(self.source, "png", node_count=self.node_count)
 
     def save(self, path: str | Path) -> Path:
         """Write the graph to `path`; the suffix picks the format: .svg, .png, .dot or .gv.
@@ -83,7 +83,7 @@ class Drawing:
         if suffix in (".dot", ".gv"):
             return atomic_write(path, self.source)
         if suffix in (".svg", ".png"):
-            return atomic_write(path, render(self.source, suffix[1:]))
+            return atomic_write(path, render(self.source, suffix[1:], node_count=self.node_count))
         raise ValueError(f"Drawing.save: unknown suffix {suffix!r} in {str(path)!r}; use .svg, .png, .dot or .gv")
 
     def _repr_svg_(self) -> str | None:

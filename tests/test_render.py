@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -225,3 +226,51 @@ def test_a_renderer_that_ignores_its_input_is_fine(tmp_path: Path, monkeypatch) 
     monkeypatch.setenv(ENV_VAR, fake_renderer(tmp_path, "echo 'Error: refusing' >&2; exit 2"))
     with pytest.raises(RenderError, match=r"exit status 2\): Error: refusing"):
         render("digraph { " + "a -> b; " * 200_000 + "}", "svg")
+
+
+# --- layout effort and limits (issue 11, item 8) -------------------------------------------
+def test_layout_effort_is_reduced_only_for_large_drawings() -> None:
+    assert render_module.layout_options(None) == ()
+    assert render_module.layout_options(render_module.FULL_LAYOUT_MAX_NODES) == ()
+    reduced = render_module.layout_options(render_module.FULL_LAYOUT_MAX_NODES + 1)
+    assert "-Gnslimit=2" in reduced and "-Gsplines=line" in reduced
+
+
+@POSIX_ONLY
+def test_a_drawing_passes_its_size_and_the_renderer_gets_its_limits(tmp_path: Path, monkeypatch) -> None:
+    """A fake renderer reports its arguments and its address-space limit (ulimit -v, in KB) inside the SVG."""
+    body = "cat > /dev/null; echo \"<svg><desc>args: $* limit: $(ulimit -v)</desc></svg>\""
+    monkeypatch.setenv(ENV_VAR, fake_renderer(tmp_path, body))
+    small = small_drawing().svg()
+    assert "nslimit" not in small
+    x = Value(1.0, label="x")
+    y = x
+    for _ in range(100):
+        y = y * x
+    big = draw(y)
+    assert big.node_count > render_module.FULL_LAYOUT_MAX_NODES
+    assert "-Gnslimit=2 -Gnslimit1=2 -Gsplines=line" in big.svg()
+    if hasattr(__import__("resource"), "prlimit"):
+        assert f"limit: {render_module.MAX_MEMORY_BYTES // 1024}</desc>" in small
+
+
+def _sum_of_products(terms: int) -> str:
+    return " + ".join(["x*y"] * terms)
+
+
+@pytest.mark.skipif(not PURE_SHIPPED, reason="graphviz-pure ships no wheel for this platform")
+def test_400_nodes_render_through_the_bundled_renderer(tmp_path: Path) -> None:
+    """The issue's case: `draw` of x*y + x*y + ... (100 terms, 400 nodes) took about 53 s.
+
+    The timeout is generous for a slow CI machine; on a laptop this takes about a second.
+    """
+    pure = render_module.find_graphviz_pure()
+    assert pure is not None
+    out = tmp_path / "sum.svg"
+    env = {**os.environ, ENV_VAR: pure}
+    command = [sys.executable, "-m", "autograd_mini", "draw", _sum_of_products(100), "x=1", "y=2", "-o", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    svg = out.read_text(encoding="utf-8")
+    assert ET.fromstring(svg).tag.endswith("svg")
+    assert svg.count('class="node"') == 400
