@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import io
 import math
 import time
 from collections.abc import Callable
@@ -25,7 +24,6 @@ import numpy as np
 from .datasets import make_moons
 from .delta import delta_gradients
 from .explain import explain
-from .files import atomic_write
 from .losses import squared_error
 from .nn import MLP
 from .render import RendererNotFoundError
@@ -187,9 +185,7 @@ def plot_moons(
     right.set_ylabel("loss")
     right.set_title("training loss")
     figure.tight_layout()
-    png = io.BytesIO()
-    figure.savefig(png, format="png", dpi=100)
-    atomic_write(path, png.getvalue())  # a failed save keeps the previous picture
+    figure.savefig(path, dpi=100)
     plt.close(figure)
     result.files.append(path)
     say(f"   {path}: the boundary with the training points, and the loss curve")

@@ -110,21 +110,3 @@ def test_a_save_over_a_file_keeps_its_permissions(tmp_path: Path) -> None:
 def test_atomic_write_into_a_missing_folder_names_the_path(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no-such-folder"):
         atomic_write(tmp_path / "no-such-folder" / "f.txt", "x")
-
-
-def test_the_demo_picture_is_saved_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A failure while saving moons.png (here: the atomic write itself fails) keeps the old picture."""
-    pytest.importorskip("matplotlib")
-    from autograd_mini import demo
-
-    def full_disk(path: object, data: object) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device", str(path))
-
-    picture = tmp_path / "moons.png"
-    picture.write_bytes(b"the old picture")
-    monkeypatch.setattr(demo, "atomic_write", full_disk)
-    model = MLP(2, [2, 1], seed=0)
-    with pytest.raises(OSError, match="No space left"):
-        demo.plot_moons(lambda line: None, model, [[0.0, 0.0], [1.0, 1.0]], [0, 1], [1.0, 0.5], picture,
-                        demo.DemoResult())
-    assert picture.read_bytes() == b"the old picture"
