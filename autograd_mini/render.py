@@ -14,24 +14,61 @@ in order,
 
 The renderer runs with stdout and stderr captured and a timeout: warnings are
 logged at DEBUG level on the "autograd_mini.render" logger and never printed;
-a failure raises `RenderError` carrying the renderer's own message.
+a failure raises `RenderError` carrying the renderer's own message. It runs
+in its own process group (a timeout kills a wrapper's children too), its
+output is capped, its address space is capped where the OS allows, and an
+SVG or PNG must be one even when it exits 0. The limits agree: the largest
+graph `draw` allows by default (500 nodes) lays out with the reduced effort
+below in about 2 s and 160 MB, far inside the 60 s timeout and 2 GB cap.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
+import threading
+import time
 from pathlib import Path
+from typing import IO
+
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None  # type: ignore[assignment]
 
 from .errors import AutogradMiniError
 
 ENV_VAR = "AUTOGRAD_MINI_DOT"
 PURE_NAME = "graphviz-pure"
 DEFAULT_TIMEOUT = 60.0
+# Larger than any drawing draw() allows by default (500 nodes: under 1 MB of SVG, 5 MB of PNG measured).
+MAX_OUTPUT_BYTES = 64 * 1024 * 1024
+MAX_MESSAGE_BYTES = 64 * 1024
+# The renderer's address space, where the OS lets us set it (Linux): 500 nodes, the most draw()
+# allows by default, took at most 160 MB; a 3,000-node graph took over 2 GB and is stopped here.
+MAX_MEMORY_BYTES = 2 * 1024**3
+# Up to this many nodes dot lays the graph out with its full effort; above it, with REDUCED_EFFORT.
+FULL_LAYOUT_MAX_NODES = 150
+# dot's cost is in the virtual nodes of long edges: a Value used at every level of a graph
+# (x in x*y + x*y + ..., or in a Horner chain) has an edge across all ranks, so their number
+# grows with depth squared (81,501 for a 501-node chain). Unlimited network simplex on them,
+# and spline routing around the poorly placed ones, took 15-60 s at 400-500 nodes
+# (graphviz-pure 0.2.2; 2 busy cores). nslimit/nslimit1 cap the iterations at 2 per node, and
+# straight edges skip the routing: every shape measured up to 500 nodes then took under 2 s and
+# 160 MB. nslimit alone was not enough (20 s: routing then explodes), nor were mclimit or
+# searchsize (mincross is cheap below 500 nodes). Smaller graphs keep the curved, tidier layout.
+REDUCED_EFFORT: tuple[str, ...] = ("-Gnslimit=2", "-Gnslimit1=2", "-Gsplines=line")
+_POSIX = os.name == "posix"
+_GRACE = 1.0  # seconds a renderer's leftover children may keep its output open after it exits
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# The first element's name, after an XML declaration, comments and a DOCTYPE.
+_FIRST_ELEMENT = re.compile(r"\A(?:\s|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*<([A-Za-z_][\w.:-]*)", re.S)
 
 _log = logging.getLogger(__name__)
 # On Windows a console program started from a GUI (a Jupyter kernel) would flash a window.
@@ -109,31 +146,169 @@ def require_renderer() -> str:
     return found
 
 
-def render(source: str, fmt: str, timeout: float = DEFAULT_TIMEOUT) -> bytes:
+def render(source: str, fmt: str, timeout: float = DEFAULT_TIMEOUT, node_count: int | None = None) -> bytes:
     """Run the renderer on DOT `source` and return its output in format `fmt` (svg, png, ...).
 
-    stdout and stderr are captured; on success the renderer's warnings go to
-    the DEBUG log, on failure they become the RenderError's message.
+    `node_count` (the drawing's nodes) picks the layout effort: see
+    `layout_options`. stdout and stderr are captured; on success the
+    renderer's warnings go to the DEBUG log, on failure they become the
+    RenderError's message. The renderer runs in its own process group, which
+    is killed as a whole on a timeout; an output over MAX_OUTPUT_BYTES, or an
+    SVG or PNG that is not one, is a RenderError too.
     """
     program = require_renderer()
-    command = [program, f"-T{fmt}"]
-    try:
-        done = subprocess.run(
-            command,
-            input=source.encode("utf-8"),
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-            creationflags=_NO_CONSOLE_WINDOW,
-        )
-    except subprocess.TimeoutExpired:
-        raise RenderError(f"{program} -T{fmt} did not finish within {timeout:g} s") from None
-    except OSError as exc:
-        raise RenderError(f"could not run the renderer {program}: {exc}") from None
-    message = done.stderr.decode("utf-8", errors="replace").strip()
-    if done.returncode != 0 or not done.stdout:
+    command = [program, f"-T{fmt}", *layout_options(node_count)]
+    name = f"{program} -T{fmt}"
+    returncode, stdout, stderr = run_capped(command, source.encode("utf-8"), timeout, name)
+    message = _clamp(stderr.decode("utf-8", errors="replace").strip())
+    if returncode != 0 or not stdout:
         detail = message or "no message on stderr"
-        raise RenderError(f"{program} -T{fmt} failed (exit status {done.returncode}): {detail}")
+        if returncode < 0 or "memory allocation" in message:
+            detail += f" (the renderer may have hit its memory limit of {MAX_MEMORY_BYTES >> 20} MB)"
+        raise RenderError(f"{name} failed (exit status {returncode}): {detail}")
+    _check_format(stdout, fmt, name)
     if message:
-        _log.debug("%s -T%s: %s", program, fmt, message)
-    return done.stdout
+        _log.debug("%s: %s", name, message)
+    return stdout
+
+
+def layout_options(node_count: int | None) -> tuple[str, ...]:
+    """Command-line layout attributes for a drawing of `node_count` nodes (none when unknown or small)."""
+    if node_count is None or node_count <= FULL_LAYOUT_MAX_NODES:
+        return ()
+    return REDUCED_EFFORT
+
+
+def run_capped(command: list[str], data: bytes, timeout: float, name: str) -> tuple[int, bytes, bytes]:
+    """Run `command` with `data` on stdin; return (exit status, stdout, stderr).
+
+    Raises RenderError when it cannot start, runs longer than `timeout`
+    seconds or writes more than MAX_OUTPUT_BYTES; in each case the whole
+    process group (the renderer and anything it started) is killed first.
+    """
+    try:
+        process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=_POSIX, creationflags=_NO_CONSOLE_WINDOW,
+        )
+    except OSError as exc:
+        raise RenderError(f"could not run the renderer {command[0]}: {exc}") from None
+    _limit_memory(process.pid)  # before its input is written, so before it allocates much
+    out = _Reader(process.stdout, MAX_OUTPUT_BYTES)
+    err = _Reader(process.stderr, MAX_MESSAGE_BYTES, truncate=True)
+    threading.Thread(target=_feed, args=(process.stdin, data), daemon=True).start()
+    deadline = time.monotonic() + timeout
+    try:
+        while process.poll() is None and not out.overflowed.is_set():
+            if time.monotonic() >= deadline:
+                raise RenderError(f"{name} did not finish within {timeout:g} s")
+            out.overflowed.wait(min(0.05, max(deadline - time.monotonic(), 0.0)))
+        # Exited: a child it left behind may still hold the pipes open; it gets a moment, then is killed.
+        for reader in (out, err):
+            reader.thread.join(min(_GRACE, max(deadline - time.monotonic(), 0.0)))
+        if out.thread.is_alive() or err.thread.is_alive():
+            _kill_group(process)
+            for reader in (out, err):
+                reader.thread.join(_GRACE)
+            if out.thread.is_alive() or err.thread.is_alive():  # it left the group (setsid) and lives on
+                raise RenderError(f"{name} exited but left a process holding its output open")
+        if out.overflowed.is_set():
+            raise RenderError(f"{name} wrote more than {MAX_OUTPUT_BYTES} bytes; stopped it")
+    except BaseException:
+        _kill_group(process)
+        raise
+    finally:
+        _reap(process)
+    return process.returncode, out.data(), err.data()
+
+
+class _Reader:
+    """Reads a pipe on a thread, keeping at most `cap` bytes; beyond that it sets `overflowed`."""
+
+    def __init__(self, pipe: IO[bytes] | None, cap: int, truncate: bool = False) -> None:
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.cap = cap
+        self.truncate = truncate
+        self.overflowed = threading.Event()
+        self.thread = threading.Thread(target=self._read, args=(pipe,), daemon=True)
+        self.thread.start()
+
+    def _read(self, pipe: IO[bytes] | None) -> None:
+        assert pipe is not None
+        with pipe:
+            while chunk := pipe.read1(1 << 16):  # type: ignore[attr-defined]
+                if self.size < self.cap:
+                    self.chunks.append(chunk[: self.cap - self.size])
+                self.size += len(chunk)
+                if self.size > self.cap and not self.truncate:
+                    self.overflowed.set()
+                    return
+
+    def data(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+def _limit_memory(pid: int) -> None:
+    """Cap the renderer's address space at MAX_MEMORY_BYTES (Linux only; elsewhere the timeout bounds it)."""
+    prlimit = getattr(resource, "prlimit", None) if resource is not None else None
+    if prlimit is None:
+        return
+    try:
+        prlimit(pid, resource.RLIMIT_AS, (MAX_MEMORY_BYTES, MAX_MEMORY_BYTES))
+    except (OSError, ValueError):  # already exited, or a lower hard limit is set: keep what is there
+        pass
+
+
+def _feed(pipe: IO[bytes] | None, data: bytes) -> None:
+    """Write `data` to the renderer's stdin and close it; a renderer that stops reading is not an error here."""
+    assert pipe is not None
+    try:
+        with pipe:
+            pipe.write(data)
+    except OSError:  # BrokenPipeError: it exited or closed stdin; its exit status tells the rest
+        pass
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """Kill the renderer and, on POSIX, every process of its session (a wrapper's children too)."""
+    if _POSIX:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # its own group: start_new_session=True
+            return
+        except OSError:  # already gone
+            pass
+    try:
+        process.kill()
+    except OSError:
+        pass
+
+
+def _reap(process: subprocess.Popen[bytes]) -> None:
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL was sent; the OS is slow
+        _log.debug("renderer %d did not exit after SIGKILL", process.pid)
+
+
+def _check_format(output: bytes, fmt: str, name: str) -> None:
+    """An SVG must be an SVG document and a PNG a PNG: exit status 0 with garbage is a failure."""
+    if fmt == "png" and not output.startswith(_PNG_SIGNATURE):
+        raise RenderError(f"{name} exited 0 but its output is not a PNG (starts with {output[:16]!r})")
+    if fmt == "svg" and not _looks_like_svg(output):
+        raise RenderError(f"{name} exited 0 but its output is not an SVG document (starts with {output[:40]!r})")
+
+
+def _looks_like_svg(output: bytes) -> bool:
+    """UTF-8 text whose first element is <svg ...> and which ends with </svg>."""
+    try:
+        text = output.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return False
+    first_element = _FIRST_ELEMENT.search(text)
+    return first_element is not None and first_element.group(1) == "svg" and text.endswith("</svg>")
+
+
+def _clamp(message: str, limit: int = 2000) -> str:
+    """The renderer's stderr, shortened for an error message."""
+    return message if len(message) <= limit else message[:limit] + f" ... ({len(message) - limit} more characters)"

@@ -67,11 +67,11 @@ class Drawing:
 
     def svg(self) -> str:
         """The graph rendered as SVG text."""
-        return render(self.source, "svg").decode("utf-8")
+        return render(self.source, "svg", node_count=self.node_count).decode("utf-8")
 
     def png(self) -> bytes:
         """The graph rendered as PNG bytes (graphviz-pure and Graphviz both write PNG)."""
-        return render(self.source, "png")
+        return render(self.source, "png", node_count=self.node_count)
 
     def save(self, path: str | Path) -> Path:
         """Write the graph to `path`; the suffix picks the format: .svg, .png, .dot or .gv.
@@ -84,7 +84,7 @@ class Drawing:
         if suffix in (".dot", ".gv"):
             return atomic_write(path, self.source)
         if suffix in (".svg", ".png"):
-            return atomic_write(path, render(self.source, suffix[1:]))
+            return atomic_write(path, render(self.source, suffix[1:], node_count=self.node_count))
         raise ValueError(f"Drawing.save: unknown suffix {suffix!r} in {str(path)!r}; use .svg, .png, .dot or .gv")
 
     def _repr_svg_(self) -> str | None:
@@ -304,6 +304,10 @@ class _Builder:
             if self.collapse and x in self.groups and x is not self.last_member[self.groups[x]]:
                 label = None
             self.add_edge(self.name(x), op_name, x in self.on_path, label)
+            if label is not None and group is not None and x not in self.groups:
+                # An input from outside the neuron's box: a longer edge puts its label in the open
+                # beside the input, not piled up with the others where the edges bend into the box.
+                self.edges[-1][2]["minlen"] = "2"
         self.add_edge(op_name, self.name(v), highlighted)
 
     def neuron_edges(self, v: Value, group: str) -> None:
@@ -328,14 +332,17 @@ class _Builder:
     def digraph(self) -> graphviz.Digraph:
         g = graphviz.Digraph(
             "autograd_mini",
+            # The collapsed view's layer-to-layer edges (every neuron to every neuron) need room to fan out.
             graph_attr={"rankdir": self.rankdir, "fontname": "Helvetica", "fontsize": "11",
-                        "nodesep": "0.2", "ranksep": "0.3"},
+                        "nodesep": "0.2", "ranksep": "1.2" if self.collapse else "0.3"},
             node_attr={"fontname": "Helvetica", "fontsize": str(_FONT_SIZE), "margin": "0.04,0.02", "height": "0.3"},
             edge_attr={"fontname": "Helvetica", "fontsize": "9", "arrowsize": "0.6", "color": "#555555"},
         )
         for layer, neurons in _layers(k for k in self.statements if k is not None):
             with g.subgraph(name=f"cluster_{layer}") as layer_graph:
                 layer_graph.attr(label=f"layer {layer[1:]}", style="dashed", color="#aaaaaa", fontcolor="#555555")
+                if self.collapse:
+                    _keep_neuron_order(layer_graph, [self.statements[n][0][0] for n in neurons], self.rankdir)
                 for neuron in neurons:
                     if self.collapse:
                         _emit_nodes(layer_graph, self.statements[neuron])
@@ -357,6 +364,20 @@ def _layers(neurons: Iterable[str]) -> list[tuple[str, list[str]]]:
         layer, index = neuron_key(neuron)
         layers.setdefault(layer, []).append((index, neuron))
     return [(layer_label(layer), [name for _, name in sorted(layers[layer])]) for layer in sorted(layers)]
+
+
+def _keep_neuron_order(g: graphviz.Digraph, names: list[str], rankdir: str) -> None:
+    """Keep a layer's collapsed neurons in index order, N0 first: on top for LR, on the left for TB.
+
+    An invisible chain in one rank fixes their order; dot puts a rank's first node at the bottom
+    once it turns the layout for LR, hence the reversed chain there.
+    """
+    if len(names) < 2:
+        return
+    chain = names[::-1] if rankdir == "LR" else names
+    with g.subgraph() as same:
+        same.attr(rank="same")
+        same.body.append(f"\t{' -> '.join(chain)} [style=invis]\n")
 
 
 def _emit_nodes(g: graphviz.Digraph, statements: list[tuple[str, dict[str, str]]]) -> None:

@@ -1,9 +1,9 @@
 """Regenerate the figures under docs/ (run: python docs/make_figures.py).
 
-- docs/expression.svg: one tanh neuron, o = tanh(x1*w1 + x2*w2 + b), after
+- docs/expression.svg: the README's tanh neuron, y = tanh(x*w + b), after
   backward, with the local derivative on every edge.
 - docs/mlp.svg: MLP(2, [4, 4, 1]) with a squared-error loss, one node per
-  neuron (`collapse_neurons=True`).
+  neuron (`collapse_neurons=True`), N0 on top in each layer.
 - docs/mlp_neurons.svg: the same network with every op drawn and each
   neuron's ops boxed together (`group_neurons=True`).
 
@@ -28,16 +28,12 @@ DOCS = Path(__file__).resolve().parent
 
 
 def neuron_expression() -> Value:
-    """o = tanh(x1*w1 + x2*w2 + b), after backward."""
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    n = x1 * w1 + x2 * w2 + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    o.backward()
-    return o
+    """y = tanh(x*w + b), after backward: the neuron of the README's drawing example."""
+    x, w, b = Value(2.0, label="x"), Value(-3.0, label="w"), Value(6.5, label="b")
+    y = (x * w + b).tanh()
+    y.label = "y"
+    y.backward()
+    return y
 
 
 def mlp_loss() -> Value:
