@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ._params import check_params
 from .errors import NumericOverflowError
 from .value import Value
 
@@ -35,7 +36,7 @@ class Optimizer:
     """
 
     def __init__(self, params: Iterable[Value]) -> None:
-        self.params = _check_params(params, type(self).__name__)
+        self.params = check_params(params, type(self).__name__)
 
     def zero_grad(self) -> None:
         """Set every parameter's `.grad` to 0.0."""
@@ -147,25 +148,6 @@ class Adam(Optimizer):
         m = self.beta1 * self.m + (1.0 - self.beta1) * grads
         v = self.beta2 * self.v + (1.0 - self.beta2) * grads * grads
         return data - self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps), {"t": t, "m": m, "v": v}
-
-
-def _check_params(params: Iterable[Value], name: str) -> list[Value]:
-    if isinstance(params, Value):
-        raise TypeError(f"{name}: params must be an iterable of Values (e.g. model.parameters()), got one Value")
-    try:
-        items = list(params)
-    except TypeError:
-        raise TypeError(f"{name}: params must be an iterable of Values, got {type(params).__name__}") from None
-    if not items:
-        raise ValueError(f"{name}: params is empty; pass model.parameters()")
-    seen = set()
-    for i, p in enumerate(items):
-        if not isinstance(p, Value):
-            raise TypeError(f"{name}: params[{i}] must be a Value, got {type(p).__name__}")
-        if id(p) in seen:
-            raise ValueError(f"{name}: params[{i}] ({p.label or 'unlabelled'}) appears twice")
-        seen.add(id(p))
-    return items
 
 
 def _check_real(

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograd_mini import DomainError, NumericOverflowError, Tape, TraceError, Value, sum_of, trace
+from autograd_mini import DomainError, NumericOverflowError, Tape, TraceError, Value, dot, sum_of, trace
 from autograd_mini.datasets import make_moons
 from autograd_mini.engine import gradients
 from autograd_mini.losses import squared_error
@@ -206,7 +206,7 @@ def test_loss_independent_of_inputs_and_leaf_outputs():
 def test_instructions_are_flat_and_topological():
     _, params, fn, rows = moons_problem(n=4, width=3)
     tape = trace(fn, params, rows[0])
-    defined = set(range(len(params) + 3 + len(tape._constants)))
+    defined = set(range(len(params) + 3 + tape.n_constants))
     for ins in tape.instructions:
         assert set(ins.inputs) <= defined
         defined.add(ins.output)
@@ -259,10 +259,10 @@ def check_expression(expr, n_params, rnd) -> bool:
 def test_domain_error_names_op_operands_and_example():
     w = Value(1.0)
     tape = trace(lambda params, xs: (params[0] * xs[0]).log(), [w], [1.0])
-    with pytest.raises(DomainError, match=r"log\(-2\.0\).*example 2 of the batch"):
+    with pytest.raises(DomainError, match=r"log\(-2\.0\).*at example 2 \(row 1 of the tape\)"):
         tape.forward(np.array([[1.0], [3.0], [-2.0], [-5.0]]))
     tape.chunk_size = 2  # the index counts from the start of the batch, not of the chunk
-    with pytest.raises(DomainError, match=r"log\(-5\.0\).*example 3 of the batch"):
+    with pytest.raises(DomainError, match=r"log\(-5\.0\).*at example 3 \(row 1 of the tape\)"):
         tape.forward(np.array([[1.0], [3.0], [2.0], [-5.0]]))
 
 
@@ -330,8 +330,10 @@ def test_wrong_shapes_and_arguments():
     for bad in (np.zeros((3, 3)), np.zeros(3), np.zeros((2, 2, 2)), [np.zeros(3), np.zeros(4)], np.zeros((0, 2))):
         with pytest.raises(ValueError):
             tape.forward(bad)
-    with pytest.raises(ValueError, match="NaN"):
-        tape.forward(np.array([[1.0, np.nan]]))
+    with pytest.raises(ValueError, match="input 1 of example 2 is NaN"):
+        tape.forward(np.array([[1.0, 1.0], [1.0, 1.0], [1.0, np.nan]]))
+    with pytest.raises(ValueError, match="input 0 of example 0 is inf"):
+        tape.forward(np.array([[np.inf, 1.0]]))
     with pytest.raises(ValueError, match="param_values"):
         tape.value_and_grad(np.ones((2, 2)), param_values=np.ones(2))
     with pytest.raises(ValueError, match="reduction"):
@@ -342,3 +344,81 @@ def test_wrong_shapes_and_arguments():
         trace(lambda params, xs: xs[0], [w * 2], [1.0])
     with pytest.raises(ValueError, match="twice"):
         trace(lambda params, xs: xs[0], [w, w], [1.0])
+
+
+def _message(call):
+    """(type, text) of the error `call()` raises."""
+    with pytest.raises(Exception) as info:
+        call()
+    return type(info.value), str(info.value)
+
+
+def test_a_nan_parameter_is_named_as_nan_with_its_label():
+    w = Value(1.0, label="w")
+    tape = trace(lambda params, xs: params[0] * xs[0], [w], [1.0])
+    w.data = float("nan")
+    with pytest.raises(ValueError, match=r"parameter 0 \(w\) is NaN"):
+        tape.value_and_grad(np.array([[1.0]]))
+    with pytest.raises(ValueError, match=r"parameter 0 \(w\) is inf"):
+        tape.value_and_grad(np.array([[1.0]]), param_values=np.array([np.inf]))
+
+
+def test_complex_inputs_are_refused_not_cast():
+    w = Value(1.0)
+    tape = trace(lambda params, xs: params[0] * xs[0], [w], [1.0])
+    for call in (lambda: tape.forward(np.array([[1.0 + 2.0j]])),
+                 lambda: tape.value_and_grad(np.array([[1.0]]), param_values=np.array([1j])),
+                 lambda: tape.check(np.array([[1j]])),
+                 lambda: trace(lambda params, xs: params[0] * xs[0], [w], [2j])):
+        kind, text = _message(call)
+        assert kind is TypeError and "complex" in text
+
+
+@pytest.mark.parametrize(
+    ("fn", "x"),
+    [
+        (lambda w, x: (w * x).exp(), 1600.0),  # forward overflow
+        (lambda w, x: (w * x).log(), -1.0),  # forward domain
+        (lambda w, x: (w * x).exp(), 1418.0),  # backward: exp(709) * 1418 overflows
+        (lambda w, x: (w * x).sqrt(), 0.0),  # backward: the rule divides by zero
+        (lambda w, x: w * x + w * x, 1e308),  # backward: two finite gradients add up to inf
+    ],
+)
+def test_tape_and_eager_raise_the_same_type_and_words(fn, x):
+    """The tape's message is the eager engine's, plus where: the example and the row."""
+    w = Value(0.5)
+    tape = trace(lambda params, xs: fn(params[0], xs[0]), [w], [1.0], check=False)
+    tape_kind, tape_text = _message(lambda: tape.value_and_grad(np.array([[1.0], [x]])))
+    eager_kind, eager_text = _message(lambda: fn(w, Value(x)).backward())
+    assert tape_kind is eager_kind
+    assert tape_text.startswith(eager_text) and " at example 1 (row " in tape_text
+
+
+def test_the_first_overflowing_row_is_named_not_a_later_one():
+    w = Value(1.0)
+    tape = trace(lambda params, xs: (params[0] * xs[0] - xs[0]) * xs[0], [w], [1.0])
+    kind, text = _message(lambda: tape.forward(np.array([[1.0], [1e308], [3.0]]), param_values=np.array([1e10])))
+    assert kind is NumericOverflowError and "at example 1 (row 0 of the tape)" in text
+
+
+def test_matmul_groups_match_the_dot_rows_exactly():
+    """A layer's dot rows run as matrix products: same numbers as the eager engine, and the
+    tape really uses the batched form (one group per layer marked matmul)."""
+    model, params, fn, rows = moons_problem(n=50, width=5)
+    tape = trace(fn, params, rows[0])
+    marked = [g for g in tape._replayer.groups if g.matmul is not None]
+    assert len(marked) == 3  # one per layer
+    assert_matches_eager(tape, fn, params, rows)
+
+
+def test_matmul_with_weights_second_and_shared_operands():
+    ws = [Value(0.1 * i - 0.2, label=f"w{i}") for i in range(6)]
+
+    def fn(params, xs):
+        a = dot(xs, params[:3]) + dot(xs, params[3:])  # the weights as the dot's second half
+        return a * a + dot(params[:3], params[3:])  # and a dot on parameters only (shared)
+
+    tape = trace(fn, ws, [0.5, -1.0, 2.0])
+    assert any(g.matmul is not None and g.matmul.swapped for g in tape._replayer.groups)
+    rows = np.random.default_rng(0).normal(size=(9, 3))
+    assert_matches_eager(tape, fn, ws, rows)
