@@ -13,9 +13,9 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import AutogradMiniError, DomainError, NumericOverflowError
-from .ops import Op
-from .value import Value, describe_call
+from .errors import AutogradMiniError, gradient_error
+from .errors import rule_error as rule_error  # also re-exported for _tape_schedule (until it uses errors)
+from .value import Value
 
 _INF = math.inf
 
@@ -95,14 +95,14 @@ def _backward_floats(root: Value, interior: list[Value]) -> None:
                     if old != 0.0:
                         ga = old + ga
                     if ga.__class__ is float and not -_INF < ga < _INF:
-                        raise _gradient_overflow(node, 0, ga)
+                        raise gradient_error(op, [x.data for x in inputs], 0, ga)
                     a.grad = ga
                 if gb is not None:
                     old = b.grad
                     if old != 0.0:
                         gb = old + gb
                     if gb.__class__ is float and not -_INF < gb < _INF:
-                        raise _gradient_overflow(node, 1, gb)
+                        raise gradient_error(op, [x.data for x in inputs], 1, gb)
                     b.grad = gb
             elif len(inputs) == 1:
                 (a,) = inputs
@@ -112,7 +112,7 @@ def _backward_floats(root: Value, interior: list[Value]) -> None:
                     if old != 0.0:
                         ga = old + ga
                     if ga.__class__ is float and not -_INF < ga < _INF:
-                        raise _gradient_overflow(node, 0, ga)
+                        raise gradient_error(op, [x.data for x in inputs], 0, ga)
                     a.grad = ga
             else:
                 local = op.vjp(g, node.data, *[x.data for x in inputs])
@@ -122,7 +122,7 @@ def _backward_floats(root: Value, interior: list[Value]) -> None:
                         if old != 0.0:
                             gx = old + gx
                         if gx.__class__ is float and not -_INF < gx < _INF:
-                            raise _gradient_overflow(node, i, gx)
+                            raise gradient_error(op, [x.data for x in inputs], i, gx)
                         x.grad = gx
         except AutogradMiniError:
             raise  # already names its op (e.g. a custom rule that broke its contract)
@@ -179,7 +179,7 @@ def _propagate(root: Value, order: list[Value], seed: Any, create_graph: bool) -
                 previous = grads.get(x)
                 total = gx if previous is None else previous + gx
                 if not create_graph and not -_INF < total < _INF:
-                    raise _gradient_overflow(node, i, total)
+                    raise gradient_error(op, [x.data for x in node.inputs], i, total)
                 grads[x] = total
     return grads
 
@@ -193,21 +193,3 @@ def _rule(node: Value, g: Any, datas: list[float]) -> tuple[Any, ...]:
         raise
     except (ArithmeticError, ValueError) as exc:
         raise rule_error(node.op, datas, exc) from None
-
-
-def rule_error(op: Op, datas: list[float], exc: BaseException) -> Exception:
-    """The typed error for a rule that failed at `datas` (also used by the tape)."""
-    call = describe_call(op, datas)
-    if isinstance(exc, OverflowError):
-        return NumericOverflowError(f"backward through {call}: a local derivative overflows float64")
-    return DomainError(f"backward through {call}: the local derivative is infinite or undefined there")
-
-
-def _gradient_overflow(node: Value, position: int, total: float) -> Exception:
-    assert node.op is not None
-    call = describe_call(node.op, [x.data for x in node.inputs])
-    if total != total:
-        return DomainError(f"backward through {call}: the gradient of input {position} would be NaN")
-    return NumericOverflowError(
-        f"backward through {call}: the gradient of input {position} would be {total!r}; it overflows float64"
-    )

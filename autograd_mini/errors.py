@@ -1,10 +1,24 @@
-"""The typed errors autograd_mini raises for bad input and impossible numerics.
+"""The typed errors autograd_mini raises, and the one place their messages are built.
 
-Every error names the op that raised it and the operand values, so the message
-points at the call that caused it rather than at the engine's internals.
+Every error about an op names the op and its operands ("mul(2.0, NaN)"), so the
+message points at the call that caused it rather than at the engine's
+internals. The eager engine, the tape and `gradcheck` all build their messages
+with the functions below, so the same failure has the same type and the same
+words wherever it happens; the tape only adds a `where` suffix such as
+" at example 3 of the batch". Kinds of failure map to types:
+
+- a value or gradient that would be +-inf (beyond float64)  -> NumericOverflowError
+- an op or rule that is undefined there, or a NaN            -> DomainError
+
+This module imports nothing from the package: it is the bottom of the core
+(errors <- primitives <- ops <- value <- engine).
 """
 
 from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 
 class AutogradMiniError(Exception):
@@ -21,3 +35,103 @@ class NumericOverflowError(AutogradMiniError, OverflowError):
 
 class OpRegistrationError(AutogradMiniError, ValueError):
     """A custom op was registered or used with an inconsistent definition."""
+
+
+class OpLike(Protocol):
+    """What a message needs from an op: a row of `ops.OPS` fits."""
+
+    name: str
+    domain: str
+
+
+def format_number(x: Any) -> str:
+    """A number as messages show it: repr of the float, NaN spelled "NaN"."""
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        try:
+            x = float(x)
+        except OverflowError:  # an int beyond float64
+            return f"<int of {int(x).bit_length()} bits>"
+        return "NaN" if x != x else repr(x)
+    if isinstance(x, complex):
+        return repr(x)
+    try:  # numpy scalars and 0-d arrays
+        f = float(x)
+    except (TypeError, ValueError, OverflowError):
+        return repr(x)
+    return "NaN" if f != f else repr(f)
+
+
+def describe_call(op: OpLike, operands: Iterable[Any], limit: int = 6) -> str:
+    """`name(a, b, ...)` with at most `limit` operands shown: "mul(2.0, NaN)"."""
+    shown = [format_number(x) for x in operands]
+    if len(shown) > limit:
+        shown = shown[:limit] + [f"... {len(shown) - limit} more"]
+    return f"{op.name}({', '.join(shown)})"
+
+
+def _nonfinite_operand(operands: list[Any]) -> str | None:
+    """"operand k is NaN" (or inf) for the first operand that is not finite, else None."""
+    for k, x in enumerate(operands):
+        try:
+            f = float(x)
+        except (TypeError, ValueError, OverflowError):
+            continue
+        if not math.isfinite(f):
+            return f"operand {k} is {format_number(f)}, so the result cannot be finite"
+    return None
+
+
+def forward_error(
+    op: OpLike, operands: list[Any], exc: BaseException | None = None, result: Any = None, where: str = ""
+) -> AutogradMiniError:
+    """The typed error for an op evaluated where it is undefined or overflows.
+
+    `exc` is what the forward raised, if anything; otherwise `result` is the
+    non-finite value it returned (NaN means undefined, +-inf an overflow; no
+    result and no exception also means an overflow).
+    """
+    call = describe_call(op, operands) + where
+    bad_operand = _nonfinite_operand(operands)
+    if bad_operand is not None:
+        return DomainError(f"{call} is undefined: {bad_operand}")
+    if isinstance(exc, OverflowError) or (exc is None and op.name == "exp"):
+        return NumericOverflowError(f"{call} overflows float64 (|result| > 1.8e308)")
+    if exc is None and result is not None and result != result:
+        return DomainError(f"{call} is undefined (NaN): {op.name} needs {op.domain}")
+    if exc is None:
+        return NumericOverflowError(f"{call} is not finite: the result overflows float64")
+    return DomainError(f"{call} is undefined: {op.name} needs {op.domain}")
+
+
+def rule_error(op: OpLike, operands: list[Any], exc: BaseException | None, where: str = "") -> AutogradMiniError:
+    """The typed error for a derivative rule that failed (raised, or gave inf/NaN) at `operands`."""
+    call = describe_call(op, operands) + where
+    if isinstance(exc, OverflowError):
+        return NumericOverflowError(f"backward through {call}: a local derivative overflows float64")
+    return DomainError(f"backward through {call}: the local derivative is infinite or undefined there")
+
+
+def gradient_error(
+    op: OpLike, operands: list[Any], position: int | None, total: Any, where: str = ""
+) -> AutogradMiniError:
+    """The typed error for a gradient that would be NaN or +-inf.
+
+    `position` is the input whose accumulated gradient `total` is bad; None
+    means the gradient reaching the op itself (its upstream gradient).
+    """
+    call = describe_call(op, operands) + where
+    what = "the gradient reaching it" if position is None else f"the gradient of input {position}"
+    if total != total:
+        return DomainError(f"backward through {call}: {what} would be NaN")
+    return NumericOverflowError(
+        f"backward through {call}: {what} would be {format_number(total)}; it overflows float64"
+    )
+
+
+def grad_type_error(op: OpLike, operands: list[Any], position: int, got: Any, where: str = "") -> AutogradMiniError:
+    """A rule gave input `position` a gradient that is not a real number (1j, Decimal, a str, ...)."""
+    call = describe_call(op, operands) + where
+    return OpRegistrationError(
+        f"backward through {call}: the rule gave input {position} a gradient of type "
+        f"{type(got).__name__} ({got!r:.60}); a rule must return floats (or None)"
+    )

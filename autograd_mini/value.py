@@ -23,7 +23,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Union
 
 from . import ops
-from .errors import AutogradMiniError, DomainError, NumericOverflowError
+from .errors import AutogradMiniError, forward_error
+from .errors import describe_call as describe_call  # re-exported for checking, _tape_schedule (until they use errors)
 from .ops import Op
 
 _INF = math.inf
@@ -281,30 +282,6 @@ def _result_as_float(op: Op, data: Any) -> float:
     if isinstance(data, bool) or not isinstance(data, numbers.Real):
         raise TypeError(f"op {op.name!r}: forward returned {type(data).__name__}, expected a float")
     return float(data)
-
-
-def describe_call(op: Op, operands: Iterable[Any], limit: int = 6) -> str:
-    """`name(a, b, ...)` with at most `limit` operands shown, for messages."""
-    shown = [repr(float(x)) if isinstance(x, (int, float)) else repr(x) for x in operands]
-    if len(shown) > limit:
-        shown = shown[:limit] + [f"... {len(shown) - limit} more"]
-    return f"{op.name}({', '.join(shown)})"
-
-
-def forward_error(op: Op, operands: list[Any], exc: BaseException | None, result: Any = None) -> Exception:
-    """The typed error for an op evaluated where it is undefined or overflows.
-
-    `exc` is what the forward raised, if anything; otherwise `result` is the
-    non-finite value it returned (NaN means undefined, +-inf an overflow).
-    """
-    call = describe_call(op, operands)
-    if isinstance(exc, OverflowError) or (exc is None and op.name == "exp"):
-        return NumericOverflowError(f"{call} overflows float64 (|result| > 1.8e308)")
-    if exc is None and result is not None and result != result:
-        return DomainError(f"{call} is undefined (NaN): {op.name} needs {op.domain}")
-    if exc is None:
-        return NumericOverflowError(f"{call} is not finite: the result overflows float64")
-    return DomainError(f"{call} is undefined: {op.name} needs {op.domain}")
 
 
 @contextlib.contextmanager
