@@ -26,12 +26,7 @@ from typing import Any
 import numpy as np
 
 from ._tape_schedule import Group, Port, Schedule
-from .errors import AutogradMiniError
-
-try:
-    from .errors import forward_error, gradient_error, rule_error
-except ImportError:  # until `errors` builds every message about an op (shared contract 2)
-    from ._errors_compat import forward_error, gradient_error, rule_error  # type: ignore[assignment]
+from .errors import AutogradMiniError, forward_error, gradient_error, rule_error
 
 
 class Replay:
