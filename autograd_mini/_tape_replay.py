@@ -86,8 +86,11 @@ class Replay:
         with np.errstate(all="ignore"):
             for group in self.groups:
                 if group.scalar:
-                    datas = shared[group.index, 0].tolist()
-                    shared[group.start, 0] = _scalar_forward(group, datas)
+                    column = shared[group.index, 0]
+                    datas = column.tolist()
+                    # A non-finite operand means an earlier group failed: the check after
+                    # the loop names that group, the first in order.
+                    shared[group.start, 0] = _scalar_forward(group, datas) if np.isfinite(column).all() else np.nan
                     saved.append(datas)
                     continue
                 block = shared if group.shared else values
@@ -120,6 +123,8 @@ class Replay:
             block = shared if group.shared else values
             bad = ~np.isfinite(block[group.start : group.stop])
             if bad.any():
+                if group.scalar:
+                    _scalar_forward(group, operands)  # raises: its operands are finite
                 if group.matmul is not None:
                     operands = gather(group, values, shared, values.shape[1])
                 _raise_forward(group, operands, bad, offset, invalid=False)

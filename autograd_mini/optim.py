@@ -52,10 +52,11 @@ class Optimizer:
         grads = self._grads()
         self._apply(np.array([p.data for p in self.params], dtype=float), grads)
 
-    def _apply(self, data: np.ndarray, grads: np.ndarray) -> np.ndarray:
+    def _apply(self, data: np.ndarray, grads: np.ndarray, write: bool = True) -> np.ndarray:
         """The update from arrays already gathered (finite gradients, parameters' order);
-        writes the new values into `.data` and returns them. `train.fit` calls it with
-        the tape's arrays, so a step reads no attribute of the parameters."""
+        returns the new values and writes them into `.data` when `write`. `train.fit`
+        calls it with the tape's arrays, so a step need touch no attribute of the
+        parameters (it writes them back at the end)."""
         with np.errstate(all="ignore"):  # checked just below
             new, state = self._update(data, grads)
         if not np.isfinite(new).all():
@@ -63,8 +64,9 @@ class Optimizer:
             raise NumericOverflowError(f"{type(self).__name__}.step: parameter {i} would become {float(new[i])!r}")
         for name, array in state.items():
             setattr(self, name, array)
-        for p, x in zip(self.params, new.tolist(), strict=True):
-            p.data = x
+        if write:
+            for p, x in zip(self.params, new.tolist(), strict=True):
+                p.data = x
         return new
 
     def _update(self, data: np.ndarray, grads: np.ndarray) -> tuple[np.ndarray, State]:
