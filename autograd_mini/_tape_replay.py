@@ -41,6 +41,7 @@ class Replay:
         self.chunk_size = plan.chunk_size
         self._buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._previous: list[Any] = []
+        self._grad_buffers: tuple[np.ndarray, np.ndarray] | None = None
 
     def run(self, batch: np.ndarray, params: np.ndarray, backward: bool) -> tuple[np.ndarray, np.ndarray | None]:
         """(outputs of shape (1 + n_extra, batch), d sum(losses) / d params or None), chunk by chunk."""
@@ -71,6 +72,16 @@ class Replay:
             self._buffers = {b: (values, shared)}
         return self._buffers[b]
 
+    def _gradients(self, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """The gradient matrices for batch size b, zeroed; reused between replays (a fresh
+        matrix per step would be page-faulted in again at every large batch)."""
+        if self._grad_buffers is None or self._grad_buffers[0].shape[1] != b:
+            self._grad_buffers = (np.zeros((self.n_batched, b)), np.zeros(self.n_shared))
+        else:
+            for matrix in self._grad_buffers:
+                matrix.fill(0.0)
+        return self._grad_buffers
+
     def _outputs(self, b: int) -> np.ndarray:
         values, shared = self._buffers[b]
         return np.array([np.broadcast_to(shared[r, 0], (b,)) if s else values[r] for s, r in self.roots])
@@ -86,6 +97,11 @@ class Replay:
         with np.errstate(all="ignore"):
             for group in self.groups:
                 if group.scalar:
+                    if group.batched is not None:
+                        column = shared[group.index]
+                        shared[group.start] = _vector_forward(group, column)
+                        saved.append(column)
+                        continue
                     column = shared[group.index, 0]
                     datas = column.tolist()
                     # A non-finite operand means an earlier group failed: the check after
@@ -124,7 +140,7 @@ class Replay:
             bad = ~np.isfinite(block[group.start : group.stop])
             if bad.any():
                 if group.scalar:
-                    _scalar_forward(group, operands)  # raises: its operands are finite
+                    _scalar_forward(group, shared[group.index, 0].tolist())  # raises: its operands are finite
                 if group.matmul is not None:
                     operands = gather(group, values, shared, values.shape[1])
                 _raise_forward(group, operands, bad, offset, invalid=False)
@@ -133,8 +149,7 @@ class Replay:
     def _backward(self, b: int, saved: list[Any], offset: int, careful: bool = False) -> np.ndarray:
         """d(sum of the chunk's losses)/d param for each parameter."""
         values, shared = self._buffers[b]
-        g_values = np.zeros_like(values)
-        g_shared = np.zeros(self.n_shared)
+        g_values, g_shared = self._gradients(b)
         kept: list[Any] = []
         self._previous.append(kept)
         root_shared, root_row = self.roots[0]
@@ -147,7 +162,11 @@ class Replay:
                 if not group.needs_grad:
                     continue
                 if group.scalar:
-                    _scalar_backward(group, operands, g_shared, float(shared[group.start, 0]))
+                    if group.batched is not None and not careful:
+                        _vector_backward(group, operands, g_shared, shared[group.start])
+                    else:
+                        datas = shared[group.index, 0].tolist()
+                        _scalar_backward(group, datas, g_shared, float(shared[group.start, 0]))
                     continue
                 if group.shared:
                     g, out = g_shared[group.start : group.stop, None], shared[group.start : group.stop]
@@ -188,7 +207,7 @@ def gather(group: Group, values: np.ndarray, shared: np.ndarray, b: int) -> list
     for port in group.ports:
         source = shared if port.shared else values
         rows = 1 if port.uniform else group.k
-        parts.extend(source[port.index].reshape(len(port.positions), rows, source.shape[1]))
+        parts.extend(source[port.take].reshape(len(port.positions), rows, source.shape[1]))
     if group.perm is None:
         return parts
     return [parts[i] for i in group.perm]
@@ -250,6 +269,32 @@ def _scalar_backward(group: Group, datas: list[float], g_shared: np.ndarray, out
         i = int(np.flatnonzero(~np.isfinite(np.atleast_1d(total)))[0])
         position = group.positions[i]
         raise gradient_error(op, datas, position, float(np.atleast_1d(total)[i]), where=_where(group, 0, 0))
+
+
+def _vector_forward(group: Group, column: np.ndarray) -> np.ndarray:
+    """A one-node sum or dot on its operands as one (n, 1) array (its row's batched form)."""
+    forward = group.batched[0]  # type: ignore[index]
+    if group.op.name == "sum":
+        return forward(column)
+    n = len(column) // 2
+    return forward(column[:n].T, column[n:])[0]
+
+
+def _vector_backward(group: Group, column: np.ndarray, g_shared: np.ndarray, out: np.ndarray) -> None:
+    """`_scalar_backward` on one array: checked once at the end of backward, like a group."""
+    g = g_shared[group.start : group.start + 1]
+    if g[0] == 0.0 or group.scatter is None:
+        return
+    vjp = group.batched[1]  # type: ignore[index]
+    if group.op.name == "sum":
+        block = vjp(g, out, column)[0].reshape(-1)
+    else:
+        n = len(column) // 2
+        dw, dx = vjp(g[:, None], out, column[:n].T, column[n:])
+        block = np.concatenate([dw.reshape(-1), dx.reshape(-1)])
+    if len(group.positions) != len(block):
+        block = block[group.positions]
+    group.scatter.add(g_shared, block)
 
 
 # --- errors: the eager engine's, with the example and the row appended ------------------------

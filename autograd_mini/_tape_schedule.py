@@ -12,7 +12,9 @@ with, duplicates summed as (1.8) says.
 A group of `dot` rows whose second half (the O_k of (1.1)) is the same for
 every neuron, and whose first half (the weights) lives in the shared matrix, is
 marked `matmul`: the replay runs it with the dot row's batched form
-(`ops.BATCHED["dot"]`), one matrix product forward and two backward. The
+(`ops.BATCHED["dot"]`), one matrix product forward and two backward. A
+one-node shared `sum` or `dot` (an L2 term over every parameter) runs on one
+array with its row's batched form too, instead of on Python floats. The
 schedule imports nothing from the replay or the tape: it is the bottom of the
 three.
 """
@@ -86,15 +88,24 @@ class Port:
              that broadcasts, and its gradient is summed over the group.
     """
 
-    __slots__ = ("positions", "shared", "uniform", "index", "scatter", "everything")
+    __slots__ = ("positions", "shared", "uniform", "index", "take", "scatter", "everything")
 
     def __init__(self, positions: list[int], shared: bool, uniform: bool, index: np.ndarray) -> None:
         self.positions = positions
         self.shared = shared
         self.uniform = uniform
         self.index = index
+        self.take = rows_of(index)
         self.scatter: Scatter | None = None
         self.everything = False  # the port holds every position, in order
+
+
+def rows_of(index: np.ndarray) -> np.ndarray | slice:
+    """What to index a matrix with to read these rows: a slice when they are consecutive
+    (a view: no copy of a (k, batch) block per group and step), else the index itself."""
+    if len(index) and bool(np.all(np.diff(index) == 1)):
+        return slice(int(index[0]), int(index[-1]) + 1)
+    return index
 
 
 class Matmul:
@@ -108,7 +119,7 @@ class Matmul:
     __slots__ = ("w_index", "x_index", "x_shared", "swapped", "w_scatter", "x_scatter", "forward", "vjp")
 
     def __init__(self, w_index: np.ndarray, x_index: np.ndarray, x_shared: bool, swapped: bool) -> None:
-        self.w_index, self.x_index, self.x_shared, self.swapped = w_index, x_index, x_shared, swapped
+        self.w_index, self.x_index, self.x_shared, self.swapped = w_index, rows_of(x_index), x_shared, swapped
         self.forward, self.vjp = BATCHED["dot"]
         self.w_scatter: Scatter | None = None
         self.x_scatter: Scatter | None = None
@@ -118,7 +129,7 @@ class Group:
     """Instructions sharing op, arity, depth and operand layout: one row call."""
 
     __slots__ = ("op", "k", "shared", "start", "stop", "ports", "perm", "nodes", "needs_grad", "scalar", "index",
-                 "positions", "scatter", "matmul", "first_row")
+                 "positions", "scatter", "matmul", "n_leaf", "batched")
 
     def __init__(self, op: Op, nodes: list[Instruction], shared: bool) -> None:
         self.op = op
@@ -137,11 +148,14 @@ class Group:
         self.positions: list[int] = []
         self.scatter: Scatter | None = None
         self.matmul: Matmul | None = None
-        self.first_row = 0  # tape row of nodes[0]; node j's row is first_row + (its output - nodes[0].output)
+        # A one-node shared group whose row has a batched form (a sum or dot over every
+        # parameter, as an L2 term is): its operands run as one array, not as floats.
+        self.batched: tuple[Any, Any] | None = None
+        self.n_leaf = 0  # slots before the first instruction's: node j's tape row is its output - n_leaf
 
     def row_of(self, j: int) -> int:
         """The tape row (instruction index) of the group's node j."""
-        return self.first_row + self.nodes[j].output - self.nodes[0].output
+        return self.nodes[j].output - self.n_leaf
 
 
 @dataclass
@@ -191,11 +205,13 @@ def schedule(
     n_shared, n_batched = n_params + n_constants, n_inputs
     for s in range(n_leaf):
         row[s] = s if kind[s] == _PARAM else (s - n_inputs if kind[s] == _CONST else s - n_params)
+    keys = sorted(keyed, key=lambda key: key[0])
+    _order_for_consumers([keyed[key] for key in keys])
     groups: list[Group] = []
-    for key in sorted(keyed, key=lambda key: key[0]):
+    for key in keys:
         nodes = keyed[key]
         group = Group(nodes[0].op, nodes, shared=key[-1])
-        group.first_row = nodes[0].output - n_leaf
+        group.n_leaf = n_leaf
         if group.shared:
             group.start, n_shared = n_shared, n_shared + group.k
         else:
@@ -217,12 +233,32 @@ def schedule(
     return Schedule(groups, max(depth, default=0), n_shared, n_batched, chunk_size, outputs)
 
 
+def _order_for_consumers(levels: list[list[Instruction]]) -> None:
+    """Order each group's nodes as their first consumer reads them, deepest groups first.
+
+    A layer's relu outputs then sit in the rows the next layer's dot reads them
+    from, in order, and so on down: the replay reads such operands as a slice
+    (a view) instead of copying them with a fancy index.
+    """
+    key: dict[int, tuple[int, int, int]] = {}
+    last = (len(levels), 0, 0)
+    for g in range(len(levels) - 1, -1, -1):
+        nodes = levels[g]
+        nodes.sort(key=lambda ins: key.get(ins.output, last))
+        for j, ins in enumerate(nodes):
+            for p, s in enumerate(ins.inputs):
+                key.setdefault(s, (g, j, p))
+
+
 def _build_ports(group: Group, row: list[int], shared: list[bool], needs: list[bool]) -> None:
     """Split the group's operand positions into ports and precompute their indices."""
     arity = len(group.nodes[0].inputs)
     if group.scalar:
         slots = group.nodes[0].inputs
         group.index = np.array([row[s] for s in slots], dtype=np.intp)
+        name = group.op.name
+        if OPS.get(name) is group.op and name in BATCHED and (name == "sum" or len(slots) % 2 == 0) and slots:
+            group.batched = BATCHED[name]
         group.positions = [p for p, s in enumerate(slots) if needs[s]]
         if group.needs_grad and group.positions:
             targets = group.index[group.positions]
@@ -269,11 +305,12 @@ def _matmul(group: Group, row: list[int], shared: list[bool], needs: list[bool])
         x_shared = shared[x_slots[0]]
         if any(shared[s] != x_shared for s in x_slots):
             continue
+        x_index = np.array([row[s] for s in x_slots], dtype=np.intp)
         plan = Matmul(np.array([[row[s] for s in slots] for slots in w_slots], dtype=np.intp),
-                      np.array([row[s] for s in x_slots], dtype=np.intp), x_shared, swapped)
+                      x_index, x_shared, swapped)
         if group.needs_grad:
             plan.w_scatter = _needed(plan.w_index.reshape(-1), [needs[s] for slots in w_slots for s in slots])
-            plan.x_scatter = _needed(plan.x_index, [needs[s] for s in x_slots])
+            plan.x_scatter = _needed(x_index, [needs[s] for s in x_slots])
         return plan
     return None
 

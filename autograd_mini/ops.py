@@ -119,11 +119,13 @@ POW_VALUE = _row("pow_value", 2, power,
 # --- n-ary: the weighted sum net_j = sum_k w_kj O_k of (1.1) as one node ------------
 SUM = _row("sum",     None, lambda *xs: sum(xs),            lambda g, out, *xs: (g,) * len(xs), symbol="sum")
 DOT = _row("dot",     None, _dot_forward,                   _dot_vjp, symbol="dot")
-# The dot row in batched form, for the tape: k dot rows (one per neuron j) that share
-# their inputs x as out = w @ x, so (1.5) summed over a batch is dE/dw = g @ x.T and
-# dE/dx = w.T @ g, summed over the neurons as (1.8) says (w: (k, n), x and g: (n or k, batch)).
-BATCHED: dict[str, tuple[Callable[..., Any], Callable[..., tuple[Any, Any]]]] = {
+# The two rows in batched form, for the tape. dot: k dot rows (one per neuron j) that share
+# their inputs x, as out = w @ x; (1.5) summed over a batch is dE/dw = g @ x.T, and dE/dx =
+# w.T @ g sums over the neurons as (1.8) says (w: (k, n), x: (n, batch), g: (k, batch)).
+# sum: its n operands stacked as x (n, batch); every one gets g.
+BATCHED: dict[str, tuple[Callable[..., Any], Callable[..., tuple[Any, ...]]]] = {
     "dot": (lambda w, x: w @ x, lambda g, out, w, x: (g @ x.T, w.T @ g)),
+    "sum": (lambda x: x.sum(axis=0), lambda g, out, x: (g + 0.0 * x,)),
 }
 
 # --- elementary functions --------------------------------------------------------

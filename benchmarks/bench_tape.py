@@ -103,14 +103,18 @@ def tape_contender(problem: Problem) -> tuple[Contender, Any]:
     rows = np.array([[a, b, t] for (a, b), t in zip(problem.X, problem.y, strict=True)])
     tape = trace(loss_fn, params, rows[0], check_inputs=rows[1:2])
 
+    state = {"values": np.array(problem.initial)}
+
     def step() -> list[float]:
-        values = np.array([p.data for p in params])
-        result = tape.value_and_grad(rows, values)
+        result = tape.value_and_grad(rows, state["values"])
         assert result.grads is not None
-        assign(params, (values - LR * result.grads).tolist())
+        state["values"] = state["values"] - LR * result.grads  # kept as an array between steps, as fit does
         return [result.loss, float(result.grads[0])]
 
-    return Contender(TAPE, step, setup=lambda: assign(params, problem.initial)), tape
+    def setup() -> None:
+        state["values"] = np.array(problem.initial)
+
+    return Contender(TAPE, step, setup=setup), tape
 
 
 def eager_contender(problem: Problem) -> Contender:
