@@ -27,6 +27,12 @@ import numpy as np
 
 from ._tape_schedule import Group, Port, Schedule
 from .errors import AutogradMiniError, forward_error, gradient_error, rule_error
+from .primitives import namespace
+
+
+class NeedsNumpy(Exception):
+    """A replay on another array namespace met a non-finite number: the tape re-runs the
+    batch on numpy, whose careful path finds the example and row and raises the error."""
 
 
 class Replay:
@@ -39,18 +45,23 @@ class Replay:
         self.n_shared, self.n_batched = plan.n_shared, plan.n_batched
         self.constants = np.array(constants, dtype=float)
         self.chunk_size = plan.chunk_size
-        self._buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._buffers: dict[Any, tuple[Any, Any]] = {}
         self._previous: list[Any] = []
-        self._grad_buffers: tuple[np.ndarray, np.ndarray] | None = None
+        self._grad_buffers: tuple[Any, Any] | None = None
 
-    def run(self, batch: np.ndarray, params: np.ndarray, backward: bool) -> tuple[np.ndarray, np.ndarray | None]:
-        """(outputs of shape (1 + n_extra, batch), d sum(losses) / d params or None), chunk by chunk."""
+    def run(self, batch: Any, params: Any, backward: bool) -> tuple[Any, Any]:
+        """(outputs of shape (1 + n_extra, batch), d sum(losses) / d params or None), chunk by chunk.
+
+        `batch` (n_inputs, batch) and `params` (P,) are float64 arrays of one namespace (numpy,
+        or torch & co.: see `primitives.namespace`); the results are arrays of the same one.
+        """
+        xp = namespace(batch)
         b = batch.shape[1]
         # The last replay's temporaries are dropped only after this one made its own:
         # freeing them first would let malloc hand the heap's top back to the OS and
         # page-fault it in again on every step (measured: +60% on the moons step).
         previous, self._previous = self._previous, []
-        grads = np.zeros(self.n_params) if backward else None
+        grads = self._zeros(xp, (self.n_params,), batch) if backward else None
         parts = []
         for start in range(0, b, self.chunk_size):
             part = batch[:, start : start + self.chunk_size]
@@ -61,36 +72,54 @@ class Replay:
             parts.append(self._outputs(part.shape[1]))
             del self._previous[:-2]  # chunked: only the latest chunk's temporaries stay alive
         del previous
-        return (parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)), grads
+        return (parts[0] if len(parts) == 1 else _concat(xp, parts, axis=1)), grads
 
-    def _matrices(self, b: int) -> tuple[np.ndarray, np.ndarray]:
-        """The value matrices for batch size b, reused between replays."""
-        if b not in self._buffers:
-            values = np.zeros((self.n_batched, b))
-            shared = np.zeros((self.n_shared, 1))
-            shared[self.n_params : self.n_params + len(self.constants), 0] = self.constants
-            self._buffers = {b: (values, shared)}
-        return self._buffers[b]
+    @staticmethod
+    def _zeros(xp: Any, shape: tuple[int, ...], like: Any) -> Any:
+        """Zeros of float64 in `like`'s namespace and on its device."""
+        if xp is np:
+            return np.zeros(shape)
+        return xp.zeros(shape, dtype=xp.float64, device=like.device)
 
-    def _gradients(self, b: int) -> tuple[np.ndarray, np.ndarray]:
-        """The gradient matrices for batch size b, zeroed; reused between replays (a fresh
-        matrix per step would be page-faulted in again at every large batch)."""
-        if self._grad_buffers is None or self._grad_buffers[0].shape[1] != b:
-            self._grad_buffers = (np.zeros((self.n_batched, b)), np.zeros(self.n_shared))
+    def _matrices(self, b: int, like: Any = None) -> tuple[Any, Any]:
+        """The value matrices for batch size b (in `like`'s namespace), reused between replays."""
+        key = (b, type(like), getattr(like, "device", None))
+        if key not in self._buffers:
+            xp = namespace(like) if like is not None else np
+            values = self._zeros(xp, (self.n_batched, b), like)
+            shared = self._zeros(xp, (self.n_shared, 1), like)
+            shared[self.n_params : self.n_params + len(self.constants), 0] = (
+                self.constants if xp is np else xp.asarray(self.constants, device=like.device))
+            self._buffers = {key: (values, shared)}
+            self._grad_buffers = None
+        return self._buffers[key]
+
+    def _current(self) -> tuple[Any, Any]:
+        """The value matrices of the replay under way."""
+        return next(iter(self._buffers.values()))
+
+    def _gradients(self, values: Any) -> tuple[Any, Any]:
+        """The gradient matrices, zeroed; reused between replays (a fresh matrix per step
+        would be page-faulted in again at every large batch)."""
+        if self._grad_buffers is None or self._grad_buffers[0].shape != values.shape:
+            xp = namespace(values)
+            self._grad_buffers = (xp.zeros_like(values), self._zeros(xp, (self.n_shared,), values))
         else:
             for matrix in self._grad_buffers:
-                matrix.fill(0.0)
+                matrix[...] = 0.0
         return self._grad_buffers
 
-    def _outputs(self, b: int) -> np.ndarray:
-        values, shared = self._buffers[b]
-        return np.array([np.broadcast_to(shared[r, 0], (b,)) if s else values[r] for s, r in self.roots])
+    def _outputs(self, b: int) -> Any:
+        values, shared = self._current()
+        xp = namespace(values)
+        return xp.stack([xp.broadcast_to(shared[r, 0], (b,)) if s else values[r] for s, r in self.roots])
 
     # --- forward --------------------------------------------------------------------------
-    def _forward(self, batch: np.ndarray, params: np.ndarray, offset: int) -> list[Any]:
+    def _forward(self, batch: Any, params: Any, offset: int) -> list[Any]:
         """Every group's row, in order; what backward needs of each is returned."""
         b = batch.shape[1]
-        values, shared = self._matrices(b)
+        values, shared = self._matrices(b, batch)
+        xp = namespace(values)
         shared[: self.n_params, 0] = params
         values[: self.n_inputs] = batch
         saved: list[Any] = []
@@ -106,7 +135,7 @@ class Replay:
                     datas = column.tolist()
                     # A non-finite operand means an earlier group failed: the check after
                     # the loop names that group, the first in order.
-                    shared[group.start, 0] = _scalar_forward(group, datas) if np.isfinite(column).all() else np.nan
+                    shared[group.start, 0] = _scalar_forward(group, datas) if _finite(column) else float("nan")
                     saved.append(datas)
                     continue
                 block = shared if group.shared else values
@@ -118,7 +147,9 @@ class Replay:
                     continue
                 operands = gather(group, values, shared, b)
                 op = group.op
-                if op.valid is not None and not np.all(op.valid(*operands)):
+                if op.valid is not None and not bool(xp.all(op.valid(*operands))):
+                    if xp is not np:
+                        raise NeedsNumpy
                     bad = ~np.broadcast_to(op.valid(*operands), (group.k, 1 if group.shared else b))
                     _raise_forward(group, operands, bad, offset, invalid=True)
                 try:
@@ -129,12 +160,14 @@ class Replay:
                         "arithmetic and autograd_mini.primitives to be replayed by a tape"
                     ) from exc
                 saved.append(operands)
-        if not (np.isfinite(values).all() and np.isfinite(shared).all()):
+        if not (_finite(values) and _finite(shared)):
+            if xp is not np:
+                raise NeedsNumpy
             self._raise_first_nonfinite(saved, offset)
         return saved
 
     def _raise_first_nonfinite(self, saved: list[Any], offset: int) -> None:
-        values, shared = self._buffers[next(iter(self._buffers))]
+        values, shared = self._current()
         for group, operands in zip(self.groups, saved, strict=False):
             block = shared if group.shared else values
             bad = ~np.isfinite(block[group.start : group.stop])
@@ -148,8 +181,8 @@ class Replay:
     # --- backward -------------------------------------------------------------------------
     def _backward(self, b: int, saved: list[Any], offset: int, careful: bool = False) -> np.ndarray:
         """d(sum of the chunk's losses)/d param for each parameter."""
-        values, shared = self._buffers[b]
-        g_values, g_shared = self._gradients(b)
+        values, shared = self._current()
+        g_values, g_shared = self._gradients(values)
         kept: list[Any] = []
         self._previous.append(kept)
         root_shared, root_row = self.roots[0]
@@ -195,13 +228,25 @@ class Replay:
                         if careful:
                             _check_accumulated(group, port, into, grads, g, operands, offset)
         result = g_shared[: self.n_params]
-        if not careful and not np.isfinite(result).all():
+        if not careful and not _finite(result):
+            if not isinstance(result, np.ndarray):
+                raise NeedsNumpy
             return self._backward(b, saved, offset, careful=True)
         return result
 
 
 # --- gather and scatter -----------------------------------------------------------------------
-def gather(group: Group, values: np.ndarray, shared: np.ndarray, b: int) -> list[Any]:
+def _concat(xp: Any, parts: list[Any], axis: int = 0) -> Any:
+    """Join arrays along `axis` (numpy < 2 has no `concat`)."""
+    return np.concatenate(parts, axis=axis) if xp is np else xp.concat(parts, axis=axis)
+
+
+def _finite(array: Any) -> bool:
+    """Every entry of `array` is finite (one reduction, in the array's namespace)."""
+    return bool(namespace(array).isfinite(array).all())
+
+
+def gather(group: Group, values: Any, shared: Any, b: int) -> list[Any]:
     """The group's operands, one (k or 1, batch or 1) array per position."""
     parts: list[Any] = []
     for port in group.ports:
@@ -213,17 +258,18 @@ def gather(group: Group, values: np.ndarray, shared: np.ndarray, b: int) -> list
     return [parts[i] for i in group.perm]
 
 
-def scatter(port: Port, grads: list[Any], g: np.ndarray, into: np.ndarray) -> None:
+def scatter(port: Port, grads: list[Any], g: Any, into: Any) -> None:
     """Add the gradients of one port's positions into their slots."""
     picked = grads if port.everything else [grads[p] for p in port.positions]
+    xp = namespace(g)
     try:
         if len(picked) == 1 and picked[0].shape == g.shape:
             block = picked[0][None] if port.uniform else picked[0]
         else:
-            block = np.stack(picked) if port.uniform else np.concatenate(picked)
-    except (AttributeError, TypeError, ValueError):  # a None (input not differentiable here) or a scalar
-        picked = [np.zeros_like(g) if x is None else np.broadcast_to(x, g.shape) for x in picked]
-        block = np.stack(picked) if port.uniform else np.concatenate(picked)
+            block = xp.stack(picked) if port.uniform else _concat(xp, picked)
+    except (AttributeError, TypeError, ValueError, RuntimeError):  # a None (not differentiable here) or a scalar
+        picked = [xp.zeros_like(g) if x is None else xp.broadcast_to(x * xp.ones_like(g), g.shape) for x in picked]
+        block = xp.stack(picked) if port.uniform else _concat(xp, picked)
     if port.uniform:
         block = block.sum(axis=(1, 2) if port.shared else 1)
     elif port.shared:
@@ -263,9 +309,13 @@ def _scalar_backward(group: Group, datas: list[float], g_shared: np.ndarray, out
     if any(x is None for x in picked):
         picked = [0.0 if x is None else x for x in picked]
     block = np.array(picked, dtype=float)
+    if not isinstance(g_shared, np.ndarray):
+        block = namespace(g_shared).asarray(block, device=g_shared.device)
     group.scatter.add(g_shared, block)
     total = g_shared[group.scatter.targets]
-    if not np.isfinite(total).all():
+    if not _finite(total):
+        if not isinstance(total, np.ndarray):
+            raise NeedsNumpy
         i = int(np.flatnonzero(~np.isfinite(np.atleast_1d(total)))[0])
         position = group.positions[i]
         raise gradient_error(op, datas, position, float(np.atleast_1d(total)[i]), where=_where(group, 0, 0))
@@ -291,7 +341,7 @@ def _vector_backward(group: Group, column: np.ndarray, g_shared: np.ndarray, out
     else:
         n = len(column) // 2
         dw, dx = vjp(g[:, None], out, column[:n].T, column[n:])
-        block = np.concatenate([dw.reshape(-1), dx.reshape(-1)])
+        block = _concat(namespace(dw), [dw.reshape(-1), dx.reshape(-1)])
     if len(group.positions) != len(block):
         block = block[group.positions]
     group.scatter.add(g_shared, block)

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from .ops import BATCHED, OPS, Op
+from .primitives import namespace
 
 _PARAM, _INPUT, _CONST, _OP = "param", "input", "const", "op"
 _CHUNK_BUDGET = 1 << 21  # numbers in one group's gradient arrays, see Schedule.chunk_size
@@ -54,14 +55,16 @@ class Scatter:
     (much faster than np.add.at).
     """
 
-    __slots__ = ("rows", "targets", "starts")
+    __slots__ = ("rows", "targets", "starts", "sorted_targets")
 
     def __init__(self, rows: np.ndarray, targets: np.ndarray, n_rows: int) -> None:
+        self.sorted_targets: Any = None
         if len(np.unique(targets)) == len(targets):
             self.starts = None
         else:
             order = np.argsort(targets, kind="stable")
             rows, targets = rows[order], targets[order]
+            self.sorted_targets = targets  # one per row: for namespaces without reduceat
             self.starts = np.flatnonzero(np.r_[True, targets[1:] != targets[:-1]])
             targets = targets[self.starts]
         identity = len(rows) == n_rows and bool(np.all(rows == np.arange(n_rows)))
@@ -75,8 +78,16 @@ class Scatter:
         if self.rows is not None:
             block = block[self.rows]
         if self.starts is not None:
+            if not isinstance(block, np.ndarray):  # torch & co.: their index_add_ sums duplicates
+                into.index_add_(0, _index_like(self.sorted_targets, into), block)
+                return
             block = np.add.reduceat(block, self.starts, axis=0)
         into[self.targets] += block
+
+
+def _index_like(index: np.ndarray, array: Any) -> Any:
+    """`index` as an integer array of `array`'s namespace and device."""
+    return namespace(array).asarray(index, device=array.device)
 
 
 class Port:

@@ -5,7 +5,8 @@ ordinary arithmetic plus these functions, so one rule serves the eager engine
 (floats), gradients of gradients (Values) and the compiled tape (numpy arrays).
 
 Floats go to `math`, Values to the op of the same name in the table (so the
-call is recorded and can be differentiated again), anything else to numpy.
+call is recorded and can be differentiated again), arrays to their namespace
+(numpy, or torch & co. through `namespace`).
 Domain errors are not checked here: `value.apply` turns them into typed errors
 that name the op, and the tape checks its results for non-finite numbers.
 """
@@ -25,6 +26,27 @@ def numpy() -> Any:
         import numpy
 
         _np = numpy
+    return _np
+
+
+def namespace(x: Any) -> Any:
+    """The array module for `x`: numpy for numpy arrays and scalars, else the array's
+    Array API namespace (`x.__array_namespace__()`, array-api-compat's when it is
+    installed, or torch itself for a torch tensor), so a tape replays on any of them."""
+    if isinstance(x, numpy().ndarray | numpy().generic):
+        return _np
+    get = getattr(x, "__array_namespace__", None)
+    if get is not None:
+        return get()
+    if type(x).__module__.startswith("torch"):
+        try:
+            import array_api_compat
+
+            return array_api_compat.array_namespace(x)
+        except ImportError:
+            import torch
+
+            return torch
     return _np
 
 
@@ -52,7 +74,7 @@ def exp(x: Any) -> Any:
         return math.exp(x)
     if _is_value(x):
         return _record("exp", x)
-    return numpy().exp(x)
+    return namespace(x).exp(x)
 
 
 def log(x: Any) -> Any:
@@ -61,7 +83,7 @@ def log(x: Any) -> Any:
         return math.log(x)
     if _is_value(x):
         return _record("log", x)
-    return numpy().log(x)
+    return namespace(x).log(x)
 
 
 def tanh(x: Any) -> Any:
@@ -70,7 +92,7 @@ def tanh(x: Any) -> Any:
         return math.tanh(x)
     if _is_value(x):
         return _record("tanh", x)
-    return numpy().tanh(x)
+    return namespace(x).tanh(x)
 
 
 def sigmoid(x: Any) -> Any:
@@ -84,9 +106,9 @@ def sigmoid(x: Any) -> Any:
         return 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
     if _is_value(x):
         return _record("sigmoid", x)
-    np = numpy()
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0, e) / (1.0 + e)
+    xp = namespace(x)
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1.0 + 0.0 * e, e) / (1.0 + e)
 
 
 def relu(x: Any) -> Any:
@@ -95,7 +117,8 @@ def relu(x: Any) -> Any:
         return x if x > 0.0 else 0.0
     if _is_value(x):
         return _record("relu", x)
-    return numpy().maximum(x, 0.0)
+    xp = namespace(x)
+    return xp.maximum(x, 0.0) if xp is _np else xp.where(x > 0.0, x, 0.0 * x)
 
 
 def step(x: Any) -> Any:
@@ -104,7 +127,11 @@ def step(x: Any) -> Any:
         return 1.0 if x > 0.0 else 0.0
     if _is_value(x):
         return _record("step", x)
-    return (x > 0.0).astype(float)
+    xp = namespace(x)
+    if xp is _np:
+        return (x > 0.0).astype(float)
+    s = xp.sign(x)  # (sign + |sign|) / 2 is 1 above 0, else 0, in x's own dtype and namespace
+    return (s + xp.abs(s)) * 0.5
 
 
 def sign(x: Any) -> Any:
@@ -113,7 +140,7 @@ def sign(x: Any) -> Any:
         return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
     if _is_value(x):
         return _record("sign", x)
-    return numpy().sign(x)
+    return namespace(x).sign(x)
 
 
 def absolute(x: Any) -> Any:
@@ -122,7 +149,7 @@ def absolute(x: Any) -> Any:
         return abs(x)
     if _is_value(x):
         return _record("abs", x)
-    return numpy().abs(x)
+    return namespace(x).abs(x)
 
 
 def sqrt(x: Any) -> Any:
@@ -131,7 +158,7 @@ def sqrt(x: Any) -> Any:
         return math.sqrt(x)
     if _is_value(x):
         return _record("sqrt", x)
-    return numpy().sqrt(x)
+    return namespace(x).sqrt(x)
 
 
 def power(x: Any, y: Any) -> Any:
@@ -141,4 +168,4 @@ def power(x: Any, y: Any) -> Any:
         return math.pow(x, y)
     if _is_value(x) or _is_value(y):
         return x**y
-    return numpy().power(x, y)
+    return numpy().power(x, y) if namespace(x) is _np and namespace(y) is _np else x**y

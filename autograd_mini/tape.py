@@ -56,10 +56,11 @@ from typing import Any
 import numpy as np
 
 from ._params import check_params
-from ._tape_replay import Replay
+from ._tape_replay import NeedsNumpy, Replay
 from ._tape_schedule import Instruction, schedule
 from .engine import reverse_topological_order
 from .errors import AutogradMiniError, NumericOverflowError
+from .primitives import namespace
 from .value import Value
 
 REDUCTIONS = ("mean", "sum")
@@ -300,10 +301,15 @@ class Tape:
 
     def _replay(self, inputs: Any, param_values: Any, backward: bool) -> TapeResult:
         """Check the batch and the parameters, replay (`_tape_replay.Replay.run`), reduce."""
-        batch = self._batch(inputs)
-        rows, grads = self._replayer.run(batch, self._param_values(param_values), backward)
+        xp = namespace(inputs)
+        if xp is np:
+            batch = self._batch(inputs)
+            rows, grads = self._replayer.run(batch, self._param_values(param_values), backward)
+        else:
+            batch, rows, grads = self._replay_foreign(xp, inputs, param_values, backward)
         b = batch.shape[1]
-        if grads is not None and not np.isfinite(grads).all():
+        if grads is not None and not bool(xp.all(xp.isfinite(grads))):
+            grads = _to_numpy(grads)
             i = int(np.flatnonzero(~np.isfinite(grads))[0])
             raise NumericOverflowError(
                 f"tape backward: the gradient of parameter {i} ({self.params[i].label or 'unlabelled'}) summed "
@@ -316,6 +322,33 @@ class Tape:
         else:
             loss = float(losses.sum())
         return TapeResult(loss, losses, grads, outputs)
+
+    def _replay_foreign(self, xp: Any, inputs: Any, param_values: Any, backward: bool) -> tuple[Any, Any, Any]:
+        """The replay on another Array API namespace (torch tensors, on their device).
+
+        Checks run on the device; a non-finite number anywhere makes the batch run again on
+        numpy (`NeedsNumpy`), where the errors are located and raised, or the eager rule
+        of skipping zero gradients is applied; those results come back to the device.
+        """
+        kind = str(inputs.dtype)
+        if "complex" in kind:
+            raise TypeError(f"Tape: inputs must be real numbers, got complex values (dtype {kind}); the tape "
+                            "does not cast them to real")
+        batch = (xp.astype(inputs, xp.float64) if hasattr(xp, "astype") else inputs.to(xp.float64)).T
+        if batch.ndim == 1 and self.n_inputs == 1:
+            batch = batch[None]
+        if batch.ndim != 2 or batch.shape[0] != self.n_inputs or batch.shape[1] == 0 or not bool(
+            xp.all(xp.isfinite(batch))
+        ):
+            self._batch(_to_numpy(inputs))  # raises the numpy path's error
+        params = self._param_values(None if param_values is None else _to_numpy(param_values))
+        try:
+            rows, grads = self._replayer.run(batch, xp.asarray(params, device=batch.device), backward)
+        except NeedsNumpy:
+            rows, grads = self._replayer.run(_to_numpy(batch), params, backward)
+            rows = xp.asarray(rows, device=batch.device)
+            grads = None if grads is None else xp.asarray(grads, device=batch.device)
+        return batch, rows, grads
 
     def _param_values(self, param_values: Any) -> np.ndarray:
         """The parameters' values as a finite float array of shape (P,), naming a bad one."""
@@ -400,3 +433,11 @@ def _real_array(data: Any, what: str) -> np.ndarray:
     if array.dtype.kind not in "fiub":
         raise TypeError(f"{what} must be real numbers, got dtype {array.dtype}")
     return array.astype(float, copy=False)
+
+
+def _to_numpy(array: Any) -> np.ndarray:
+    """Another namespace's array (torch, on any device) as a numpy array."""
+    for step in ("detach", "cpu"):
+        if hasattr(array, step):
+            array = getattr(array, step)()
+    return np.asarray(array)

@@ -470,6 +470,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--heavy", action="store_true",
                         help="import torch and matplotlib first (and time torch scalars): a process with many objects")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory subprocesses")
+    parser.add_argument("--only", choices=("moons step", "deep chain", "wide sum"), action="append",
+                        help="time only this workload (repeatable; default: all three)")
     parser.add_argument("--memory-child", nargs=3, metavar=("ENGINE", "SHAPE", "NODES"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -499,6 +501,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     ratios: dict[tuple[str, str, str], float | None] = {}
     rows = []
     for workload, size in sizes.items():
+        if args.only and workload not in args.only:
+            continue
         contenders = workload_contenders(workload, size, steps if workload == "moons step" else 1)
         measure(contenders, repeats, clock=clock)
         rows += timing_rows(workload, contenders)

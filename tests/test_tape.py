@@ -424,3 +424,53 @@ def test_matmul_with_weights_second_and_shared_operands():
     assert any(g.matmul is not None and g.matmul.swapped for g in tape._replayer.groups)
     rows = np.random.default_rng(0).normal(size=(9, 3))
     assert_matches_eager(tape, fn, ws, rows)
+
+
+# --- the replay on another Array API namespace: torch tensors (CPU here, any device there) -------
+def test_the_tape_replays_on_torch_tensors_like_on_numpy():
+    torch = pytest.importorskip("torch")
+    model, params, fn, rows = moons_problem(n=40, width=6)
+
+    def wider(params, inputs):  # every row of the table that primitives dispatch, once
+        loss, score = fn(params, inputs)
+        x0, x1, _ = inputs
+        extra = (x0 * x0 + 1.0).log() + x0.tanh() + x1.sigmoid() + abs(x1) + (x1 * params[0]).exp() + x0**2
+        return loss + extra * params[1] + params[2] * params[2] * x1, score
+
+    tape = trace(wider, params, rows[0])
+    on_numpy = tape.value_and_grad(rows)
+    on_torch = tape.value_and_grad(torch.tensor(rows))
+    assert isinstance(on_torch.grads, torch.Tensor) and on_torch.grads.dtype == torch.float64
+    assert isinstance(on_torch.losses, torch.Tensor) and on_torch.loss == pytest.approx(on_numpy.loss, rel=1e-13)
+    np.testing.assert_allclose(on_torch.grads.numpy(), on_numpy.grads, rtol=1e-11, atol=1e-15)
+    np.testing.assert_allclose(on_torch.outputs.numpy(), on_numpy.outputs, rtol=1e-12)
+    assert_matches_eager(tape, wider, params, rows[:5])
+
+
+def test_torch_replays_raise_and_skip_like_numpy():
+    torch = pytest.importorskip("torch")
+    w = Value(1.0)
+    tape = trace(lambda params, xs: (params[0] * xs[0]).log(), [w], [1.0])
+    with pytest.raises(DomainError, match=r"log\(-2\.0\) at example 1 \(row 1 of the tape\)"):
+        tape.forward(torch.tensor([[1.0], [-2.0]], dtype=torch.float64))
+    with pytest.raises(TypeError, match="complex"):
+        tape.forward(torch.tensor([[1.0 + 1.0j]]))
+    w0 = Value(0.0)
+    tape = trace(lambda params, xs: (((params[0] * xs[0]).sqrt() - 1.0).relu()), [w0], [1.0])
+    result = tape.value_and_grad(torch.tensor([[1.0], [2.0]], dtype=torch.float64))  # 0 * inf skipped, as eager
+    assert result.grads.tolist() == [0.0] and isinstance(result.grads, torch.Tensor)
+
+
+def test_torch_replay_sums_duplicate_operands():
+    torch = pytest.importorskip("torch")
+    ws = [Value(0.3), Value(-0.7)]
+
+    def fn(params, xs):  # one group of three muls reads params[0] twice: its gradients must add up
+        return params[0] * xs[0] + params[1] * xs[1] + params[0] * xs[2]
+
+    tape = trace(fn, ws, [0.5, 1.0, 2.0])
+    ports = [port for group in tape._replayer.groups for port in group.ports]
+    assert any(port.scatter is not None and port.scatter.starts is not None for port in ports)
+    rows = np.array([[0.5, 1.0, 2.0], [-1.5, 0.25, 3.0], [2.0, -1.0, 0.5]])
+    np.testing.assert_allclose(tape.value_and_grad(torch.tensor(rows)).grads.numpy(),
+                               tape.value_and_grad(rows).grads, rtol=1e-13)
