@@ -1,4 +1,4 @@
-"""One batch through a recorded tape: forward, backward and their errors, in one file.
+"""One batch through a recorded tape: forward and backward, in one file.
 
 `Replay.run` is the whole path of `Tape.forward` / `Tape.value_and_grad`
 after the inputs are checked: write the batch and the parameters into the two
@@ -7,10 +7,12 @@ value matrices laid out by `_tape_schedule.schedule`, call every group's row of
 rule (1.5), gradients summed over consumers as in (1.8)), and return the
 outputs and the parameters' gradients summed over the batch. A `matmul` group
 runs the dot row's batched form `ops.BATCHED["dot"]` instead. No derivative math
-lives here.
+lives here. The arrays are numpy's, or those of the batch's own Array API
+namespace (torch tensors stay torch tensors, on their device); a non-finite
+number there raises `NeedsNumpy` and the tape re-runs the batch on numpy.
 
-Errors read like the eager engine's, built by the same functions of
-`autograd_mini.errors`, with where it happened appended: the example and the
+Errors read like the eager engine's (`_tape_errors`, built by the functions of
+`autograd_mini.errors`), with where it happened appended: the example and the
 row of the tape (the instruction's index). Forward results are checked once
 per replay; if one is not finite, the first group (in order) that produced one
 is found and the row re-run on floats for that example, as eager would.
@@ -25,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from ._tape_schedule import Group, Port, Schedule
+from ._tape_errors import check_accumulated, checked_grads, location, raise_forward
+from ._tape_schedule import Group, Port, Scatter, Schedule
 from .errors import AutogradMiniError, forward_error, gradient_error, rule_error
 from .primitives import namespace
 
@@ -151,7 +154,7 @@ class Replay:
                     if xp is not np:
                         raise NeedsNumpy
                     bad = ~np.broadcast_to(op.valid(*operands), (group.k, 1 if group.shared else b))
-                    _raise_forward(group, operands, bad, offset, invalid=True)
+                    raise_forward(group, operands, bad, offset, invalid=True)
                 try:
                     block[group.start : group.stop] = op.forward(*operands)
                 except TypeError as exc:
@@ -176,7 +179,7 @@ class Replay:
                     _scalar_forward(group, shared[group.index, 0].tolist())  # raises: its operands are finite
                 if group.matmul is not None:
                     operands = gather(group, values, shared, values.shape[1])
-                _raise_forward(group, operands, bad, offset, invalid=False)
+                raise_forward(group, operands, bad, offset, invalid=False)
 
     # --- backward -------------------------------------------------------------------------
     def _backward(self, b: int, saved: list[Any], offset: int, careful: bool = False) -> np.ndarray:
@@ -210,23 +213,23 @@ class Replay:
                     grads = mm.vjp(g, out, *operands)
                     kept.append(grads)
                     if mm.w_scatter is not None:
-                        mm.w_scatter.add(g_shared, grads[0].reshape(-1))
+                        scatter_add(mm.w_scatter, g_shared, grads[0].reshape(-1))
                     if mm.x_scatter is not None:
-                        dx = grads[1]
-                        mm.x_scatter.add(g_shared if mm.x_shared else g_values, dx.reshape(-1) if mm.x_shared else dx)
+                        dx = grads[1].reshape(-1) if mm.x_shared else grads[1]
+                        scatter_add(mm.x_scatter, g_shared if mm.x_shared else g_values, dx)
                     continue
                 if mm is not None:  # careful: the dot row itself, operand by operand
                     operands = gather(group, values, shared, b)
                 grads = list(group.op.vjp(g, out, *operands))
                 kept.append(grads)
                 if careful:
-                    grads = _checked_grads(group, g, out, operands, grads, offset)
+                    grads = checked_grads(group, g, out, operands, grads, offset)
                 for port in group.ports:
                     if port.scatter is not None:
                         into = g_shared if port.shared else g_values
                         scatter(port, grads, g, into)
                         if careful:
-                            _check_accumulated(group, port, into, grads, g, operands, offset)
+                            check_accumulated(group, port, into, grads, g, operands, offset)
         result = g_shared[: self.n_params]
         if not careful and not _finite(result):
             if not isinstance(result, np.ndarray):
@@ -236,6 +239,19 @@ class Replay:
 
 
 # --- gather and scatter -----------------------------------------------------------------------
+def scatter_add(plan: Scatter, into: Any, block: Any) -> None:
+    """into[plan's targets] += the rows of `block`, summed per target ((1.8))."""
+    if plan.rows is not None:
+        block = block[plan.rows]
+    if plan.starts is not None:
+        if not isinstance(block, np.ndarray):  # torch & co.: their index_add_ sums duplicates
+            xp = namespace(into)
+            into.index_add_(0, xp.asarray(plan.sorted_targets, device=into.device), block)
+            return
+        block = np.add.reduceat(block, plan.starts, axis=0)
+    into[plan.targets] += block
+
+
 def _concat(xp: Any, parts: list[Any], axis: int = 0) -> Any:
     """Join arrays along `axis` (numpy < 2 has no `concat`)."""
     return np.concatenate(parts, axis=axis) if xp is np else xp.concat(parts, axis=axis)
@@ -275,7 +291,7 @@ def scatter(port: Port, grads: list[Any], g: Any, into: Any) -> None:
     elif port.shared:
         block = block.sum(axis=1)
     assert port.scatter is not None
-    port.scatter.add(into, block)
+    scatter_add(port.scatter, into, block)
 
 
 # --- one-node shared groups, on floats as the eager engine runs them --------------------------
@@ -287,9 +303,9 @@ def _scalar_forward(group: Group, datas: list[float]) -> float:
             raise ValueError("outside the domain")
         data = float(op.forward(*datas))
     except (ArithmeticError, ValueError) as exc:
-        raise forward_error(op, datas, exc, where=_where(group, 0, 0)) from None
+        raise forward_error(op, datas, exc, where=location(group, 0, 0)) from None
     if not -np.inf < data < np.inf:
-        raise forward_error(op, datas, result=data, where=_where(group, 0, 0))
+        raise forward_error(op, datas, result=data, where=location(group, 0, 0))
     return data
 
 
@@ -304,21 +320,21 @@ def _scalar_backward(group: Group, datas: list[float], g_shared: np.ndarray, out
     except AutogradMiniError:
         raise
     except (ArithmeticError, ValueError) as exc:
-        raise rule_error(op, datas, exc, where=_where(group, 0, 0)) from None
+        raise rule_error(op, datas, exc, where=location(group, 0, 0)) from None
     picked = grads if len(group.positions) == len(grads) else [grads[p] for p in group.positions]
     if any(x is None for x in picked):
         picked = [0.0 if x is None else x for x in picked]
     block = np.array(picked, dtype=float)
     if not isinstance(g_shared, np.ndarray):
         block = namespace(g_shared).asarray(block, device=g_shared.device)
-    group.scatter.add(g_shared, block)
+    scatter_add(group.scatter, g_shared, block)
     total = g_shared[group.scatter.targets]
     if not _finite(total):
         if not isinstance(total, np.ndarray):
             raise NeedsNumpy
         i = int(np.flatnonzero(~np.isfinite(np.atleast_1d(total)))[0])
         position = group.positions[i]
-        raise gradient_error(op, datas, position, float(np.atleast_1d(total)[i]), where=_where(group, 0, 0))
+        raise gradient_error(op, datas, position, float(np.atleast_1d(total)[i]), where=location(group, 0, 0))
 
 
 def _vector_forward(group: Group, column: np.ndarray) -> np.ndarray:
@@ -344,96 +360,4 @@ def _vector_backward(group: Group, column: np.ndarray, g_shared: np.ndarray, out
         block = _concat(namespace(dw), [dw.reshape(-1), dx.reshape(-1)])
     if len(group.positions) != len(block):
         block = block[group.positions]
-    group.scatter.add(g_shared, block)
-
-
-# --- errors: the eager engine's, with the example and the row appended ------------------------
-def _where(group: Group, node: int, example: int) -> str:
-    """Where in the batch a failure happened, for messages (examples and rows count from 0)."""
-    row = group.row_of(node)
-    if group.shared:
-        return f" (row {row} of the tape, which does not depend on the example)"
-    return f" at example {example} (row {row} of the tape)"
-
-
-def _first_bad(operands: list[Any], bad: np.ndarray) -> tuple[int, int, list[float]]:
-    """(node index in the group, example index, scalar operands) of the first bad entry."""
-    bad = np.atleast_2d(bad)
-    example = int(np.flatnonzero(bad.any(axis=0))[0])
-    node = int(np.flatnonzero(bad[:, example])[0])
-    datas = [float(x[min(node, x.shape[0] - 1), min(example, x.shape[1] - 1)]) for x in operands]
-    return node, example, datas
-
-
-def _raise_forward(group: Group, operands: list[Any], bad: np.ndarray, offset: int, invalid: bool) -> None:
-    """Raise the eager engine's error for the first example where the group failed."""
-    node, example, datas = _first_bad(operands, bad)
-    op, where = group.op, _where(group, node, example + offset)
-    if invalid:
-        raise forward_error(op, datas, ValueError("outside the domain"), where=where) from None
-    try:
-        scalar = float(op.forward(*datas))
-    except (ArithmeticError, ValueError) as exc:
-        raise forward_error(op, datas, exc, where=where) from None
-    if np.isfinite(scalar):  # math and numpy disagree at the edge: report numpy's result
-        values = np.atleast_2d(op.forward(*operands))
-        scalar = float(values[min(node, values.shape[0] - 1), min(example, values.shape[1] - 1)])
-    raise forward_error(op, datas, result=scalar, where=where) from None
-
-
-def _checked_grads(group: Group, g: np.ndarray, out: np.ndarray, operands: list[Any], grads: list[Any],
-                   offset: int) -> list[Any]:
-    """The careful path: the eager engine's skip of zero gradients, and its errors."""
-    zero = g == 0.0  # the engine skips nodes whose gradient is 0, so 0 * inf never happens there
-    checked = []
-    for position, gx in enumerate(grads):
-        if gx is not None:
-            gx = np.where(zero, 0.0, gx)
-            if not np.isfinite(gx).all():
-                bad = ~np.isfinite(np.broadcast_to(gx, out.shape))
-                node, example, datas = _first_bad(operands, bad)
-                where = _where(group, node, example + offset)
-                g_here = float(np.broadcast_to(g, out.shape)[node, example])
-                try:
-                    local = group.op.vjp(g_here, float(out[node, example]), *datas)
-                except (ArithmeticError, ValueError) as exc:
-                    raise rule_error(group.op, datas, exc, where=where) from None
-                total = local[position] if np.isfinite(local[position]) else float(gx[bad][0])
-                raise gradient_error(group.op, datas, position, float(total), where=where)
-        checked.append(gx)
-    return checked
-
-
-def _check_accumulated(group: Group, port: Port, into: np.ndarray, grads: list[Any], g: np.ndarray,
-                       operands: list[Any], offset: int) -> None:
-    """After adding a port's gradients: the eager engine's check of every running sum.
-
-    A shared target (a parameter) holds a sum over the batch; the example named is the
-    first whose own contributions overflow. When only the sum over the batch does, the
-    tape reports that once, at the end (`Tape._replay`).
-    """
-    assert port.scatter is not None
-    total = into[port.scatter.targets]
-    if np.isfinite(total).all():
-        return
-    targets = np.atleast_1d(np.arange(into.shape[0])[port.scatter.targets])
-    bad_target = int(targets[np.flatnonzero((~np.isfinite(total)).reshape(len(targets), -1).any(axis=1))[0]])
-    entries = np.flatnonzero(port.index == bad_target)
-    rows = 1 if port.uniform else group.k
-    if into.ndim == 2:  # a batched target: its row is per example already
-        per_example = into[bad_target]
-    else:
-        picked = [np.zeros_like(g) if grads[p] is None else np.broadcast_to(grads[p], g.shape)
-                  for p in port.positions]
-        block = np.stack(picked)
-        block = block.sum(axis=1, keepdims=True) if port.uniform else block
-        per_example = np.cumsum(block.reshape(len(port.positions) * rows, -1)[entries], axis=0)[-1]
-    bad = np.flatnonzero(~np.isfinite(per_example))
-    if not len(bad):
-        return
-    example = int(bad[0])
-    i = int(entries[0])
-    position, node = port.positions[i // rows], i % rows
-    datas = [float(x[min(node, x.shape[0] - 1), min(example, x.shape[1] - 1)]) for x in operands]
-    raise gradient_error(group.op, datas, position, float(per_example[example]),
-                         where=_where(group, node, example + offset))
+    scatter_add(group.scatter, g_shared, block)

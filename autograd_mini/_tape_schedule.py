@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 
 from .ops import BATCHED, OPS, Op
-from .primitives import namespace
 
 _PARAM, _INPUT, _CONST, _OP = "param", "input", "const", "op"
 _CHUNK_BUDGET = 1 << 21  # numbers in one group's gradient arrays, see Schedule.chunk_size
@@ -48,7 +47,8 @@ class Instruction:
 
 
 class Scatter:
-    """Adds rows of a gradient block into their target rows, duplicates summed.
+    """How to add rows of a gradient block into their target rows, duplicates summed
+    (the replay's `_tape_replay.scatter_add` does it).
 
     Precomputed at trace time: keeps only rows whose target needs a gradient,
     and sorts rows by target so duplicates become segments for np.add.reduceat
@@ -72,22 +72,6 @@ class Scatter:
         self.targets: np.ndarray | slice = targets
         if self.starts is None and len(targets) and bool(np.all(np.diff(targets) == 1)):
             self.targets = slice(int(targets[0]), int(targets[-1]) + 1)  # a slice is cheaper than an index
-
-    def add(self, into: Any, block: Any) -> None:
-        """into[targets] += the rows of `block`, summed per target."""
-        if self.rows is not None:
-            block = block[self.rows]
-        if self.starts is not None:
-            if not isinstance(block, np.ndarray):  # torch & co.: their index_add_ sums duplicates
-                into.index_add_(0, _index_like(self.sorted_targets, into), block)
-                return
-            block = np.add.reduceat(block, self.starts, axis=0)
-        into[self.targets] += block
-
-
-def _index_like(index: np.ndarray, array: Any) -> Any:
-    """`index` as an integer array of `array`'s namespace and device."""
-    return namespace(array).asarray(index, device=array.device)
 
 
 class Port:

@@ -20,7 +20,16 @@ Level scheduling: instructions with the same op, arity, depth and operand
 layout form one group, evaluated by one call of the row on stacked operands of
 shape (k, batch), so the number of numpy calls per replay grows with the
 graph's depth, not its node count. Every index array is computed at trace time
-(by `_tape_schedule`, which holds the grouping, gather and scatter machinery).
+by `_tape_schedule` (grouping, row layout, gather and scatter indices). The
+replay of a batch, forward and backward, is `_tape_replay.Replay.run`; the
+errors it raises are located by `_tape_errors`. One direction: tape ->
+replay -> errors -> schedule, none imports the tape.
+
+A layer's `dot` rows that read the same inputs run as one matrix product
+(the dot row's batched form, `ops.BATCHED`), forward and backward, so weight
+gradients are summed over the batch by the product itself. Replays run on
+numpy arrays, or on the namespace of the inputs passed: torch tensors (on any
+device) give torch results.
 
 The rule of tracing (what cannot be recorded): the traced function must build
 the same graph for every example. Branches inside ops (relu, abs, the
@@ -39,8 +48,9 @@ the re-trace can tell a captured Value from a fresh constant; with
 `check=False` a captured leaf is frozen as a constant.)
 
 Errors: a forward value that is not finite raises the eager engine's
-`DomainError` / `NumericOverflowError`, naming the op, its operands and the
-example's index in the batch. Backward is checked once at the end; if any
+`DomainError` / `NumericOverflowError` with the eager engine's words, plus
+the example's index in the batch and the row of the tape. NaN is named NaN;
+complex inputs are refused (never cast); a non-finite parameter is named. Backward is checked once at the end; if any
 gradient is not finite, backward is re-run with checks at every group (and the
 eager rule of skipping nodes whose gradient is 0), so errors match the engine's.
 Gradients are computed only for nodes on a path from a parameter to the loss,
@@ -80,6 +90,7 @@ class TapeResult:
              loss (summed over the batch, divided by the batch for "mean");
              None after `Tape.forward`.
     outputs: the extra outputs the traced function returned, shape (n_extra, batch).
+    The arrays are numpy's, or the inputs' own namespace's (torch tensors in, torch out).
     """
 
     loss: float
