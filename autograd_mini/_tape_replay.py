@@ -186,6 +186,7 @@ class Replay:
         """d(sum of the chunk's losses)/d param for each parameter."""
         values, shared = self._current()
         g_values, g_shared = self._gradients(values)
+        xp = namespace(values)
         kept: list[Any] = []
         self._previous.append(kept)
         root_shared, root_row = self.roots[0]
@@ -227,7 +228,7 @@ class Replay:
                 for port in group.ports:
                     if port.scatter is not None:
                         into = g_shared if port.shared else g_values
-                        scatter(port, grads, g, into)
+                        scatter(port, grads, g, into, xp)
                         if careful:
                             check_accumulated(group, port, into, grads, g, operands, offset)
         result = g_shared[: self.n_params]
@@ -259,6 +260,8 @@ def _concat(xp: Any, parts: list[Any], axis: int = 0) -> Any:
 
 def _finite(array: Any) -> bool:
     """Every entry of `array` is finite (one reduction, in the array's namespace)."""
+    if type(array) is np.ndarray:
+        return bool(np.isfinite(array).all())
     return bool(namespace(array).isfinite(array).all())
 
 
@@ -274,10 +277,9 @@ def gather(group: Group, values: Any, shared: Any, b: int) -> list[Any]:
     return [parts[i] for i in group.perm]
 
 
-def scatter(port: Port, grads: list[Any], g: Any, into: Any) -> None:
-    """Add the gradients of one port's positions into their slots."""
+def scatter(port: Port, grads: list[Any], g: Any, into: Any, xp: Any = np) -> None:
+    """Add the gradients of one port's positions into their slots (arrays of namespace `xp`)."""
     picked = grads if port.everything else [grads[p] for p in port.positions]
-    xp = namespace(g)
     try:
         if len(picked) == 1 and picked[0].shape == g.shape:
             block = picked[0][None] if port.uniform else picked[0]

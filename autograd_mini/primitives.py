@@ -33,7 +33,7 @@ def namespace(x: Any) -> Any:
     """The array module for `x`: numpy for numpy arrays and scalars, else the array's
     Array API namespace (`x.__array_namespace__()`, array-api-compat's when it is
     installed, or torch itself for a torch tensor), so a tape replays on any of them."""
-    if isinstance(x, numpy().ndarray | numpy().generic):
+    if type(x) is numpy().ndarray or isinstance(x, (_np.ndarray, _np.generic)):
         return _np
     get = getattr(x, "__array_namespace__", None)
     if get is not None:
@@ -54,10 +54,16 @@ def _is_number(x: object) -> bool:
     return type(x) is float or type(x) is int
 
 
-def _is_value(x: object) -> bool:
-    from .value import Value
+_Value: Any = None
 
-    return isinstance(x, Value)
+
+def _is_value(x: object) -> bool:
+    global _Value
+    if _Value is None:  # imported on first use: value imports this module
+        from .value import Value
+
+        _Value = Value
+    return isinstance(x, _Value)
 
 
 def _record(name: str, *inputs: Any) -> Any:
