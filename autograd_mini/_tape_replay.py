@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
+from ._arrays import namespace
 from ._tape_errors import check_accumulated, checked_grads, location, raise_forward
 from ._tape_schedule import Group, Port, Scatter, Schedule
 from .errors import AutogradMiniError, forward_error, gradient_error, rule_error
-from .primitives import namespace
 
 
 class NeedsNumpy(Exception):

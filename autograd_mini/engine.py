@@ -5,49 +5,86 @@ all of its consumers) and, at each node, adds g * d out / d input into each
 input's gradient using the node's row of the derivative table: the chain rule
 (1.5), summed over every path as in (1.8) and (1.10). Nothing here recurses,
 so graphs a million ops deep work under the default recursion limit.
+
+Constants (`requires_grad=False`: numbers lifted into the graph, and nodes
+computed from constants only) are not visited and receive nothing. A pass is
+all or nothing: `.grad` is written as it goes (the fast path), and restored
+to its value before the call if anything raises. Passes that write `.grad` hold
+one process-wide lock, so threads calling `backward()` run one after another.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
+import threading
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import AutogradMiniError, gradient_error
+from .errors import AutogradMiniError, NumericOverflowError, grad_type_error, gradient_error
 from .errors import rule_error as rule_error  # also re-exported for _tape_schedule (until it uses errors)
+from .graph import reverse_topological_order as reverse_topological_order
 from .value import Value
 
 _INF = math.inf
+# Reentrant, so a custom rule that itself calls backward() (on another graph) does not deadlock.
+_LOCK = threading.RLock()
 
 
-def reverse_topological_order(root: Value, leaves: bool = True) -> list[Value]:
-    """Every node `root` depends on, each before its inputs (root first).
+def backward_order(root: Value) -> tuple[list[Value], list[Value]]:
+    """(interior, leaves): the nodes backward visits, each interior node before its inputs.
 
-    An iterative depth-first search: a node is pushed back under a `None`
-    marker with its inputs above it, and emitted when the marker resurfaces,
-    i.e. after all its inputs. Depth costs heap memory, not recursion.
-    With `leaves=False` only nodes that have inputs are listed (what backward
-    needs to visit); leaves are then never stored, which saves time.
+    Only nodes that require a gradient: constants are neither listed nor
+    walked through. `interior` holds nodes with inputs (root first, if root has
+    any); `leaves` the leaves, each once, in no particular order.
+    """
+    postorder: list[Value] = []
+    leaves: list[Value] = []
+    _walk(root, False, postorder, [], leaves)
+    return postorder[::-1], leaves
+
+
+def _walk(
+    root: Value,
+    zero: bool,
+    postorder: list[Value],
+    saved: list[Any],
+    leaves: list[Value],
+) -> None:
+    """Fill `postorder` (interior nodes, inputs first; .grad of each in `saved`) and `leaves`.
+
+    With `zero`, the interior nodes' .grad is set to 0.0 as they are listed.
+    The lists are the caller's and never reordered, so that after an
+    interruption half-way it still knows what was zeroed and what to restore
+    (saved[i] belongs to postorder[i]).
+
+    An iterative depth-first search, as `graph.reverse_topological_order`: a
+    node is pushed back under a `None` marker with its inputs above it (one C
+    `extend`), and emitted when the marker resurfaces, i.e. after all its
+    inputs. Constants are dropped when popped; the grads backward must be able
+    to restore are saved in the same walk.
     """
     seen: set[Value] = set()
-    postorder: list[Value] = []
     stack: list[Value | None] = [root]
-    pop, push, extend, emit, mark = stack.pop, stack.append, stack.extend, postorder.append, seen.add
+    pop, push, extend, mark = stack.pop, stack.append, stack.extend, seen.add
+    emit, save, leaf = postorder.append, saved.append, leaves.append
     while stack:
         node = pop()
         if node is None:
-            emit(pop())  # type: ignore[arg-type]
+            node = pop()
+            emit(node)  # type: ignore[arg-type]
+            save(node.grad)  # type: ignore[union-attr]
+            if zero:
+                node.grad = 0.0  # type: ignore[union-attr]
         elif not node.inputs:
-            if leaves and node not in seen:
+            if node.requires_grad and node not in seen:
                 mark(node)
-                emit(node)
-        elif node not in seen:
+                leaf(node)
+        elif node.requires_grad and node not in seen:
             mark(node)
             push(node)
             push(None)
             extend(node.inputs)
-    postorder.reverse()
-    return postorder
 
 
 def local_derivatives(node: Value) -> tuple[Any, ...]:
@@ -58,85 +95,144 @@ def local_derivatives(node: Value) -> tuple[Any, ...]:
     """
     if node.op is None:
         return ()
-    return _rule(node, 1.0, [x.data for x in node.inputs])
+    return _rule(node, 1.0, [x._data for x in node.inputs])
 
 
-def backward(root: Value, create_graph: bool = False) -> None:
-    """Accumulate d root / d node into every node's `.grad`; see `Value.backward`."""
+def backward(root: Value, gradient: Any = 1.0, create_graph: bool = False) -> None:
+    """Accumulate gradient * d root / d node into every node's `.grad`; see `Value.backward`."""
     if not isinstance(root, Value):
         raise TypeError(f"backward needs a Value, got {type(root).__name__}")
-    if create_graph:
-        _backward_with_graph(root, reverse_topological_order(root))
-    else:
-        _backward_floats(root, reverse_topological_order(root, leaves=False))
+    if isinstance(gradient, bool) or not isinstance(gradient, (numbers.Real, Value)):
+        got = f"{type(gradient).__name__}: {gradient!r:.40}"
+        raise TypeError(f"backward: the seed gradient must be a number, got {got}")
+    if create_graph is not True and create_graph is not False:
+        raise TypeError(f"backward: create_graph must be True or False, got {create_graph!r:.40}")
+    seed = gradient._data if isinstance(gradient, Value) else float(gradient)
+    if not -_INF < seed < _INF:
+        raise ValueError(f"backward: the seed gradient must be finite, got {seed!r}")
+    with _LOCK:
+        if create_graph:
+            _backward_with_graph(root, gradient if isinstance(gradient, Value) else Value(seed))
+        else:
+            _backward_floats(root, seed)
 
 
-def _backward_floats(root: Value, interior: list[Value]) -> None:
-    """The float fast path over the nodes that have inputs, root first."""
-    for node in interior:
-        node.grad = 0.0
-    root.grad = root.grad + 1.0
-    for node in interior:
-        g = node.grad
-        if g == 0.0:
-            continue
-        op = node.op
-        inputs = node.inputs
-        # Unpacked by arity: building argument lists is most of the cost per node.
-        # Each sum is checked before it is stored, so no inf ever lands in a .grad. A
-        # first contribution is stored as it is (no new float); `old != 0.0` is also
-        # true for a Value left in a leaf's .grad by an earlier create_graph pass.
-        try:
+def _backward_floats(root: Value, seed: float) -> None:
+    """The float fast path: rules on floats, gradients written into `.grad` as it goes.
+
+    Unpacked by arity: building argument lists is most of the cost per node.
+    Each sum is checked before it is stored, so no inf ever lands in a .grad. A
+    first contribution is stored as it is (no new float); `old != 0.0` is also
+    true for a Value left in a leaf's .grad by an earlier create_graph pass.
+    """
+    node = root
+    postorder: list[Value] = []  # inputs first, as walked
+    saved: list[Any] = []
+    leaves: list[Value] = []
+    saved_leaves: list[Any] = []
+    try:
+        _walk(root, True, postorder, saved, leaves)
+        saved_leaves = [x.grad for x in leaves]  # nothing is written to a leaf before this
+        if not postorder and not leaves:
+            return  # root is a constant: nothing depends on anything
+        interior = postorder[::-1]
+        total = root.grad + seed
+        if total.__class__ is float and not -_INF < total < _INF:
+            raise NumericOverflowError(f"backward: root.grad + the seed gradient = {total!r} overflows float64")
+        root.grad = total
+        for node in interior:
+            g = node.grad
+            if g == 0.0:
+                continue  # nothing flows on: no rule runs (so no kink can raise) for a zero gradient
+            op = node.op
+            inputs = node.inputs
             if len(inputs) == 2:
                 a, b = inputs
-                ga, gb = op.vjp(g, node.data, a.data, b.data)
-                if ga is not None:
+                ga, gb = op.vjp(g, node._data, a._data, b._data)
+                if ga is not None and a.requires_grad:
                     old = a.grad
                     if old != 0.0:
                         ga = old + ga
-                    if ga.__class__ is float and not -_INF < ga < _INF:
-                        raise gradient_error(op, [x.data for x in inputs], 0, ga)
+                    if ga.__class__ is not float:
+                        ga = _as_grad(node, 0, ga)
+                    elif not -_INF < ga < _INF:
+                        raise gradient_error(op, [a._data, b._data], 0, ga)
                     a.grad = ga
-                if gb is not None:
+                if gb is not None and b.requires_grad:
                     old = b.grad
                     if old != 0.0:
                         gb = old + gb
-                    if gb.__class__ is float and not -_INF < gb < _INF:
-                        raise gradient_error(op, [x.data for x in inputs], 1, gb)
+                    if gb.__class__ is not float:
+                        gb = _as_grad(node, 1, gb)
+                    elif not -_INF < gb < _INF:
+                        raise gradient_error(op, [a._data, b._data], 1, gb)
                     b.grad = gb
             elif len(inputs) == 1:
                 (a,) = inputs
-                (ga,) = op.vjp(g, node.data, a.data)
-                if ga is not None:
+                (ga,) = op.vjp(g, node._data, a._data)
+                if ga is not None and a.requires_grad:
                     old = a.grad
                     if old != 0.0:
                         ga = old + ga
-                    if ga.__class__ is float and not -_INF < ga < _INF:
-                        raise gradient_error(op, [x.data for x in inputs], 0, ga)
+                    if ga.__class__ is not float:
+                        ga = _as_grad(node, 0, ga)
+                    elif not -_INF < ga < _INF:
+                        raise gradient_error(op, [a._data], 0, ga)
                     a.grad = ga
             else:
-                local = op.vjp(g, node.data, *[x.data for x in inputs])
+                local = op.vjp(g, node._data, *[x._data for x in inputs])
                 for i, (x, gx) in enumerate(zip(inputs, local)):
-                    if gx is not None:
+                    if gx is not None and x.requires_grad:
                         old = x.grad
                         if old != 0.0:
                             gx = old + gx
-                        if gx.__class__ is float and not -_INF < gx < _INF:
-                            raise gradient_error(op, [x.data for x in inputs], i, gx)
+                        if gx.__class__ is not float:
+                            gx = _as_grad(node, i, gx)
+                        elif not -_INF < gx < _INF:
+                            raise gradient_error(op, [y._data for y in inputs], i, gx)
                         x.grad = gx
-        except AutogradMiniError:
-            raise  # already names its op (e.g. a custom rule that broke its contract)
-        except (ArithmeticError, ValueError) as exc:
-            raise rule_error(node.op, [x.data for x in inputs], exc) from None
+    except BaseException as exc:  # all or nothing, even for KeyboardInterrupt
+        for n, old_grad in zip(postorder, saved):
+            n.grad = old_grad
+        for n, old_grad in zip(leaves, saved_leaves):  # saved_leaves is [] until it is complete
+            n.grad = old_grad
+        if isinstance(exc, AutogradMiniError) or node.op is None:
+            raise  # already names its op
+        datas = [x._data for x in node.inputs]
+        if isinstance(exc, TypeError):  # old + g failed: the rule gave a gradient that is no number
+            raise grad_type_error(node.op, datas, None, exc) from None
+        if not isinstance(exc, (ArithmeticError, ValueError)):
+            raise  # not about numbers (KeyboardInterrupt, a bug in a custom rule): re-raised as it is
+        raise rule_error(node.op, datas, exc) from None
 
 
-def _backward_with_graph(root: Value, order: list[Value]) -> None:
-    grads = _propagate(root, order, Value(1.0), create_graph=True)
-    for node in order:
+def _as_grad(node: Value, position: int, g: Any) -> Any:
+    """A gradient sum that is not a float: a Value (a leaf's .grad left by a create_graph pass) stays;
+    another real number becomes a float, checked to be finite; anything else (1j, a Decimal) is refused."""
+    assert node.op is not None
+    if isinstance(g, Value):
+        return g
+    datas = [x._data for x in node.inputs]
+    if isinstance(g, numbers.Real) and not isinstance(g, bool):
+        try:
+            f = float(g)
+        except OverflowError:
+            f = _INF
+        if not -_INF < f < _INF:
+            raise gradient_error(node.op, datas, position, f)
+        return f
+    raise grad_type_error(node.op, datas, position, g)
+
+
+def _backward_with_graph(root: Value, seed: Value) -> None:
+    interior, leaves = backward_order(root)
+    grads = _propagate(root, interior, seed, create_graph=True)  # all computed before anything is written
+    for node in interior:
         g = grads.get(node)
-        if node.op is not None:
-            node.grad = g if g is not None else Value(0.0)
-        elif g is not None:
+        node.grad = g if g is not None else Value(0.0)
+    for node in leaves:
+        g = grads.get(node)
+        if g is not None:
             node.grad = node.grad + g
 
 
@@ -145,41 +241,46 @@ def gradients(output: Value, inputs: Sequence[Value], create_graph: bool = False
 
     The functional form of backward (like `torch.autograd.grad`). With
     `create_graph=True` the results are Values that can be differentiated
-    again; otherwise floats. An input `output` does not depend on gets 0.
+    again; otherwise floats. An input `output` does not depend on, and a
+    constant (`requires_grad=False`), gets 0.
     """
     if not isinstance(output, Value):
         raise TypeError(f"gradients needs a Value output, got {type(output).__name__}")
-    order = reverse_topological_order(output)
+    interior, _ = backward_order(output)
     seed: Any = Value(1.0) if create_graph else 1.0
-    grads = _propagate(output, order, seed, create_graph)
+    grads = _propagate(output, interior, seed, create_graph)
     zero: Any = Value(0.0) if create_graph else 0.0
     return [grads.get(x, zero) for x in inputs]
 
 
-def _propagate(root: Value, order: list[Value], seed: Any, create_graph: bool) -> dict[Value, Any]:
-    """The chain rule over `order` with gradients kept in a dict, not in `.grad`.
+def _propagate(root: Value, interior: list[Value], seed: Any, create_graph: bool) -> dict[Value, Any]:
+    """The chain rule over `interior` with gradients kept in a dict, not in `.grad`.
 
     With create_graph the rules run on Values (the node itself as `out`), so
     each gradient is recorded as a graph: gradients of gradients come from the
-    same table rows.
+    same table rows. On floats a zero gradient stops there, as in `backward`
+    (the same graph gives the same answer on every path).
     """
     grads: dict[Value, Any] = {root: seed}
-    for node in order:
+    for node in interior:
         op = node.op
         g = grads.get(node)
-        if op is None or g is None:
+        if op is None or g is None or (not create_graph and g == 0.0):
             continue
         if create_graph:
-            operands = [x.data if i in op.nondiff else x for i, x in enumerate(node.inputs)]
+            operands = [x._data if i in op.nondiff else x for i, x in enumerate(node.inputs)]
             local = op.vjp(g, node, *operands)
         else:
-            local = _rule(node, g, [x.data for x in node.inputs])
+            local = _rule(node, g, [x._data for x in node.inputs])
         for i, (x, gx) in enumerate(zip(node.inputs, local)):
-            if gx is not None:
+            if gx is not None and x.requires_grad:
                 previous = grads.get(x)
                 total = gx if previous is None else previous + gx
-                if not create_graph and not -_INF < total < _INF:
-                    raise gradient_error(op, [x.data for x in node.inputs], i, total)
+                if not create_graph:
+                    if total.__class__ is not float:
+                        total = _as_grad(node, i, total)
+                    elif not -_INF < total < _INF:
+                        raise gradient_error(op, [y._data for y in node.inputs], i, total)
                 grads[x] = total
     return grads
 
@@ -188,8 +289,8 @@ def _rule(node: Value, g: Any, datas: list[float]) -> tuple[Any, ...]:
     op = node.op
     assert op is not None
     try:
-        return op.vjp(g, node.data, *datas)
+        return op.vjp(g, node._data, *datas)
     except AutogradMiniError:
         raise
     except (ArithmeticError, ValueError) as exc:
-        raise rule_error(node.op, datas, exc) from None
+        raise rule_error(op, datas, exc) from None

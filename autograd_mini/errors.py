@@ -128,10 +128,16 @@ def gradient_error(
     )
 
 
-def grad_type_error(op: OpLike, operands: list[Any], position: int, got: Any, where: str = "") -> AutogradMiniError:
-    """A rule gave input `position` a gradient that is not a real number (1j, Decimal, a str, ...)."""
+def grad_type_error(
+    op: OpLike, operands: list[Any], position: int | None, got: Any, where: str = ""
+) -> AutogradMiniError:
+    """A rule gave input `position` a gradient that is not a real number (1j, Decimal, a str, ...).
+
+    position None: which input is not known, `got` is the TypeError that adding it raised.
+    """
     call = describe_call(op, operands) + where
-    return OpRegistrationError(
-        f"backward through {call}: the rule gave input {position} a gradient of type "
-        f"{type(got).__name__} ({got!r:.60}); a rule must return floats (or None)"
-    )
+    if position is None:
+        what = f"a gradient that cannot be added to a float ({got})"
+    else:
+        what = f"input {position} a gradient of type {type(got).__name__} ({got!r:.60})"
+    return OpRegistrationError(f"backward through {call}: the rule gave {what}; a rule must return floats (or None)")

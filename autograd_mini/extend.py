@@ -51,6 +51,7 @@ def defop(
     valid: Callable[..., Any] | None = None,
     nondiff: tuple[int, ...] = (),
     symbol: str | None = None,
+    sample: ops.Sample | None = None,
     replace: bool = False,
 ) -> Callable[..., Value]:
     """Register the op `name` in the derivative table; return a function applying it.
@@ -67,6 +68,9 @@ def defop(
               returns None for them and receives them as floats even when
               differentiating twice.
     symbol:   short label for graphs (defaults to `name`).
+    sample:   optional sampling domain, as the built-in rows have (see `ops.Op`):
+              `autograd_mini.testing` then draws inputs inside it, e.g.
+              `sample=((ops.POSITIVE,),)` for an op defined for x > 0.
 
     The returned function takes Values or numbers (numbers become constant
     leaves) and returns the output Value. Raises OpRegistrationError for an
@@ -84,6 +88,7 @@ def defop(
         valid=valid,
         nondiff=tuple(nondiff),
         symbol=symbol,
+        sample=sample,
     )
     ops.register(op, replace=replace)
     _CUSTOM.add(name)

@@ -10,6 +10,8 @@ Both are written with ordinary arithmetic and the functions of `primitives`, so
 the same row runs on floats (eager backward), on Values (gradients of
 gradients) and on numpy arrays (the compiled tape). No derivative math lives
 anywhere else: the engine, `explain`, `draw` and the tape all read these rows.
+Each row also says where to sample it (`sample`): the strategies of
+`autograd_mini.testing` and the op tests draw inputs from there.
 Custom ops join the same table through `register` (see `autograd_mini.extend`).
 """
 
@@ -20,7 +22,13 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import OpRegistrationError
-from .primitives import absolute, exp, log, power, relu, sigmoid, sign, sqrt, step, tanh
+from .primitives import absolute, cos, exp, log, power, relu, sigmoid, sign, sin, sqrt, step, tanh
+
+Interval = tuple[float, float]
+Union_ = tuple[Interval, ...]
+"""A union of closed intervals [lo, hi]; lo == hi is the single point lo."""
+Sample = tuple[tuple[Union_, ...], ...]
+"""Cases of boxes: each case gives one union per input (variadic ops: one union for every input)."""
 
 
 class Op:
@@ -37,9 +45,14 @@ class Op:
               exponent of `pow`): their rule entry is None and rules see them
               as plain numbers even when differentiating twice.
     symbol:   short form for graph labels, e.g. "*".
+    sample:   where tests draw inputs: the op is defined and well conditioned
+              (finite differences agree with the rule) on every point of it.
+              A tuple of cases; a case is one union of intervals per input.
+              `REAL` marks an input that takes any real (drawn from [-10, 10]).
+              None (custom ops by default): nothing is known.
     """
 
-    __slots__ = ("name", "arity", "forward", "vjp", "domain", "valid", "nondiff", "symbol")
+    __slots__ = ("name", "arity", "forward", "vjp", "domain", "valid", "nondiff", "symbol", "sample")
 
     def __init__(
         self,
@@ -52,6 +65,7 @@ class Op:
         valid: Callable[..., Any] | None = None,
         nondiff: tuple[int, ...] = (),
         symbol: str | None = None,
+        sample: Sample | None = None,
     ) -> None:
         self.name = name
         self.arity = arity
@@ -61,6 +75,7 @@ class Op:
         self.valid = valid
         self.nondiff = nondiff
         self.symbol = symbol or name
+        self.sample = sample
 
     def __repr__(self) -> str:
         return f"Op({self.name!r}, arity={self.arity})"
@@ -79,70 +94,116 @@ def register(op: Op, *, replace: bool = False) -> Op:
     return op
 
 
-def _row(name: str, arity: int | None, forward: Callable[..., Any], vjp: Callable[..., Any], **kw: Any) -> Op:
-    return register(Op(name, arity, forward, vjp, **kw))
+def _row(
+    name: str,
+    arity: int | None,
+    forward: Callable[..., Any],
+    vjp: Callable[..., Any],
+    sample: Sample,
+    symbol: str | None = None,
+    **details: Any,
+) -> Op:
+    return register(Op(name, arity, forward, vjp, sample=sample, symbol=symbol, **details))
 
 
-# --- arithmetic -----------------------------------------------------------------
-def _dot_forward(*xs: Any) -> Any:
-    """sum_k a_k * b_k for xs = (a_1..a_n, b_1..b_n)."""
+def _on(*unions: Union_) -> Sample:
+    """A sample of one case: one union of intervals per input."""
+    return (unions,)
+
+
+# --- sampling domains ---------------------------------------------------------------
+REAL: Union_ = ((-10.0, 10.0),)                      # any real; tests draw from [-10, 10]
+NONZERO: Union_ = ((-5.0, -0.2), (0.2, 5.0))         # away from a pole at 0, moderate powers
+OFF_KINK: Union_ = ((-10.0, -1e-3), (1e-3, 10.0))    # away from the kink (or jump) at 0
+POSITIVE: Union_ = ((0.1, 10.0),)                    # log, sqrt: away from 0 where they blow up
+INTEGERS: Union_ = tuple((float(k), float(k)) for k in range(-3, 5))  # the points -3, ..., 4
+FRACTIONS: Union_ = ((-2.5, 2.5),)                   # exponents of a positive base
+# x ** n: any nonzero base with an integer n, or a positive base with a fractional n.
+POW_SAMPLE: Sample = _on(NONZERO, INTEGERS) + _on(POSITIVE, FRACTIONS)
+POW_VALUE_SAMPLE: Sample = _on(((0.1, 5.0),), ((-3.0, 3.0),))
+
+
+# --- hard rules, each beside its row ---------------------------------------------------
+def pow_vjp(g: Any, out: Any, x: Any, n: Any) -> tuple[Any, None]:
+    """d/dx x**n = n x**(n-1), for a number exponent n (a constant: no gradient).
+
+    For n = 0 the exponent is nudged to 0 by (n == 0), so that d/dx x**0 =
+    0 * x**0 = 0 even at x = 0, instead of evaluating 0 ** -1.
+    """
+    return (g * n * power(x, n - 1 + (n == 0)), None)
+
+
+def pow_value_vjp(g: Any, out: Any, x: Any, y: Any) -> tuple[Any, Any]:
+    """x ** y for a Value y: d/dx = y x**(y-1), d/dy = out log x (exists for x > 0 only)."""
+    return (g * y * power(x, y - 1), g * out * log(x))
+
+
+def dot_forward(*xs: Any) -> Any:
+    """net_j = sum_k w_kj O_k of (1.1), for xs = (w_1..w_n, O_1..O_n)."""
     n = len(xs) // 2
     return sum(map(operator.mul, xs[:n], xs[n:]))
 
 
-def _dot_vjp(g: Any, out: Any, *xs: Any) -> list[Any]:
-    """d/da_k = b_k and d/db_k = a_k, each times g."""
+def sum_forward(*xs: Any) -> Any:
+    """The sum of net_j in (1.1), for the sum_of node."""
+    return sum(xs)
+
+
+def squared_error_forward(y: Any, t: Any) -> Any:
+    """E = 1/2 (t - y)^2 of (1.4)."""
+    return 0.5 * (t - y) * (t - y)
+
+
+def squared_error_vjp(g: Any, out: Any, y: Any, t: Any) -> tuple[Any, Any]:
+    """dE/dy = y - t of (1.6), and dE/dt = t - y."""
+    return (g * (y - t), g * (t - y))
+
+
+def dot_vjp(g: Any, out: Any, *xs: Any) -> list[Any]:
+    """d net / d w_k = O_k, as in (1.5); d net / d O_k = w_k, as in (1.8); each times g."""
     n = len(xs) // 2
     return [g * b for b in xs[n:]] + [g * a for a in xs[:n]]
 
 
-# name              arity  forward                          vjp(g, out, *inputs)
-ADD = _row("add",     2,   lambda x, y: x + y,              lambda g, out, x, y: (g, g), symbol="+")
-SUB = _row("sub",     2,   lambda x, y: x - y,              lambda g, out, x, y: (g, -g), symbol="-")
-MUL = _row("mul",     2,   lambda x, y: x * y,              lambda g, out, x, y: (g * y, g * x), symbol="*")
-DIV = _row("div",     2,   lambda x, y: x / y,              lambda g, out, x, y: (g / y, -g * out / y),
-           domain="a nonzero denominator", symbol="/")
-NEG = _row("neg",     1,   lambda x: -x,                    lambda g, out, x: (-g,), symbol="-")
-# x ** n for a number n: n is a constant of the op, not a variable (input 1).
-# d/dx = n x^(n-1); for n = 0 the exponent is nudged to 0 by (n == 0), so that
-# d/dx x**0 = 0 * x**0 = 0 even at x = 0, instead of evaluating 0 ** -1.
-POW = _row("pow",     2,   power,
-           lambda g, out, x, n: (g * n * power(x, n - 1 + (n == 0)), None),
-           domain="a real result: no negative base with a fractional exponent, no 0 ** negative",
-           nondiff=(1,), symbol="**")
-# x ** y for a Value y: d/dy = out * log(x) exists only for x > 0.
-POW_VALUE = _row("pow_value", 2, power,
-                 lambda g, out, x, y: (g * y * power(x, y - 1), g * out * log(x)),
-                 domain="a positive base (d/dy x**y = x**y log x); use a number exponent for other bases",
-                 valid=lambda x, y: x > 0, symbol="**")
-
-# --- n-ary: the weighted sum net_j = sum_k w_kj O_k of (1.1) as one node ------------
-SUM = _row("sum",     None, lambda *xs: sum(xs),            lambda g, out, *xs: (g,) * len(xs), symbol="sum")
-DOT = _row("dot",     None, _dot_forward,                   _dot_vjp, symbol="dot")
-# The two rows in batched form, for the tape. dot: k dot rows (one per neuron j) that share
-# their inputs x, as out = w @ x; (1.5) summed over a batch is dE/dw = g @ x.T, and dE/dx =
-# w.T @ g sums over the neurons as (1.8) says (w: (k, n), x: (n, batch), g: (k, batch)).
+# One row per line where it fits: name, arity, forward, vjp(g, out, *inputs), sample, symbol; equation last.
+ADD = _row("add", 2,         operator.add,     lambda g, out, x, y: (g, g),                _on(REAL, REAL), "+")
+SUB = _row("sub", 2,         operator.sub,     lambda g, out, x, y: (g, -g),               _on(REAL, REAL), "-")
+MUL = _row("mul", 2,         operator.mul,     lambda g, out, x, y: (g * y, g * x),        _on(REAL, REAL), "*")
+DIV = _row("div", 2,         operator.truediv, lambda g, out, x, y: (g / y, -g * out / y), _on(REAL, NONZERO), "/",
+           domain="a nonzero denominator")
+NEG = _row("neg", 1,         operator.neg,     lambda g, out, x: (-g,),                    _on(REAL), "-")
+POW = _row("pow", 2,         power,            pow_vjp,                                    POW_SAMPLE, "**",
+           nondiff=(1,), domain="a real result: no negative base with a fractional exponent, no 0 ** negative")
+POW_VALUE = _row("pow_value", 2, power,        pow_value_vjp,                              POW_VALUE_SAMPLE, "**",
+                 valid=lambda x, y: x > 0,
+                 domain="a positive base (d/dy x**y = x**y log x); use a number exponent for other bases")
+SUM = _row("sum", None,      sum_forward,      lambda g, out, *xs: (g,) * len(xs),         _on(REAL))  # (1.1)
+DOT = _row("dot", None,      dot_forward,      dot_vjp,                                    _on(REAL))  # (1.1), (1.5)
+# The two n-ary rows in batched form, for the tape. dot: k dot rows (one per neuron j) that
+# share their inputs x, as out = w @ x; (1.5) summed over a batch is dE/dw = g @ x.T, and
+# dE/dx = w.T @ g sums over the neurons as (1.8) says (w: (k, n), x: (n, batch), g: (k, batch)).
 # sum: its n operands stacked as x (n, batch); every one gets g.
 BATCHED: dict[str, tuple[Callable[..., Any], Callable[..., tuple[Any, ...]]]] = {
     "dot": (lambda w, x: w @ x, lambda g, out, w, x: (g @ x.T, w.T @ g)),
     "sum": (lambda x: x.sum(axis=0), lambda g, out, x: (g + 0.0 * x,)),
 }
-
-# --- elementary functions --------------------------------------------------------
-EXP = _row("exp",     1,   exp,                             lambda g, out, x: (g * out,),
+EXP = _row("exp", 1,         exp,              lambda g, out, x: (g * out,),               _on(((-5.0, 5.0),)),
            domain="x <= 709.78 (beyond it e**x overflows float64)")
-LOG = _row("log",     1,   log,                             lambda g, out, x: (g / x,), domain="x > 0")
-SQRT = _row("sqrt",   1,   sqrt,                            lambda g, out, x: (g / (2.0 * out),), domain="x >= 0")
-ABS = _row("abs",     1,   absolute,                        lambda g, out, x: (g * sign(x),))
-TANH = _row("tanh",   1,   tanh,                            lambda g, out, x: (g * (1.0 - out * out),))
-# (1.3): d sigmoid / dz = sigmoid(z) (1 - sigmoid(z)), written with the output.
-SIGMOID = _row("sigmoid", 1, sigmoid,                       lambda g, out, x: (g * out * (1.0 - out),))
-RELU = _row("relu",   1,   relu,                            lambda g, out, x: (g * step(x),))
-# Piecewise-constant helpers: derivative 0 almost everywhere, so not differentiable.
-STEP = _row("step",   1,   step,                            lambda g, out, x: (None,))
-SIGN = _row("sign",   1,   sign,                            lambda g, out, x: (None,))
+LOG = _row("log", 1,         log,              lambda g, out, x: (g / x,),                 _on(POSITIVE),
+           domain="x > 0")
+SQRT = _row("sqrt", 1,       sqrt,             lambda g, out, x: (g / (2.0 * out),),       _on(POSITIVE),
+            domain="x >= 0")
+SIN = _row("sin", 1,         sin,              lambda g, out, x: (g * cos(x),),            _on(REAL))
+COS = _row("cos", 1,         cos,              lambda g, out, x: (-g * sin(x),),           _on(REAL))
+ABS = _row("abs", 1,         absolute,         lambda g, out, x: (g * sign(x),),           _on(OFF_KINK))
+TANH = _row("tanh", 1,       tanh,             lambda g, out, x: (g * (1.0 - out * out),), _on(REAL))
+SIGMOID = _row("sigmoid", 1, sigmoid,          lambda g, out, x: (g * out * (1.0 - out),), _on(REAL))  # (1.2) (1.3)
+RELU = _row("relu", 1,       relu,             lambda g, out, x: (g * step(x),),           _on(OFF_KINK))
+# Piecewise-constant helpers (the derivatives of relu and abs): derivative 0 almost everywhere, so None.
+STEP = _row("step", 1,       step,             lambda g, out, x: (None,),                  _on(OFF_KINK))
+SIGN = _row("sign", 1,       sign,             lambda g, out, x: (None,),                  _on(OFF_KINK))
+SQUARED_ERROR = _row("squared_error", 2, squared_error_forward, squared_error_vjp, _on(REAL, REAL), "½(t-y)²")  # (1.4)
 
-# --- losses ----------------------------------------------------------------------
-# (1.4): E = 1/2 (t - y)^2; (1.6): dE/dy = y - t.
-SQUARED_ERROR = _row("squared_error", 2, lambda y, t: 0.5 * (t - y) * (t - y),
-                     lambda g, out, y, t: (g * (y - t), g * (t - y)), symbol="½(t-y)²")
+UNARY_FUNCTIONS: tuple[str, ...] = ("exp", "log", "sqrt", "sin", "cos", "abs", "tanh", "sigmoid", "relu")
+"""The rows that are elementary functions of one argument: Value gets a method of each name,
+and the expression parser (CLI) offers each as a function."""

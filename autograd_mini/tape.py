@@ -65,12 +65,12 @@ from typing import Any
 
 import numpy as np
 
+from ._arrays import namespace
 from ._params import check_params
 from ._tape_replay import NeedsNumpy, Replay
 from ._tape_schedule import Instruction, schedule
 from .engine import reverse_topological_order
 from .errors import AutogradMiniError, NumericOverflowError
-from .primitives import namespace
 from .value import Value
 
 REDUCTIONS = ("mean", "sum")

@@ -28,16 +28,18 @@ What the drawn programs contain:
   so `a * a`, diamonds (two ops reading one node) and reuse across levels occur;
 - the output is the sum of every result no later op consumed, so every op
   counts;
-- domain guards that keep each op where it is defined and well conditioned:
-  log, sqrt and the base of `pow_value` (and of `pow` with a negative or
-  fractional exponent) get a*a + c with c >= 0.5; division is by b*b + c;
-  exp and the exponent of `pow_value` get k * tanh(a), so they stay bounded;
+- domain guards read from each row's `sample` (see `ops.Op`): an input whose
+  sample is not `ops.REAL` is mapped into one interval [lo, hi] of it by
+  lo + (hi - lo) * sigmoid(a), so every op stays where it is defined and well
+  conditioned; a constant input of the op (`nondiff`, the exponent of `pow`)
+  is drawn from its sample as a number;
 - drawn points where a kink (abs, relu, step, sign) is within 1e-3 of its
   argument, or where some node exceeds 1e6 in size, are rejected.
 
-A custom op you name (registered with `autograd_mini.extend.defop`) is applied
-to raw operands (variadic ops to 1 to 3 of them); points outside its `valid`
-domain are rejected.
+A custom op you name (registered with `autograd_mini.extend.defop`) is guarded
+the same way if it was given a `sample`, otherwise applied to raw operands
+(variadic ops to 1 to 3 of them); points outside its `valid` domain are
+rejected. `sample_inputs(op)` draws input tuples straight from a row's sample.
 """
 
 from __future__ import annotations
@@ -45,22 +47,28 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from hypothesis import strategies as st
+try:
+    from hypothesis import strategies as st
+except ModuleNotFoundError as missing:  # pragma: no cover - exercised in a subprocess by the tests
+    raise ModuleNotFoundError(
+        "autograd_mini.testing needs hypothesis: pip install 'autograd-mini[testing]' (or pip install hypothesis)",
+        name=missing.name,
+    ) from None
 
+from . import ops
 from .checking import gradcheck
 from .errors import AutogradMiniError
 from .ops import OPS
 from .value import Value, apply, no_grad, sum_of
 
-# Every differentiable row of the built-in table, with its guard below.
+# Every differentiable row of the built-in table (their guards come from each row's `sample`).
 DEFAULT_OPS: tuple[str, ...] = (
     "add", "sub", "mul", "div", "neg", "pow", "pow_value", "sum", "dot",
-    "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "squared_error",
+    "exp", "log", "sqrt", "sin", "cos", "abs", "tanh", "sigmoid", "relu", "squared_error",
 )
 # Piecewise-constant rows: derivative 0 away from their jump, drawn only on request.
 PIECEWISE_CONSTANT_OPS: tuple[str, ...] = ("step", "sign")
 _KINKED = frozenset({"abs", "relu", "step", "sign"})
-_POW_EXPONENTS = (2.0, 3.0, 1.0, -1.0, -2.0, 0.5, 1.5, -0.5)
 KINK_MARGIN = 1e-3
 MAGNITUDE_LIMIT = 1e6
 
@@ -187,67 +195,116 @@ def _programs(
     return Expression(n_inputs, steps, inputs)
 
 
+def points(union: ops.Union_) -> st.SearchStrategy[float]:
+    """Floats from a union of intervals (a single-point interval gives that point)."""
+    def within(interval: ops.Interval) -> st.SearchStrategy[float]:
+        lo, hi = interval
+        return st.just(lo) if lo == hi else st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+
+    return st.sampled_from(union).flatmap(within)
+
+
+def _variadic_count(name: str) -> st.SearchStrategy[int]:
+    if name == "dot":  # (w_1..w_n, x_1..x_n)
+        return st.integers(1, 5).map(lambda n: 2 * n)
+    return st.integers(1, 7)
+
+
+def sample_inputs(op: ops.Op | str) -> st.SearchStrategy[tuple[float, ...]]:
+    """Input tuples drawn from the row's `sample`: where the op is defined and well conditioned."""
+    row = OPS[op] if isinstance(op, str) else op
+    if row.sample is None:
+        raise ValueError(f"sample_inputs: op {row.name!r} has no sample domain")
+
+    def box(case: tuple[ops.Union_, ...], n: int) -> st.SearchStrategy[tuple[float, ...]]:
+        return st.tuples(*[points(case[min(i, len(case) - 1)]) for i in range(n)])
+
+    counts = st.just(row.arity) if row.arity is not None else _variadic_count(row.name)
+    return st.tuples(st.sampled_from(row.sample), counts).flatmap(lambda cn: box(*cn))
+
+
 def _draw_arity(draw: Callable[..., Any], name: str) -> int:
+    """How many graph operands the step reads (constants of the op are drawn as numbers instead)."""
     op = OPS[name]
-    if name == "dot":
-        return 2 * draw(st.integers(1, 3))
-    if name == "pow":
-        return 1  # the exponent is a drawn constant
     if op.arity is None:
-        return draw(st.integers(1, 4 if name == "sum" else 3))
-    return op.arity
+        if op.sample is not None:
+            return draw(_variadic_count(name))
+        return draw(st.integers(1, 3))
+    return op.arity - len(op.nondiff)
 
 
 def _draw_params(draw: Callable[..., Any], name: str) -> tuple[float, ...]:
-    offset = st.sampled_from((0.5, 1.0, 2.0))
-    if name in ("log", "sqrt", "div"):
-        return (draw(offset),)
-    if name == "pow":
-        return (draw(st.sampled_from(_POW_EXPONENTS)), draw(offset))
-    if name == "pow_value":
-        return (draw(offset), draw(st.sampled_from((0.5, 1.0, 2.0))))
-    if name == "exp":
-        return (draw(st.sampled_from((0.5, 1.0, 3.0))),)
-    return ()
+    """(case, then per input: the interval index, or the constant's value for a `nondiff` input)."""
+    op = OPS[name]
+    if op.sample is None:
+        return ()
+    case_index = draw(st.integers(0, len(op.sample) - 1))
+    case = op.sample[case_index]
+    n = len(case) if op.arity is not None else 1
+    chosen = [
+        draw(points(case[i])) if i in op.nondiff else float(draw(st.integers(0, len(case[i]) - 1)))
+        for i in range(n)
+    ]
+    return (float(case_index), *chosen)
+
+
+def _guards(step: Step, n_operands: int) -> list[tuple[str, float, float]]:
+    """Per operand of the op: ("raw", 0, 0), ("map", lo, hi) or ("constant", value, 0)."""
+    op = OPS[step.op]
+    if op.sample is None:
+        return [("raw", 0.0, 0.0)] * n_operands
+    case = op.sample[int(step.params[0])]
+    chosen = step.params[1:]
+    guards = []
+    for i in range(n_operands):
+        k = i if op.arity is not None else 0
+        union = case[min(k, len(case) - 1)]
+        if k in op.nondiff:
+            guards.append(("constant", chosen[k], 0.0))
+        elif union == ops.REAL:
+            guards.append(("raw", 0.0, 0.0))
+        else:
+            lo, hi = union[int(chosen[k])]
+            guards.append(("constant", lo, 0.0) if lo == hi else ("map", lo, hi))
+    return guards
+
+
+def _operands(step: Step, xs: list[Value]) -> list[Value]:
+    op = OPS[step.op]
+    n = op.arity if op.arity is not None else len(xs)
+    slots = iter(xs)
+    operands = []
+    for kind, lo, hi in _guards(step, n):
+        if kind == "constant":
+            operands.append(Value(lo))
+        elif kind == "map":
+            operands.append(lo + (hi - lo) * next(slots).sigmoid())
+        else:
+            operands.append(next(slots))
+    return operands
 
 
 def _apply_step(step: Step, xs: list[Value], kinks: list[float]) -> Value:
-    """Apply one step's op to its operands, through its domain guard."""
-    name, p = step.op, step.params
-    if name in ("log", "sqrt"):
-        return apply(OPS[name], xs[0] * xs[0] + p[0])
-    if name == "div":
-        return apply(OPS[name], xs[0], xs[1] * xs[1] + p[0])
-    if name == "exp":
-        return apply(OPS[name], p[0] * xs[0].tanh())
-    if name == "pow":
-        exponent, offset = p
-        base = xs[0] if exponent.is_integer() and exponent > 0 else xs[0] * xs[0] + offset
-        return apply(OPS[name], base, Value(exponent))
-    if name == "pow_value":
-        offset, scale = p
-        return apply(OPS[name], xs[0] * xs[0] + offset, scale * xs[1].tanh())
-    if name in _KINKED:
-        kinks.append(xs[0].data)
-    return apply(OPS[name], *xs)
+    """Apply one step's op to its operands, through the guards of its sample."""
+    operands = _operands(step, xs)
+    if step.op in _KINKED:
+        kinks.append(operands[0].data)
+    return apply(OPS[step.op], *operands)
 
 
 def _describe(step: Step, args: list[str]) -> str:
-    name, p = step.op, step.params
-    if name in ("log", "sqrt"):
-        return f"{name}({args[0]}*{args[0]} + {p[0]})"
-    if name == "div":
-        return f"{args[0]} / ({args[1]}*{args[1]} + {p[0]})"
-    if name == "exp":
-        return f"exp({p[0]} * tanh({args[0]}))"
-    if name == "pow":
-        exponent, offset = p
-        if exponent.is_integer() and exponent > 0:
-            return f"{args[0]} ** {exponent}"
-        return f"({args[0]}*{args[0]} + {offset}) ** {exponent}"
-    if name == "pow_value":
-        return f"({args[0]}*{args[0]} + {p[0]}) ** ({p[1]} * tanh({args[1]}))"
-    return f"{name}({', '.join(args)})"
+    op = OPS[step.op]
+    n = op.arity if op.arity is not None else len(args)
+    names = iter(args)
+    shown = []
+    for kind, lo, hi in _guards(step, n):
+        if kind == "constant":
+            shown.append(repr(lo))
+        elif kind == "map":
+            shown.append(f"{lo} + {hi - lo:.6g}*sigmoid({next(names)})")
+        else:
+            shown.append(next(names))
+    return f"{step.op}({', '.join(shown)})"
 
 
 def assert_grads_close(

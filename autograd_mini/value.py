@@ -5,30 +5,39 @@ derivative itself. Forward values come from the op's row in `ops.OPS`, and
 `backward()` (in `engine.py`) walks the recorded graph with the same rows.
 
 Invariants the rest of the library relies on:
-- `data` is always a finite float: an op whose result would be NaN or +-inf
-  raises `DomainError` or `NumericOverflowError` at the op that caused it.
+- `data` is always a finite float: assigning anything else raises at once, and
+  an op whose result would be NaN or +-inf raises `DomainError` or
+  `NumericOverflowError` at the op that caused it.
 - `inputs` is an ordered tuple that keeps duplicates: `a * a` has `a` twice.
 - A node refers only to its inputs and to its (shared) op row, never back, so
   a graph has no reference cycles and is freed by reference counting alone.
+- `requires_grad` is False for constants: numbers lifted into a graph
+  (`x * 2.0`), Values made with `requires_grad=False`, and every node all of
+  whose inputs are constants. Backward gives constants no gradient and runs no
+  rule for a constant node, so nothing about a constant can raise there.
+
+Imports: errors, ops, graph, grad_mode; `engine` only late, in `backward`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import copy
 import math
 import numbers
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any, Union
 
 from . import ops
-from .errors import AutogradMiniError, forward_error
+from .errors import AutogradMiniError, format_number, forward_error
 from .errors import describe_call as describe_call  # re-exported for checking, _tape_schedule (until they use errors)
+from .grad_mode import enable_grad as enable_grad
+from .grad_mode import is_grad_enabled as is_grad_enabled
+from .grad_mode import no_grad as no_grad
+from .grad_mode import recording as _recording
+from .graph import reverse_topological_order
 from .ops import Op
 
 _INF = math.inf
-_recording: contextvars.ContextVar[bool] = contextvars.ContextVar("autograd_mini_recording", default=True)
 
 Number = int | float
 Operand = Union["Value", int, float]  # noqa: UP007 (a forward reference)
@@ -44,65 +53,119 @@ class Value:
     7.0
 
     Attributes:
-        data:   the value, a finite float.
-        grad:   d(root)/d(self) after `root.backward()`: a float, or a Value when
-                the gradient was built with `create_graph=True`.
-        label:  an optional name shown in graphs and reports.
-        op:     the `ops.Op` row that produced this node (None for a leaf).
-        inputs: the op's operands, in order, duplicates kept.
+        data:          the value, a finite float (checked on every assignment).
+        grad:          d(root)/d(self) after `root.backward()`: a float, or a Value
+                       when the gradient was built with `create_graph=True`.
+        label:         an optional name shown in graphs and reports.
+        op:            the `ops.Op` row that produced this node (None for a leaf).
+        inputs:        the op's operands, in order, duplicates kept.
+        requires_grad: False for a constant (see the module docstring).
+
+    Comparisons (<, <=, >, >=) with numbers and Values compare `.data` and
+    return plain bools, so `v > 0`, `sorted(values)` and `max(values)` work.
+    `==` is identity, as in micrograd: Values are dict keys and set members
+    all over the engine (gradients, traversals), and an `==` on data would make
+    two distinct nodes equal while hashing them apart. Compare `a.data == b.data`.
     """
 
-    __slots__ = ("data", "grad", "op", "inputs", "label", "__weakref__")
+    __slots__ = ("_data", "grad", "op", "inputs", "label", "requires_grad", "__weakref__")
 
-    data: float
+    _data: float
     grad: Any
     op: Op | None
     inputs: tuple[Value, ...]
     label: str | None
+    requires_grad: bool
 
     # Arithmetic operators and these methods are made from the table's rows right
     # after the class (see `_binary_method` and `_unary_method`).
     exp: Callable[[], Value]
     log: Callable[[], Value]
     sqrt: Callable[[], Value]
+    sin: Callable[[], Value]
+    cos: Callable[[], Value]
     abs: Callable[[], Value]
     tanh: Callable[[], Value]
     sigmoid: Callable[[], Value]
     relu: Callable[[], Value]
+    step: Callable[[], Value]
+    sign: Callable[[], Value]
 
-    def __init__(self, data: Number, label: str | None = None) -> None:
-        self.data = _as_data(data)
+    def __init__(self, data: Number, label: str | None = None, *, requires_grad: bool = True) -> None:
+        self._data = _as_data(data)
         self.grad = 0.0
         self.op = None
         self.inputs = ()
         if label is not None and not isinstance(label, str):
             raise TypeError(f"Value label must be a str or None, got {type(label).__name__}")
         self.label = label
+        if requires_grad.__class__ is not bool:
+            raise TypeError(f"Value requires_grad must be True or False, got {requires_grad!r:.40}")
+        self.requires_grad = requires_grad
+
+    @property
+    def data(self) -> float:
+        """The value, a finite float. Assigning NaN, +-inf, a str or a bool raises at once."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Number) -> None:
+        if value.__class__ is not float or not -_INF < value < _INF:
+            value = _as_data(value)
+        self._data = value
 
     def __repr__(self) -> str:
         grad = self.grad
-        shown = f"Value(data={grad.data!r})" if isinstance(grad, Value) else repr(grad)
-        text = f"Value(data={self.data!r}, grad={shown}"
+        shown = f"Value(data={grad._data!r})" if isinstance(grad, Value) else repr(grad)
+        text = f"Value(data={self._data!r}, grad={shown}"
         return text + (f", label={self.label!r})" if self.label is not None else ")")
 
+    # --- plain-number views of the data -------------------------------------------------------
+    def item(self) -> float:
+        """The data as a float (as torch's `item()`)."""
+        return self._data
+
     def __float__(self) -> float:
-        return self.data
+        return self._data
+
+    def __int__(self) -> int:
+        return int(self._data)
+
+    def __round__(self, ndigits: int | None = None) -> float | int:
+        return round(self._data, ndigits)
+
+    def __lt__(self, other: Any) -> bool:
+        o = _comparable(other)
+        return NotImplemented if o is None else self._data < o
+
+    def __le__(self, other: Any) -> bool:
+        o = _comparable(other)
+        return NotImplemented if o is None else self._data <= o
+
+    def __gt__(self, other: Any) -> bool:
+        o = _comparable(other)
+        return NotImplemented if o is None else self._data > o
+
+    def __ge__(self, other: Any) -> bool:
+        o = _comparable(other)
+        return NotImplemented if o is None else self._data >= o
+
+    __hash__ = object.__hash__  # identity, see the class docstring
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Value:
         """A copy of the whole graph below self, made without recursion.
 
         Op rows are shared, not copied; a shared node is copied once.
         """
-        from .engine import reverse_topological_order
-
         for node in reversed(reverse_topological_order(self)):  # inputs before consumers
             if id(node) not in memo:
                 clone = _new(Value)
-                clone.data = node.data
+                clone._data = node._data
                 clone.grad = copy.deepcopy(node.grad, memo)
                 clone.op = node.op
                 clone.inputs = tuple(memo[id(x)] for x in node.inputs)
                 clone.label = node.label
+                clone.requires_grad = node.requires_grad
                 memo[id(node)] = clone
         return memo[id(self)]
 
@@ -123,24 +186,48 @@ class Value:
         return self
 
     # --- gradients --------------------------------------------------------------------------
-    def backward(self, create_graph: bool = False) -> None:
-        """Accumulate d(self)/d(node) into `.grad` of every node self depends on.
+    def backward(self, gradient: Number = 1.0, *, create_graph: bool = False) -> None:
+        """Accumulate gradient * d(self)/d(node) into `.grad` of every node self depends on.
 
         Visits the graph in reverse topological order, built without recursion,
         and applies each node's rule from the table: the chain rule (1.5),
-        summed over every consumer of a node (1.8).
+        summed over every consumer of a node (1.8). `gradient` is the seed
+        d(loss)/d(self), 1.0 by default (as torch's `backward(gradient)`).
 
         Calling it again on the same graph adds to the leaves' gradients (twice
         the gradient after two calls, as in PyTorch, so minibatches can be
-        accumulated; call `zero_grad` or set `.grad = 0.0` in between to start
-        over), while interior nodes hold the gradient of the latest pass only.
+        accumulated; call `self.zero_grad()` in between to start over), while
+        interior nodes hold the gradient of the latest pass only. Constants
+        (`requires_grad=False`) get no gradient.
 
-        With `create_graph=True` the gradients are Values with graphs of their
-        own, so they can be differentiated again.
+        All or nothing: if it raises (a rule undefined at a kink, an overflow,
+        a custom rule that fails, KeyboardInterrupt), every `.grad` is left as
+        it was before the call. Calls from several threads run one after
+        another (a process-wide lock), so each sees a consistent graph.
+
+        With `create_graph=True` (keyword only) the gradients are Values with
+        graphs of their own, so they can be differentiated again.
         """
-        from .engine import backward
+        from .engine import backward  # the one late import: engine builds on this module
 
-        backward(self, create_graph=create_graph)
+        backward(self, gradient, create_graph=create_graph)
+
+    def zero_grad(self) -> None:
+        """Set `.grad` to 0.0 on self and on every node self depends on (leaves included)."""
+        for node in reverse_topological_order(self):
+            node.grad = 0.0
+
+
+def _comparable(other: Any) -> float | None:
+    if other.__class__ is Value or isinstance(other, Value):
+        return other._data
+    if isinstance(other, numbers.Real) and not isinstance(other, bool):
+        return other  # type: ignore[return-value]
+    return None
+
+
+# `data` reads the slot directly (a C-level getter, as fast as a plain slot); writes are checked.
+Value.data = property(Value._data.__get__, Value.data.fset, None, Value.data.__doc__)  # type: ignore[attr-defined,method-assign,assignment]
 
 
 def _as_data(data: object) -> float:
@@ -157,65 +244,92 @@ def _as_data(data: object) -> float:
                 f"Value data must be finite, got an int of {int(data).bit_length()} bits, beyond float64"
             ) from None
     if not -_INF < value < _INF:
-        raise ValueError(f"Value data must be finite, got {value!r}")
+        raise ValueError(f"Value data must be finite, got {format_number(value)}")
     return value
 
 
+_new = object.__new__
+_is_recording = _recording.get
+
+
+def _constant(x: Number) -> Value:
+    """A number lifted into a graph: a leaf with no gradient (requires_grad False)."""
+    node = _new(Value)
+    node._data = _as_data(x)
+    node.grad = 0.0
+    node.op = None
+    node.inputs = ()
+    node.label = None
+    node.requires_grad = False
+    return node
+
+
 def _lift(x: object) -> Value | None:
-    """x as a Value: Values pass through, numbers become constant leaves, else None."""
+    """x as a Value: Values pass through, numbers become constants (`_constant`), else None."""
     if x.__class__ is Value or isinstance(x, Value):
-        return x
+        return x  # type: ignore[return-value]
     if type(x) is float or (isinstance(x, numbers.Real) and not isinstance(x, bool)):
-        return Value(x)
+        return _constant(x)  # type: ignore[arg-type]
     return None
 
 
-_new = object.__new__
-
-
 def apply(op: Op, *inputs: Value) -> Value:
-    """Compute `op` on the inputs' data and record a node for it.
+    """Compute `op` on the inputs' data and record a node for it: the one checked forward.
 
     Raises DomainError or NumericOverflowError, naming the op and the
     operands, when the op is undefined there or its result is not finite.
     """
-    datas = [v.data for v in inputs]
+    datas = [v._data for v in inputs]
     try:
         if op.valid is not None and not op.valid(*datas):
             raise ValueError("outside the domain")
         data = op.forward(*datas)
+        if data.__class__ is not float:
+            data = _result_as_float(op, data)
     except AutogradMiniError:
         raise
     except (ArithmeticError, ValueError) as exc:
         raise forward_error(op, datas, exc) from None
-    if data.__class__ is not float:
-        data = _result_as_float(op, data)
     if not -_INF < data < _INF:
         raise forward_error(op, datas, None, data)
-    return _record(op, data, inputs)
+    requires_grad = False
+    for v in inputs:  # a plain loop: a generator in any() costs more than the usual one test
+        if v.requires_grad:
+            requires_grad = True
+            break
+    return _record(op, data, inputs, requires_grad)
 
 
-def _record(op: Op, data: float, inputs: tuple[Value, ...]) -> Value:
+def _result_as_float(op: Op, data: Any) -> float:
+    """A custom forward's result as a float (10**400 raises OverflowError, reported as an overflow)."""
+    if isinstance(data, bool) or not isinstance(data, numbers.Real):
+        raise TypeError(f"op {op.name!r}: forward returned {type(data).__name__}, expected a float")
+    return float(data)
+
+
+def _record(op: Op, data: float, inputs: tuple[Value, ...], requires_grad: bool) -> Value:
     """A new node for `op` (a leaf inside no_grad); data is already a finite float."""
     node = _new(Value)
-    node.data = data
+    node._data = data
     node.grad = 0.0
     node.label = None
-    if _recording.get():
+    if _is_recording():
         node.op = op
         node.inputs = inputs
-    else:
+        node.requires_grad = requires_grad
+    else:  # an ordinary leaf, as a Value made by hand
         node.op = None
         node.inputs = ()
+        node.requires_grad = True
     return node
 
 
+# The two fast paths below inline `apply` (and `_record`) for the built-in unary and binary
+# rows: the arithmetic operators are the engine's hottest path, and building argument lists,
+# calling `valid` (None for these rows) and one more call are most of the cost per op.
+# Same checks, same errors, same node.
 def _binary_method(op: Op, reflected: bool = False) -> Callable[[Value, Any], Value]:
-    """`self <op> other` (or `other <op> self` when reflected) for a binary row.
-
-    The same contract as `apply`, specialised because arithmetic operators are
-    the engine's hottest path: no argument lists, the row's forward bound once.
-    """
+    """`self <op> other` (or `other <op> self` when reflected) for a binary row."""
     forward = op.forward
 
     def method(self: Value, other: Any) -> Value:
@@ -224,15 +338,27 @@ def _binary_method(op: Op, reflected: bool = False) -> Callable[[Value, Any], Va
             if other is None:
                 return NotImplemented
         a, b = (other, self) if reflected else (self, other)
-        x = a.data
-        y = b.data
+        x = a._data
+        y = b._data
         try:
             data = forward(x, y)
         except (ArithmeticError, ValueError) as exc:
             raise forward_error(op, [x, y], exc) from None
         if not -_INF < data < _INF:
             raise forward_error(op, [x, y], None, data)
-        return _record(op, data, (a, b))
+        node = _new(Value)  # `_record`, inlined
+        node._data = data
+        node.grad = 0.0
+        node.label = None
+        if _is_recording():
+            node.op = op
+            node.inputs = (a, b)
+            node.requires_grad = a.requires_grad or b.requires_grad
+        else:
+            node.op = None
+            node.inputs = ()
+            node.requires_grad = True
+        return node
 
     method.__name__ = f"{'r' if reflected else ''}{op.name}"
     method.__doc__ = f"Op `{op.name}` ({op.symbol}) of the derivative table."
@@ -244,14 +370,26 @@ def _unary_method(op: Op, doc: str) -> Callable[[Value], Value]:
     forward = op.forward
 
     def method(self: Value) -> Value:
-        x = self.data
+        x = self._data
         try:
             data = forward(x)
         except (ArithmeticError, ValueError) as exc:
             raise forward_error(op, [x], exc) from None
         if not -_INF < data < _INF:
             raise forward_error(op, [x], None, data)
-        return _record(op, data, (self,))
+        node = _new(Value)  # `_record`, inlined
+        node._data = data
+        node.grad = 0.0
+        node.label = None
+        if _is_recording():
+            node.op = op
+            node.inputs = (self,)
+            node.requires_grad = self.requires_grad
+        else:
+            node.op = None
+            node.inputs = ()
+            node.requires_grad = True
+        return node
 
     method.__name__ = op.name
     method.__doc__ = doc
@@ -269,52 +407,26 @@ Value.__rtruediv__ = _binary_method(ops.DIV, reflected=True)
 _pow_number = _binary_method(ops.POW)
 Value.__neg__ = _unary_method(ops.NEG, "-self.")
 Value.__abs__ = _unary_method(ops.ABS, "|self|, with derivative sign(self) (0 at 0).")
-Value.abs = Value.__abs__
-Value.exp = _unary_method(ops.EXP, "e ** self; raises NumericOverflowError above 709.78.")
-Value.log = _unary_method(ops.LOG, "Natural logarithm; raises DomainError for self <= 0.")
-Value.sqrt = _unary_method(ops.SQRT, "Square root; raises DomainError for self < 0.")
-Value.tanh = _unary_method(ops.TANH, "Hyperbolic tangent, finite for every input.")
-Value.sigmoid = _unary_method(ops.SIGMOID, "The logistic function phi of (1.2), finite everywhere; derivative (1.3).")
-Value.relu = _unary_method(ops.RELU, "max(self, 0), with derivative 1 for self > 0 and 0 otherwise.")
 
-
-def _result_as_float(op: Op, data: Any) -> float:
-    if isinstance(data, bool) or not isinstance(data, numbers.Real):
-        raise TypeError(f"op {op.name!r}: forward returned {type(data).__name__}, expected a float")
-    return float(data)
-
-
-@contextlib.contextmanager
-def no_grad() -> Iterator[None]:
-    """Within this block ops record no inputs: results are leaves.
-
-    Uses a context variable, so it is local to the current thread or asyncio
-    task. Also usable as a decorator.
-    """
-    token = _recording.set(False)
-    try:
-        yield
-    finally:
-        _recording.reset(token)
-
-
-@contextlib.contextmanager
-def enable_grad() -> Iterator[None]:
-    """Record ops again inside a `no_grad()` block (as torch.enable_grad does)."""
-    token = _recording.set(True)
-    try:
-        yield
-    finally:
-        _recording.reset(token)
-
-
-def is_grad_enabled() -> bool:
-    """False inside `no_grad()`."""
-    return _recording.get()
+_FUNCTION_DOCS = {
+    "exp": "e ** self; raises NumericOverflowError above 709.78.",
+    "log": "Natural logarithm; raises DomainError for self <= 0.",
+    "sqrt": "Square root; raises DomainError for self < 0.",
+    "sin": "Sine (radians), with derivative cos.",
+    "cos": "Cosine (radians), with derivative -sin.",
+    "abs": "|self|, with derivative sign(self) (0 at 0).",
+    "tanh": "Hyperbolic tangent, finite for every input.",
+    "sigmoid": "The logistic function phi of (1.2), finite everywhere; derivative (1.3).",
+    "relu": "max(self, 0), with derivative 1 for self > 0 and 0 otherwise.",
+}
+for _name in ops.UNARY_FUNCTIONS:  # one method per elementary-function row of the table
+    setattr(Value, _name, _unary_method(ops.OPS[_name], _FUNCTION_DOCS.get(_name, f"Op `{_name}` of the table.")))
+Value.step = _unary_method(ops.STEP, "1.0 where self > 0, else 0.0 (the derivative of relu); not differentiable.")
+Value.sign = _unary_method(ops.SIGN, "-1.0, 0.0 or 1.0 (the derivative of abs); not differentiable.")
 
 
 def sum_of(values: Iterable[Operand]) -> Value:
-    """sum(values) as one n-ary node (op `sum`) instead of a chain of adds."""
+    """sum(values) as one n-ary node (op `sum`) instead of a chain of adds: a net_j of (1.1)."""
     items = _lift_all(values, "sum_of")
     if not items:
         raise ValueError("sum_of needs at least one value")
@@ -331,7 +443,7 @@ def dot(weights: Iterable[Operand], xs: Iterable[Operand]) -> Value:
 
 
 def _lift_all(values: Iterable[Operand], caller: str | Callable[[], str], what: str = "item {}") -> list[Value]:
-    """A new list of the values, numbers lifted to constant Values (`_lift`).
+    """A new list of the values, numbers lifted to constants (`_lift`).
 
     An item that is neither raises TypeError "{caller}: {what} must be a Value, ...",
     `what` being formatted with the item's index ("item 3", "input 0", "ys[1]");

@@ -146,3 +146,37 @@ def test_grad_of_an_expression_matches_assert_grads_close_inputs(expr):
     first = gradcheck(expr, *expr.inputs).entries[0]  # d/d input 0: engine.gradients and a central difference
     assert derivative == pytest.approx(first.analytic, rel=1e-9, abs=1e-12)
     assert abs(derivative - first.numeric) <= 1e-5 + 1e-3 * abs(first.numeric)  # gradcheck's default tolerance
+
+
+# --- sample domains from the table ---------------------------------------------------------------
+def test_a_custom_op_with_a_sample_is_guarded_into_it():
+    from autograd_mini import ops
+    from autograd_mini.extend import defop, remove_op
+    from autograd_mini.primitives import log
+
+    defop("log_of_custom", forward=lambda x: log(x), vjp=lambda g, out, x: (g / x,),
+          valid=lambda x: x > 0, domain="x > 0", sample=((ops.POSITIVE,),))
+    try:
+        @given(expressions(max_leaves=2, max_ops=3, ops=["log_of_custom"]))
+        @settings(max_examples=25)
+        def check(expr):
+            assert "sigmoid" in repr(expr)  # the operand is mapped into (0.1, 10), not rejected
+            assert_grads_close(expr, expr.inputs, order=2)
+
+        check()
+    finally:
+        remove_op("log_of_custom")
+
+
+@given(st.data())
+def test_sample_inputs_stay_inside_the_row_sample(data):
+    from autograd_mini.testing import sample_inputs
+
+    name = data.draw(st.sampled_from(sorted(DEFAULT_OPS)))
+    xs = data.draw(sample_inputs(name))
+    op = OPS[name]
+    inside = [
+        all(any(lo <= x <= hi for lo, hi in case[min(i, len(case) - 1)]) for i, x in enumerate(xs))
+        for case in op.sample
+    ]
+    assert any(inside)
