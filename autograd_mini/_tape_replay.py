@@ -270,6 +270,9 @@ def gather(group: Group, values: Any, shared: Any, b: int) -> list[Any]:
     parts: list[Any] = []
     for port in group.ports:
         source = shared if port.shared else values
+        if len(port.positions) == 1:  # (k or 1, batch) already: no reshape, no iteration
+            parts.append(source[port.take])
+            continue
         rows = 1 if port.uniform else group.k
         parts.extend(source[port.take].reshape(len(port.positions), rows, source.shape[1]))
     if group.perm is None:
