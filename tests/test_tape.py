@@ -443,6 +443,10 @@ def test_the_tape_replays_on_torch_tensors_like_on_numpy():
     assert isinstance(on_torch.losses, torch.Tensor) and on_torch.loss == pytest.approx(on_numpy.loss, rel=1e-13)
     np.testing.assert_allclose(on_torch.grads.numpy(), on_numpy.grads, rtol=1e-11, atol=1e-15)
     np.testing.assert_allclose(on_torch.outputs.numpy(), on_numpy.outputs, rtol=1e-12)
+    tape.chunk_size = 16  # chunks of the batch are joined in torch too
+    chunked = tape.value_and_grad(torch.tensor(rows))
+    np.testing.assert_allclose(chunked.grads.numpy(), on_numpy.grads, rtol=1e-11, atol=1e-15)
+    assert torch.equal(tape.forward(torch.tensor(rows)).losses, chunked.losses)
     assert_matches_eager(tape, wider, params, rows[:5])
 
 
