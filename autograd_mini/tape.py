@@ -65,7 +65,7 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import namespace
+from ._arrays import batch_of, foreign_batch_of, namespace, param_array, real_array, to_numpy
 from ._params import check_params
 from ._tape_replay import NeedsNumpy, Replay
 from ._tape_schedule import Instruction, schedule
@@ -258,7 +258,7 @@ class Tape:
     def check(self, inputs: Any) -> None:
         """Re-trace on every example of `inputs` (shape (batch, n_inputs)) and raise
         TraceError if any builds a different graph than the recorded one."""
-        rows = _real_array(inputs, "Tape.check: inputs")
+        rows = real_array(inputs, "Tape.check: inputs")
         if rows.ndim != 2 or rows.shape[1] != self.n_inputs:
             raise ValueError(f"Tape.check: inputs must have shape (batch, {self.n_inputs}), got {rows.shape}")
         for row in rows.tolist():
@@ -286,41 +286,24 @@ class Tape:
         )
 
     # --- replay -------------------------------------------------------------------------------
-    def _batch(self, inputs: Any) -> np.ndarray:
-        """The inputs as an (n_inputs, batch) float array, or ValueError naming the shape."""
-        if isinstance(inputs, (list, tuple)) and inputs and all(isinstance(c, np.ndarray) for c in inputs):
-            columns = [_real_array(c, "Tape: inputs") for c in inputs]
-            if len(columns) != self.n_inputs or any(c.ndim != 1 or c.shape != columns[0].shape for c in columns):
-                shapes = [c.shape for c in columns]
-                raise ValueError(f"Tape: expected {self.n_inputs} input arrays of shape (batch,), got shapes {shapes}")
-            batch = np.stack(columns)
-        else:
-            rows = _real_array(inputs, "Tape: inputs")
-            if rows.ndim == 1 and self.n_inputs == 1:
-                rows = rows[:, None]
-            if rows.ndim != 2 or rows.shape[1] != self.n_inputs:
-                raise ValueError(f"Tape: inputs must have shape (batch, {self.n_inputs}), got {rows.shape}")
-            batch = rows.T
-        if batch.shape[1] == 0:
-            raise ValueError("Tape: the batch is empty")
-        if not np.isfinite(batch).all():
-            example, number = (int(i[0]) for i in np.nonzero(~np.isfinite(batch.T)))
-            bad = float(batch[number, example])
-            value = "NaN" if bad != bad else repr(bad)
-            raise ValueError(f"Tape: input {number} of example {example} is {value}; inputs must be finite")
-        return batch
-
     def _replay(self, inputs: Any, param_values: Any, backward: bool) -> TapeResult:
         """Check the batch and the parameters, replay (`_tape_replay.Replay.run`), reduce."""
+        params = param_array(param_values, self.params)
         xp = namespace(inputs)
         if xp is np:
-            batch = self._batch(inputs)
-            rows, grads = self._replayer.run(batch, self._param_values(param_values), backward)
-        else:
-            batch, rows, grads = self._replay_foreign(xp, inputs, param_values, backward)
+            batch = batch_of(inputs, self.n_inputs)
+            rows, grads = self._replayer.run(batch, params, backward)
+        else:  # torch & co., on their device; a non-finite number re-runs the batch on numpy
+            batch = foreign_batch_of(inputs, self.n_inputs)
+            try:
+                rows, grads = self._replayer.run(batch, xp.asarray(params, device=batch.device), backward)
+            except NeedsNumpy:
+                rows, grads = self._replayer.run(to_numpy(batch), params, backward)
+                rows = xp.asarray(rows, device=batch.device)
+                grads = None if grads is None else xp.asarray(grads, device=batch.device)
         b = batch.shape[1]
         if grads is not None and not bool(xp.all(xp.isfinite(grads))):
-            grads = _to_numpy(grads)
+            grads = to_numpy(grads)
             i = int(np.flatnonzero(~np.isfinite(grads))[0])
             raise NumericOverflowError(
                 f"tape backward: the gradient of parameter {i} ({self.params[i].label or 'unlabelled'}) summed "
@@ -333,48 +316,6 @@ class Tape:
         else:
             loss = float(losses.sum())
         return TapeResult(loss, losses, grads, outputs)
-
-    def _replay_foreign(self, xp: Any, inputs: Any, param_values: Any, backward: bool) -> tuple[Any, Any, Any]:
-        """The replay on another Array API namespace (torch tensors, on their device).
-
-        Checks run on the device; a non-finite number anywhere makes the batch run again on
-        numpy (`NeedsNumpy`), where the errors are located and raised, or the eager rule
-        of skipping zero gradients is applied; those results come back to the device.
-        """
-        kind = str(inputs.dtype)
-        if "complex" in kind:
-            raise TypeError(f"Tape: inputs must be real numbers, got complex values (dtype {kind}); the tape "
-                            "does not cast them to real")
-        batch = (xp.astype(inputs, xp.float64) if hasattr(xp, "astype") else inputs.to(xp.float64)).T
-        if batch.ndim == 1 and self.n_inputs == 1:
-            batch = batch[None]
-        if batch.ndim != 2 or batch.shape[0] != self.n_inputs or batch.shape[1] == 0 or not bool(
-            xp.all(xp.isfinite(batch))
-        ):
-            self._batch(_to_numpy(inputs))  # raises the numpy path's error
-        params = self._param_values(None if param_values is None else _to_numpy(param_values))
-        try:
-            rows, grads = self._replayer.run(batch, xp.asarray(params, device=batch.device), backward)
-        except NeedsNumpy:
-            rows, grads = self._replayer.run(_to_numpy(batch), params, backward)
-            rows = xp.asarray(rows, device=batch.device)
-            grads = None if grads is None else xp.asarray(grads, device=batch.device)
-        return batch, rows, grads
-
-    def _param_values(self, param_values: Any) -> np.ndarray:
-        """The parameters' values as a finite float array of shape (P,), naming a bad one."""
-        if param_values is None:
-            values = np.array([p.data for p in self.params], dtype=float)
-        else:
-            values = _real_array(param_values, "Tape: param_values")
-            if values.shape != (self.n_params,):
-                raise ValueError(f"Tape: param_values must have shape ({self.n_params},), got {values.shape}")
-        if not np.isfinite(values).all():
-            i = int(np.flatnonzero(~np.isfinite(values))[0])
-            value = "NaN" if values[i] != values[i] else repr(float(values[i]))
-            raise ValueError(f"Tape: parameter {i} ({self.params[i].label or 'unlabelled'}) is {value}; "
-                             "parameters must be finite")
-        return values
 
     # --- structure checks -------------------------------------------------------------------
     def _check_one(self, example: list[float], perturbed: bool) -> None:
@@ -423,32 +364,10 @@ def _first_difference(first: _Recording, other: _Recording) -> str:
 
 
 def _check_example(example: Any, expected: int | None, name: str) -> list[float]:
-    items = _real_array(example, f"trace: {name}")
+    items = real_array(example, f"trace: {name}")
     if items.ndim != 1 or (expected is not None and items.shape[0] != expected):
         want = f"({expected},)" if expected is not None else "(n_inputs,)"
         raise ValueError(f"trace: {name} must be one example of shape {want}, got shape {items.shape}")
     if not np.isfinite(items).all():
         raise ValueError(f"trace: {name} must be finite, got {example!r}")
     return items.tolist()
-
-
-def _real_array(data: Any, what: str) -> np.ndarray:
-    """`data` as a float array; complex numbers (or anything not real) are refused, never cast."""
-    try:
-        array = np.asarray(data)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{what} must be real numbers: {exc}") from None
-    if array.dtype.kind == "c":
-        raise TypeError(f"{what} must be real numbers, got complex values (dtype {array.dtype}); the tape "
-                        "does not cast them to real")
-    if array.dtype.kind not in "fiub":
-        raise TypeError(f"{what} must be real numbers, got dtype {array.dtype}")
-    return array.astype(float, copy=False)
-
-
-def _to_numpy(array: Any) -> np.ndarray:
-    """Another namespace's array (torch, on any device) as a numpy array."""
-    for step in ("detach", "cpu"):
-        if hasattr(array, step):
-            array = getattr(array, step)()
-    return np.asarray(array)
