@@ -170,13 +170,17 @@ class Replay:
         return saved
 
     def _raise_first_nonfinite(self, saved: list[Any], offset: int) -> None:
+        """Raise the error of the first group (in order) whose output is not finite."""
         values, shared = self._current()
         for group, operands in zip(self.groups, saved, strict=False):
             block = shared if group.shared else values
             bad = ~np.isfinite(block[group.start : group.stop])
             if bad.any():
-                if group.scalar:
-                    _scalar_forward(group, shared[group.index, 0].tolist())  # raises: its operands are finite
+                if group.scalar:  # its operands are finite: the float row raises, or numpy's sum overflowed
+                    datas = shared[group.index, 0].tolist()
+                    _scalar_forward(group, datas)
+                    result = float(shared[group.start, 0])
+                    raise forward_error(group.op, datas, result=result, where=location(group, 0, 0))
                 if group.matmul is not None:
                     operands = gather(group, values, shared, values.shape[1])
                 raise_forward(group, operands, bad, offset, invalid=False)

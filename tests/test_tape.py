@@ -490,3 +490,12 @@ def test_the_tape_reads_in_one_direction():
         tree = ast.parse((package / f"{module}.py").read_text())
         imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 1}
         assert not imported & set(order[: i + 1]), (module, imported)
+
+
+def test_an_overflowing_sum_over_parameters_is_named_at_its_row():
+    """The one-node sum over parameters runs on one array: its overflow still reads as eager's."""
+    ws = [Value(1.0), Value(1.0), Value(1.0)]
+    tape = trace(lambda params, xs: sum_of(params) * xs[0], ws, [1.0], check=False)
+    with pytest.raises(NumericOverflowError, match=r"sum\(1e\+308, 1e\+308, -1e\+308\) \(row 0 of the tape"):
+        tape.forward(np.array([[1.0]]), param_values=np.array([1e308, 1e308, -1e308]))
+    assert tape.forward(np.array([[0.5]]), param_values=np.array([1e308, -1e308, 1e308])).losses.tolist() == [5e307]
