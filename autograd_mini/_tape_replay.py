@@ -56,7 +56,7 @@ class Replay:
         """(outputs of shape (1 + n_extra, batch), d sum(losses) / d params or None), chunk by chunk.
 
         `batch` (n_inputs, batch) and `params` (P,) are float64 arrays of one namespace (numpy,
-        or torch & co.: see `primitives.namespace`); the results are arrays of the same one.
+        or torch & co.: see `_arrays.namespace`); the results are arrays of the same one.
         """
         xp = namespace(batch)
         b = batch.shape[1]
