@@ -1,74 +1,70 @@
-"""The compiled tape's machinery: level scheduling, gather and scatter (trace time and replay).
+"""How a recorded tape is laid out for a batched replay (trace time only).
 
-`tape.Tape` owns the public surface (recording, replay, checks); this module
-holds how a recorded program is laid out for numpy. `schedule` groups the
-instructions that share op, arity, depth and operand layout (level
-scheduling), gives every slot a row of one of two matrices (shared: one
-column, for parameters, constants and what depends only on them; batched: one
-column per example) and precomputes, per group, the fancy indices that
-`gather` reads its operands with and the `Scatter`s that `scatter` adds its
-gradients back with (duplicates summed, (1.8)). `scalar_forward` /
-`scalar_backward` run a one-node shared group on Python floats, as the eager
-engine does; `raise_forward` and `checked_grads` turn a failure inside a
-group into the eager engine's error, naming the op, its operands and the
-example. Every row called here is a row of `ops.OPS`: no derivative math.
+`schedule` takes the flat program `tape.trace` recorded (a list of
+`Instruction`s) and decides, once, everything a replay needs: which slots live
+in the *shared* matrix (one column: parameters, constants and what depends only
+on them) and which in the *batched* one (one column per example); which
+instructions form one `Group` (same op, arity, depth and operand layout, so one
+call of the row serves them all: level scheduling); the fancy indices a group's
+operands are read with (`Port`) and the `Scatter`s its gradients are added back
+with, duplicates summed as (1.8) says.
+
+A group of `dot` rows whose second half (the O_k of (1.1)) is the same for
+every neuron, and whose first half (the weights) lives in the shared matrix, is
+marked `matmul`: the replay runs it with the dot row's batched form
+(`ops.BATCHED["dot"]`), one matrix product forward and two backward. A
+one-node shared `sum` or `dot` (an L2 term over every parameter) runs on one
+array with its row's batched form too, instead of on Python floats. The
+schedule imports nothing from the replay or the tape: it is the bottom of the
+three.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from .engine import rule_error
-from .errors import AutogradMiniError, DomainError, NumericOverflowError
-from .ops import Op
-from .value import describe_call, forward_error
-
-if TYPE_CHECKING:
-    from .tape import Instruction
+from .ops import BATCHED, OPS, Op
 
 _PARAM, _INPUT, _CONST, _OP = "param", "input", "const", "op"
-_CHUNK_BUDGET = 1 << 21  # numbers in one group's gradient arrays, see Tape.chunk_size
+_CHUNK_BUDGET = 1 << 21  # numbers in one group's gradient arrays, see Schedule.chunk_size
 
 
-class Port:
-    """Operand positions of a group read from one matrix with one fancy index.
+@dataclass(frozen=True)
+class Instruction:
+    """One recorded node: `output = op(*inputs)`, in the tape's slot numbering.
 
-    shared:  reads the shared matrix (k or 1 rows, 1 column) or the batched one.
-    uniform: every node of the group reads the same slot at these positions
-             (a dot's inputs x_k, read by every neuron): gathered once as 1 row
-             that broadcasts, and its gradient is summed over the group.
+    Slots: 0..P-1 the parameters, P..P+N-1 the per-example inputs, then the
+    constants, then one slot per instruction in topological order (the
+    instruction's *row* in the tape is its index in that order).
     """
 
-    __slots__ = ("positions", "shared", "uniform", "index", "scatter", "everything")
-
-    def __init__(self, positions: list[int], shared: bool, uniform: bool, index: np.ndarray) -> None:
-        self.positions = positions
-        self.shared = shared
-        self.uniform = uniform
-        self.index = index
-        self.scatter: Scatter | None = None
-        self.everything = False  # the port holds every position, in order
+    op: Op
+    inputs: tuple[int, ...]
+    output: int
 
 
 class Scatter:
-    """Adds rows of a gradient block into their target slots, duplicates summed.
+    """How to add rows of a gradient block into their target rows, duplicates summed
+    (the replay's `_tape_replay.scatter_add` does it).
 
     Precomputed at trace time: keeps only rows whose target needs a gradient,
     and sorts rows by target so duplicates become segments for np.add.reduceat
     (much faster than np.add.at).
     """
 
-    __slots__ = ("rows", "targets", "starts")
+    __slots__ = ("rows", "targets", "starts", "sorted_targets")
 
     def __init__(self, rows: np.ndarray, targets: np.ndarray, n_rows: int) -> None:
+        self.sorted_targets: Any = None
         if len(np.unique(targets)) == len(targets):
             self.starts = None
         else:
             order = np.argsort(targets, kind="stable")
             rows, targets = rows[order], targets[order]
+            self.sorted_targets = targets  # one per row: for namespaces without reduceat
             self.starts = np.flatnonzero(np.r_[True, targets[1:] != targets[:-1]])
             targets = targets[self.starts]
         identity = len(rows) == n_rows and bool(np.all(rows == np.arange(n_rows)))
@@ -77,20 +73,58 @@ class Scatter:
         if self.starts is None and len(targets) and bool(np.all(np.diff(targets) == 1)):
             self.targets = slice(int(targets[0]), int(targets[-1]) + 1)  # a slice is cheaper than an index
 
-    def add(self, into: np.ndarray, block: np.ndarray) -> None:
-        """into[targets] += the rows of `block`, summed per target."""
-        if self.rows is not None:
-            block = block[self.rows]
-        if self.starts is not None:
-            block = np.add.reduceat(block, self.starts, axis=0)
-        into[self.targets] += block
+
+class Port:
+    """Operand positions of a group read from one matrix with one fancy index.
+
+    shared:  reads the shared matrix (k or 1 rows, 1 column) or the batched one.
+    uniform: every node of the group reads the same slot at these positions
+             (a dot's inputs O_k, read by every neuron): gathered once as 1 row
+             that broadcasts, and its gradient is summed over the group.
+    """
+
+    __slots__ = ("positions", "shared", "uniform", "index", "take", "scatter", "everything")
+
+    def __init__(self, positions: list[int], shared: bool, uniform: bool, index: np.ndarray) -> None:
+        self.positions = positions
+        self.shared = shared
+        self.uniform = uniform
+        self.index = index
+        self.take = rows_of(index)
+        self.scatter: Scatter | None = None
+        self.everything = False  # the port holds every position, in order
+
+
+def rows_of(index: np.ndarray) -> np.ndarray | slice:
+    """What to index a matrix with to read these rows: a slice when they are consecutive
+    (a view: no copy of a (k, batch) block per group and step), else the index itself."""
+    if len(index) and bool(np.all(np.diff(index) == 1)):
+        return slice(int(index[0]), int(index[-1]) + 1)
+    return index
+
+
+class Matmul:
+    """A dot group as out = W @ X: W (k, n) from the shared matrix, X (n, batch or 1).
+
+    w_index: (k, n) shared rows of the weights, node j's weight i at [j, i].
+    x_index: (n,) rows of the operand read by every node; x_shared says which matrix.
+    swapped: the weights are the dot's second half (dot(O, w) instead of dot(w, O)).
+    """
+
+    __slots__ = ("w_index", "x_index", "x_shared", "swapped", "w_scatter", "x_scatter", "forward", "vjp")
+
+    def __init__(self, w_index: np.ndarray, x_index: np.ndarray, x_shared: bool, swapped: bool) -> None:
+        self.w_index, self.x_index, self.x_shared, self.swapped = w_index, rows_of(x_index), x_shared, swapped
+        self.forward, self.vjp = BATCHED["dot"]
+        self.w_scatter: Scatter | None = None
+        self.x_scatter: Scatter | None = None
 
 
 class Group:
     """Instructions sharing op, arity, depth and operand layout: one row call."""
 
     __slots__ = ("op", "k", "shared", "start", "stop", "ports", "perm", "nodes", "needs_grad", "scalar", "index",
-                 "positions", "scatter")
+                 "positions", "scatter", "matmul", "n_leaf", "batched")
 
     def __init__(self, op: Op, nodes: list[Instruction], shared: bool) -> None:
         self.op = op
@@ -108,6 +142,15 @@ class Group:
         self.index = np.zeros(0, dtype=np.intp)
         self.positions: list[int] = []
         self.scatter: Scatter | None = None
+        self.matmul: Matmul | None = None
+        # A one-node shared group whose row has a batched form (a sum or dot over every
+        # parameter, as an L2 term is): its operands run as one array, not as floats.
+        self.batched: tuple[Any, Any] | None = None
+        self.n_leaf = 0  # slots before the first instruction's: node j's tape row is its output - n_leaf
+
+    def row_of(self, j: int) -> int:
+        """The tape row (instruction index) of the group's node j."""
+        return self.nodes[j].output - self.n_leaf
 
 
 @dataclass
@@ -135,13 +178,11 @@ def schedule(
 ) -> Schedule:
     """Group the instructions by level and precompute every index a replay uses.
 
-    Slots are numbered as in `tape.Instruction`: parameters, inputs, constants,
-    then one per instruction in topological order; `roots` are the output slots.
+    `roots` are the output slots (the loss first).
     """
     n_leaf = n_params + n_inputs + n_constants
     n_slots = n_leaf + len(instructions)
-    kind = [_PARAM] * n_params + [_INPUT] * n_inputs + [_CONST] * n_constants
-    kind += [_OP] * len(instructions)
+    kind = [_PARAM] * n_params + [_INPUT] * n_inputs + [_CONST] * n_constants + [_OP] * len(instructions)
     depth = [0] * n_slots
     shared = [k != _INPUT for k in kind]
     needs = [k == _PARAM for k in kind]
@@ -153,17 +194,19 @@ def schedule(
         layout = tuple(shared[s] for s in ins.inputs)
         key = (depth[ins.output], id(ins.op), len(ins.inputs), layout, shared[ins.output])
         keyed.setdefault(key, []).append(ins)
-    max_depth = max(depth, default=0)
     # Rows of the two matrices: parameters, constants and shared results in the
     # shared one; inputs and batched results in the batched one.
     row = [0] * n_slots
     n_shared, n_batched = n_params + n_constants, n_inputs
     for s in range(n_leaf):
         row[s] = s if kind[s] == _PARAM else (s - n_inputs if kind[s] == _CONST else s - n_params)
+    keys = sorted(keyed, key=lambda key: key[0])
+    _order_for_consumers([keyed[key] for key in keys])
     groups: list[Group] = []
-    for key in sorted(keyed, key=lambda key: key[0]):
+    for key in keys:
         nodes = keyed[key]
         group = Group(nodes[0].op, nodes, shared=key[-1])
+        group.n_leaf = n_leaf
         if group.shared:
             group.start, n_shared = n_shared, n_shared + group.k
         else:
@@ -175,12 +218,31 @@ def schedule(
         groups.append(group)
     for group in groups:
         _build_ports(group, row, shared, needs)
+        group.matmul = _matmul(group, row, shared, needs)
     # Examples per replay: a group's rule makes (k x arity) arrays of one number per
     # example; bounding them (about 16 MB) keeps wide layers on large batches near the
     # cache instead of allocating gigabytes per step.
-    footprint = max((g.k * len(g.nodes[0].inputs) for g in groups if not g.shared), default=1)
+    footprint = max((g.k * len(g.nodes[0].inputs) for g in groups if not g.shared and g.matmul is None), default=1)
     chunk_size = max(256, _CHUNK_BUDGET // footprint)
-    return Schedule(groups, max_depth, n_shared, n_batched, chunk_size, [(shared[s], row[s]) for s in roots])
+    outputs = [(shared[s], row[s]) for s in roots]
+    return Schedule(groups, max(depth, default=0), n_shared, n_batched, chunk_size, outputs)
+
+
+def _order_for_consumers(levels: list[list[Instruction]]) -> None:
+    """Order each group's nodes as their first consumer reads them, deepest groups first.
+
+    A layer's relu outputs then sit in the rows the next layer's dot reads them
+    from, in order, and so on down: the replay reads such operands as a slice
+    (a view) instead of copying them with a fancy index.
+    """
+    key: dict[int, tuple[int, int, int]] = {}
+    last = (len(levels), 0, 0)
+    for g in range(len(levels) - 1, -1, -1):
+        nodes = levels[g]
+        nodes.sort(key=lambda ins: key.get(ins.output, last))
+        for j, ins in enumerate(nodes):
+            for p, s in enumerate(ins.inputs):
+                key.setdefault(s, (g, j, p))
 
 
 def _build_ports(group: Group, row: list[int], shared: list[bool], needs: list[bool]) -> None:
@@ -189,6 +251,9 @@ def _build_ports(group: Group, row: list[int], shared: list[bool], needs: list[b
     if group.scalar:
         slots = group.nodes[0].inputs
         group.index = np.array([row[s] for s in slots], dtype=np.intp)
+        name = group.op.name
+        if OPS.get(name) is group.op and name in BATCHED and (name == "sum" or len(slots) % 2 == 0) and slots:
+            group.batched = BATCHED[name]
         group.positions = [p for p, s in enumerate(slots) if needs[s]]
         if group.needs_grad and group.positions:
             targets = group.index[group.positions]
@@ -201,8 +266,8 @@ def _build_ports(group: Group, row: list[int], shared: list[bool], needs: list[b
         buckets.setdefault((shared[slots[0]], uniform), []).append(p)
     order: list[int] = []
     for (is_shared, uniform), positions in buckets.items():
-        members = [group.nodes[:1]] if uniform else [group.nodes]
-        slots = [ins.inputs[p] for p in positions for ins in members[0]]
+        members = group.nodes[:1] if uniform else group.nodes
+        slots = [ins.inputs[p] for p in positions for ins in members]
         port = Port(positions, is_shared, uniform, np.array([row[s] for s in slots], dtype=np.intp))
         keep = np.array([needs[s] for s in slots], dtype=bool)
         if group.needs_grad and keep.any():
@@ -215,127 +280,37 @@ def _build_ports(group: Group, row: list[int], shared: list[bool], needs: list[b
         group.perm = [where[p] for p in range(arity)]
 
 
-def gather(group: Group, values: np.ndarray, shared: np.ndarray, b: int) -> list[Any]:
-    """The group's operands, one (k or 1, batch or 1) array per position."""
-    parts: list[Any] = []
-    for port in group.ports:
-        source = shared if port.shared else values
-        rows = 1 if port.uniform else group.k
-        parts.extend(source[port.index].reshape(len(port.positions), rows, source.shape[1]))
-    if group.perm is None:
-        return parts
-    return [parts[i] for i in group.perm]
+def _matmul(group: Group, row: list[int], shared: list[bool], needs: list[bool]) -> Matmul | None:
+    """The group as one matrix product, when it is `dot` rows whose weights are shared
+    and whose other operand is read by every node alike (see the module docstring)."""
+    if group.scalar or group.op is not OPS.get("dot") or "dot" not in BATCHED:
+        return None
+    arity = len(group.nodes[0].inputs)
+    n = arity // 2
+    if n == 0:
+        return None
+    for swapped in (False, True):
+        w_pos, x_pos = (range(n, arity), range(n)) if swapped else (range(n), range(n, arity))
+        w_slots = [[ins.inputs[p] for p in w_pos] for ins in group.nodes]
+        x_slots = [group.nodes[0].inputs[p] for p in x_pos]
+        if not all(shared[s] for slots in w_slots for s in slots):
+            continue
+        if any([ins.inputs[p] for p in x_pos] != x_slots for ins in group.nodes):
+            continue
+        x_shared = shared[x_slots[0]]
+        if any(shared[s] != x_shared for s in x_slots):
+            continue
+        x_index = np.array([row[s] for s in x_slots], dtype=np.intp)
+        plan = Matmul(np.array([[row[s] for s in slots] for slots in w_slots], dtype=np.intp),
+                      x_index, x_shared, swapped)
+        if group.needs_grad:
+            plan.w_scatter = _needed(plan.w_index.reshape(-1), [needs[s] for slots in w_slots for s in slots])
+            plan.x_scatter = _needed(x_index, [needs[s] for s in x_slots])
+        return plan
+    return None
 
 
-def scatter(port: Port, grads: list[Any], g: np.ndarray, into: np.ndarray) -> None:
-    """Add the gradients of one port's positions into their slots."""
-    picked = grads if port.everything else [grads[p] for p in port.positions]
-    try:
-        if len(picked) == 1 and picked[0].shape == g.shape:
-            block = picked[0][None] if port.uniform else picked[0]
-        else:
-            block = np.stack(picked) if port.uniform else np.concatenate(picked)
-    except (AttributeError, TypeError, ValueError):  # a None (input not differentiable here) or a scalar
-        picked = [np.zeros_like(g) if x is None else np.broadcast_to(x, g.shape) for x in picked]
-        block = np.stack(picked) if port.uniform else np.concatenate(picked)
-    if port.uniform:
-        block = block.sum(axis=(1, 2) if port.shared else 1)
-    elif port.shared:
-        block = block.sum(axis=1)
-    assert port.scatter is not None
-    port.scatter.add(into, block)
-
-
-def scalar_forward(group: Group, datas: list[float]) -> float:
-    """The row on floats, with `value.apply`'s checks and errors."""
-    op = group.op
-    try:
-        if op.valid is not None and not op.valid(*datas):
-            raise ValueError("outside the domain")
-        data = float(op.forward(*datas))
-    except (ArithmeticError, ValueError) as exc:
-        error = forward_error(op, datas, exc)
-        raise type(error)(f"{error} ({_where(group, 0)})") from None
-    if not -np.inf < data < np.inf:
-        error = forward_error(op, datas, None)
-        raise type(error)(f"{error} ({_where(group, 0)})")
-    return data
-
-
-def scalar_backward(group: Group, datas: list[float], g_shared: np.ndarray, out: float) -> None:
-    """The row's rule on floats, as the eager engine applies it (skipped when g is 0)."""
-    g = float(g_shared[group.start])
-    if g == 0.0 or group.scatter is None:
-        return
-    op = group.op
-    if not -np.inf < g < np.inf:
-        call = describe_call(op, datas)
-        raise NumericOverflowError(f"tape backward: the gradient reaching {call} is {g!r}; it overflowed float64")
-    try:
-        grads = op.vjp(g, out, *datas)
-    except AutogradMiniError:
-        raise
-    except (ArithmeticError, ValueError) as exc:
-        raise rule_error(op, datas, exc) from None
-    block = np.array([0.0 if grads[p] is None else grads[p] for p in group.positions], dtype=float)
-    group.scatter.add(g_shared, block)
-
-
-def _example_of(group: Group, operands: list[Any], bad: np.ndarray) -> tuple[int, int, list[float]]:
-    """(node index in the group, example index, scalar operands) of the first bad entry."""
-    columns = np.flatnonzero(bad.any(axis=0))
-    example = int(columns[0])
-    node = int(np.flatnonzero(bad[:, example])[0])
-    datas = [float(x[min(node, x.shape[0] - 1), min(example, x.shape[1] - 1)]) for x in operands]
-    return node, example, datas
-
-
-def _where(group: Group, example: int) -> str:
-    """Where in the batch a failure happened, for messages (example counts from 0)."""
-    return "in the part that does not depend on the example" if group.shared else f"at example {example} of the batch"
-
-
-def raise_forward(group: Group, operands: list[Any], bad: np.ndarray, offset: int, invalid: bool) -> None:
-    """Raise the eager engine's error for the first example where the group failed."""
-    _, example, datas = _example_of(group, operands, bad)
-    example += offset
-    op = group.op
-    error: Exception
-    if invalid:
-        error = forward_error(op, datas, ValueError("outside the domain"))
-    else:
-        try:
-            scalar = op.forward(*datas)
-            error = forward_error(op, datas, None) if not np.isfinite(scalar) else None  # type: ignore[assignment]
-        except (ArithmeticError, ValueError) as exc:
-            error = forward_error(op, datas, exc)
-        if error is None:
-            error = NumericOverflowError(f"{describe_call(op, datas)} is not finite on numpy arrays")
-    raise type(error)(f"{error} ({_where(group, example)})") from None
-
-
-def checked_grads(
-    group: Group, g: np.ndarray, out: np.ndarray, operands: list[Any], grads: list[Any], offset: int
-) -> list[Any]:
-    """The slow path of backward: the eager engine's skips and checks, on arrays."""
-    op = group.op
-    if not np.isfinite(g).all():
-        _, example, datas = _example_of(group, operands, ~np.isfinite(np.broadcast_to(g, out.shape)))
-        raise NumericOverflowError(
-            f"tape backward: the gradient reaching {describe_call(op, datas)} is not finite "
-            f"({_where(group, example + offset)}); it overflowed float64"
-        )
-    zero = g == 0.0  # the engine skips nodes whose gradient is 0, so 0 * inf never happens there
-    checked = []
-    for gx in grads:
-        if gx is not None:
-            gx = np.where(zero, 0.0, gx)
-            if not np.isfinite(gx).all():
-                _, example, datas = _example_of(group, operands, ~np.isfinite(gx))
-                call = describe_call(op, datas)
-                raise DomainError(
-                    f"backward through {call}: the local derivative is infinite or undefined there "
-                    f"({_where(group, example + offset)})"
-                )
-        checked.append(gx)
-    return checked
+def _needed(index: np.ndarray, keep: list[bool]) -> Scatter | None:
+    """A Scatter of the rows of `index` whose slot needs a gradient (None if none does)."""
+    mask = np.array(keep, dtype=bool)
+    return Scatter(np.flatnonzero(mask), index[mask], len(index)) if mask.any() else None

@@ -179,6 +179,14 @@ POW_VALUE = _row("pow_value", 2, power,        pow_value_vjp,                   
                  domain="a positive base (d/dy x**y = x**y log x); use a number exponent for other bases")
 SUM = _row("sum", None,      sum_forward,      lambda g, out, *xs: (g,) * len(xs),         _on(REAL))  # (1.1)
 DOT = _row("dot", None,      dot_forward,      dot_vjp,                                    _on(REAL))  # (1.1), (1.5)
+# The two n-ary rows in batched form, for the tape. dot: k dot rows (one per neuron j) that
+# share their inputs x, as out = w @ x; (1.5) summed over a batch is dE/dw = g @ x.T, and
+# dE/dx = w.T @ g sums over the neurons as (1.8) says (w: (k, n), x: (n, batch), g: (k, batch)).
+# sum: its n operands stacked as x (n, batch); every one gets g.
+BATCHED: dict[str, tuple[Callable[..., Any], Callable[..., tuple[Any, ...]]]] = {
+    "dot": (lambda w, x: w @ x, lambda g, out, w, x: (g @ x.T, w.T @ g)),
+    "sum": (lambda x: x.sum(axis=0), lambda g, out, x: (g + 0.0 * x,)),
+}
 EXP = _row("exp", 1,         exp,              lambda g, out, x: (g * out,),               _on(((-5.0, 5.0),)),
            domain="x <= 709.78 (beyond it e**x overflows float64)")
 LOG = _row("log", 1,         log,              lambda g, out, x: (g / x,),                 _on(POSITIVE),

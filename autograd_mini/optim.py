@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ._params import check_params
 from .errors import NumericOverflowError
 from .value import Value
 
@@ -35,7 +36,7 @@ class Optimizer:
     """
 
     def __init__(self, params: Iterable[Value]) -> None:
-        self.params = _check_params(params, type(self).__name__)
+        self.params = check_params(params, type(self).__name__)
 
     def zero_grad(self) -> None:
         """Set every parameter's `.grad` to 0.0."""
@@ -51,10 +52,11 @@ class Optimizer:
         grads = self._grads()
         self._apply(np.array([p.data for p in self.params], dtype=float), grads)
 
-    def _apply(self, data: np.ndarray, grads: np.ndarray) -> np.ndarray:
+    def _apply(self, data: np.ndarray, grads: np.ndarray, write: bool = True) -> np.ndarray:
         """The update from arrays already gathered (finite gradients, parameters' order);
-        writes the new values into `.data` and returns them. `train.fit` calls it with
-        the tape's arrays, so a step reads no attribute of the parameters."""
+        returns the new values and writes them into `.data` when `write`. `train.fit`
+        calls it with the tape's arrays, so a step need touch no attribute of the
+        parameters (it writes them back at the end)."""
         with np.errstate(all="ignore"):  # checked just below
             new, state = self._update(data, grads)
         if not np.isfinite(new).all():
@@ -62,8 +64,9 @@ class Optimizer:
             raise NumericOverflowError(f"{type(self).__name__}.step: parameter {i} would become {float(new[i])!r}")
         for name, array in state.items():
             setattr(self, name, array)
-        for p, x in zip(self.params, new.tolist(), strict=True):
-            p.data = x
+        if write:
+            for p, x in zip(self.params, new.tolist(), strict=True):
+                p.data = x
         return new
 
     def _update(self, data: np.ndarray, grads: np.ndarray) -> tuple[np.ndarray, State]:
@@ -147,25 +150,6 @@ class Adam(Optimizer):
         m = self.beta1 * self.m + (1.0 - self.beta1) * grads
         v = self.beta2 * self.v + (1.0 - self.beta2) * grads * grads
         return data - self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps), {"t": t, "m": m, "v": v}
-
-
-def _check_params(params: Iterable[Value], name: str) -> list[Value]:
-    if isinstance(params, Value):
-        raise TypeError(f"{name}: params must be an iterable of Values (e.g. model.parameters()), got one Value")
-    try:
-        items = list(params)
-    except TypeError:
-        raise TypeError(f"{name}: params must be an iterable of Values, got {type(params).__name__}") from None
-    if not items:
-        raise ValueError(f"{name}: params is empty; pass model.parameters()")
-    seen = set()
-    for i, p in enumerate(items):
-        if not isinstance(p, Value):
-            raise TypeError(f"{name}: params[{i}] must be a Value, got {type(p).__name__}")
-        if id(p) in seen:
-            raise ValueError(f"{name}: params[{i}] ({p.label or 'unlabelled'}) appears twice")
-        seen.add(id(p))
-    return items
 
 
 def _check_real(

@@ -117,7 +117,13 @@ def step(x: Any) -> Any:
     if _is_number(x):
         return 1.0 if x > 0.0 else 0.0
     method = _method(x, "step")
-    return method(x) if method is not None else (x > 0.0).astype(float)
+    if method is not None:
+        return method(x)
+    above = x > 0.0
+    if hasattr(above, "astype"):  # numpy
+        return above.astype(float)
+    s = sign(x)  # other arrays (torch): (sign + |sign|) / 2 is 1 above 0, else 0, in x's dtype
+    return (s + abs(s)) * 0.5
 
 
 def sign(x: Any) -> Any:

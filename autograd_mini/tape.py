@@ -20,7 +20,16 @@ Level scheduling: instructions with the same op, arity, depth and operand
 layout form one group, evaluated by one call of the row on stacked operands of
 shape (k, batch), so the number of numpy calls per replay grows with the
 graph's depth, not its node count. Every index array is computed at trace time
-(by `_tape_schedule`, which holds the grouping, gather and scatter machinery).
+by `_tape_schedule` (grouping, row layout, gather and scatter indices). The
+replay of a batch, forward and backward, is `_tape_replay.Replay.run`; the
+errors it raises are located by `_tape_errors`. One direction: tape ->
+replay -> errors -> schedule, none imports the tape.
+
+A layer's `dot` rows that read the same inputs run as one matrix product
+(the dot row's batched form, `ops.BATCHED`), forward and backward, so weight
+gradients are summed over the batch by the product itself. Replays run on
+numpy arrays, or on the namespace of the inputs passed: torch tensors (on any
+device) give torch results.
 
 The rule of tracing (what cannot be recorded): the traced function must build
 the same graph for every example. Branches inside ops (relu, abs, the
@@ -39,8 +48,9 @@ the re-trace can tell a captured Value from a fresh constant; with
 `check=False` a captured leaf is frozen as a constant.)
 
 Errors: a forward value that is not finite raises the eager engine's
-`DomainError` / `NumericOverflowError`, naming the op, its operands and the
-example's index in the batch. Backward is checked once at the end; if any
+`DomainError` / `NumericOverflowError` with the eager engine's words, plus
+the example's index in the batch and the row of the tape. NaN is named NaN;
+complex inputs are refused (never cast); a non-finite parameter is named. Backward is checked once at the end; if any
 gradient is not finite, backward is re-run with checks at every group (and the
 eager rule of skipping nodes whose gradient is 0), so errors match the engine's.
 Gradients are computed only for nodes on a path from a parameter to the loss,
@@ -55,18 +65,12 @@ from typing import Any
 
 import numpy as np
 
-from ._tape_schedule import (
-    checked_grads,
-    gather,
-    raise_forward,
-    scalar_backward,
-    scalar_forward,
-    scatter,
-    schedule,
-)
+from ._arrays import batch_of, foreign_batch_of, namespace, param_array, real_array, to_numpy
+from ._params import check_params
+from ._tape_replay import NeedsNumpy, Replay
+from ._tape_schedule import Instruction, schedule
 from .engine import reverse_topological_order
 from .errors import AutogradMiniError, NumericOverflowError
-from .ops import Op
 from .value import Value
 
 REDUCTIONS = ("mean", "sum")
@@ -74,19 +78,6 @@ REDUCTIONS = ("mean", "sum")
 
 class TraceError(AutogradMiniError, ValueError):
     """The traced function cannot be replayed as one tape for every example."""
-
-
-@dataclass(frozen=True)
-class Instruction:
-    """One recorded node: `output = op(*inputs)`, in the tape's slot numbering.
-
-    Slots: 0..P-1 the parameters, P..P+N-1 the per-example inputs, then the
-    constants, then one slot per instruction in topological order.
-    """
-
-    op: Op
-    inputs: tuple[int, ...]
-    output: int
 
 
 @dataclass
@@ -99,6 +90,7 @@ class TapeResult:
              loss (summed over the batch, divided by the batch for "mean");
              None after `Tape.forward`.
     outputs: the extra outputs the traced function returned, shape (n_extra, batch).
+    The arrays are numpy's, or the inputs' own namespace's (torch tensors in, torch out).
     """
 
     loss: float
@@ -139,7 +131,7 @@ def trace(
     """
     if reduction not in REDUCTIONS:
         raise ValueError(f"trace: reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    params = _check_params(params)
+    params = check_params(params, "trace", allow_empty=True)
     example = _check_example(example_inputs, None, "example_inputs")
     recording = _Recording(fn, params, example)
     tape = Tape(recording, reduction)
@@ -225,13 +217,22 @@ class Tape:
         self.instructions: list[Instruction] = recording.instructions
         self.n_params = recording.n_params
         self.n_inputs = len(recording.inputs)
-        self._constants = np.array([c.data for c in recording.constants], dtype=float)
-        self._buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._previous: list[Any] = []
-        plan = schedule(self.instructions, self.n_params, self.n_inputs, len(self._constants), recording.roots)
-        self._groups, self._depth, self._roots = plan.groups, plan.depth, plan.roots
-        self._n_shared, self._n_batched = plan.n_shared, plan.n_batched
-        self.chunk_size = plan.chunk_size
+        self.n_constants = len(recording.constants)
+        plan = schedule(self.instructions, self.n_params, self.n_inputs, self.n_constants, recording.roots)
+        self._depth, self._n_groups = plan.depth, len(plan.groups)
+        self._replayer = Replay(plan, self.n_params, self.n_inputs, [c.data for c in recording.constants])
+
+    @property
+    def chunk_size(self) -> int:
+        """Examples replayed at once: larger batches run in chunks whose gradients are summed
+        (set at trace time from the widest group)."""
+        return self._replayer.chunk_size
+
+    @chunk_size.setter
+    def chunk_size(self, size: int) -> None:
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"Tape.chunk_size must be an int >= 1, got {size!r}")
+        self._replayer.chunk_size = size
 
     # --- public replay ----------------------------------------------------------------------
     def forward(self, inputs: Any, param_values: np.ndarray | None = None) -> TapeResult:
@@ -257,7 +258,7 @@ class Tape:
     def check(self, inputs: Any) -> None:
         """Re-trace on every example of `inputs` (shape (batch, n_inputs)) and raise
         TraceError if any builds a different graph than the recorded one."""
-        rows = np.asarray(inputs, dtype=float)
+        rows = real_array(inputs, "Tape.check: inputs")
         if rows.ndim != 2 or rows.shape[1] != self.n_inputs:
             raise ValueError(f"Tape.check: inputs must have shape (batch, {self.n_inputs}), got {rows.shape}")
         for row in rows.tolist():
@@ -276,60 +277,38 @@ class Tape:
     @property
     def n_groups(self) -> int:
         """Row calls per forward replay (the same number backward, at most)."""
-        return len(self._groups)
+        return self._n_groups
 
     def __repr__(self) -> str:
         return (
             f"Tape({len(self.instructions)} instructions, {self.n_params} params, {self.n_inputs} inputs, "
-            f"{len(self._constants)} constants, depth {self.depth}, {self.n_groups} groups, {self.reduction})"
+            f"{self.n_constants} constants, depth {self.depth}, {self.n_groups} groups, {self.reduction})"
         )
 
     # --- replay -------------------------------------------------------------------------------
-    def _batch(self, inputs: Any) -> np.ndarray:
-        """The inputs as an (n_inputs, batch) float array, or ValueError naming the shape."""
-        if isinstance(inputs, (list, tuple)) and inputs and all(isinstance(c, np.ndarray) for c in inputs):
-            columns = [np.asarray(c, dtype=float) for c in inputs]
-            if len(columns) != self.n_inputs or any(c.ndim != 1 or c.shape != columns[0].shape for c in columns):
-                shapes = [c.shape for c in columns]
-                raise ValueError(f"Tape: expected {self.n_inputs} input arrays of shape (batch,), got shapes {shapes}")
-            batch = np.stack(columns)
-        else:
-            rows = np.asarray(inputs, dtype=float)
-            if rows.ndim == 1 and self.n_inputs == 1:
-                rows = rows[:, None]
-            if rows.ndim != 2 or rows.shape[1] != self.n_inputs:
-                raise ValueError(f"Tape: inputs must have shape (batch, {self.n_inputs}), got {rows.shape}")
-            batch = rows.T
-        if batch.shape[1] == 0:
-            raise ValueError("Tape: the batch is empty")
-        if not np.isfinite(batch).all():
-            raise ValueError("Tape: the inputs contain NaN or infinity")
-        return batch
-
-    def _replay(self, inputs: Any, param_values: np.ndarray | None, backward: bool) -> TapeResult:
-        """Forward (and backward) over the batch, `chunk_size` examples at a time."""
-        batch = self._batch(inputs)
-        if param_values is None:
-            param_values = np.array([p.data for p in self.params], dtype=float)
-        elif np.shape(param_values) != (self.n_params,):
-            raise ValueError(f"Tape: param_values must have shape ({self.n_params},), got {np.shape(param_values)}")
+    def _replay(self, inputs: Any, param_values: Any, backward: bool) -> TapeResult:
+        """Check the batch and the parameters, replay (`_tape_replay.Replay.run`), reduce."""
+        params = param_array(param_values, self.params)
+        xp = namespace(inputs)
+        if xp is np:
+            batch = batch_of(inputs, self.n_inputs)
+            rows, grads = self._replayer.run(batch, params, backward)
+        else:  # torch & co., on their device; a non-finite number re-runs the batch on numpy
+            batch = foreign_batch_of(inputs, self.n_inputs)
+            try:
+                rows, grads = self._replayer.run(batch, xp.asarray(params, device=batch.device), backward)
+            except NeedsNumpy:
+                rows, grads = self._replayer.run(to_numpy(batch), params, backward)
+                rows = xp.asarray(rows, device=batch.device)
+                grads = None if grads is None else xp.asarray(grads, device=batch.device)
         b = batch.shape[1]
-        # The last replay's temporaries are dropped only after this one made its own:
-        # freeing them first would let malloc hand the heap's top back to the OS and
-        # page-fault it in again on every step (measured: +60% on the moons step).
-        previous, self._previous = self._previous, []
-        grads = np.zeros(self.n_params) if backward else None
-        parts = []
-        for start in range(0, b, self.chunk_size):
-            part = batch[:, start : start + self.chunk_size]
-            saved = self._run_forward(part, param_values, start)
-            self._previous.append(saved)
-            if grads is not None:
-                grads += self._run_backward(part.shape[1], saved, start)
-            parts.append(self._outputs(part.shape[1]))
-            del self._previous[:-2]  # chunked: only the latest chunk's temporaries stay alive
-        del previous
-        rows = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+        if grads is not None and not bool(xp.all(xp.isfinite(grads))):
+            grads = to_numpy(grads)
+            i = int(np.flatnonzero(~np.isfinite(grads))[0])
+            raise NumericOverflowError(
+                f"tape backward: the gradient of parameter {i} ({self.params[i].label or 'unlabelled'}) summed "
+                f"over the batch is {float(grads[i])!r}; it overflows float64"
+            )
         losses, outputs = rows[0], rows[1:]
         if self.reduction == "mean":
             loss = float(losses.mean())
@@ -337,92 +316,6 @@ class Tape:
         else:
             loss = float(losses.sum())
         return TapeResult(loss, losses, grads, outputs)
-
-    def _matrices(self, b: int) -> tuple[np.ndarray, np.ndarray]:
-        """The value matrices for batch size b, reused between replays."""
-        if b not in self._buffers:
-            values = np.zeros((self._n_batched, b))
-            shared = np.zeros((self._n_shared, 1))
-            shared[self.n_params : self.n_params + len(self._constants), 0] = self._constants
-            self._buffers = {b: (values, shared)}
-        return self._buffers[b]
-
-    def _run_forward(self, batch: np.ndarray, param_values: np.ndarray, offset: int) -> list[list[Any]]:
-        b = batch.shape[1]
-        values, shared = self._matrices(b)
-        shared[: self.n_params, 0] = param_values
-        values[: self.n_inputs] = batch
-        saved = []
-        with np.errstate(all="ignore"):
-            for group in self._groups:
-                if group.scalar:
-                    datas = shared[group.index, 0].tolist()
-                    shared[group.start, 0] = scalar_forward(group, datas)
-                    saved.append(datas)
-                    continue
-                operands = gather(group, values, shared, b)
-                op = group.op
-                if op.valid is not None and not np.all(op.valid(*operands)):
-                    shape = (group.k, 1 if group.shared else b)
-                    bad = ~np.broadcast_to(op.valid(*operands), shape)
-                    raise_forward(group, operands, bad, offset, invalid=True)
-                try:
-                    out = op.forward(*operands)
-                except TypeError as exc:
-                    raise TypeError(
-                        f"op {op.name!r}: its row does not run on numpy arrays ({exc}); rows must use "
-                        "arithmetic and autograd_mini.primitives to be replayed by a tape"
-                    ) from exc
-                block = shared if group.shared else values
-                block[group.start : group.stop] = out
-                written = block[group.start : group.stop]
-                if not np.isfinite(written).all():
-                    raise_forward(group, operands, ~np.isfinite(written), offset, invalid=False)
-                saved.append(operands)
-        return saved
-
-    def _run_backward(self, b: int, saved: list[list[Any]], offset: int, careful: bool = False) -> np.ndarray:
-        """d(sum of the chunk's losses)/d param for each parameter."""
-        values, shared = self._buffers[b]
-        g_values = np.zeros_like(values)
-        g_shared = np.zeros(self._n_shared)
-        kept: list[Any] = []
-        self._previous.append(kept)
-        root_shared, root_row = self._roots[0]
-        if root_shared:
-            g_shared[root_row] = float(b)  # shared gradients are kept summed over the batch
-        else:
-            g_values[root_row] = 1.0
-        with np.errstate(all="ignore"):
-            for group, operands in zip(reversed(self._groups), reversed(saved), strict=True):
-                if not group.needs_grad:
-                    continue
-                if group.scalar:
-                    scalar_backward(group, operands, g_shared, float(shared[group.start, 0]))
-                    continue
-                if group.shared:
-                    g, out = g_shared[group.start : group.stop, None], shared[group.start : group.stop]
-                else:
-                    g, out = g_values[group.start : group.stop], values[group.start : group.stop]
-                grads = list(group.op.vjp(g, out, *operands))
-                kept.append(grads)
-                if careful:
-                    grads = checked_grads(group, g, out, operands, grads, offset)
-                for port in group.ports:
-                    if port.scatter is not None:
-                        scatter(port, grads, g, g_shared if port.shared else g_values)
-        result = g_shared[: self.n_params]
-        if not careful and not np.isfinite(result).all():
-            return self._run_backward(b, saved, offset, careful=True)
-        if not np.isfinite(result).all():
-            bad = int(np.flatnonzero(~np.isfinite(result))[0])
-            raise NumericOverflowError(f"tape backward: the gradient of parameter {bad} is {result[bad]!r}")
-        return result
-
-    def _outputs(self, b: int) -> np.ndarray:
-        """The loss and the extra outputs of the last replayed chunk, shape (1 + n_extra, b)."""
-        values, shared = self._buffers[b]
-        return np.array([np.broadcast_to(shared[r, 0], (b,)) if s else values[r] for s, r in self._roots])
 
     # --- structure checks -------------------------------------------------------------------
     def _check_one(self, example: list[float], perturbed: bool) -> None:
@@ -470,24 +363,8 @@ def _first_difference(first: _Recording, other: _Recording) -> str:
     return "the outputs or the number of constants differ"
 
 
-def _check_params(params: Sequence[Value]) -> list[Value]:
-    if isinstance(params, Value):
-        raise TypeError("trace: params must be a sequence of Values (e.g. model.parameters()), got one Value")
-    items = list(params)
-    seen: set[int] = set()
-    for i, p in enumerate(items):
-        if not isinstance(p, Value):
-            raise TypeError(f"trace: params[{i}] must be a Value, got {type(p).__name__}")
-        if p.op is not None:
-            raise ValueError(f"trace: params[{i}] ({p.label or 'unlabelled'}) is not a leaf; parameters must be leaves")
-        if id(p) in seen:
-            raise ValueError(f"trace: params[{i}] ({p.label or 'unlabelled'}) appears twice")
-        seen.add(id(p))
-    return items
-
-
 def _check_example(example: Any, expected: int | None, name: str) -> list[float]:
-    items = np.asarray(example, dtype=float)
+    items = real_array(example, f"trace: {name}")
     if items.ndim != 1 or (expected is not None and items.shape[0] != expected):
         want = f"({expected},)" if expected is not None else "(n_inputs,)"
         raise ValueError(f"trace: {name} must be one example of shape {want}, got shape {items.shape}")

@@ -8,6 +8,16 @@ with `compiled=False` every step builds the graph of every example and calls
 `backward()`, as micrograd's demo does. Both paths compute the same numbers
 (to rounding) and update the parameters with the same rule: `optim.SGD` or
 `optim.Adam`, the one implementation of each.
+
+No penalty is hidden in the loss: `alpha` (an L2 term) is 0.0 unless you ask
+for it, so `fit(model, X, y, loss="squared_error", lr=0.5, steps=1)` is the
+textbook step E = sum 1/2 (t - y)^2, w <- w - 0.5 dE/dw of (1.4)-(1.10).
+
+On the compiled path the parameters live in one array between steps; they are
+written back into the Values' `.data` (and the last step's gradients into
+`.grad`) at the end of `fit`, before every `callback` call, and when `fit`
+raises (the values of the last completed step). The eager path reads and
+writes the Values at every step, as a hand-written loop does.
 """
 
 from __future__ import annotations
@@ -55,7 +65,7 @@ def fit(
     lr: LearningRate = None,
     optimizer: str | Optimizer = "sgd",
     momentum: float = 0.0,
-    alpha: float = 1e-4,
+    alpha: float = 0.0,
     compiled: bool = True,
     callback: Callable[[int, float, float], Any] | None = None,
     threshold: float | None = None,
@@ -78,10 +88,12 @@ def fit(
                    Every rate must be finite and > 0: ValueError naming the step.
         optimizer: "sgd" (with `momentum`), "adam", or an `optim.Optimizer` built on
                    `model.parameters()` (then `lr` is ignored; its step() reads `.grad`).
-        alpha:     weight of the L2 penalty alpha * sum(p * p) added to the loss.
+        alpha:     weight of an L2 penalty alpha * sum(p * p) added to the loss; the default
+                   0.0 adds none (micrograd's demo used 1e-4: pass it to train like it).
         compiled:  replay a recorded tape (fast) or run the eager engine.
         callback:  callback(step, loss, accuracy), called after every step (a
-                   progress bar, early logging, ...).
+                   progress bar, early logging, ...); the parameters' Values are up to
+                   date when it is called.
         threshold: an output above it predicts class 1 (single output); default 0.0
                    for "hinge", else 0.5. With several outputs the largest wins.
     """
@@ -95,17 +107,22 @@ def fit(
     if compiled:
         extra = rows[1:2] if len(rows) > 1 else None
         tape = trace(per_example, params, rows[0], check_inputs=extra)
-    for step in range(steps):
-        if compiled:
-            result = tape.value_and_grad(rows, update.values)
-            value, grads, outputs = result.loss, result.grads, result.outputs.T
-        else:
-            value, grads, outputs = _eager_step(per_example, params, rows, alpha)
-        history.loss.append(value)
-        history.accuracy.append(_accuracy(outputs, targets, threshold))
-        update.step(step, grads)
-        if callback is not None:
-            callback(step, value, history.accuracy[-1])
+    update.deferred = compiled
+    try:
+        for step in range(steps):
+            if compiled:
+                result = tape.value_and_grad(rows, update.values)
+                value, grads, outputs = result.loss, result.grads, result.outputs.T
+            else:
+                value, grads, outputs = _eager_step(per_example, params, rows, alpha)
+            history.loss.append(value)
+            history.accuracy.append(_accuracy(outputs, targets, threshold))
+            update.step(step, grads)
+            if callback is not None:
+                update.write_back()
+                callback(step, value, history.accuracy[-1])
+    finally:
+        update.write_back()
     return history
 
 
@@ -161,14 +178,15 @@ def _accuracy(outputs: np.ndarray, targets: np.ndarray, threshold: float) -> flo
 
 
 class _Update:
-    """One step of fit's optimizer: the gradients into `.grad`, then the update.
+    """One step of fit's optimizer, on the parameter array.
 
     For "sgd" / "adam" fit builds an `optim.SGD` / `optim.Adam` (the one
     implementation of both rules), sets its `lr` from the schedule before every
-    step and hands it the gradient array; the parameter values are kept as an
-    array too (`values`, what the tape replays with), so a step costs one pass
-    writing `.grad` and one writing `.data`. An `optim.Optimizer` passed by the
-    user is stepped through its own `step()`.
+    step and hands it the gradient array. The parameter values are kept as an
+    array (`values`, what the tape replays with). With `deferred` (the compiled
+    path) nothing is written into the Values until `write_back`; otherwise every
+    step writes `.grad` and `.data`. An `optim.Optimizer` passed by the user is
+    stepped through its own `step()`, which reads `.grad` and writes `.data`.
     """
 
     def __init__(self, params: list[Value], optimizer: str | Optimizer, lr: LearningRate, momentum: float, steps: int):
@@ -178,6 +196,9 @@ class _Update:
             raise ValueError(f"fit: optimizer must be 'sgd', 'adam' or an optim.Optimizer, got {optimizer!r}")
         self.params, self.steps = params, steps
         self.values = np.array([p.data for p in params], dtype=float)
+        self.grads: np.ndarray | None = None
+        self.deferred = False
+        self._dirty = False  # values or grads not yet written into the Values
         self.lr: LearningRate = None  # None: the user's optimizer keeps its own lr
         self.optimizer: Optimizer
         if isinstance(optimizer, Optimizer):
@@ -201,19 +222,33 @@ class _Update:
 
     def step(self, k: int, grads: np.ndarray) -> None:
         """Apply one update with the gradient array `grads` (parameters' order)."""
-        for p, g in zip(self.params, grads.tolist(), strict=True):
-            p.grad = g
+        self.grads = grads
         if self.lr is None:
+            for p, g in zip(self.params, grads.tolist(), strict=True):
+                p.grad = g
             self.optimizer.step()
             self.values = np.array([p.data for p in self.params], dtype=float)
             return
         self.optimizer.lr = self.rate(k)
         try:
-            self.values = self.optimizer._apply(self.values, grads)
+            self.values = self.optimizer._apply(self.values, grads, write=not self.deferred)
         except NumericOverflowError as exc:
             raise NumericOverflowError(
                 f"fit: step {k} would make a parameter non-finite; lower the learning rate"
             ) from exc
+        self._dirty = True
+        if not self.deferred:
+            self.write_back()
+
+    def write_back(self) -> None:
+        """The parameter array into `.data` and the last gradients into `.grad`, if not done yet."""
+        if not self._dirty:
+            return
+        assert self.grads is not None
+        for p, x, g in zip(self.params, self.values.tolist(), self.grads.tolist(), strict=True):
+            p.data = x
+            p.grad = g
+        self._dirty = False
 
 
 def _dataset(model: Any, X: Sequence[Sequence[float]], y: Sequence[Any], loss: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -1,6 +1,7 @@
 """nn benchmark for issue 3: autograd_mini.nn.MLP against micrograd's own micrograd.nn.MLP.
 
 Run:  python benchmarks/bench_nn.py            (full: moons step + 100-step training, several minutes)
+      python benchmarks/bench_nn.py --heavy    (the same after importing torch and matplotlib)
       python benchmarks/bench_nn.py --quick    (tiny sizes: checks that it runs)
 
 Both models are MLP(2, [16, 16, 1]) with ReLU hidden layers and a linear output
@@ -25,7 +26,7 @@ from typing import Any
 
 from bench_engine import AM, AM_OFF, MG, MG_OFF, hinge_loss_binary, micrograd_recursion_limit
 from common import (
-    GC_COLLECT,
+    GC_AUTO,
     GC_OFF,
     Contender,
     Target,
@@ -33,8 +34,10 @@ from common import (
     environment_line,
     format_ratio,
     format_table,
-    freeze_heap,
+    import_heavy,
     measure,
+    one_thread,
+    process_line,
     speedup,
 )
 
@@ -171,7 +174,7 @@ def contenders(workload: str, n_samples: int, train_steps: int) -> tuple[list[Co
     training = workload != "moons step"
     block = train_steps if training else 4
     rows, models = [], {}
-    for name, gc_mode in ((AM, GC_COLLECT), (AM_OFF, GC_OFF), (MG, GC_COLLECT), (MG_OFF, GC_OFF)):
+    for name, gc_mode in ((AM, GC_AUTO), (AM_OFF, GC_OFF), (MG, GC_AUTO), (MG_OFF, GC_OFF)):
         if name in (AM, AM_OFF):
             model: Any = autograd_mini_model(initial)
             optimizer = SGD(model.parameters(), lr=1.0)
@@ -211,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=None, help="timed rounds of the moons step (default 9)")
     parser.add_argument("--train-repeats", type=int, default=None, help="timed training runs (default 3)")
     parser.add_argument("--wall", action="store_true", help="wall-clock time instead of process CPU time")
-    parser.add_argument("--no-freeze", action="store_true", help="do not gc.freeze() the imported modules")
+    parser.add_argument("--heavy", action="store_true", help="import torch and matplotlib first")
     args = parser.parse_args(argv)
     quick = args.quick
     n_samples, train_steps = (10, 5) if quick else (100, 100)
@@ -220,9 +223,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     clock = time.perf_counter if args.wall else time.process_time
     print(f"# autograd_mini nn benchmark{' (--quick)' if quick else ''}")
     print(environment_line())
-    frozen = 0 if args.no_freeze else freeze_heap()
-    print(f"clock: {'wall time' if args.wall else 'process CPU time'}; gc on / gc off and interleaving as in"
-          f" bench_engine.py; " + (f"gc.freeze() after imports: {frozen:,} objects" if frozen else "no gc.freeze()"))
+    print(process_line(import_heavy() if args.heavy else None))
+    print(f"clock: {'wall time' if args.wall else 'process CPU time'}; gc on (automatic collections only) /"
+          " gc off and interleaving as in bench_engine.py; nothing frozen")
     print(f"moons step: {n_samples} samples, 4 steps per timed block, medians of {repeats} rounds (+1 warm-up);"
           f" training run: {train_steps} steps, medians of {train_repeats} runs (no warm-up)")
     print("micrograd only: sys.setrecursionlimit raised during its runs (its build_topo recurses)")
@@ -258,4 +261,5 @@ def print_targets(step_group: Sequence[Contender], train_group: Sequence[Contend
 
 
 if __name__ == "__main__":
+    one_thread()
     main()

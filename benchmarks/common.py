@@ -1,16 +1,24 @@
 """Shared timing helpers for the benchmark scripts (not a library module).
 
-How a benchmark measures (see benchmarks/README.md for why):
+How a benchmark measures (see benchmarks/README.md for why): the way a
+training loop runs.
 - every contender of a workload runs once per round, rounds are repeated and
   the order is rotated each round (interleaving, so drift and warm-up hit all
-  engines alike), and the median over rounds is reported;
-- a timed run includes the freeing of the graph it built: each workload
-  function builds its graph in local variables and returns plain floats, so
-  the graph dies before the clock stops;
-- a timed block is `steps` calls back to back (a training loop), reported per call;
-- the cyclic garbage collector runs in one of three modes per contender
-  (`GC_AUTO`, `GC_COLLECT`, `GC_OFF`); a full collection, untimed, happens
-  before every block so no contender pays for another's garbage.
+  engines alike, in one process), and the median over rounds is reported;
+- a timed block is `steps` calls back to back (a training loop), reported per
+  call; it includes the freeing of each graph (the workload functions return
+  plain numbers, so the graph dies before the clock stops);
+- the cyclic garbage collector: `GC_AUTO` (the default) leaves it enabled with
+  its automatic collections only: nothing is forced inside the timing and
+  nothing is frozen; `GC_OFF` disables it for each call (an engine's best
+  case; the cycles it leaks are collected untimed after the call). Between
+  blocks, untimed, one `gc.collect()` cleans up, so no contender's block
+  collects another's garbage;
+- `one_thread()` (called by each script before anything else) re-runs the
+  script with numpy's BLAS on one thread, as torch is (`torch.set_num_threads(1)`);
+- `import_heavy()` imports torch and matplotlib first, for the "heavy
+  process" columns: a process with ~10^5 more tracked objects, where every
+  full collection walks more; without it, torch is not imported at all.
 
 Ratios are always "how many times faster than the reference": the reference's
 median divided by this contender's median.
@@ -29,9 +37,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-GC_AUTO = "auto"        # collector enabled, collections happen as the allocator triggers them
-GC_COLLECT = "collect"  # as GC_AUTO, plus a full gc.collect() after the run, inside the timing
-GC_OFF = "off"          # collector disabled during each call; the cycles it leaks are collected untimed after it
+GC_AUTO = "auto"  # collector enabled, collections happen as the allocator triggers them (a training loop)
+GC_OFF = "off"    # collector disabled during each call; the cycles it leaks are collected untimed after it
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 @dataclass
@@ -41,7 +49,7 @@ class Contender:
     run:             the timed call; builds, differentiates and drops a graph, and
                      returns plain numbers (compared across engines in the check column).
     setup:           untimed, before every timed block (reset weights, zero gradients).
-    gc_mode:         GC_AUTO, GC_COLLECT (the default) or GC_OFF.
+    gc_mode:         GC_AUTO (the default) or GC_OFF.
     recursion_limit: raised to this for the run only (micrograd's recursive topological sort).
     steps:           calls of `run` per timed block, back to back like a training loop;
                      `times` holds seconds per call.
@@ -50,7 +58,7 @@ class Contender:
     name: str
     run: Callable[[], Any]
     setup: Callable[[], None] | None = None
-    gc_mode: str = GC_COLLECT
+    gc_mode: str = GC_AUTO
     recursion_limit: int | None = None
     steps: int = 1
     times: list[float] = field(default_factory=list)
@@ -85,7 +93,7 @@ def time_once(contender: Contender, clock: Callable[[], float] = time.process_ti
     if contender.setup is not None:
         contender.setup()
     was_enabled = gc.isenabled()
-    gc.collect()  # start clean: nobody pays for garbage left by an earlier run
+    gc.collect()  # untimed: nobody's block collects garbage left by an earlier block
     try:
         with recursion_limit(contender.recursion_limit):
             if contender.gc_mode == GC_OFF:
@@ -94,13 +102,10 @@ def time_once(contender: Contender, clock: Callable[[], float] = time.process_ti
                 start = clock()
                 for _ in range(contender.steps):
                     contender.result = contender.run()
-                if contender.gc_mode == GC_COLLECT:
-                    gc.collect()
                 elapsed = clock() - start
     finally:
         if was_enabled:
             gc.enable()
-    gc.collect()
     return elapsed / contender.steps
 
 
@@ -135,7 +140,8 @@ def measure(contenders: Sequence[Contender], repeats: int, warmup: int = 1,
 
 
 def bare_collection_ms(repeats: int = 5) -> float:
-    """Median CPU cost of a full gc.collect() with nothing to free, in this process (context for GC_COLLECT)."""
+    """Median CPU cost of a full gc.collect() with nothing to free, in this process (what one
+    automatic full collection costs here: context for the bare and heavy processes)."""
     gc.collect()
     times = []
     for _ in range(repeats):
@@ -145,16 +151,52 @@ def bare_collection_ms(repeats: int = 5) -> float:
     return statistics.median(times) * 1e3
 
 
-def freeze_heap() -> int:
-    """Move every object alive now into the collector's permanent generation; returns how many.
+def one_thread() -> None:
+    """Re-run this script with numpy's BLAS on one thread unless it already is.
 
-    Full collections then skip the modules imported so far (torch alone brings
-    ~150,000 tracked objects), so each engine's collector cost is its own and
-    does not depend on what else happens to be installed and imported.
+    The variables must be set before numpy loads its BLAS, so the process
+    re-executes itself (once: the variables are then set). Call it first thing
+    under `if __name__ == "__main__":`, never from an importer.
     """
-    gc.collect()
-    gc.freeze()
-    return gc.get_freeze_count()
+    if all(os.environ.get(name) == "1" for name in THREAD_VARIABLES):
+        return
+    os.environ.update({name: "1" for name in THREAD_VARIABLES})
+    os.execv(sys.executable, [sys.executable, *sys.argv])
+
+
+def import_heavy() -> list[str]:
+    """Import torch and matplotlib (pyplot, Agg) now, as a notebook would; returns what was imported."""
+    imported = []
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+        imported.append(f"torch {torch.__version__}")
+    except ImportError:
+        pass
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot  # noqa: F401
+
+        imported.append(f"matplotlib {matplotlib.__version__}")
+    except ImportError:
+        pass
+    return imported
+
+
+def torch_if_imported() -> Any:
+    """torch when this process imported it already (the heavy process), else None: a bare
+    process must stay bare, so torch rows appear only in the heavy one."""
+    return sys.modules.get("torch")
+
+
+def process_line(heavy: list[str] | None) -> str:
+    """One line saying which process this is, and how many objects the collector tracks."""
+    kind = "bare process" if heavy is None else f"heavy process (imported first: {', '.join(heavy) or 'nothing'})"
+    return (f"{kind}; {len(gc.get_objects()):,} objects tracked by the collector; a full gc.collect() costs"
+            f" {bare_collection_ms():.1f} ms CPU here")
 
 
 def speedup(reference: Contender | None, contender: Contender) -> float | None:

@@ -47,14 +47,15 @@ def load_benchmarks(*names: str) -> list[ModuleType]:
     return modules
 
 
-common, bench_engine, bench_nn = load_benchmarks("common", "bench_engine", "bench_nn")
+common, bench_engine, bench_nn, bench_tape = load_benchmarks("common", "bench_engine", "bench_nn", "bench_tape")
 
 TINY_SIZES = (2, 3, 3, 1)
 
 
 @pytest.fixture
 def frozen_heap():
-    """Freeze the test process's objects while a test times things, so each gc.collect() is cheap."""
+    """Freeze the test process's objects while a test times things, so each untimed gc.collect()
+    between blocks is cheap (a test-suite speed-up only: the scripts freeze nothing)."""
     gc.collect()
     gc.freeze()
     yield
@@ -147,13 +148,13 @@ def test_deep_chain_and_wide_sum_agree_with_other_engines(which: str) -> None:
 def test_time_once_modes_restore_gc_and_recursion_limit(frozen_heap: None) -> None:
     limit = sys.getrecursionlimit()
     calls = []
-    for mode in (common.GC_AUTO, common.GC_COLLECT, common.GC_OFF):
+    for mode in (common.GC_AUTO, common.GC_OFF):
         contender = common.Contender(mode, lambda: calls.append(gc.isenabled()) or [1.0], gc_mode=mode,
                                      recursion_limit=limit + 1000, steps=2)
         assert common.time_once(contender) >= 0.0
         assert contender.result == [1.0]
         assert gc.isenabled() and sys.getrecursionlimit() == limit
-    assert calls == [True, True, True, True, False, False]
+    assert calls == [True, True, False, False]
 
 
 def test_measure_interleaves_and_ratios(frozen_heap: None) -> None:
@@ -186,7 +187,7 @@ def test_memory_child_in_a_subprocess() -> None:
 
 
 def test_engine_script_runs_quick(capsys: pytest.CaptureFixture[str], frozen_heap: None) -> None:
-    bench_engine.main(["--quick", "--no-memory", "--no-freeze", "--repeats", "1"])
+    bench_engine.main(["--quick", "--no-memory", "--repeats", "1"])
     out = capsys.readouterr().out
     assert "| moons step | autograd_mini" in out and "| wide sum" in out and "| deep chain" in out
     assert "DIFFERS" not in out
@@ -206,14 +207,38 @@ def test_nn_benchmark_agrees_with_micrograd(capsys: pytest.CaptureFixture[str], 
         assert close(p.grad, q.grad, rel=1e-9) and close(p.data, q.data, rel=1e-9)
     assert all(close(a, b, rel=1e-9) for a, b in zip(bench_nn.autograd_mini_training(ours, X, y, 3),
                                                      bench_nn.micrograd_training(reference, X, y, 3)))
-    bench_nn.main(["--quick", "--no-freeze", "--repeats", "1", "--train-repeats", "1"])
+    bench_nn.main(["--quick", "--repeats", "1", "--train-repeats", "1"])
     out = capsys.readouterr().out
     assert "| training (5 steps)" in out and "DIFFERS" not in out
 
 
 def test_loading_the_scripts_leaves_no_bare_module_names() -> None:
-    for module in (common, bench_engine, bench_nn):
+    for module in (common, bench_engine, bench_nn, bench_tape):
         bare = module.__name__.removeprefix("benchmarks_")
         assert sys.modules[module.__name__] is module and sys.modules.get(bare) is not module
     assert bench_nn.hinge_loss_binary is bench_engine.hinge_loss_binary  # one copy of each script
     assert bench_engine.Contender is common.Contender
+
+
+def test_numpy_closed_form_step_is_the_tapes_step() -> None:
+    """The floor the tape is compared with computes the same step: loss and gradient of step 1,
+    and the weights after three steps."""
+    problem = bench_tape.Problem(30, 5)
+    tape_row, _ = bench_tape.tape_contender(problem)
+    numpy_row = bench_tape.numpy_contender(problem)
+    for _ in range(3):
+        ours, floor = tape_row.run(), numpy_row.run()
+        assert all(close(a, b, rel=1e-12) for a, b in zip(ours, floor, strict=True))
+
+
+def test_tape_script_runs_quick(capsys: pytest.CaptureFixture[str], frozen_heap: None) -> None:
+    bench_tape.main(["--quick", "--no-step-table"])
+    out = capsys.readouterr().out
+    assert "| 100 x 16" in out and "| 100 x 64" in out and "DIFFERS" not in out
+    assert "targets (torch, numpy)" in out
+
+
+def test_heavy_process_helpers() -> None:
+    line = common.process_line(None)
+    assert line.startswith("bare process") and "objects tracked" in line
+    assert common.process_line(["torch 2"]).startswith("heavy process (imported first: torch 2)")

@@ -8,13 +8,14 @@ errors, raised with the op, the operands and the example's index.
 from __future__ import annotations
 
 import random
+import re
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograd_mini import DomainError, NumericOverflowError, Tape, TraceError, Value, sum_of, trace
+from autograd_mini import DomainError, NumericOverflowError, Tape, TraceError, Value, dot, sum_of, trace
 from autograd_mini.datasets import make_moons
 from autograd_mini.engine import gradients
 from autograd_mini.losses import squared_error
@@ -206,7 +207,7 @@ def test_loss_independent_of_inputs_and_leaf_outputs():
 def test_instructions_are_flat_and_topological():
     _, params, fn, rows = moons_problem(n=4, width=3)
     tape = trace(fn, params, rows[0])
-    defined = set(range(len(params) + 3 + len(tape._constants)))
+    defined = set(range(len(params) + 3 + tape.n_constants))
     for ins in tape.instructions:
         assert set(ins.inputs) <= defined
         defined.add(ins.output)
@@ -259,10 +260,10 @@ def check_expression(expr, n_params, rnd) -> bool:
 def test_domain_error_names_op_operands_and_example():
     w = Value(1.0)
     tape = trace(lambda params, xs: (params[0] * xs[0]).log(), [w], [1.0])
-    with pytest.raises(DomainError, match=r"log\(-2\.0\).*example 2 of the batch"):
+    with pytest.raises(DomainError, match=r"log\(-2\.0\).*at example 2 \(row 1 of the tape\)"):
         tape.forward(np.array([[1.0], [3.0], [-2.0], [-5.0]]))
     tape.chunk_size = 2  # the index counts from the start of the batch, not of the chunk
-    with pytest.raises(DomainError, match=r"log\(-5\.0\).*example 3 of the batch"):
+    with pytest.raises(DomainError, match=r"log\(-5\.0\).*at example 3 \(row 1 of the tape\)"):
         tape.forward(np.array([[1.0], [3.0], [2.0], [-5.0]]))
 
 
@@ -330,8 +331,10 @@ def test_wrong_shapes_and_arguments():
     for bad in (np.zeros((3, 3)), np.zeros(3), np.zeros((2, 2, 2)), [np.zeros(3), np.zeros(4)], np.zeros((0, 2))):
         with pytest.raises(ValueError):
             tape.forward(bad)
-    with pytest.raises(ValueError, match="NaN"):
-        tape.forward(np.array([[1.0, np.nan]]))
+    with pytest.raises(ValueError, match="input 1 of example 2 is NaN"):
+        tape.forward(np.array([[1.0, 1.0], [1.0, 1.0], [1.0, np.nan]]))
+    with pytest.raises(ValueError, match="input 0 of example 0 is inf"):
+        tape.forward(np.array([[np.inf, 1.0]]))
     with pytest.raises(ValueError, match="param_values"):
         tape.value_and_grad(np.ones((2, 2)), param_values=np.ones(2))
     with pytest.raises(ValueError, match="reduction"):
@@ -342,3 +345,157 @@ def test_wrong_shapes_and_arguments():
         trace(lambda params, xs: xs[0], [w * 2], [1.0])
     with pytest.raises(ValueError, match="twice"):
         trace(lambda params, xs: xs[0], [w, w], [1.0])
+
+
+def _message(call):
+    """(type, text) of the error `call()` raises."""
+    with pytest.raises(Exception) as info:
+        call()
+    return type(info.value), str(info.value)
+
+
+def test_a_nan_parameter_is_named_as_nan_with_its_label():
+    w = Value(1.0, label="w")
+    tape = trace(lambda params, xs: params[0] * xs[0], [w], [1.0])
+    with pytest.raises(ValueError, match=r"parameter 0 \(w\) is NaN"):
+        tape.value_and_grad(np.array([[1.0]]), param_values=np.array([np.nan]))
+    with pytest.raises(ValueError, match=r"parameter 0 \(w\) is inf"):
+        tape.value_and_grad(np.array([[1.0]]), param_values=np.array([np.inf]))
+
+
+def test_complex_inputs_are_refused_not_cast():
+    w = Value(1.0)
+    tape = trace(lambda params, xs: params[0] * xs[0], [w], [1.0])
+    for call in (lambda: tape.forward(np.array([[1.0 + 2.0j]])),
+                 lambda: tape.value_and_grad(np.array([[1.0]]), param_values=np.array([1j])),
+                 lambda: tape.check(np.array([[1j]])),
+                 lambda: trace(lambda params, xs: params[0] * xs[0], [w], [2j])):
+        kind, text = _message(call)
+        assert kind is TypeError and "complex" in text
+
+
+@pytest.mark.parametrize(
+    ("fn", "x"),
+    [
+        (lambda w, x: (w * x).exp(), 1600.0),  # forward overflow
+        (lambda w, x: (w * x).log(), -1.0),  # forward domain
+        (lambda w, x: (w * x).exp(), 1418.0),  # backward: exp(709) * 1418 overflows
+        (lambda w, x: (w * x).sqrt(), 0.0),  # backward: the rule divides by zero
+        (lambda w, x: w * x + w * x, 1e308),  # backward: two finite gradients add up to inf
+    ],
+)
+def test_tape_and_eager_raise_the_same_type_and_words(fn, x):
+    """The tape's message is the eager engine's, plus where: the example and the row."""
+    w = Value(0.5)
+    tape = trace(lambda params, xs: fn(params[0], xs[0]), [w], [1.0], check=False)
+    tape_kind, tape_text = _message(lambda: tape.value_and_grad(np.array([[1.0], [x]])))
+    eager_kind, eager_text = _message(lambda: fn(w, Value(x)).backward())
+    assert tape_kind is eager_kind
+    where = re.search(r" at example 1 \(row \d+ of the tape\)", tape_text)
+    assert where is not None and tape_text.replace(where.group(0), "") == eager_text
+
+
+def test_the_first_overflowing_row_is_named_not_a_later_one():
+    w = Value(1.0)
+    tape = trace(lambda params, xs: (params[0] * xs[0] - xs[0]) * xs[0], [w], [1.0])
+    kind, text = _message(lambda: tape.forward(np.array([[1.0], [1e308], [3.0]]), param_values=np.array([1e10])))
+    assert kind is NumericOverflowError and "at example 1 (row 0 of the tape)" in text
+
+
+def test_matmul_groups_match_the_dot_rows_exactly():
+    """A layer's dot rows run as matrix products: same numbers as the eager engine, and the
+    tape really uses the batched form (one group per layer marked matmul)."""
+    model, params, fn, rows = moons_problem(n=50, width=5)
+    tape = trace(fn, params, rows[0])
+    marked = [g for g in tape._replayer.groups if g.matmul is not None]
+    assert len(marked) == 3  # one per layer
+    assert_matches_eager(tape, fn, params, rows)
+
+
+def test_matmul_with_weights_second_and_shared_operands():
+    ws = [Value(0.1 * i - 0.2, label=f"w{i}") for i in range(6)]
+
+    def fn(params, xs):
+        a = dot(xs, params[:3]) + dot(xs, params[3:])  # the weights as the dot's second half
+        return a * a + dot(params[:3], params[3:])  # and a dot on parameters only (shared)
+
+    tape = trace(fn, ws, [0.5, -1.0, 2.0])
+    assert any(g.matmul is not None and g.matmul.swapped for g in tape._replayer.groups)
+    rows = np.random.default_rng(0).normal(size=(9, 3))
+    assert_matches_eager(tape, fn, ws, rows)
+
+
+# --- the replay on another Array API namespace: torch tensors (CPU here, any device there) -------
+def test_the_tape_replays_on_torch_tensors_like_on_numpy():
+    torch = pytest.importorskip("torch")
+    model, params, fn, rows = moons_problem(n=40, width=6)
+
+    def wider(params, inputs):  # every row of the table that primitives dispatch, once
+        loss, score = fn(params, inputs)
+        x0, x1, _ = inputs
+        extra = (x0 * x0 + 1.0).log() + x0.tanh() + x1.sigmoid() + abs(x1) + (x1 * params[0]).exp() + x0**2
+        return loss + extra * params[1] + params[2] * params[2] * x1, score
+
+    tape = trace(wider, params, rows[0])
+    on_numpy = tape.value_and_grad(rows)
+    on_torch = tape.value_and_grad(torch.tensor(rows))
+    assert isinstance(on_torch.grads, torch.Tensor) and on_torch.grads.dtype == torch.float64
+    assert isinstance(on_torch.losses, torch.Tensor) and on_torch.loss == pytest.approx(on_numpy.loss, rel=1e-13)
+    np.testing.assert_allclose(on_torch.grads.numpy(), on_numpy.grads, rtol=1e-11, atol=1e-15)
+    np.testing.assert_allclose(on_torch.outputs.numpy(), on_numpy.outputs, rtol=1e-12)
+    tape.chunk_size = 16  # chunks of the batch are joined in torch too
+    chunked = tape.value_and_grad(torch.tensor(rows))
+    np.testing.assert_allclose(chunked.grads.numpy(), on_numpy.grads, rtol=1e-11, atol=1e-15)
+    assert torch.equal(tape.forward(torch.tensor(rows)).losses, chunked.losses)
+    assert_matches_eager(tape, wider, params, rows[:5])
+
+
+def test_torch_replays_raise_and_skip_like_numpy():
+    torch = pytest.importorskip("torch")
+    w = Value(1.0)
+    tape = trace(lambda params, xs: (params[0] * xs[0]).log(), [w], [1.0])
+    with pytest.raises(DomainError, match=r"log\(-2\.0\) at example 1 \(row 1 of the tape\)"):
+        tape.forward(torch.tensor([[1.0], [-2.0]], dtype=torch.float64))
+    with pytest.raises(TypeError, match="complex"):
+        tape.forward(torch.tensor([[1.0 + 1.0j]]))
+    w0 = Value(0.0)
+    tape = trace(lambda params, xs: (((params[0] * xs[0]).sqrt() - 1.0).relu()), [w0], [1.0])
+    result = tape.value_and_grad(torch.tensor([[1.0], [2.0]], dtype=torch.float64))  # 0 * inf skipped, as eager
+    assert result.grads.tolist() == [0.0] and isinstance(result.grads, torch.Tensor)
+
+
+def test_torch_replay_sums_duplicate_operands():
+    torch = pytest.importorskip("torch")
+    ws = [Value(0.3), Value(-0.7)]
+
+    def fn(params, xs):  # one group of three muls reads params[0] twice: its gradients must add up
+        return params[0] * xs[0] + params[1] * xs[1] + params[0] * xs[2]
+
+    tape = trace(fn, ws, [0.5, 1.0, 2.0])
+    ports = [port for group in tape._replayer.groups for port in group.ports]
+    assert any(port.scatter is not None and port.scatter.starts is not None for port in ports)
+    rows = np.array([[0.5, 1.0, 2.0], [-1.5, 0.25, 3.0], [2.0, -1.0, 0.5]])
+    np.testing.assert_allclose(tape.value_and_grad(torch.tensor(rows)).grads.numpy(),
+                               tape.value_and_grad(rows).grads, rtol=1e-13)
+
+
+def test_the_tape_reads_in_one_direction():
+    """tape -> _tape_replay -> _tape_errors -> _tape_schedule: no module imports one above it."""
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "autograd_mini"
+    order = ["tape", "_tape_replay", "_tape_errors", "_tape_schedule"]
+    for i, module in enumerate(order):
+        tree = ast.parse((package / f"{module}.py").read_text())
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 1}
+        assert not imported & set(order[: i + 1]), (module, imported)
+
+
+def test_an_overflowing_sum_over_parameters_is_named_at_its_row():
+    """The one-node sum over parameters runs on one array: its overflow still reads as eager's."""
+    ws = [Value(1.0), Value(1.0), Value(1.0)]
+    tape = trace(lambda params, xs: sum_of(params) * xs[0], ws, [1.0], check=False)
+    with pytest.raises(NumericOverflowError, match=r"sum\(1e\+308, 1e\+308, -1e\+308\) \(row 0 of the tape"):
+        tape.forward(np.array([[1.0]]), param_values=np.array([1e308, 1e308, -1e308]))
+    assert tape.forward(np.array([[0.5]]), param_values=np.array([1e308, -1e308, 1e308])).losses.tolist() == [5e307]

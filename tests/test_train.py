@@ -107,7 +107,7 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="steps"):
         fit(model, X, y, steps=-1)
     with pytest.raises(NumericOverflowError, match="overflows float64"):
-        fit(model, X, y, lr=1e308, steps=3)  # parameters near 1e307: their squares overflow
+        fit(model, X, y, lr=1e308, steps=3, alpha=1e-4)  # parameters near 1e307: their squares overflow
     with pytest.raises(NumericOverflowError, match="step 0 would make a parameter non-finite"):
         # a finite schedule (an infinite rate is a ValueError: test_bad_learning_rates) on inputs
         # large enough that 1e308 * gradient overflows
@@ -189,3 +189,61 @@ def test_fit_steps_optim_adam_itself():
         loss.backward()
         opt.step()
     assert params_of(fitted).tolist() == params_of(model).tolist()
+
+
+MAZUR = {  # Matt Mazur, "A Step by Step Backpropagation Example": 2-2-2 sigmoid network
+    "weights": [[[0.15, 0.20], [0.25, 0.30]], [[0.40, 0.45], [0.50, 0.55]]],
+    "after": [0.149780716, 0.19956143, 0.24975114, 0.29950229, 0.35891648, 0.408666186, 0.511301270, 0.561370121],
+}
+
+
+def mazur_model():
+    """Mazur's network: the published weights, biases 0.35 (hidden) and 0.60 (outputs)."""
+    model = MLP(2, [2, 2], seed=0)  # sigmoid everywhere, as in the example
+    for layer, rows, bias in zip(model.layers, MAZUR["weights"], (0.35, 0.60), strict=True):
+        for neuron, row in zip(layer.neurons, rows, strict=True):
+            for w, value in zip(neuron.w, row, strict=True):
+                w.data = value
+            neuron.b.data = bias
+    return model
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_fit_reproduces_the_textbook_step_by_default(compiled):
+    """No hidden penalty: squared error, lr 0.5, plain SGD gives the published numbers (to their digits)."""
+    model = mazur_model()
+    history = fit(model, [[0.05, 0.10]], [[0.01, 0.99]], loss="squared_error", lr=0.5, steps=1, compiled=compiled)
+    assert round(history.loss[0], 9) == 0.298371109  # E_total, eq. (1.4) summed over the outputs
+    weights = [w.data for layer in model.layers for neuron in layer.neurons for w in neuron.w]
+    for got, published in zip(weights, MAZUR["after"], strict=True):
+        digits = len(repr(published).split(".")[1])
+        assert round(got, digits) == published
+    dw5 = model.layers[1].neurons[0].w[0].grad
+    assert round(dw5, 9) == 0.082167041  # the published dE/dw5, left in .grad by the step
+
+
+def test_alpha_adds_exactly_the_l2_term():
+    X, y = xor()
+    plain, penalised = MLP(2, [3, 1], seed=4), MLP(2, [3, 1], seed=4)
+    squares = sum(p.data * p.data for p in plain.parameters())
+    h0 = fit(plain, X, y, loss="squared_error", lr=1e-300, steps=1)
+    h1 = fit(penalised, X, y, loss="squared_error", lr=1e-300, steps=1, alpha=0.01)
+    assert h1.loss[0] == pytest.approx(h0.loss[0] + 0.01 * squares, rel=1e-12)
+
+
+def test_parameters_are_written_back_for_callbacks_at_the_end_and_on_errors():
+    X, y = make_moons(20, noise=0.1, seed=1)
+    model = moons_model(width=3)
+    params = model.parameters()
+    seen = []
+    history = fit(model, X, y, steps=3, lr=0.1, callback=lambda *_: seen.append([p.data for p in params]))
+    assert len(history) == 3 and seen[-1] == [p.data for p in params] and seen[0] != seen[1]
+    # Without a callback the Values are written once, at the end: same numbers.
+    quiet = moons_model(width=3)
+    fit(quiet, X, y, steps=3, lr=0.1)
+    assert params_of(quiet).tolist() == seen[-1]
+    # A failing step leaves the values of the last completed step in the Values.
+    failing = moons_model(width=3)
+    with pytest.raises(ValueError, match="step 2"):
+        fit(failing, X, y, steps=3, lr=lambda k, n: 0.1 if k < 2 else -1.0)
+    assert params_of(failing).tolist() == seen[1]
