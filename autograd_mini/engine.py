@@ -7,7 +7,7 @@ input's gradient using the node's row of the derivative table: the chain rule
 so graphs a million ops deep work under the default recursion limit.
 
 Constants (`requires_grad=False`: numbers lifted into the graph, and nodes
-computed from constants only) are not visited and receive nothing. A pass is
+computed from constants only) receive nothing and run no rule. A pass is
 all or nothing: `.grad` is written as it goes (the fast path), and restored
 to its value before the call if anything raises. Passes that write `.grad` hold
 one process-wide lock, so threads calling `backward()` run one after another.
@@ -34,9 +34,10 @@ _LOCK = threading.RLock()
 def backward_order(root: Value) -> tuple[list[Value], list[Value]]:
     """(interior, leaves): the nodes backward visits, each interior node before its inputs.
 
-    Only nodes that require a gradient: constants are neither listed nor
-    walked through. `interior` holds nodes with inputs (root first, if root has
-    any); `leaves` the leaves, each once, in no particular order.
+    Only nodes that require a gradient (constants are not listed). `interior`
+    holds nodes with inputs (root first, if root has any); `leaves` the
+    leaves, each once. Used by `gradients` and create_graph passes, which keep
+    gradients in a dict; the float pass walks with `_walk`.
     """
     if not root.requires_grad:
         return [], []
