@@ -116,6 +116,37 @@ def backward(root: Value, gradient: Any = 1.0, create_graph: bool = False) -> No
             _backward_floats(root, seed)
 
 
+def _backward_method(self: Value, gradient: Any = 1.0, *, create_graph: bool = False) -> None:
+    """Accumulate gradient * d(self)/d(node) into `.grad` of every node self depends on.
+
+    Visits the graph in reverse topological order, built without recursion,
+    and applies each node's rule from the table: the chain rule (1.5),
+    summed over every consumer of a node (1.8). `gradient` is the seed
+    d(loss)/d(self), 1.0 by default (as torch's `backward(gradient)`).
+
+    Calling it again on the same graph adds the pass's gradient to the
+    leaves' `.grad` (twice the gradient after two calls, as in PyTorch, so
+    minibatches can be accumulated; call `self.zero_grad()` in between to
+    start over), while interior nodes hold the gradient of the latest pass
+    only. Constants (`requires_grad=False`) get no gradient.
+
+    All or nothing: if it raises (a rule undefined at a kink, an overflow,
+    a custom rule that fails, KeyboardInterrupt), every `.grad` is left as
+    it was before the call. Calls from several threads run one after
+    another (a process-wide lock), so each sees a consistent graph.
+
+    With `create_graph=True` (keyword only) the gradients are Values with
+    graphs of their own, so they can be differentiated again.
+    """
+    backward(self, gradient, create_graph=create_graph)
+
+
+# Attached here, not defined in value.py: the engine builds on `Value`, so the method that
+# runs the engine joins the class from this layer and the core's imports run one way only.
+_backward_method.__name__, _backward_method.__qualname__ = "backward", "Value.backward"
+Value.backward = _backward_method
+
+
 def _backward_floats(root: Value, seed: float) -> None:
     """The float fast path: rules on floats, gradients written into `.grad` as it goes.
 

@@ -16,7 +16,9 @@ Invariants the rest of the library relies on:
   whose inputs are constants. Backward gives constants no gradient and runs no
   rule for a constant node, so nothing about a constant can raise there.
 
-Imports: errors, ops, graph, grad_mode; `engine` only late, in `backward`.
+Imports: errors, ops, graph, grad_mode, nothing else: `Value.backward` is attached
+by `engine.py`, the layer above, which the package always imports (so the
+core's import graph has no cycle, not even a late one).
 """
 
 from __future__ import annotations
@@ -79,6 +81,8 @@ class Value:
 
     # Arithmetic operators and these methods are made from the table's rows right
     # after the class (see `_binary_method` and `_unary_method`).
+    # `backward(gradient=1.0, *, create_graph=False)` is attached by engine.py.
+    backward: Callable[..., None]
     exp: Callable[[], Value]
     log: Callable[[], Value]
     sqrt: Callable[[], Value]
@@ -185,32 +189,7 @@ class Value:
     def __pos__(self) -> Value:
         return self
 
-    # --- gradients --------------------------------------------------------------------------
-    def backward(self, gradient: Number = 1.0, *, create_graph: bool = False) -> None:
-        """Accumulate gradient * d(self)/d(node) into `.grad` of every node self depends on.
-
-        Visits the graph in reverse topological order, built without recursion,
-        and applies each node's rule from the table: the chain rule (1.5),
-        summed over every consumer of a node (1.8). `gradient` is the seed
-        d(loss)/d(self), 1.0 by default (as torch's `backward(gradient)`).
-
-        Calling it again on the same graph adds the pass's gradient to the
-        leaves' `.grad` (twice the gradient after two calls, as in PyTorch, so
-        minibatches can be accumulated; call `self.zero_grad()` in between to
-        start over), while interior nodes hold the gradient of the latest pass
-        only. Constants (`requires_grad=False`) get no gradient.
-
-        All or nothing: if it raises (a rule undefined at a kink, an overflow,
-        a custom rule that fails, KeyboardInterrupt), every `.grad` is left as
-        it was before the call. Calls from several threads run one after
-        another (a process-wide lock), so each sees a consistent graph.
-
-        With `create_graph=True` (keyword only) the gradients are Values with
-        graphs of their own, so they can be differentiated again.
-        """
-        from .engine import backward  # the one late import: engine builds on this module
-
-        backward(self, gradient, create_graph=create_graph)
+    # --- gradients: `backward` is attached by engine.py (see the class's attribute notes) ------
 
     def zero_grad(self) -> None:
         """Set `.grad` to 0.0 on self and on every node self depends on (leaves included)."""

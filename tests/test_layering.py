@@ -20,7 +20,7 @@ ALLOWED = {
     "graph": set(),
     "grad_mode": set(),
     "ops": {"errors", "primitives"},
-    "value": {"errors", "ops", "graph", "grad_mode", "engine"},  # engine: the one late import, in backward
+    "value": {"errors", "ops", "graph", "grad_mode"},  # engine attaches Value.backward from above
     "engine": {"errors", "graph", "value"},
 }
 
@@ -42,10 +42,41 @@ def test_each_core_module_imports_only_below_it(module):
     assert {name for name, _ in package_imports(module)} <= ALLOWED[module]
 
 
-def test_value_imports_engine_only_late_and_once():
-    late = [name for name, top in package_imports("value") if not top]
-    assert late == ["engine"]
-    assert all(top for name, top in package_imports("value") if name != "engine")
+def test_the_package_import_graph_has_no_cycle():
+    """Module-level and function-level imports of every module of the package, one direction only."""
+    graph = {path.stem: {name for name, _ in package_imports(path.stem)} for path in PACKAGE.glob("*.py")}
+    state: dict[str, int] = {}
+
+    def cycle_from(start):  # iterative depth-first search; returns a cycle as a list, or None
+        stack = [(start, iter(sorted(graph.get(start, ()))))]
+        path = [start]
+        state[start] = 1
+        while stack:
+            node, pending = stack[-1]
+            for nxt in pending:
+                if nxt not in graph:
+                    continue
+                if state.get(nxt) == 1:
+                    return path[path.index(nxt):] + [nxt]
+                if nxt not in state:
+                    state[nxt] = 1
+                    path.append(nxt)
+                    stack.append((nxt, iter(sorted(graph[nxt]))))
+                    break
+            else:
+                state[node] = 2
+                path.pop()
+                stack.pop()
+        return None
+
+    cycles = [c for module in sorted(graph) if module not in state and (c := cycle_from(module))]
+    assert cycles == []
+
+
+def test_backward_is_a_method_of_value_once_the_package_is_imported():
+    code = "from autograd_mini.value import Value; x = Value(3.0); (x * x).backward(); print(x.grad)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "6.0"
 
 
 def test_import_loads_neither_numpy_nor_graphviz():
