@@ -7,7 +7,7 @@ input's gradient using the node's row of the derivative table: the chain rule
 so graphs a million ops deep work under the default recursion limit.
 
 Constants (`requires_grad=False`: numbers lifted into the graph, and nodes
-computed from constants only) are not visited and receive nothing. A pass is
+computed from constants only) receive nothing and run no rule. A pass is
 all or nothing: `.grad` is written as it goes (the fast path), and restored
 to its value before the call if anything raises. Passes that write `.grad` hold
 one process-wide lock, so threads calling `backward()` run one after another.
@@ -34,52 +34,51 @@ _LOCK = threading.RLock()
 def backward_order(root: Value) -> tuple[list[Value], list[Value]]:
     """(interior, leaves): the nodes backward visits, each interior node before its inputs.
 
-    Only nodes that require a gradient: constants are neither listed nor
-    walked through. `interior` holds nodes with inputs (root first, if root has
-    any); `leaves` the leaves, each once, in no particular order.
+    Only nodes that require a gradient (constants are not listed). `interior`
+    holds nodes with inputs (root first, if root has any); `leaves` the
+    leaves, each once. Used by `gradients` and create_graph passes, which keep
+    gradients in a dict; the float pass walks with `_walk`.
     """
-    postorder: list[Value] = []
-    leaves: list[Value] = []
-    _walk(root, False, postorder, [], leaves)
-    return postorder[::-1], leaves
+    if not root.requires_grad:
+        return [], []
+    nodes = [n for n in reverse_topological_order(root) if n.requires_grad]
+    return [n for n in nodes if n.inputs], [n for n in nodes if not n.inputs]
 
 
-def _walk(
-    root: Value,
-    zero: bool,
-    postorder: list[Value],
-    saved: list[Any],
-    leaves: list[Value],
-) -> None:
-    """Fill `postorder` (interior nodes, inputs first; .grad of each in `saved`) and `leaves`.
+_MARK: Any = object()  # a leaf's .grad while `_walk` has listed it (never seen outside a pass)
 
-    With `zero`, the interior nodes' .grad is set to 0.0 as they are listed.
-    The lists are the caller's and never reordered, so that after an
-    interruption half-way it still knows what was zeroed and what to restore
-    (saved[i] belongs to postorder[i]).
+
+def _walk(root: Value, postorder: list[Value], saved: list[Any], leaves: list[Value], saved_leaves: list[Any]) -> None:
+    """List what a float pass visits, saving every .grad it will write and zeroing it.
+
+    Fills `postorder` (interior nodes requiring a gradient, inputs first; their
+    .grad saved in `saved`, then set to 0.0) and `leaves` (each once; .grad
+    saved in `saved_leaves`, then set to `_MARK`, which is how a leaf met
+    again is recognised: cheaper than a set, as a weight is read once per
+    example). The lists are the caller's and are appended to in step, so
+    after an interruption half-way the caller still knows what to restore.
 
     An iterative depth-first search, as `graph.reverse_topological_order`: a
     node is pushed back under a `None` marker with its inputs above it (one C
     `extend`), and emitted when the marker resurfaces, i.e. after all its
-    inputs. Constants are dropped when popped; the grads backward must be able
-    to restore are saved in the same walk.
+    inputs. Constants are dropped when popped.
     """
     seen: set[Value] = set()
     stack: list[Value | None] = [root]
     pop, push, extend, mark = stack.pop, stack.append, stack.extend, seen.add
-    emit, save, leaf = postorder.append, saved.append, leaves.append
+    emit, save, leaf, save_leaf = postorder.append, saved.append, leaves.append, saved_leaves.append
     while stack:
         node = pop()
         if node is None:
             node = pop()
-            emit(node)  # type: ignore[arg-type]
             save(node.grad)  # type: ignore[union-attr]
-            if zero:
-                node.grad = 0.0  # type: ignore[union-attr]
+            emit(node)  # type: ignore[arg-type]
+            node.grad = 0.0  # type: ignore[union-attr]
         elif not node.inputs:
-            if node.requires_grad and node not in seen:
-                mark(node)
+            if node.requires_grad and node.grad is not _MARK:
+                save_leaf(node.grad)
                 leaf(node)
+                node.grad = _MARK
         elif node.requires_grad and node not in seen:
             mark(node)
             push(node)
@@ -120,27 +119,26 @@ def backward(root: Value, gradient: Any = 1.0, create_graph: bool = False) -> No
 def _backward_floats(root: Value, seed: float) -> None:
     """The float fast path: rules on floats, gradients written into `.grad` as it goes.
 
+    Every node this pass writes starts at 0.0 (its old .grad saved); at the end
+    each leaf gets old + this pass's gradient, as torch accumulates. If anything
+    raises, every saved .grad is put back.
     Unpacked by arity: building argument lists is most of the cost per node.
     Each sum is checked before it is stored, so no inf ever lands in a .grad. A
-    first contribution is stored as it is (no new float); `old != 0.0` is also
-    true for a Value left in a leaf's .grad by an earlier create_graph pass.
+    first contribution is stored as it is (no new float).
     """
-    node = root
+    node: Value | None = root
     postorder: list[Value] = []  # inputs first, as walked
     saved: list[Any] = []
     leaves: list[Value] = []
     saved_leaves: list[Any] = []
     try:
-        _walk(root, True, postorder, saved, leaves)
-        saved_leaves = [x.grad for x in leaves]  # nothing is written to a leaf before this
+        _walk(root, postorder, saved, leaves, saved_leaves)
         if not postorder and not leaves:
             return  # root is a constant: nothing depends on anything
-        interior = postorder[::-1]
-        total = root.grad + seed
-        if total.__class__ is float and not -_INF < total < _INF:
-            raise NumericOverflowError(f"backward: root.grad + the seed gradient = {total!r} overflows float64")
-        root.grad = total
-        for node in interior:
+        for x in leaves:
+            x.grad = 0.0
+        root.grad = seed  # 0.0 + seed: root was zeroed with the rest
+        for node in reversed(postorder):
             g = node.grad
             if g == 0.0:
                 continue  # nothing flows on: no rule runs (so no kink can raise) for a zero gradient
@@ -191,12 +189,14 @@ def _backward_floats(root: Value, seed: float) -> None:
                         elif not -_INF < gx < _INF:
                             raise gradient_error(op, [y._data for y in inputs], i, gx)
                         x.grad = gx
+        node = None
+        _commit(leaves, saved_leaves)
     except BaseException as exc:  # all or nothing, even for KeyboardInterrupt
         for n, old_grad in zip(postorder, saved):
             n.grad = old_grad
-        for n, old_grad in zip(leaves, saved_leaves):  # saved_leaves is [] until it is complete
+        for n, old_grad in zip(leaves, saved_leaves):
             n.grad = old_grad
-        if isinstance(exc, AutogradMiniError) or node.op is None:
+        if isinstance(exc, AutogradMiniError) or node is None or node.op is None:
             raise  # already names its op
         datas = [x._data for x in node.inputs]
         if isinstance(exc, TypeError):  # old + g failed: the rule gave a gradient that is no number
@@ -204,6 +204,24 @@ def _backward_floats(root: Value, seed: float) -> None:
         if not isinstance(exc, (ArithmeticError, ValueError)):
             raise  # not about numbers (KeyboardInterrupt, a bug in a custom rule): re-raised as it is
         raise rule_error(node.op, datas, exc) from None
+
+
+def _commit(leaves: list[Value], saved_leaves: list[Any]) -> None:
+    """leaf.grad = its old .grad + this pass's gradient, for every leaf of the pass.
+
+    `old != 0.0` is also true for a Value left in a leaf's .grad by an earlier
+    create_graph pass (Value + float gives a Value).
+    """
+    for x, old in zip(leaves, saved_leaves):
+        if old != 0.0:
+            total = old + x.grad
+            if total.__class__ is float and not -_INF < total < _INF:
+                name = f"{x.label!r}" if x.label is not None else f"of data {x._data!r}"
+                raise NumericOverflowError(
+                    f"backward: the gradient accumulated in the leaf {name} would be {total!r} "
+                    f"(its .grad {old!r} plus this pass's {x.grad!r}); it overflows float64"
+                )
+            x.grad = total
 
 
 def _as_grad(node: Value, position: int, g: Any) -> Any:

@@ -269,41 +269,35 @@ def _guards(step: Step, n_operands: int) -> list[tuple[str, float, float]]:
     return guards
 
 
-def _operands(step: Step, xs: list[Value]) -> list[Value]:
+def _guarded(
+    step: Step, slots: Sequence[Any], constant: Callable[[float], Any], mapped: Callable[..., Any]
+) -> list[Any]:
+    """The op's operands from the step's slots through its guards: `constant(value)`,
+    `mapped(lo, hi, slot)` or the slot itself. Builds Values and the repr alike."""
     op = OPS[step.op]
-    n = op.arity if op.arity is not None else len(xs)
-    slots = iter(xs)
+    n = op.arity if op.arity is not None else len(slots)
+    given = iter(slots)
     operands = []
     for kind, lo, hi in _guards(step, n):
         if kind == "constant":
-            operands.append(Value(lo))
+            operands.append(constant(lo))
         elif kind == "map":
-            operands.append(lo + (hi - lo) * next(slots).sigmoid())
+            operands.append(mapped(lo, hi, next(given)))
         else:
-            operands.append(next(slots))
+            operands.append(next(given))
     return operands
 
 
 def _apply_step(step: Step, xs: list[Value], kinks: list[float]) -> Value:
     """Apply one step's op to its operands, through the guards of its sample."""
-    operands = _operands(step, xs)
+    operands = _guarded(step, xs, Value, lambda lo, hi, x: lo + (hi - lo) * x.sigmoid())
     if step.op in _KINKED:
         kinks.append(operands[0].data)
     return apply(OPS[step.op], *operands)
 
 
 def _describe(step: Step, args: list[str]) -> str:
-    op = OPS[step.op]
-    n = op.arity if op.arity is not None else len(args)
-    names = iter(args)
-    shown = []
-    for kind, lo, hi in _guards(step, n):
-        if kind == "constant":
-            shown.append(repr(lo))
-        elif kind == "map":
-            shown.append(f"{lo} + {hi - lo:.6g}*sigmoid({next(names)})")
-        else:
-            shown.append(next(names))
+    shown = _guarded(step, args, repr, lambda lo, hi, name: f"{lo} + {hi - lo:.6g}*sigmoid({name})")
     return f"{step.op}({', '.join(shown)})"
 
 

@@ -92,7 +92,7 @@ class Value:
     sign: Callable[[], Value]
 
     def __init__(self, data: Number, label: str | None = None, *, requires_grad: bool = True) -> None:
-        self._data = _as_data(data)
+        self._data = data if data.__class__ is float and -_INF < data < _INF else _as_data(data)
         self.grad = 0.0
         self.op = None
         self.inputs = ()
@@ -194,11 +194,11 @@ class Value:
         summed over every consumer of a node (1.8). `gradient` is the seed
         d(loss)/d(self), 1.0 by default (as torch's `backward(gradient)`).
 
-        Calling it again on the same graph adds to the leaves' gradients (twice
-        the gradient after two calls, as in PyTorch, so minibatches can be
-        accumulated; call `self.zero_grad()` in between to start over), while
-        interior nodes hold the gradient of the latest pass only. Constants
-        (`requires_grad=False`) get no gradient.
+        Calling it again on the same graph adds the pass's gradient to the
+        leaves' `.grad` (twice the gradient after two calls, as in PyTorch, so
+        minibatches can be accumulated; call `self.zero_grad()` in between to
+        start over), while interior nodes hold the gradient of the latest pass
+        only. Constants (`requires_grad=False`) get no gradient.
 
         All or nothing: if it raises (a rule undefined at a kink, an overflow,
         a custom rule that fails, KeyboardInterrupt), every `.grad` is left as
@@ -255,7 +255,7 @@ _is_recording = _recording.get
 def _constant(x: Number) -> Value:
     """A number lifted into a graph: a leaf with no gradient (requires_grad False)."""
     node = _new(Value)
-    node._data = _as_data(x)
+    node._data = x if x.__class__ is float and -_INF < x < _INF else _as_data(x)
     node.grad = 0.0
     node.op = None
     node.inputs = ()
