@@ -280,6 +280,7 @@ def timed(contender: Contender, steps: int, gc_mode: str = GC_AUTO) -> Contender
 
     contender.run, contender.setup = step, fresh
     contender.steps, contender.gc_mode = steps, gc_mode
+    contender.warm = True  # every row alike: one untimed step after the untimed collection
     return contender
 
 

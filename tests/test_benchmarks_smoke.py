@@ -242,3 +242,13 @@ def test_heavy_process_helpers() -> None:
     line = common.process_line(None)
     assert line.startswith("bare process") and "objects tracked" in line
     assert common.process_line(["torch 2"]).startswith("heavy process (imported first: torch 2)")
+
+
+def test_a_warm_block_makes_one_untimed_call_first(frozen_heap: None) -> None:
+    calls = []
+    contender = common.Contender("w", lambda: calls.append(1) or [1.0], steps=3, warm=True)
+    common.time_once(contender)
+    assert len(calls) == 4
+    contender.warm = False
+    common.time_once(contender)
+    assert len(calls) == 7

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -175,3 +176,18 @@ def test_a_step_that_would_overflow_changes_nothing(make) -> None:
     assert [p.data for p in params] == [1.0, 1e308]
     assert all(np.array_equal(getattr(opt, k), v) for k, v in state.items()) and state
     assert getattr(opt, "t", 0) == 0
+
+
+def test_optim_and_trace_share_one_parameter_list_check():
+    """The same bad list gets the same words from SGD, Adam and trace (one check, in _params)."""
+    from autograd_mini import trace
+
+    w = Value(0.5, label="w")
+    for bad, kind, words in (([w, w], ValueError, "params[1] (w) appears twice"),
+                             ([w * 2.0], ValueError, "is not a leaf"),
+                             ([w, 3.0], TypeError, "params[1] must be a Value, got float"),
+                             (w, TypeError, "got one Value")):
+        for owner, call in (("SGD", lambda b: SGD(b, lr=0.1)), ("Adam", lambda b: Adam(b)),
+                            ("trace", lambda b: trace(lambda ps, xs: xs[0], b, [1.0]))):
+            with pytest.raises(kind, match=rf"^{owner}: .*{re.escape(words)}"):
+                call(bad)

@@ -379,6 +379,7 @@ def test_complex_inputs_are_refused_not_cast():
     [
         (lambda w, x: (w * x).exp(), 1600.0),  # forward overflow
         (lambda w, x: (w * x).log(), -1.0),  # forward domain
+        (lambda w, x: (w * x) ** 0.5, -1.0),  # numpy gives NaN, math raises: the same DomainError
         (lambda w, x: (w * x).exp(), 1418.0),  # backward: exp(709) * 1418 overflows
         (lambda w, x: (w * x).sqrt(), 0.0),  # backward: the rule divides by zero
         (lambda w, x: w * x + w * x, 1e308),  # backward: two finite gradients add up to inf
