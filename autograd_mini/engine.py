@@ -21,8 +21,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import AutogradMiniError, NumericOverflowError, grad_type_error, gradient_error
-from .errors import rule_error as rule_error  # also re-exported for _tape_schedule (until it uses errors)
+from .errors import AutogradMiniError, NumericOverflowError, grad_type_error, gradient_error, rule_error
 from .graph import reverse_topological_order as reverse_topological_order
 from .value import Value
 

@@ -31,7 +31,6 @@ from typing import Any, Union
 
 from . import ops
 from .errors import AutogradMiniError, format_number, forward_error
-from .errors import describe_call as describe_call  # re-exported for checking, _tape_schedule (until they use errors)
 from .grad_mode import enable_grad as enable_grad
 from .grad_mode import is_grad_enabled as is_grad_enabled
 from .grad_mode import no_grad as no_grad
