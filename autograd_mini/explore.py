@@ -11,6 +11,12 @@ MLP with squared error, its neuron's row of `delta_table`. Every number is
 computed in Python (explore_data.py) and embedded as JSON; the page's
 JavaScript (explorer.js, package data) only shows them.
 
+The layout is `draw`'s, "LR" or "TB", whichever shows the graph larger in a
+usual window. A graph that fits the window whole with its text about as large
+as drawn (9px or more) is shown whole, centred, at the start and at the end; a
+bigger one starts at a readable scale at the first node computed, and each
+step brings its node into sight. The Fit button always shows the whole graph.
+
 The page makes no network request (a Content-Security-Policy forbids any), so
 it works offline, from a file or an e-mail attachment.
 
@@ -30,7 +36,9 @@ The page's contract, for tests and users who drive it:
   DOT name n0, n1, ... inputs first), `data-label` (its label, or "#k", its
   number in backward's order shown in its box) and `data-grad` (the gradient
   shown at the current step, as Python's repr of the float; empty until the
-  backward pass reaches the node);
+  backward pass reaches the node, and always empty for a constant,
+  requires_grad=False, which backward() never gives a gradient: its box reads
+  "const: no grad" and carries the class `constant`);
 - `#details` is the panel filled when a node is clicked; `#step-text` says
   what the current step does.
 """
@@ -58,6 +66,9 @@ DEFAULT_MAX_NODES = 500
 # Wide enough for any gradient text ("-8.888e-308"), so a box fits every running sum.
 _WIDEST_GRAD = -8.888e-308
 _IFRAME_HEIGHT = 640
+# The graph area of a 1400 x 900 window beside the details panel, in CSS pixels: `rankdir=None`
+# picks the layout that shows the graph largest there.
+_NOMINAL_AREA = (960.0, 760.0)
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 
 
@@ -108,6 +119,7 @@ def explore(
     x: Any = None,
     t: Any = None,
     max_nodes: int = DEFAULT_MAX_NODES,
+    rankdir: str | None = None,
 ) -> Explorer:
     """An interactive page stepping through the forward and backward pass of `root`'s graph.
 
@@ -120,6 +132,9 @@ def explore(
                    `delta_table(model, x, t)` (net_j, O_j, dE/dO_j, delta_j, (1.1)-(1.8)).
         max_nodes: refuse graphs with more drawn nodes (Values plus ops) than this,
                    as `draw` does.
+        rankdir:   `draw`'s "LR" or "TB"; None (the default) lays the graph out both
+                   ways and keeps the one that shows it largest in a usual window
+                   (a small graph then fits whole at a readable size).
 
     Raises TypeError for a root that is not a Value or a model without x and t,
     ValueError for a graph over max_nodes, and the engine's error if backward
@@ -139,6 +154,8 @@ def explore(
             f"pass max_nodes={count} to explore it anyway (the page may be slow), or explore a smaller graph, "
             "e.g. the loss of one example"
         )
+    if rankdir not in (None, "LR", "TB"):
+        raise ValueError(f"explore: rankdir must be 'LR', 'TB' or None (choose), got {rankdir!r}")
     if model is not None and (x is None or t is None):
         raise TypeError("explore: model needs x and t too (the input and target its delta table is taken at)")
     order = forward_order(root)
@@ -148,11 +165,13 @@ def explore(
     neurons = neuron_groups(order)
     delta_rows = _delta_rows(model, x, t, neurons) if model is not None else {}
     data = walkthrough(root, order, ids, names, neurons, delta_rows)
-    svg = _svg(root, order, ids, names, max_nodes)
+    layouts = [rankdir] if rankdir is not None else ["LR", "TB"]
+    svg = max((_svg(root, order, ids, names, max_nodes, d) for d in layouts), key=_fit_scale)
     return Explorer(svg, data, root.label or f"{names[root]} (the root)")
 
 
-def _svg(root: Value, order: list[Value], ids: dict[Value, str], names: dict[Value, str], max_nodes: int) -> str:
+def _svg(root: Value, order: list[Value], ids: dict[Value, str], names: dict[Value, str], max_nodes: int,
+         rankdir: str) -> str:
     """`draw`'s SVG of the graph, each node's <g> tagged with the page's data attributes."""
     from .viz import draw
 
@@ -160,7 +179,7 @@ def _svg(root: Value, order: list[Value], ids: dict[Value, str], names: dict[Val
     try:
         for v in order:  # every grad cell sized for the widest number the page will write there
             v.grad = _WIDEST_GRAD
-        drawing = draw(root, show_derivatives=True, show_order=True, max_nodes=max_nodes)
+        drawing = draw(root, rankdir=rankdir, show_derivatives=True, show_order=True, max_nodes=max_nodes)
     finally:
         for v, g in zip(order, saved):
             v.grad = g
@@ -170,6 +189,15 @@ def _svg(root: Value, order: list[Value], ids: dict[Value, str], names: dict[Val
             drawing.digraph.body.append(f"\t{ids[v]}_op [id=am_{ids[v]}_op]\n")
     svg = drawing.svg()
     return _tag_nodes(svg, order, ids, names)
+
+
+def _fit_scale(svg: str) -> float:
+    """Screen pixels per SVG point when `svg` (its viewBox) is fitted into `_NOMINAL_AREA`."""
+    box = re.search(r'viewBox="([^"]*)"', svg)
+    if box is None:
+        return 0.0
+    width, height = (float(v) for v in box[1].split()[2:])
+    return min(_NOMINAL_AREA[0] / max(width, 1.0), _NOMINAL_AREA[1] / max(height, 1.0))
 
 
 def _tag_nodes(svg: str, order: list[Value], ids: dict[Value, str], names: dict[Value, str]) -> str:

@@ -132,7 +132,10 @@ def _forward_text(v: Value, names: dict[Value, str]) -> str:
 def _node_info(root: Value, v: Value, names: dict[Value, str], neurons: dict[Value, str],
                delta_rows: dict[Value, str]) -> dict[str, Any]:
     """The details panel's content for one node."""
-    if v.op is None:
+    if v.op is None and not v.requires_grad:
+        kind, rule = "constant", "a constant (requires_grad=False): its value is given, it gets no gradient"
+        forward = f"{names[v]} = {num(v.data)} (given)"
+    elif v.op is None:
         kind, rule = "leaf", "a leaf: its value is given, backward only adds gradients into it"
         forward = f"{names[v]} = {num(v.data)} (given)"
     else:
@@ -143,6 +146,7 @@ def _node_info(root: Value, v: Value, names: dict[Value, str], neurons: dict[Val
         "name": names[v], "kind": kind, "data": num(v.data), "shown": fmt(v.data), "forward": forward, "rule": rule,
         "explain": str(explain(root, v, names=names)),  # in the page's names
         "neuron": neuron, "symbol": describe_node(v, neurons), "delta": delta_rows.get(v),
+        "constant": not v.requires_grad,
     }
 
 
@@ -237,13 +241,19 @@ def _backward_step(root: Value, v: Value, k: int, total: int, grads: dict[Value,
 
 def _final_step(root: Value, order: list[Value], ids: dict[Value, str], names: dict[Value, str],
                 steps: list[dict[str, Any]]) -> dict[str, Any]:
-    """Done: every node shows the .grad backward() leaves (0 where no path reaches it)."""
+    """Done: every node shows the .grad backward() leaves (0 where no path reaches it).
+
+    Constants (requires_grad=False) get none: backward() never writes their .grad.
+    """
     reached = {n for s in steps for n in s["grad"]}
-    unreached = [v for v in order if ids[v] not in reached]
+    unreached = [v for v in order if ids[v] not in reached and v.requires_grad]
+    constants = [v for v in order if not v.requires_grad]
     lines = [f"These are the gradients d {names[root]}/d node that backward() leaves in .grad."]
     if unreached:
-        shown = ", ".join(names[v] for v in unreached[:8]) + (", ..." if len(unreached) > 8 else "")
-        lines.append(f"Nothing reached {shown} (no differentiable path, or only zero gradients): grad 0.")
+        lines.append(f"Nothing reached {_some(unreached, names)} (no differentiable path, or only zero gradients): "
+                     "grad 0.")
+    if constants:
+        lines.append(f"Constants (requires_grad=False), no gradient: {_some(constants, names)}.")
     final = {n: g for s in steps for n, g in s["grad"].items()}
     leaves = [v for v in order if v.op is None and v is not root and ids[v] in final]
     lines += [f"d {names[root]}/d {names[v]} = {final[ids[v]][0]}" for v in leaves[:_SHOWN_LEAVES]]
@@ -252,6 +262,11 @@ def _final_step(root: Value, order: list[Value], ids: dict[Value, str], names: d
     return {"phase": "done", "node": ids[root], "title": "Done: the gradients backward() leaves",
             "lines": lines, "data": {}, "grad": {ids[v]: _grad(0.0) for v in unreached},
             "edges": [], "receivers": [], "reveal": []}
+
+
+def _some(nodes: list[Value], names: dict[Value, str], limit: int = 8) -> str:
+    """The first `limit` names of `nodes`, then "..." if there are more."""
+    return ", ".join(names[v] for v in nodes[:limit]) + (", ..." if len(nodes) > limit else "")
 
 
 def _grad(g: float) -> list[str]:

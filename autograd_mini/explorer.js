@@ -21,6 +21,17 @@
       g: g, dataText: texts[texts.length - 2], gradText: texts[texts.length - 1]
     };
   });
+  function centreInCell(text) {  // the page rewrites the text: keep it in the middle of its cell
+    var cell = text.previousElementSibling;
+    if (!cell || cell.tagName.toLowerCase() !== "polygon") { return; }
+    var b = cell.getBBox();
+    text.setAttribute("x", String(b.x + b.width / 2));
+    text.setAttribute("text-anchor", "middle");
+  }
+  Object.keys(boxes).forEach(function (id) {
+    centreInCell(boxes[id].dataText);
+    centreInCell(boxes[id].gradText);
+  });
   var opNodes = {};  // "n5_op" -> g
   Array.prototype.forEach.call(svg.querySelectorAll("g.node.op"), function (g) {
     opNodes[g.getAttribute("data-node")] = g;
@@ -38,7 +49,7 @@
   function stateAt(k) {
     var state = {data: {}, grad: {}, revealed: {}};
     Object.keys(nodes).forEach(function (id) {
-      if (nodes[id].kind === "leaf") { state.data[id] = nodes[id].shown; }
+      if (nodes[id].kind === "leaf" || nodes[id].kind === "constant") { state.data[id] = nodes[id].shown; }
     });
     for (var i = 0; i < k; i++) {
       var s = steps[i];
@@ -62,10 +73,12 @@
     Object.keys(boxes).forEach(function (id) {
       var box = boxes[id];
       var known = Object.prototype.hasOwnProperty.call(state.data, id);
-      var grad = state.grad[id];
+      var constant = nodes[id].constant;  // requires_grad=False: backward() never gives it a gradient
+      var grad = constant ? null : state.grad[id];
       box.dataText.textContent = "data " + (known ? state.data[id] : "?");
-      box.gradText.textContent = "grad " + (grad ? grad[0] : "?");
+      box.gradText.textContent = constant ? "const: no grad" : "grad " + (grad ? grad[0] : "?");
       box.g.setAttribute("data-grad", grad ? grad[1] : "");
+      setClass(box.g, "constant", constant);
       setClass(box.g, "pending", !known);
       setClass(box.g, "current", !!current && current.node === id && current.phase !== "done");
       setClass(box.g, "receiving", !!receivers[id]);
@@ -91,8 +104,13 @@
     document.getElementById("prev").disabled = step === 0;
     document.getElementById("reset").disabled = step === 0;
     document.getElementById("next").disabled = step === steps.length;
-    if (current && current.phase !== "done") {
-      follow([current.node].concat(current.receivers).map(function (id) { return boxes[id].g; }));
+    if ((step === 0 || step === steps.length) && fitsWhole()) {
+      fit();
+    } else if (step === 0) {
+      startView();
+    } else {  // the end of a graph too big to fit: where the last rule was, as stepping there shows
+      var shown = current.phase === "done" && step > 1 ? steps[step - 2] : current;
+      follow([shown.node].concat(shown.receivers).map(function (id) { return boxes[id].g; }));
     }
   }
 
@@ -128,8 +146,10 @@
     h.textContent = info.name + "  (" + info.kind + ")";
     panel.appendChild(h);
     var grad = state.grad[id];
+    var gradText = info.constant ? "none: a constant (requires_grad=False) gets no gradient"
+      : grad ? grad[0] : "not reached yet";
     var facts = [
-      ["data", info.data], ["grad now", grad ? grad[0] : "not reached yet"],
+      ["data", info.data], ["grad now", gradText],
       ["forward", info.forward], ["rule", info.rule]
     ];
     if (info.neuron) { facts.push(["neuron", info.neuron]); }
@@ -150,12 +170,17 @@
     panel.scrollIntoView({block: "nearest"});
   }
 
-  function addBlock(panel, heading, text, cls) {
+  function addBlock(panel, heading, text, cls) {  // one block per line: a long line wraps, indented
     var h = document.createElement("h3");
     h.textContent = heading;
     var pre = document.createElement("pre");
     pre.className = cls;
-    pre.textContent = text;
+    text.split("\n").forEach(function (line) {
+      var span = document.createElement("span");
+      span.className = "line";
+      span.textContent = line;
+      pre.appendChild(span);
+    });
     panel.appendChild(h);
     panel.appendChild(pre);
   }
@@ -187,27 +212,68 @@
     applyView();
   }
 
-  function fit() {
+  // Screen pixels per SVG point. The labels are laid out at 11pt, shown at 11px at READABLE.
+  // A graph that fits whole at FITS or more (text at 9px or larger) is shown whole, centred,
+  // at the start and the end; a bigger one is followed step by step at READABLE. A fit never
+  // enlarges past MOST.
+  var READABLE = 1.0;
+  var FITS = 0.8;
+  var MOST = 1.5;
+
+  function area() {  // the drawing's box on screen, or null while it is not displayed
+    var rect = svg.getBoundingClientRect();
+    return rect.width && rect.height && svg.getScreenCTM() ? rect : null;
+  }
+
+  function fitScale(rect) { return Math.min(rect.width / home.width, rect.height / home.height); }
+
+  function fitsWhole() {
+    var rect = area();
+    return !!rect && fitScale(rect) >= FITS;
+  }
+
+  function fit() {  // the whole graph, centred (the viewBox is centred by the default xMidYMid meet)
     view = {x: home.x, y: home.y, width: home.width, height: home.height};
+    var rect = area();
+    if (rect && fitScale(rect) > MOST) {
+      view.width = rect.width / MOST;
+      view.height = rect.height / MOST;
+      view.x = home.x + (home.width - view.width) / 2;
+      view.y = home.y + (home.height - view.height) / 2;
+    }
     applyView();
   }
 
-  // A big graph fitted to the window has unreadable text: start at a readable scale,
-  // centred on the first node the forward pass computes, and let each step bring
-  // its node into sight.
-  var READABLE = 1.0;  // screen pixels per SVG point: text at the 11px it was laid out for
-  function startView() {
-    fit();
-    var rect = svg.getBoundingClientRect();
-    if (!rect.width || !rect.height || !svg.getScreenCTM()) { return; }
-    if (Math.min(rect.width / home.width, rect.height / home.height) >= READABLE) { return; }
-    var first = boxes[steps[0].node].g.getBoundingClientRect();
-    var centre = toSvg(first.left + first.width / 2, first.top + first.height / 2);
-    view.width = rect.width / READABLE;
-    view.height = rect.height / READABLE;
+  function clampView() {  // keep the graph in sight: centred on an axis where it is smaller than the view
+    [["x", "width"], ["y", "height"]].forEach(function (axis) {
+      var pos = axis[0];
+      var size = axis[1];
+      if (view[size] >= home[size]) {
+        view[pos] = home[pos] + (home[size] - view[size]) / 2;
+      } else {
+        view[pos] = Math.max(home[pos], Math.min(home[pos] + home[size] - view[size], view[pos]));
+      }
+    });
+  }
+
+  function centreOn(rect) {  // pan so the screen rectangle `rect` is in the middle, keeping the zoom
+    var centre = toSvg(rect.left + rect.width / 2, rect.top + rect.height / 2);
     view.x = centre.x - view.width / 2;
     view.y = centre.y - view.height / 2;
+    clampView();
     applyView();
+  }
+
+  // The start: a graph that fits is shown whole; a bigger one at a readable scale, at the
+  // first node the forward pass computes (its inputs, the graph's first rank, beside it).
+  function startView() {
+    fit();
+    var rect = area();
+    if (!rect || fitScale(rect) >= FITS) { return; }
+    view.width = rect.width / READABLE;
+    view.height = rect.height / READABLE;
+    applyView();
+    centreOn(boxes[steps[0].node].g.getBoundingClientRect());
   }
 
   function follow(gs) {  // pan so the step's nodes are in sight (centred on them), keeping the zoom
@@ -220,14 +286,11 @@
     };
     r.width = r.right - r.left;
     r.height = r.bottom - r.top;
-    var s = svg.getBoundingClientRect();
+    var s = area();
+    if (!s) { return; }  // not displayed (a hidden tab)
     if (r.width > s.width || r.height > s.height) { r = rects[0]; }  // too spread out: the node itself
-    if (!s.width || !s.height || !svg.getScreenCTM()) { return; }  // not displayed (a hidden tab)
     if (r.left >= s.left && r.right <= s.right && r.top >= s.top && r.bottom <= s.bottom) { return; }
-    var centre = toSvg(r.left + r.width / 2, r.top + r.height / 2);
-    view.x = centre.x - view.width / 2;
-    view.y = centre.y - view.height / 2;
-    applyView();
+    centreOn(r);
   }
 
   var drag = null;
@@ -313,6 +376,9 @@
     }
   });
 
-  startView();
+  window.addEventListener("resize", function () {  // keep the whole graph in sight where it was shown
+    if ((step === 0 || step === steps.length) && fitsWhole()) { fit(); }
+  });
+
   render(0);
 }());

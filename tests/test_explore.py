@@ -58,7 +58,9 @@ def test_last_step_shows_exactly_the_gradients_backward_leaves():
     payload = page.data.payload()
     shown = replay(payload, len(payload["steps"]))
     ids = {node["name"]: i for i, node in payload["nodes"].items()}
-    assert len(shown) == len(payload["nodes"])  # every node has a gradient at the end
+    constants = {i for i, node in payload["nodes"].items() if node["constant"]}
+    assert len(constants) == 3  # x (2 inputs) and t lifted into the graph: requires_grad=False
+    assert set(shown) == set(payload["nodes"]) - constants  # every other node has a gradient at the end
     for p in model.parameters():
         assert shown[ids[p.label]][1] == repr(p.grad)
         assert float(shown[ids[p.label]][1]) == p.grad
@@ -90,7 +92,7 @@ def test_steps_follow_forward_then_the_engines_backward_order():
     assert [names[s["node"]] for s in backward] == [v.label or names[s["node"]] for v, s in zip(interior, backward)]
     assert steps[0]["phase"] == "forward" and steps[-1]["phase"] == "done"
     # forward: inputs are computed before the node that reads them
-    computed = {i for i, n in payload["nodes"].items() if n["kind"] == "leaf"}
+    computed = {i for i, n in payload["nodes"].items() if n["kind"] in ("leaf", "constant")}
     for s in forward:
         assert all(src in computed for src, dst in s["edges"] if dst.endswith("_op") and src in payload["nodes"])
         computed.update(s["data"])
@@ -226,12 +228,26 @@ def test_unreached_nodes_end_with_grad_zero():
     payload = explore(y).data.payload()
     shown = replay(payload, len(payload["steps"]))
     y.backward()
-    by_name = {n["name"]: shown[i] for i, n in payload["nodes"].items()}
+    by_name = {n["name"]: shown[i] for i, n in payload["nodes"].items() if i in shown}
     assert z.grad == 0.0 and x.grad == 1.0
     z_name = next(n["name"] for n in payload["nodes"].values() if n["forward"].endswith("= 0.5 * 2 = 1"))
     assert by_name[z_name] == ["0", "0.0"] and by_name["x"] == ["1", "1.0"]
     constant = next(n["name"] for n in payload["nodes"].values() if n["forward"].endswith("= 2 (given)"))
-    assert payload["steps"][-1]["lines"][1].startswith(f"Nothing reached {constant} ")  # 2.0: a constant
+    # z got its 0 from step's rule; the constant 2.0 is listed apart, as never getting a gradient
+    assert payload["steps"][-1]["lines"][1] == f"Constants (requires_grad=False), no gradient: {constant}."
+    assert constant not in by_name  # 2.0 is a constant: it never shows a gradient
+
+
+def test_nodes_no_gradient_reaches_are_named_and_end_with_grad_zero():
+    x, w = Value(0.5, label="x"), Value(2.0, label="w")
+    y = apply(ops.STEP, x * w) + x  # x * w gets 0 from step, so its rule is skipped: w is never reached
+    payload = explore(y).data.payload()
+    shown = replay(payload, len(payload["steps"]))
+    y.backward()
+    by_name = {n["name"]: shown[i] for i, n in payload["nodes"].items()}
+    assert w.grad == 0.0 and by_name["w"] == ["0", "0.0"]
+    assert payload["steps"][-1]["lines"][1] == "Nothing reached w (no differentiable path, or only zero " \
+        "gradients): grad 0."
 
 
 def test_save_writes_the_page_atomically(tmp_path, monkeypatch):
@@ -322,7 +338,10 @@ def test_random_graphs_end_with_backwards_gradients_bit_for_bit(expr):
     order = forward_order(root)
     assert len(order) == len(payload["nodes"])
     for i, v in enumerate(order):
-        assert shown[f"n{i}"][1] == repr(v.grad), (i, v)
+        if v.requires_grad:
+            assert shown[f"n{i}"][1] == repr(v.grad), (i, v)
+        else:  # a constant: backward() never writes its .grad, and the page shows none
+            assert f"n{i}" not in shown and v.grad == 0.0 and payload["nodes"][f"n{i}"]["constant"]
 
 
 def test_default_max_nodes_is_draws():
@@ -356,3 +375,18 @@ def test_the_names_of_unlabelled_nodes_are_the_numbers_in_their_boxes():
             assert texts[0] == label
         else:
             assert texts[1] == label
+
+
+def view_box(svg):
+    return [float(v) for v in re.search(r'viewBox="([^"]*)"', svg)[1].split()[2:]]
+
+
+def test_the_layout_is_the_one_that_shows_the_graph_largest():
+    loss, _ = neuron_loss()
+    by_rank = {d: view_box(explore(loss, rankdir=d).svg) for d in ("LR", "TB")}
+    assert by_rank["LR"][0] > by_rank["LR"][1] and by_rank["TB"][1] > by_rank["TB"][0]  # draw's two layouts
+    assert view_box(explore(loss).svg) == by_rank["TB"]  # a small graph: on top of each other it fits a window
+    big, *_ = mlp_loss(nouts=(8, 8, 1), x=(0.1, 0.2, 0.3))
+    assert view_box(explore(big).svg) == view_box(explore(big, rankdir="LR").svg)  # wide layers: side by side
+    with pytest.raises(ValueError, match="rankdir must be 'LR', 'TB' or None.*'BT'"):
+        explore(loss, rankdir="BT")

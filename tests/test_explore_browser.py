@@ -159,7 +159,9 @@ def test_step_through_a_neuron_with_the_keyboard(open_page):
     expected = engine_grads(loss, labelled(loss))
     for label, grad in expected.items():
         assert shown[label] == grad, label
-    assert all(g != "" for g in shown.values())
+    constants = constant_labels(page)
+    assert len(constants) == 1  # the target 0.01, lifted into squared_error: requires_grad=False
+    assert all((g == "") == (label in constants) for label, g in shown.items())  # the rest all have one
     page.shot("neuron-end")
     for k in range(n - 1, n - 4, -1):  # ArrowLeft undoes a step
         page.page.keyboard.press("ArrowLeft")
@@ -215,6 +217,69 @@ def test_step_through_an_mlp_with_the_buttons(open_page):
     assert page.step() == 0 and page.page.is_disabled("#prev")
 
 
+def constant_labels(page):
+    """The labels of the boxes the page shows as constants, checked to read so."""
+    boxes = page.page.eval_on_selector_all(
+        "g.node.value.constant", "gs => gs.map(g => [g.getAttribute('data-label'), g.textContent])")
+    assert all("const: no grad" in text and "grad ?" not in text for _, text in boxes)
+    return {label for label, _ in boxes}
+
+
+def inside(page, selector):
+    """Whether the element's box on screen lies inside the graph's area."""
+    return page.page.evaluate(
+        """s => { const a = document.querySelector('#graph').getBoundingClientRect();
+                  const r = document.querySelector(s).getBoundingClientRect();
+                  return r.left >= a.left - 0.5 && r.right <= a.right + 0.5 && r.top >= a.top - 0.5
+                         && r.bottom <= a.bottom + 0.5; }""", selector)
+
+
+def scale(page):
+    """Screen pixels per SVG point now."""
+    return page.page.evaluate("() => document.querySelector('#graph svg').getScreenCTM().a")
+
+
+def test_a_small_graph_is_shown_whole_at_the_start_and_the_end(open_page):
+    loss = neuron()
+    page = open_page(explore(loss))
+    every_node = "g.node.value, g.node.op"
+    count = page.page.eval_on_selector_all(every_node, "gs => gs.length")
+    root = 'g.node.value[data-label="E"]'
+    for key in ["Home", "ArrowRight", "ArrowRight", "End", "Home", "End"]:
+        page.page.keyboard.press(key)
+        if page.step() in (0, page.steps()):
+            assert inside(page, root) and inside(page, 'g.node.value[data-label="x1"]'), (key, page.step())
+            boxes = page.page.eval_on_selector_all(every_node, "gs => gs.map(g => g.getBoundingClientRect())")
+            area = page.page.eval_on_selector("#graph", "g => g.getBoundingClientRect()")
+            assert len(boxes) == count and all(
+                b["x"] >= area["x"] - 0.5 and b["x"] + b["width"] <= area["x"] + area["width"] + 0.5
+                and b["y"] >= area["y"] - 0.5 and b["y"] + b["height"] <= area["y"] + area["height"] + 0.5
+                for b in boxes), key
+            assert scale(page) >= 0.8  # the labels (11pt) at 9px or more: readable
+    page.shot("small-graph-end")
+    page.page.click("#zoom-in")
+    page.page.click("#zoom-in")
+    assert not inside(page, root) or not inside(page, 'g.node.value[data-label="x1"]')  # zoomed in: cut
+    page.page.click("#fit")
+    assert inside(page, root) and inside(page, 'g.node.value[data-label="x1"]')
+
+
+def test_a_big_graph_follows_each_step_at_a_readable_scale(open_page):
+    loss, *_ = mlp()
+    page = open_page(explore(loss))
+    assert scale(page) == pytest.approx(1.0)  # does not fit whole: the readable scale, not the fit
+    for k in range(1, page.steps()):
+        page.page.keyboard.press("ArrowRight")
+        node = page.page.eval_on_selector("g.node.value.current", "g => g.getAttribute('data-node')")
+        assert inside(page, f'g.node.value[data-node="{node}"]'), k  # each step's node is in sight
+    page.page.click("#fit")
+    whole = page.page.evaluate(
+        "() => { const a = document.querySelector('#graph').getBoundingClientRect();"
+        " const b = document.querySelector('#graph svg > g').getBoundingClientRect();"
+        " return b.left >= a.left - 1 && b.right <= a.right + 1 && b.top >= a.top - 1 && b.bottom <= a.bottom + 1; }")
+    assert whole  # Fit always shows the whole graph
+
+
 def test_play_runs_to_the_end_and_pauses(open_page):
     page = open_page(explore(neuron()))
     page.page.select_option("#speed", "50")
@@ -242,7 +307,17 @@ def test_clicking_a_node_fills_details_with_its_paths_and_delta_row(open_page):
     assert "d #1/d L1.N0.w0 = " in details  # the explain report, in the page's names
     if hasattr(autograd_mini.delta, "delta_table"):
         assert "(1.3)" in details and "hidden layer 1" in details and "delta_j" in details
+    # Every character of the long path lines and the delta row is in sight: they wrap, none is clipped.
+    blocks = page.page.eval_on_selector_all(
+        "#details pre, #details dd", "els => els.map(e => [e.className, e.scrollWidth, e.clientWidth])")
+    assert any(name == "explain" for name, _, _ in blocks) and any(name == "delta" for name, _, _ in blocks)
+    assert all(scroll <= client for _, scroll, client in blocks), blocks
+    lines = page.page.eval_on_selector_all("#details pre.explain .line", "ls => ls.map(l => l.textContent)")
+    assert max(len(line) for line in lines) > 70  # lines longer than the panel is wide: they need wrapping
     page.shot("details-open")
+    page.page.click('g.node.value.constant >> nth=0')  # an input x_i: a constant
+    assert "constant" in page.page.text_content("#details h2")
+    assert "none: a constant (requires_grad=False) gets no gradient" in page.page.text_content("#details dl")
     page.page.click('g.node.value[data-label="L2.N0.out"]')
     assert "L2.N0.out" in page.page.text_content("#details h2")
 
