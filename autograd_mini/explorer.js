@@ -264,8 +264,8 @@
     applyView();
   }
 
-  // The start: a graph that fits is shown whole; a bigger one at a readable scale, at the
-  // first node the forward pass computes (its inputs, the graph's first rank, beside it).
+  // The start: a graph that fits is shown whole; a bigger one at a readable scale, centred on
+  // the op of the first node the forward pass computes (its inputs on one side, it on the other).
   function startView() {
     fit();
     var rect = area();
@@ -273,7 +273,8 @@
     view.width = rect.width / READABLE;
     view.height = rect.height / READABLE;
     applyView();
-    centreOn(boxes[steps[0].node].g.getBoundingClientRect());
+    var first = opNodes[steps[0].node + "_op"] || boxes[steps[0].node].g;
+    centreOn(first.getBoundingClientRect());
   }
 
   function follow(gs) {  // pan so the step's nodes are in sight (centred on them), keeping the zoom
