@@ -21,6 +21,7 @@
       g: g, dataText: texts[texts.length - 2], gradText: texts[texts.length - 1]
     };
   });
+
   function centreInCell(text) {  // the page rewrites the text: keep it in the middle of its cell
     var cell = text.previousElementSibling;
     if (!cell || cell.tagName.toLowerCase() !== "polygon") { return; }
@@ -32,6 +33,7 @@
     centreInCell(boxes[id].dataText);
     centreInCell(boxes[id].gradText);
   });
+
   var opNodes = {};  // "n5_op" -> g
   Array.prototype.forEach.call(svg.querySelectorAll("g.node.op"), function (g) {
     opNodes[g.getAttribute("data-node")] = g;
@@ -108,7 +110,7 @@
       fit();
     } else if (step === 0) {
       startView();
-    } else {  // the end of a graph too big to fit: where the last rule was, as stepping there shows
+    } else {  // a step brings its nodes into sight; the end of a big graph, those of the last rule
       var shown = current.phase === "done" && step > 1 ? steps[step - 2] : current;
       follow([shown.node].concat(shown.receivers).map(function (id) { return boxes[id].g; }));
     }
