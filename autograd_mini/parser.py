@@ -28,15 +28,13 @@ from typing import NamedTuple
 
 from . import ops
 from .errors import AutogradMiniError, DomainError, NumericOverflowError
+from .quoting import WINDOW, point_at, printable
 from .value import Value, apply
 
 MAX_DEPTH = 100
 """Deepest nesting of parentheses, calls, unary signs and powers the parser accepts."""
 MAX_LENGTH = 100_000
 """Longest expression text accepted, in characters."""
-WINDOW = 60
-"""Characters shown on each side of the culprit of a long line."""
-
 Binding = Value | int | float
 Span = tuple[int, int]
 
@@ -52,23 +50,6 @@ def functions() -> dict[str, ops.Op]:
 
 
 # --- messages -------------------------------------------------------------------------------------
-def printable(text: str) -> str:
-    """`text` with control and other non-printable characters escaped (\\x1b, \\t, ...)."""
-    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
-def point_at(text: str, start: int, end: int | None = None) -> str:
-    """The line of `text` holding `start` with carets under text[start:end], clamped and escaped."""
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = len(text) if text.find("\n", start) < 0 else text.find("\n", start)
-    width = min(max(1, min(end or 0, line_end) - start), 2 * WINDOW)
-    left, right = max(line_start, start - WINDOW), min(line_end, start + width + WINDOW)
-    before = ("..." if left > line_start else "") + printable(text[left:start])
-    shown = printable(text[start : start + width])
-    after = printable(text[start + width : right]) + ("..." if right < line_end else "")
-    return f"    {before}{shown}{after}\n    {' ' * len(before)}{'^' * max(1, len(shown))}"
-
-
 def _error(text: str, message: str, start: int, end: int | None = None) -> ParseError:
     return ParseError(f"{message}\n{point_at(text, start, end)}")
 
