@@ -27,3 +27,7 @@ def point_at(text: str, start: int, end: int | None = None) -> str:
     after = printable(text[start + width : right]) + ("..." if right < line_end else "")
     return f"    {before}{shown}{after}\n    {' ' * len(before)}{'^' * max(1, len(shown))}"
 
+
+def quote(text: str) -> str:
+    """`text` as a Python literal ('...'), at most 2 * WINDOW characters of it, escaped."""
+    return printable(repr(text[: 2 * WINDOW]))
