@@ -21,12 +21,12 @@ import itertools
 import keyword
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
 from . import ops
 from .expression import Binding, Expression, Instruction, ParseError, Span
-from .quoting import printable, quote
+from .quoting import printable
 from .value import Value
 
 MAX_DEPTH = 100
@@ -235,36 +235,3 @@ def evaluate(text: str, values: Mapping[str, Binding]) -> Value:
     7.0
     """
     return parse(text).evaluate(values)
-
-
-def parse_assignment(text: str) -> tuple[str, float]:
-    """A "name=value" pair as (name, float); ParseError unless the name is a variable name
-    (not a keyword or function) and the value a finite number in ASCII digits."""
-    left, sep, right = text.partition("=")
-    name, number, at = left.strip(), right.strip(), len(left) + 1
-    if not sep:
-        raise ParseError.at(text, f"expected name=value, got {quote(text)} (no '=')", 0, len(text))
-    if name in functions():
-        raise ParseError.at(text, f"{name!r} is a function name and cannot be a variable", 0, len(left))
-    if not is_variable_name(name):
-        raise ParseError.at(text, f"{quote(name)} is not a valid variable name", 0, len(left))
-    try:
-        if not number.isascii() or "_" in number:  # float() would read '٣' as 3 and '1_0' as 10
-            raise ValueError(number)
-        value = float(number)
-    except ValueError:
-        raise ParseError.at(text, f"{name}: {quote(number)} is not a number", at, len(text)) from None
-    if not math.isfinite(value):
-        raise ParseError.at(text, f"{name}: the value must be a finite number, got {quote(number)}", at, len(text))
-    return name, value
-
-
-def parse_assignments(pairs: Iterable[str]) -> dict[str, float]:
-    """Several "name=value" pairs as a dict, in order; ParseError on a malformed or repeated name."""
-    values: dict[str, float] = {}
-    for pair in pairs:
-        name, value = parse_assignment(pair)
-        if name in values:
-            raise ParseError(f"{name} is given twice ({name}={values[name]!r} and {name}={value!r})")
-        values[name] = value
-    return values
