@@ -99,9 +99,11 @@ def is_variable_name(word: str) -> bool:
 
 
 # --- the parser -----------------------------------------------------------------------------------
-# operator -> (its precedence, the level its right operand is parsed at): + - * / are left-associative;
-# ** is right-associative and its right operand may be signed (2**-1), like a sign's operand (level 3).
-_BINARY = {"+": (1, 2), "-": (1, 2), "*": (2, 3), "/": (2, 3), "**": (4, 3)}
+_FACTOR = 3
+"""The level of a `factor` (a sign's operand, the right side of **): above * /, below **."""
+_BINARY = {"+": (1, 2), "-": (1, 2), "*": (2, _FACTOR), "/": (2, _FACTOR), "**": (4, _FACTOR)}
+"""operator -> (its precedence, the level its right operand is parsed at): a right level above the
+operator's own makes it left-associative (+ - * /), below makes it right-associative (**)."""
 
 
 class _Parser:
@@ -121,14 +123,14 @@ class _Parser:
         start, end = self.signed(sign, depth) if (sign := self.accept("+", "-")) else self.atom(depth)
         while _BINARY.get(self.peek().kind, (0,))[0] >= level:
             op, mark = self.take(), len(self.program)
-            end = self.expression(depth + (op.kind == "**"), _BINARY[op.kind][1])[1]
+            end = self.expression(depth + 1 if op.kind == "**" else depth, _BINARY[op.kind][1])[1]
             constant = op.kind == "**" and all(step.kind != "variable" for step in self.program[mark:])
             self.emit("**n" if constant else op.kind, None, start, end, 2)
         return start, end
 
     def signed(self, sign: Token, depth: int) -> Span:
         """The operand of a sign; a "-" right before a number literal folds into it."""
-        end = self.expression(depth + 1, 3)[1]
+        end = self.expression(depth + 1, _FACTOR)[1]
         last = self.program[-1]
         if sign.kind == "-" and last.kind == "number" and not self.text[sign.end : last.start].strip():
             self.program[-1] = Instruction("number", -float(last.arg), sign.start, end)  # type: ignore[arg-type]
