@@ -44,7 +44,6 @@ def functions() -> dict[str, ops.Op]:
 # re.ASCII: a Unicode \d would accept '²' or '٣'. `glued` catches letters stuck to a number (2x, 1j).
 _TOKEN = re.compile(r"[ \t\r\n]*(?:(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(?P<glued>[\w.]*)"
                     r"|(?P<name>[A-Za-z_]\w*)|(?P<op>\*\*|[-+*(),]|/(?!/))|(?P<other>//|[^ \t\r\n]))", re.ASCII)
-_NAME = re.compile(r"[A-Za-z_]\w*", re.ASCII)
 _KEYWORDS = frozenset(keyword.kwlist + keyword.softkwlist)
 _NOT_ALLOWED = {  # Python that is not this language; other ASCII symbols are "not an operator"
     ".": "attribute access ('.') is not allowed", **dict.fromkeys("[]", "subscripts and lists are not allowed"),
@@ -95,7 +94,7 @@ def _not_allowed(c: str) -> str:
 
 def is_variable_name(word: str) -> bool:
     """Whether `word` is a NAME of the language that is neither a Python keyword nor a function."""
-    return bool(_NAME.fullmatch(word)) and word not in _KEYWORDS and word not in functions()
+    return word.isascii() and word.isidentifier() and word not in _KEYWORDS and word not in functions()
 
 
 # --- the parser -----------------------------------------------------------------------------------
