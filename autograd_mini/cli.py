@@ -25,8 +25,9 @@ from typing import Any, TextIO
 from . import __version__
 from .commands import EXIT_FAILURE, EXIT_OK, PROG, UsageError, run_demo, run_draw, run_grad, run_quiz
 from .errors import AutogradMiniError
-from .parser import ParseError, functions, printable
+from .parser import ParseError, functions
 from .quiz import DEFAULT_TOLERANCE
+from .quoting import printable
 from .viz import DEFAULT_MAX_NODES
 
 EXIT_USAGE, EXIT_INTERRUPTED = 2, 130

@@ -8,6 +8,7 @@ engine's typed errors), which `cli.main` turns into a one-line message.
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -17,8 +18,10 @@ from typing import Any, TextIO
 
 from .engine import gradients, local_derivatives, reverse_topological_order
 from .errors import AutogradMiniError
+from .expression import Expression, ParseError
 from .graph import depending_on
-from .parser import Expression, parse, parse_assignments
+from .parser import functions, is_variable_name, parse
+from .quoting import quote
 from .value import Value
 
 PROG = "autograd-mini"
@@ -178,6 +181,39 @@ def _build(text: str, pairs: Sequence[str]) -> tuple[Expression, dict[str, Value
     if root.label is None:
         root.label = "f"  # how graphs and explain's report name the result
     return expression, leaves, root, spans
+
+
+def parse_assignment(text: str) -> tuple[str, float]:
+    """A "name=value" pair as (name, float); ParseError unless the name is a variable name
+    (not a keyword or function) and the value a finite number in ASCII digits."""
+    left, sep, right = text.partition("=")
+    name, number, at = left.strip(), right.strip(), len(left) + 1
+    if not sep:
+        raise ParseError.at(text, f"expected name=value, got {quote(text)} (no '=')", 0, len(text))
+    if name in functions():
+        raise ParseError.at(text, f"{name!r} is a function name and cannot be a variable", 0, len(left))
+    if not is_variable_name(name):
+        raise ParseError.at(text, f"{quote(name)} is not a valid variable name", 0, len(left))
+    try:
+        if not number.isascii() or "_" in number:  # float() would read '٣' as 3 and '1_0' as 10
+            raise ValueError(number)
+        value = float(number)
+    except ValueError:
+        raise ParseError.at(text, f"{name}: {quote(number)} is not a number", at, len(text)) from None
+    if not math.isfinite(value):
+        raise ParseError.at(text, f"{name}: the value must be a finite number, got {quote(number)}", at, len(text))
+    return name, value
+
+
+def parse_assignments(pairs: Iterable[str]) -> dict[str, float]:
+    """Several "name=value" pairs as a dict, in order; ParseError on a malformed or repeated name."""
+    values: dict[str, float] = {}
+    for pair in pairs:
+        name, value = parse_assignment(pair)
+        if name in values:
+            raise ParseError(f"{name} is given twice ({name}={values[name]!r} and {name}={value!r})")
+        values[name] = value
+    return values
 
 
 def _names_in(expression: Expression, names: Sequence[str], option: str) -> list[str]:

@@ -22,7 +22,8 @@ from .delta import DeltaTable, delta_table
 from .explain import explain
 from .losses import squared_error
 from .nn import MLP, neuron_label, parameter_label
-from .parser import ParseError, parse, printable
+from .parser import ParseError, parse
+from .quoting import printable
 from .value import Value, sum_of
 
 DEFAULT_TOLERANCE = 0.01
