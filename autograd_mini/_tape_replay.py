@@ -130,7 +130,7 @@ class Replay:
             for group in self.groups:
                 if group.scalar:
                     if group.batched is not None:
-                        column = shared[group.index]
+                        column = shared[group.take]
                         shared[group.start] = _vector_forward(group, column)
                         saved.append(column)
                         continue
@@ -248,7 +248,9 @@ def scatter_add(plan: Scatter, into: Any, block: Any) -> None:
     """into[plan's targets] += the rows of `block`, summed per target ((1.8))."""
     if plan.rows is not None:
         block = block[plan.rows]
-    if plan.starts is not None:
+    if plan.fold:
+        block = block.reshape((plan.fold, -1) + tuple(block.shape[1:])).sum(axis=0)
+    elif plan.starts is not None:
         if not isinstance(block, np.ndarray):  # torch & co.: their index_add_ sums duplicates
             xp = namespace(into)
             into.index_add_(0, xp.asarray(plan.sorted_targets, device=into.device), block)

@@ -55,13 +55,19 @@ class Scatter:
     (much faster than np.add.at).
     """
 
-    __slots__ = ("rows", "targets", "starts", "sorted_targets")
+    __slots__ = ("rows", "targets", "starts", "sorted_targets", "fold")
 
     def __init__(self, rows: np.ndarray, targets: np.ndarray, n_rows: int) -> None:
         self.sorted_targets: Any = None
-        if len(np.unique(targets)) == len(targets):
-            self.starts = None
-        else:
+        self.fold = 0
+        distinct = len(np.unique(targets))
+        self.starts = None
+        if distinct < len(targets) and _repeats(targets, distinct):
+            # The same targets m times over (p * p reads each parameter twice): the m
+            # blocks are summed as one reshape and a sum, not sorted into segments.
+            self.fold = len(targets) // distinct
+            targets = targets[:distinct]
+        elif distinct < len(targets):
             order = np.argsort(targets, kind="stable")
             rows, targets = rows[order], targets[order]
             self.sorted_targets = targets  # one per row: for namespaces without reduceat
@@ -72,6 +78,12 @@ class Scatter:
         self.targets: np.ndarray | slice = targets
         if self.starts is None and len(targets) and bool(np.all(np.diff(targets) == 1)):
             self.targets = slice(int(targets[0]), int(targets[-1]) + 1)  # a slice is cheaper than an index
+
+
+def _repeats(targets: np.ndarray, distinct: int) -> bool:
+    """`targets` is its first `distinct` entries (all different) repeated a whole number of times."""
+    m = len(targets) // distinct
+    return m * distinct == len(targets) and bool(np.array_equal(targets, np.tile(targets[:distinct], m)))
 
 
 class Port:
@@ -124,7 +136,7 @@ class Group:
     """Instructions sharing op, arity, depth and operand layout: one row call."""
 
     __slots__ = ("op", "k", "shared", "start", "stop", "ports", "perm", "nodes", "needs_grad", "scalar", "index",
-                 "positions", "scatter", "matmul", "n_leaf", "batched")
+                 "positions", "scatter", "matmul", "n_leaf", "batched", "take")
 
     def __init__(self, op: Op, nodes: list[Instruction], shared: bool) -> None:
         self.op = op
@@ -140,6 +152,7 @@ class Group:
         # otherwise pay numpy's per-call overhead once per operand.
         self.scalar = shared and self.k == 1
         self.index = np.zeros(0, dtype=np.intp)
+        self.take: np.ndarray | slice = self.index  # `index` as a slice when it can be one
         self.positions: list[int] = []
         self.scatter: Scatter | None = None
         self.matmul: Matmul | None = None
@@ -251,6 +264,7 @@ def _build_ports(group: Group, row: list[int], shared: list[bool], needs: list[b
     if group.scalar:
         slots = group.nodes[0].inputs
         group.index = np.array([row[s] for s in slots], dtype=np.intp)
+        group.take = rows_of(group.index)
         name = group.op.name
         if OPS.get(name) is group.op and name in BATCHED and (name == "sum" or len(slots) % 2 == 0) and slots:
             group.batched = BATCHED[name]
