@@ -29,7 +29,7 @@ import numpy as np
 
 from ._arrays import namespace
 from ._tape_errors import check_accumulated, checked_grads, location, raise_forward
-from ._tape_schedule import Group, Port, Scatter, Schedule
+from ._tape_schedule import Group, Port, Scatter, Schedule, rows_of
 from .errors import AutogradMiniError, forward_error, gradient_error, rule_error
 
 
@@ -51,6 +51,8 @@ class Replay:
         self._buffers: dict[Any, tuple[Any, Any]] = {}
         self._previous: list[Any] = []
         self._grad_buffers: tuple[Any, Any] | None = None
+        batched_roots = not any(s for s, _ in self.roots)
+        self._root_rows = rows_of(np.array([r for _, r in self.roots], dtype=np.intp)) if batched_roots else None
 
     def run(self, batch: Any, params: Any, backward: bool) -> tuple[Any, Any]:
         """(outputs of shape (1 + n_extra, batch), d sum(losses) / d params or None), chunk by chunk.
@@ -114,6 +116,8 @@ class Replay:
 
     def _outputs(self, b: int) -> Any:
         values, shared = self._current()
+        if self._root_rows is not None and type(values) is np.ndarray:  # all batched: one copy of their rows
+            return values[self._root_rows].copy()
         xp = namespace(values)
         return xp.stack([xp.broadcast_to(shared[r, 0], (b,)) if s else values[r] for s, r in self.roots])
 
@@ -229,6 +233,12 @@ class Replay:
                 kept.append(grads)
                 if careful:
                     grads = checked_grads(group, g, out, operands, grads, offset)
+                if not careful and xp is np:
+                    for port, action in group.actions:
+                        into = g_shared if port.shared else g_values
+                        if action is None or not _add_direct(action, grads, g, into):
+                            scatter(port, grads, g, into, xp)
+                    continue
                 for port in group.ports:
                     if port.scatter is not None:
                         into = g_shared if port.shared else g_values
@@ -284,6 +294,27 @@ def gather(group: Group, values: Any, shared: Any, b: int) -> list[Any]:
     if group.perm is None:
         return parts
     return [parts[i] for i in group.perm]
+
+
+def _add_direct(action: tuple[int, str, Any], grads: list[Any], g: Any, into: np.ndarray) -> bool:
+    """`scatter` for a port of one position whose gradient goes straight to its targets (see
+    `Port.direct`): the block is the rule's result itself, or its sum over the batch or the
+    nodes. False (nothing added) when the rule returned something else than an array of g's
+    shape (None, a number, a broadcast row): `scatter` handles those."""
+    position, reduce, targets = action
+    gx = grads[position]
+    if type(gx) is not np.ndarray or gx.shape != g.shape:
+        return False
+    if reduce == "batch":
+        gx = gx.sum(axis=1)
+    elif reduce == "flat":  # a shared group: one column already
+        gx = gx.reshape(-1)
+    elif reduce == "nodes":
+        gx = gx.sum(axis=0, keepdims=True)
+    elif reduce == "all":
+        gx = gx.sum().reshape(1)
+    into[targets] += gx
+    return True
 
 
 def scatter(port: Port, grads: list[Any], g: Any, into: Any, xp: Any = np) -> None:

@@ -97,6 +97,21 @@ class Port:
 
     __slots__ = ("positions", "shared", "uniform", "index", "take", "scatter", "everything")
 
+    def direct(self, group_shared: bool) -> tuple[int, str, Any] | None:
+        """(position, reduction, targets) when the port's gradient block can be added to its
+        targets as it is, reduced over the batch ("batch"), the nodes ("nodes"), both ("all")
+        or just flattened ("flat"): one position, no rows dropped, no duplicate targets."""
+        plan = self.scatter
+        if plan is None or len(self.positions) != 1 or plan.rows is not None or plan.fold or plan.starts is not None:
+            return None
+        if self.uniform:
+            reduce = "all" if self.shared else "nodes"
+        elif self.shared:
+            reduce = "flat" if group_shared else "batch"
+        else:
+            reduce = ""
+        return self.positions[0], reduce, plan.targets
+
     def __init__(self, positions: list[int], shared: bool, uniform: bool, index: np.ndarray) -> None:
         self.positions = positions
         self.shared = shared
@@ -136,7 +151,7 @@ class Group:
     """Instructions sharing op, arity, depth and operand layout: one row call."""
 
     __slots__ = ("op", "k", "shared", "start", "stop", "ports", "perm", "nodes", "needs_grad", "scalar", "index",
-                 "positions", "scatter", "matmul", "n_leaf", "batched", "take")
+                 "positions", "scatter", "matmul", "n_leaf", "batched", "take", "actions")
 
     def __init__(self, op: Op, nodes: list[Instruction], shared: bool) -> None:
         self.op = op
@@ -159,6 +174,8 @@ class Group:
         # A one-node shared group whose row has a batched form (a sum or dot over every
         # parameter, as an L2 term is): its operands run as one array, not as floats.
         self.batched: tuple[Any, Any] | None = None
+        # (port, Port.direct or None) for the ports that take gradients, for the fast backward.
+        self.actions: list[tuple[Port, tuple[int, str, Any] | None]] = []
         self.n_leaf = 0  # slots before the first instruction's: node j's tape row is its output - n_leaf
 
     def row_of(self, j: int) -> int:
@@ -288,6 +305,8 @@ def _build_ports(group: Group, row: list[int], shared: list[bool], needs: list[b
             port.scatter = Scatter(np.flatnonzero(keep), port.index[keep], len(slots))
         port.everything = positions == list(range(arity))
         group.ports.append(port)
+        if port.scatter is not None:
+            group.actions.append((port, port.direct(group.shared)))
         order += positions
     if order != list(range(arity)):
         where = {p: i for i, p in enumerate(order)}
