@@ -68,14 +68,15 @@ class Replay:
         previous, self._previous = self._previous, []
         grads = self._zeros(xp, (self.n_params,), batch) if backward else None
         parts = []
-        for start in range(0, b, self.chunk_size):
-            part = batch[:, start : start + self.chunk_size]
-            saved = self._forward(part, params, start)
-            self._previous.append(saved)
-            if grads is not None:
-                grads += self._backward(part.shape[1], saved, start)
-            parts.append(self._outputs(part.shape[1]))
-            del self._previous[:-2]  # chunked: only the latest chunk's temporaries stay alive
+        with np.errstate(all="ignore"):  # non-finite numbers are checked for, once per pass
+            for start in range(0, b, self.chunk_size):
+                part = batch[:, start : start + self.chunk_size]
+                saved = self._forward(part, params, start)
+                self._previous.append(saved)
+                if grads is not None:
+                    grads += self._backward(part.shape[1], saved, start)
+                parts.append(self._outputs(part.shape[1]))
+                del self._previous[:-2]  # chunked: only the latest chunk's temporaries stay alive
         del previous
         return (parts[0] if len(parts) == 1 else _concat(xp, parts, axis=1)), grads
 
@@ -130,43 +131,46 @@ class Replay:
         shared[: self.n_params, 0] = params
         values[: self.n_inputs] = batch
         saved: list[Any] = []
-        with np.errstate(all="ignore"):
-            for group in self.groups:
-                if group.scalar:
-                    if group.batched is not None:
-                        column = shared[group.take]
-                        shared[group.start] = _vector_forward(group, column)
-                        saved.append(column)
-                        continue
-                    column = shared[group.index, 0]
-                    datas = column.tolist()
-                    # A non-finite operand means an earlier group failed: the check after
-                    # the loop names that group, the first in order.
-                    shared[group.start, 0] = _scalar_forward(group, datas) if _finite(column) else float("nan")
-                    saved.append(datas)
+        for group in self.groups:
+            if group.scalar:
+                if group.batched is not None:
+                    column = shared[group.take]
+                    shared[group.start] = _vector_forward(group, column)
+                    saved.append(column)
                     continue
-                block = shared if group.shared else values
-                mm = group.matmul
-                if mm is not None:
-                    w, x = shared[mm.w_index, 0], (shared if mm.x_shared else values)[mm.x_index]
-                    block[group.start : group.stop] = mm.forward(w, x)
-                    saved.append((w, x))
-                    continue
+                column = shared[group.index, 0]
+                datas = column.tolist()
+                # A non-finite operand means an earlier group failed: the check after
+                # the loop names that group, the first in order.
+                shared[group.start, 0] = _scalar_forward(group, datas) if _finite(column) else float("nan")
+                saved.append(datas)
+                continue
+            block = shared if group.shared else values
+            mm = group.matmul
+            if mm is not None:
+                w, x = shared[mm.w_index, 0], (shared if mm.x_shared else values)[mm.x_index]
+                block[group.rows] = mm.forward(w, x)
+                saved.append((w, x))
+                continue
+            reads = group.reads
+            if reads is not None:
+                operands = [(shared if in_shared else values)[rows] for in_shared, rows in reads]
+            else:
                 operands = gather(group, values, shared, b)
-                op = group.op
-                if op.valid is not None and not bool(xp.all(op.valid(*operands))):
-                    if xp is not np:
-                        raise NeedsNumpy
-                    bad = ~np.broadcast_to(op.valid(*operands), (group.k, 1 if group.shared else b))
-                    raise_forward(group, operands, bad, offset, invalid=True)
-                try:
-                    block[group.start : group.stop] = op.forward(*operands)
-                except TypeError as exc:
-                    raise TypeError(
-                        f"op {op.name!r}: its row does not run on numpy arrays ({exc}); rows must use "
-                        "arithmetic and autograd_mini.primitives to be replayed by a tape"
-                    ) from exc
-                saved.append(operands)
+            op = group.op
+            if op.valid is not None and not bool(xp.all(op.valid(*operands))):
+                if xp is not np:
+                    raise NeedsNumpy
+                bad = ~np.broadcast_to(op.valid(*operands), (group.k, 1 if group.shared else b))
+                raise_forward(group, operands, bad, offset, invalid=True)
+            try:
+                block[group.rows] = op.forward(*operands)
+            except TypeError as exc:
+                raise TypeError(
+                    f"op {op.name!r}: its row does not run on numpy arrays ({exc}); rows must use "
+                    "arithmetic and autograd_mini.primitives to be replayed by a tape"
+                ) from exc
+            saved.append(operands)
         if not (_finite(values) and _finite(shared)):
             if xp is not np:
                 raise NeedsNumpy
@@ -202,49 +206,49 @@ class Replay:
             g_shared[root_row] = float(b)  # shared gradients are kept summed over the batch
         else:
             g_values[root_row] = 1.0
-        with np.errstate(all="ignore"):
-            for group, operands in zip(reversed(self.groups), reversed(saved), strict=True):
-                if not group.needs_grad:
-                    continue
-                if group.scalar:
-                    if group.batched is not None and not careful:
-                        _vector_backward(group, operands, g_shared, shared[group.start])
-                    else:
-                        datas = shared[group.index, 0].tolist()
-                        _scalar_backward(group, datas, g_shared, float(shared[group.start, 0]))
-                    continue
-                if group.shared:
-                    g, out = g_shared[group.start : group.stop, None], shared[group.start : group.stop]
+        for group, operands in zip(reversed(self.groups), reversed(saved), strict=True):
+            if not group.needs_grad:
+                continue
+            if group.scalar:
+                if group.batched is not None and not careful:
+                    _vector_backward(group, operands, g_shared, shared[group.start])
                 else:
-                    g, out = g_values[group.start : group.stop], values[group.start : group.stop]
-                mm = group.matmul
-                if mm is not None and not careful:
-                    grads = mm.vjp(g, out, *operands)
-                    kept.append(grads)
-                    if mm.w_scatter is not None:
-                        scatter_add(mm.w_scatter, g_shared, grads[0].reshape(-1))
-                    if mm.x_scatter is not None:
-                        dx = grads[1].reshape(-1) if mm.x_shared else grads[1]
-                        scatter_add(mm.x_scatter, g_shared if mm.x_shared else g_values, dx)
-                    continue
-                if mm is not None:  # careful: the dot row itself, operand by operand
-                    operands = gather(group, values, shared, b)
-                grads = list(group.op.vjp(g, out, *operands))
+                    datas = shared[group.index, 0].tolist()
+                    _scalar_backward(group, datas, g_shared, float(shared[group.start, 0]))
+                continue
+            rows = group.rows
+            if group.shared:
+                g, out = g_shared[rows, None], shared[rows]
+            else:
+                g, out = g_values[rows], values[rows]
+            mm = group.matmul
+            if mm is not None and not careful:
+                grads = mm.vjp(g, out, *operands)
                 kept.append(grads)
-                if careful:
-                    grads = checked_grads(group, g, out, operands, grads, offset)
-                if not careful and xp is np:
-                    for port, action in group.actions:
-                        into = g_shared if port.shared else g_values
-                        if action is None or not _add_direct(action, grads, g, into):
-                            scatter(port, grads, g, into, xp)
-                    continue
-                for port in group.ports:
-                    if port.scatter is not None:
-                        into = g_shared if port.shared else g_values
+                if mm.w_scatter is not None:
+                    scatter_add(mm.w_scatter, g_shared, grads[0].reshape(-1))
+                if mm.x_scatter is not None:
+                    dx = grads[1].reshape(-1) if mm.x_shared else grads[1]
+                    scatter_add(mm.x_scatter, g_shared if mm.x_shared else g_values, dx)
+                continue
+            if mm is not None:  # careful: the dot row itself, operand by operand
+                operands = gather(group, values, shared, b)
+            grads = list(group.op.vjp(g, out, *operands))
+            kept.append(grads)
+            if careful:
+                grads = checked_grads(group, g, out, operands, grads, offset)
+            if not careful and xp is np:
+                for port, action in group.actions:
+                    into = g_shared if port.shared else g_values
+                    if action is None or not _add_direct(action, grads, g, into):
                         scatter(port, grads, g, into, xp)
-                        if careful:
-                            check_accumulated(group, port, into, grads, g, operands, offset)
+                continue
+            for port in group.ports:
+                if port.scatter is not None:
+                    into = g_shared if port.shared else g_values
+                    scatter(port, grads, g, into, xp)
+                    if careful:
+                        check_accumulated(group, port, into, grads, g, operands, offset)
         result = g_shared[: self.n_params]
         if not careful and not _finite(result):
             if not isinstance(result, np.ndarray):

@@ -151,7 +151,7 @@ class Group:
     """Instructions sharing op, arity, depth and operand layout: one row call."""
 
     __slots__ = ("op", "k", "shared", "start", "stop", "ports", "perm", "nodes", "needs_grad", "scalar", "index",
-                 "positions", "scatter", "matmul", "n_leaf", "batched", "take", "actions")
+                 "positions", "scatter", "matmul", "n_leaf", "batched", "take", "actions", "rows", "reads")
 
     def __init__(self, op: Op, nodes: list[Instruction], shared: bool) -> None:
         self.op = op
@@ -176,6 +176,10 @@ class Group:
         self.batched: tuple[Any, Any] | None = None
         # (port, Port.direct or None) for the ports that take gradients, for the fast backward.
         self.actions: list[tuple[Port, tuple[int, str, Any] | None]] = []
+        self.rows = slice(0, 0)  # the group's rows in its matrix: start:stop
+        # (reads the shared matrix?, rows) per operand when each port is one position in
+        # order: the operands are then read without `gather`'s reshapes.
+        self.reads: list[tuple[bool, np.ndarray | slice]] | None = None
         self.n_leaf = 0  # slots before the first instruction's: node j's tape row is its output - n_leaf
 
     def row_of(self, j: int) -> int:
@@ -242,6 +246,7 @@ def schedule(
         else:
             group.start, n_batched = n_batched, n_batched + group.k
         group.stop = group.start + group.k
+        group.rows = slice(group.start, group.stop)
         for j, ins in enumerate(nodes):
             row[ins.output] = group.start + j
         group.needs_grad = any(needs[ins.output] for ins in nodes)
@@ -311,6 +316,8 @@ def _build_ports(group: Group, row: list[int], shared: list[bool], needs: list[b
     if order != list(range(arity)):
         where = {p: i for i, p in enumerate(order)}
         group.perm = [where[p] for p in range(arity)]
+    elif all(len(port.positions) == 1 for port in group.ports):
+        group.reads = [(port.shared, port.take) for port in group.ports]
 
 
 def _matmul(group: Group, row: list[int], shared: list[bool], needs: list[bool]) -> Matmul | None:
