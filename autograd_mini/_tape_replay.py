@@ -300,24 +300,28 @@ def gather(group: Group, values: Any, shared: Any, b: int) -> list[Any]:
     return [parts[i] for i in group.perm]
 
 
-def _add_direct(action: tuple[int, str, Any], grads: list[Any], g: Any, into: np.ndarray) -> bool:
-    """`scatter` for a port of one position whose gradient goes straight to its targets (see
-    `Port.direct`): the block is the rule's result itself, or its sum over the batch or the
-    nodes. False (nothing added) when the rule returned something else than an array of g's
-    shape (None, a number, a broadcast row): `scatter` handles those."""
-    position, reduce, targets = action
-    gx = grads[position]
-    if type(gx) is not np.ndarray or gx.shape != g.shape:
-        return False
-    if reduce == "batch":
-        gx = gx.sum(axis=1)
-    elif reduce == "flat":  # a shared group: one column already
-        gx = gx.reshape(-1)
-    elif reduce == "nodes":
-        gx = gx.sum(axis=0, keepdims=True)
-    elif reduce == "all":
-        gx = gx.sum().reshape(1)
-    into[targets] += gx
+def _add_direct(action: tuple[tuple[int, ...], str, Any], grads: list[Any], g: Any, into: np.ndarray) -> bool:
+    """`scatter` for a port whose gradient blocks go straight to its targets (see
+    `Port.direct`): the rule's results themselves, or their sums over the batch or the
+    nodes, added up when several positions read the same targets (1.8). False (nothing
+    added) when the rule returned something else than arrays of g's shape (None, a
+    number, a broadcast row): `scatter` handles those."""
+    positions, reduce, targets = action
+    total = None
+    for position in positions:
+        gx = grads[position]
+        if type(gx) is not np.ndarray or gx.shape != g.shape:
+            return False
+        if reduce == "batch":
+            gx = gx.sum(axis=1)
+        elif reduce == "flat":  # a shared group: one column already
+            gx = gx.reshape(-1)
+        elif reduce == "nodes":
+            gx = gx.sum(axis=0, keepdims=True)
+        elif reduce == "all":
+            gx = gx.sum().reshape(1)
+        total = gx if total is None else total + gx
+    into[targets] += total
     return True
 
 

@@ -97,12 +97,15 @@ class Port:
 
     __slots__ = ("positions", "shared", "uniform", "index", "take", "scatter", "everything")
 
-    def direct(self, group_shared: bool) -> tuple[int, str, Any] | None:
-        """(position, reduction, targets) when the port's gradient block can be added to its
-        targets as it is, reduced over the batch ("batch"), the nodes ("nodes"), both ("all")
-        or just flattened ("flat"): one position, no rows dropped, no duplicate targets."""
+    def direct(self, group_shared: bool) -> tuple[tuple[int, ...], str, Any] | None:
+        """(positions, reduction, targets) when the port's gradient blocks can be added to its
+        targets as they are, reduced over the batch ("batch"), the nodes ("nodes"), both ("all")
+        or just flattened ("flat"): no rows dropped, and either one position with no duplicate
+        targets or several positions that read the same targets (p * p), summed."""
         plan = self.scatter
-        if plan is None or len(self.positions) != 1 or plan.rows is not None or plan.fold or plan.starts is not None:
+        if plan is None or plan.rows is not None or plan.starts is not None:
+            return None
+        if plan.fold != (len(self.positions) if len(self.positions) > 1 else 0):
             return None
         if self.uniform:
             reduce = "all" if self.shared else "nodes"
@@ -110,7 +113,7 @@ class Port:
             reduce = "flat" if group_shared else "batch"
         else:
             reduce = ""
-        return self.positions[0], reduce, plan.targets
+        return tuple(self.positions), reduce, plan.targets
 
     def __init__(self, positions: list[int], shared: bool, uniform: bool, index: np.ndarray) -> None:
         self.positions = positions
@@ -165,7 +168,9 @@ class Group:
         # A shared group of one node runs its row on Python floats, as the eager
         # engine does: a variadic row (a sum over every parameter, say) would
         # otherwise pay numpy's per-call overhead once per operand.
-        self.scalar = shared and self.k == 1
+        # A fixed arity of one or two runs as an ordinary group of one (1, 1) array: fewer
+        # calls than the float path's conversions and checks, and the same errors.
+        self.scalar = shared and self.k == 1 and len(nodes[0].inputs) > 2
         self.index = np.zeros(0, dtype=np.intp)
         self.take: np.ndarray | slice = self.index  # `index` as a slice when it can be one
         self.positions: list[int] = []
@@ -175,7 +180,7 @@ class Group:
         # parameter, as an L2 term is): its operands run as one array, not as floats.
         self.batched: tuple[Any, Any] | None = None
         # (port, Port.direct or None) for the ports that take gradients, for the fast backward.
-        self.actions: list[tuple[Port, tuple[int, str, Any] | None]] = []
+        self.actions: list[tuple[Port, tuple[tuple[int, ...], str, Any] | None]] = []
         self.rows = slice(0, 0)  # the group's rows in its matrix: start:stop
         # (reads the shared matrix?, rows) per operand when each port is one position in
         # order: the operands are then read without `gather`'s reshapes.
