@@ -300,13 +300,15 @@ def _build_ports(group: Group, row: list[int], shared: list[bool], needs: list[b
             targets = group.index[group.positions]
             group.scatter = Scatter(np.arange(len(targets)), targets, len(targets))
         return
-    buckets: dict[tuple[bool, bool], list[int]] = {}
+    buckets: dict[tuple[bool, bool, bool], list[int]] = {}
     for p in range(arity):
         slots = [ins.inputs[p] for ins in group.nodes]
         uniform = group.k > 1 and all(s == slots[0] for s in slots)
-        buckets.setdefault((shared[slots[0]], uniform), []).append(p)
+        # Operands no parameter reaches (t in t * score, a constant) get a port of their own,
+        # which takes no gradient: the others' gradients then need no rows dropped.
+        buckets.setdefault((shared[slots[0]], uniform, any(needs[s] for s in slots)), []).append(p)
     order: list[int] = []
-    for (is_shared, uniform), positions in buckets.items():
+    for (is_shared, uniform, _), positions in buckets.items():
         members = group.nodes[:1] if uniform else group.nodes
         slots = [ins.inputs[p] for p in positions for ins in members]
         port = Port(positions, is_shared, uniform, np.array([row[s] for s in slots], dtype=np.intp))
