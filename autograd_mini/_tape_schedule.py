@@ -29,6 +29,7 @@ import numpy as np
 from .ops import BATCHED, OPS, Op
 
 _PARAM, _INPUT, _CONST, _OP = "param", "input", "const", "op"
+_FEW_OPERANDS = 4  # up to this arity, operands are read one by one (Group.reads)
 _CHUNK_BUDGET = 1 << 21  # numbers in one group's gradient arrays, see Schedule.chunk_size
 
 
@@ -182,8 +183,8 @@ class Group:
         # (port, Port.direct or None) for the ports that take gradients, for the fast backward.
         self.actions: list[tuple[Port, tuple[tuple[int, ...], str, Any] | None]] = []
         self.rows = slice(0, 0)  # the group's rows in its matrix: start:stop
-        # (reads the shared matrix?, rows) per operand when each port is one position in
-        # order: the operands are then read without `gather`'s reshapes.
+        # (reads the shared matrix?, rows) per operand, for rows of a few operands: read one
+        # by one (views where the rows follow) instead of by `gather`'s one index and reshape.
         self.reads: list[tuple[bool, np.ndarray | slice]] | None = None
         self.n_leaf = 0  # slots before the first instruction's: node j's tape row is its output - n_leaf
 
@@ -323,8 +324,17 @@ def _build_ports(group: Group, row: list[int], shared: list[bool], needs: list[b
     if order != list(range(arity)):
         where = {p: i for i, p in enumerate(order)}
         group.perm = [where[p] for p in range(arity)]
-    elif all(len(port.positions) == 1 for port in group.ports):
-        group.reads = [(port.shared, port.take) for port in group.ports]
+    if arity <= _FEW_OPERANDS:
+        group.reads = [_read(group, p, row, shared) for p in range(arity)]
+
+
+def _read(group: Group, p: int, row: list[int], shared: list[bool]) -> tuple[bool, np.ndarray | slice]:
+    """(in the shared matrix?, its rows) of the group's operand at position p: one row when
+    every node reads the same slot there (it broadcasts), a slice when the rows follow."""
+    slots = [ins.inputs[p] for ins in group.nodes]
+    if group.k > 1 and all(s == slots[0] for s in slots):
+        slots = slots[:1]
+    return shared[slots[0]], rows_of(np.array([row[s] for s in slots], dtype=np.intp))
 
 
 def _matmul(group: Group, row: list[int], shared: list[bool], needs: list[bool]) -> Matmul | None:
