@@ -148,7 +148,9 @@ class Replay:
             block = shared if group.shared else values
             mm = group.matmul
             if mm is not None:
-                w, x = shared[mm.w_index, 0], (shared if mm.x_shared else values)[mm.x_index]
+                grid = mm.w_grid
+                w = shared[mm.w_index, 0] if grid is None else shared[grid[0], 0].reshape(grid[1])[:, grid[2]]
+                x = (shared if mm.x_shared else values)[mm.x_index]
                 block[group.rows] = mm.forward(w, x)
                 saved.append((w, x))
                 continue
@@ -225,7 +227,10 @@ class Replay:
             if mm is not None and not careful:
                 grads = mm.vjp(g, out, *operands)
                 kept.append(grads)
-                if mm.w_scatter is not None:
+                grid = mm.w_grid
+                if grid is not None and mm.w_whole:
+                    g_shared[grid[0]].reshape(grid[1])[:, grid[2]] += grads[0]  # a view of g_shared
+                elif mm.w_scatter is not None:
                     scatter_add(mm.w_scatter, g_shared, grads[0].reshape(-1))
                 if mm.x_scatter is not None:
                     dx = grads[1].reshape(-1) if mm.x_shared else grads[1]

@@ -77,8 +77,8 @@ class Scatter:
         identity = len(rows) == n_rows and bool(np.all(rows == np.arange(n_rows)))
         self.rows = None if identity else rows
         self.targets: np.ndarray | slice = targets
-        if self.starts is None and len(targets) and bool(np.all(np.diff(targets) == 1)):
-            self.targets = slice(int(targets[0]), int(targets[-1]) + 1)  # a slice is cheaper than an index
+        if self.starts is None and len(targets):
+            self.targets = rows_of(targets)  # a slice is cheaper than an index
 
 
 def _repeats(targets: np.ndarray, distinct: int) -> bool:
@@ -127,11 +127,29 @@ class Port:
 
 
 def rows_of(index: np.ndarray) -> np.ndarray | slice:
-    """What to index a matrix with to read these rows: a slice when they are consecutive
-    (a view: no copy of a (k, batch) block per group and step), else the index itself."""
-    if len(index) and bool(np.all(np.diff(index) == 1)):
-        return slice(int(index[0]), int(index[-1]) + 1)
+    """What to index a matrix with to read these rows: a slice when they are evenly spaced
+    (consecutive, or every neuron's bias among its weights): a view, no copy of a (k, batch)
+    block per group and step, and no fancy index; else the index itself."""
+    if len(index) == 1:
+        return slice(int(index[0]), int(index[0]) + 1)
+    steps = np.diff(index)
+    if len(index) and steps[0] > 0 and bool(np.all(steps == steps[0])):
+        return slice(int(index[0]), int(index[-1]) + 1, None if steps[0] == 1 else int(steps[0]))
     return index
+
+
+def grid_of(index: np.ndarray, n_rows: int) -> tuple[slice, tuple[int, int], slice] | None:
+    """(rows, shape, columns) such that matrix[rows].reshape(shape)[:, columns] reads the
+    (k, n) `index` as a view: a layer's weights, each neuron's n weights consecutive and the
+    neurons evenly spaced (their biases between them). None for any other layout."""
+    k, n = index.shape
+    stride = int(index[1, 0] - index[0, 0]) if k > 1 else n
+    start = int(index[0, 0])
+    if n == 0 or stride < n or start + k * stride > n_rows:
+        return None
+    if not np.array_equal(index, start + stride * np.arange(k)[:, None] + np.arange(n)[None, :]):
+        return None
+    return slice(start, start + k * stride), (k, stride), slice(0, n)
 
 
 class Matmul:
@@ -142,10 +160,14 @@ class Matmul:
     swapped: the weights are the dot's second half (dot(O, w) instead of dot(w, O)).
     """
 
-    __slots__ = ("w_index", "x_index", "x_shared", "swapped", "w_scatter", "x_scatter", "forward", "vjp")
+    __slots__ = ("w_index", "x_index", "x_shared", "swapped", "w_scatter", "x_scatter", "forward", "vjp", "w_grid",
+                 "w_whole")
 
-    def __init__(self, w_index: np.ndarray, x_index: np.ndarray, x_shared: bool, swapped: bool) -> None:
+    def __init__(self, w_index: np.ndarray, x_index: np.ndarray, x_shared: bool, swapped: bool, n_shared: int) -> None:
         self.w_index, self.x_index, self.x_shared, self.swapped = w_index, rows_of(x_index), x_shared, swapped
+        # The weights as a view of the shared matrix when they lie in a grid (see grid_of).
+        self.w_grid = grid_of(w_index, n_shared)
+        self.w_whole = False  # every weight takes a gradient: added through the same view
         self.forward, self.vjp = BATCHED["dot"]
         self.w_scatter: Scatter | None = None
         self.x_scatter: Scatter | None = None
@@ -259,7 +281,7 @@ def schedule(
         groups.append(group)
     for group in groups:
         _build_ports(group, row, shared, needs)
-        group.matmul = _matmul(group, row, shared, needs)
+        group.matmul = _matmul(group, row, shared, needs, n_shared)
     # Examples per replay: a group's rule makes (k x arity) arrays of one number per
     # example; bounding them (about 16 MB) keeps wide layers on large batches near the
     # cache instead of allocating gigabytes per step.
@@ -337,7 +359,7 @@ def _read(group: Group, p: int, row: list[int], shared: list[bool]) -> tuple[boo
     return shared[slots[0]], rows_of(np.array([row[s] for s in slots], dtype=np.intp))
 
 
-def _matmul(group: Group, row: list[int], shared: list[bool], needs: list[bool]) -> Matmul | None:
+def _matmul(group: Group, row: list[int], shared: list[bool], needs: list[bool], n_shared: int) -> Matmul | None:
     """The group as one matrix product, when it is `dot` rows whose weights are shared
     and whose other operand is read by every node alike (see the module docstring)."""
     if group.scalar or group.op is not OPS.get("dot") or "dot" not in BATCHED:
@@ -359,9 +381,11 @@ def _matmul(group: Group, row: list[int], shared: list[bool], needs: list[bool])
             continue
         x_index = np.array([row[s] for s in x_slots], dtype=np.intp)
         plan = Matmul(np.array([[row[s] for s in slots] for slots in w_slots], dtype=np.intp),
-                      x_index, x_shared, swapped)
+                      x_index, x_shared, swapped, n_shared)
         if group.needs_grad:
             plan.w_scatter = _needed(plan.w_index.reshape(-1), [needs[s] for slots in w_slots for s in slots])
+            w = plan.w_scatter
+            plan.w_whole = w is not None and w.rows is None and w.starts is None and not w.fold
             plan.x_scatter = _needed(x_index, [needs[s] for s in x_slots])
         return plan
     return None
