@@ -410,6 +410,7 @@ def test_matmul_groups_match_the_dot_rows_exactly():
     tape = trace(fn, params, rows[0])
     marked = [g for g in tape._replayer.groups if g.matmul is not None]
     assert len(marked) == 3  # one per layer
+    assert all(g.matmul.w_grid is not None and g.matmul.w_whole for g in marked)  # weights read as views
     assert_matches_eager(tape, fn, params, rows)
 
 
@@ -548,3 +549,20 @@ def test_operands_no_parameter_reaches_take_no_gradient_port():
             if reads_input and not port.shared:
                 assert port.scatter is None
     assert_matches_eager(tape, fn, params, rows)
+
+
+def test_rows_read_as_views_only_where_the_layout_allows():
+    """Evenly spaced rows become (stepped) slices, a layer's weight grid a reshaped view;
+    anything else stays a fancy index (a copy), read and scattered the general way."""
+    from autograd_mini._tape_schedule import grid_of, rows_of
+
+    assert rows_of(np.array([2, 5, 8])) == slice(2, 9, 3)
+    assert rows_of(np.array([4, 5, 6])) == slice(4, 7)
+    assert isinstance(rows_of(np.array([5, 3])), np.ndarray) and isinstance(rows_of(np.array([1, 2, 4])), np.ndarray)
+    weights = np.array([[0, 1], [3, 4]])  # two neurons, two weights each, a bias after each
+    assert grid_of(weights, 6) == (slice(0, 6), (2, 3), slice(0, 2))
+    matrix = np.arange(6.0)
+    rows, shape, columns = grid_of(weights, 6)
+    np.testing.assert_array_equal(matrix[rows].reshape(shape)[:, columns], matrix[weights])
+    assert grid_of(weights, 5) is None  # the reshape would run past the matrix
+    assert grid_of(np.array([[0, 2], [3, 4]]), 6) is None
