@@ -66,15 +66,16 @@ class Replay:
         # freeing them first would let malloc hand the heap's top back to the OS and
         # page-fault it in again on every step (measured: +60% on the moons step).
         previous, self._previous = self._previous, []
-        grads = self._zeros(xp, (self.n_params,), batch) if backward else None
+        grads = None
         parts = []
         with np.errstate(all="ignore"):  # non-finite numbers are checked for, once per pass
             for start in range(0, b, self.chunk_size):
-                part = batch[:, start : start + self.chunk_size]
+                part = batch if b <= self.chunk_size else batch[:, start : start + self.chunk_size]
                 saved = self._forward(part, params, start)
                 self._previous.append(saved)
-                if grads is not None:
-                    grads += self._backward(part.shape[1], saved, start)
+                if backward:
+                    chunk = self._backward(part.shape[1], saved, start)  # a view of a reused buffer
+                    grads = chunk * 1.0 if grads is None else grads + chunk
                 parts.append(self._outputs(part.shape[1]))
                 del self._previous[:-2]  # chunked: only the latest chunk's temporaries stay alive
         del previous
