@@ -204,6 +204,7 @@ class Replay:
         xp = namespace(values)
         kept: list[Any] = []
         self._previous.append(kept)
+        handoffs: dict[int, Any] = {}  # group number -> its g, handed over whole (_tape_schedule._hand_over)
         root_shared, root_row = self.roots[0]
         if root_shared:
             g_shared[root_row] = float(b)  # shared gradients are kept summed over the batch
@@ -223,7 +224,10 @@ class Replay:
             if group.shared:
                 g, out = g_shared[rows, None], shared[rows]
             else:
-                g, out = g_values[rows], values[rows]
+                g = handoffs.pop(group.number, None) if group.receives else None
+                if g is None:
+                    g = g_values[rows]
+                out = values[rows]
             mm = group.matmul
             if mm is not None and not careful:
                 grads = mm.vjp(g, out, *operands)
@@ -233,7 +237,9 @@ class Replay:
                     g_shared[grid[0]].reshape(grid[1])[:, grid[2]] += grads[0]  # a view of g_shared
                 elif mm.w_scatter is not None:
                     scatter_add(mm.w_scatter, g_shared, grads[0].reshape(-1))
-                if mm.x_scatter is not None:
+                if mm.x_handoff is not None:
+                    handoffs[mm.x_handoff] = grads[1]
+                elif mm.x_scatter is not None:
                     dx = grads[1].reshape(-1) if mm.x_shared else grads[1]
                     scatter_add(mm.x_scatter, g_shared if mm.x_shared else g_values, dx)
                 continue
@@ -246,7 +252,7 @@ class Replay:
             if not careful and xp is np:
                 for port, action in group.actions:
                     into = g_shared if port.shared else g_values
-                    if action is None or not _add_direct(action, grads, g, into):
+                    if action is None or not _add_direct(action, grads, g, into, handoffs):
                         scatter(port, grads, g, into, xp)
                 continue
             for port in group.ports:
@@ -306,13 +312,14 @@ def gather(group: Group, values: Any, shared: Any, b: int) -> list[Any]:
     return [parts[i] for i in group.perm]
 
 
-def _add_direct(action: tuple[tuple[int, ...], str, Any], grads: list[Any], g: Any, into: np.ndarray) -> bool:
+def _add_direct(action: list[Any], grads: list[Any], g: Any, into: np.ndarray, handoffs: dict[int, Any]) -> bool:
     """`scatter` for a port whose gradient blocks go straight to its targets (see
     `Port.direct`): the rule's results themselves, or their sums over the batch or the
-    nodes, added up when several positions read the same targets (1.8). False (nothing
-    added) when the rule returned something else than arrays of g's shape (None, a
-    number, a broadcast row): `scatter` handles those."""
-    positions, reduce, targets = action
+    nodes, added up when several positions read the same targets (1.8), or handed over
+    whole to the group that owns the targets. False (nothing added) when the rule
+    returned something else than arrays of g's shape (None, a number, a broadcast row):
+    `scatter` handles those."""
+    positions, reduce, targets, receiver = action
     total = None
     for position in positions:
         gx = grads[position]
@@ -327,7 +334,10 @@ def _add_direct(action: tuple[tuple[int, ...], str, Any], grads: list[Any], g: A
         elif reduce == "all":
             gx = gx.sum().reshape(1)
         total = gx if total is None else total + gx
-    into[targets] += total
+    if receiver is not None:
+        handoffs[receiver] = total
+    else:
+        into[targets] += total
     return True
 
 

@@ -98,8 +98,8 @@ class Port:
 
     __slots__ = ("positions", "shared", "uniform", "index", "take", "scatter", "everything")
 
-    def direct(self, group_shared: bool) -> tuple[tuple[int, ...], str, Any] | None:
-        """(positions, reduction, targets) when the port's gradient blocks can be added to its
+    def direct(self, group_shared: bool) -> list[Any] | None:
+        """[positions, reduction, targets, None] when the port's gradient blocks can be added to its
         targets as they are, reduced over the batch ("batch"), the nodes ("nodes"), both ("all")
         or just flattened ("flat"): no rows dropped, and either one position with no duplicate
         targets or several positions that read the same targets (p * p), summed."""
@@ -114,7 +114,7 @@ class Port:
             reduce = "flat" if group_shared else "batch"
         else:
             reduce = ""
-        return tuple(self.positions), reduce, plan.targets
+        return [tuple(self.positions), reduce, plan.targets, None]  # the last: see _hand_over
 
     def __init__(self, positions: list[int], shared: bool, uniform: bool, index: np.ndarray) -> None:
         self.positions = positions
@@ -161,13 +161,14 @@ class Matmul:
     """
 
     __slots__ = ("w_index", "x_index", "x_shared", "swapped", "w_scatter", "x_scatter", "forward", "vjp", "w_grid",
-                 "w_whole")
+                 "w_whole", "x_handoff")
 
     def __init__(self, w_index: np.ndarray, x_index: np.ndarray, x_shared: bool, swapped: bool, n_shared: int) -> None:
         self.w_index, self.x_index, self.x_shared, self.swapped = w_index, rows_of(x_index), x_shared, swapped
         # The weights as a view of the shared matrix when they lie in a grid (see grid_of).
         self.w_grid = grid_of(w_index, n_shared)
         self.w_whole = False  # every weight takes a gradient: added through the same view
+        self.x_handoff: int | None = None  # the group dE/dx is handed to whole (see _hand_over)
         self.forward, self.vjp = BATCHED["dot"]
         self.w_scatter: Scatter | None = None
         self.x_scatter: Scatter | None = None
@@ -177,7 +178,8 @@ class Group:
     """Instructions sharing op, arity, depth and operand layout: one row call."""
 
     __slots__ = ("op", "k", "shared", "start", "stop", "ports", "perm", "nodes", "needs_grad", "scalar", "index",
-                 "positions", "scatter", "matmul", "n_leaf", "batched", "take", "actions", "rows", "reads")
+                 "positions", "scatter", "matmul", "n_leaf", "batched", "take", "actions", "rows", "reads", "number",
+                 "receives")
 
     def __init__(self, op: Op, nodes: list[Instruction], shared: bool) -> None:
         self.op = op
@@ -203,11 +205,15 @@ class Group:
         # parameter, as an L2 term is): its operands run as one array, not as floats.
         self.batched: tuple[Any, Any] | None = None
         # (port, Port.direct or None) for the ports that take gradients, for the fast backward.
-        self.actions: list[tuple[Port, tuple[tuple[int, ...], str, Any] | None]] = []
+        self.actions: list[tuple[Port, list[Any] | None]] = []
         self.rows = slice(0, 0)  # the group's rows in its matrix: start:stop
         # (reads the shared matrix?, rows) per operand, for rows of a few operands: read one
         # by one (views where the rows follow) instead of by `gather`'s one index and reshape.
         self.reads: list[tuple[bool, np.ndarray | slice]] | None = None
+        self.number = 0  # the group's index in the schedule
+        # The gradient of its rows comes whole from one later group, handed over as an
+        # array instead of added into the zeroed gradient matrix and read back (see _hand_over).
+        self.receives = False
         self.n_leaf = 0  # slots before the first instruction's: node j's tape row is its output - n_leaf
 
     def row_of(self, j: int) -> int:
@@ -279,9 +285,11 @@ def schedule(
             row[ins.output] = group.start + j
         group.needs_grad = any(needs[ins.output] for ins in nodes)
         groups.append(group)
-    for group in groups:
+    for number, group in enumerate(groups):
+        group.number = number
         _build_ports(group, row, shared, needs)
         group.matmul = _matmul(group, row, shared, needs, n_shared)
+    _hand_over(groups, n_batched, {row[s] for s in roots if not shared[s]})
     # Examples per replay: a group's rule makes (k x arity) arrays of one number per
     # example; bounding them (about 16 MB) keeps wide layers on large batches near the
     # cache instead of allocating gigabytes per step.
@@ -289,6 +297,48 @@ def schedule(
     chunk_size = max(256, _CHUNK_BUDGET // footprint)
     outputs = [(shared[s], row[s]) for s in roots]
     return Schedule(groups, max(depth, default=0), n_shared, n_batched, chunk_size, outputs)
+
+
+def _hand_over(groups: list[Group], n_batched: int, root_rows: set[int]) -> None:
+    """Mark the gradients that go from one group to another whole, as an array.
+
+    When the only gradient a batched group's rows receive (1.8) is one port of a later
+    group (or a matmul's dE/dx) whose targets are exactly those rows in order, that
+    block is the group's g: the replay hands it over instead of adding it into the
+    zeroed gradient matrix and reading it back (a relu's g to its add, an add's to its
+    dot, a dot's dE/dx to the previous layer's relu). Everything else is added.
+    """
+    writers: list[list[Any]] = [[] for _ in range(n_batched)]
+    everything = np.arange(n_batched)
+    for group in groups:
+        mm = group.matmul
+        if mm is not None:
+            plans = [] if mm.x_shared or mm.x_scatter is None else [(mm.x_scatter, mm)]
+        elif group.scalar:
+            continue
+        else:
+            plans = [(port.scatter, action) for port, action in group.actions if not port.shared]
+        for plan, who in plans:
+            assert plan is not None
+            for r in np.atleast_1d(everything[plan.targets]).tolist():
+                writers[r].append((plan, who))
+    for group in groups:
+        if group.shared or group.scalar or not group.needs_grad or root_rows & set(range(group.start, group.stop)):
+            continue
+        found = {id(w[1]): w for r in range(group.start, group.stop) for w in writers[r]}
+        if len(found) != 1 or any(len(writers[r]) != 1 for r in range(group.start, group.stop)):
+            continue
+        plan, who = next(iter(found.values()))
+        whole = isinstance(plan.targets, slice) and plan.targets == group.rows
+        if not whole or plan.rows is not None or plan.starts is not None or plan.fold:
+            continue
+        if isinstance(who, Matmul):
+            who.x_handoff = group.number
+        elif who is not None and who[1] == "":
+            who[3] = group.number
+        else:
+            continue
+        group.receives = True
 
 
 def _order_for_consumers(levels: list[list[Instruction]]) -> None:
