@@ -566,3 +566,28 @@ def test_rows_read_as_views_only_where_the_layout_allows():
     np.testing.assert_array_equal(matrix[rows].reshape(shape)[:, columns], matrix[weights])
     assert grid_of(weights, 5) is None  # the reshape would run past the matrix
     assert grid_of(np.array([[0, 2], [3, 4]]), 6) is None
+
+
+def test_gradients_handed_over_whole_only_from_a_sole_consumer():
+    """A group whose rows get their gradient from one consumer receives it as an array (the
+    MLP's relu, add and dot groups); one read by two consumers gets the sum of both (1.8)."""
+    model, params, fn, rows = moons_problem(n=30, width=4)
+    tape = trace(fn, params, rows[0])
+    groups = tape._replayer.groups
+    receivers = {g.op.name for g in groups if g.receives}
+    assert {"relu", "add", "dot"} <= receivers
+    assert_matches_eager(tape, fn, params, rows)
+    ws = [Value(0.4), Value(-0.9)]
+
+    def two_consumers(params, xs):
+        v = params[0] * xs[0] + params[1]  # read by the relu and by the product below
+        return v.relu() * xs[1] + v * v.tanh()
+
+    rows = np.random.default_rng(2).normal(size=(8, 2))
+    tape = trace(two_consumers, ws, rows[0])
+    add = next(g for g in tape._replayer.groups if g.op.name == "add" and g.nodes[0].inputs[1] == 1)
+    assert not add.receives
+    assert_matches_eager(tape, two_consumers, ws, rows)
+    torch = pytest.importorskip("torch")
+    np.testing.assert_allclose(tape.value_and_grad(torch.tensor(rows)).grads.numpy(),
+                               tape.value_and_grad(rows).grads, rtol=1e-13)
