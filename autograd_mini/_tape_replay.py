@@ -48,6 +48,7 @@ class Replay:
         self.n_shared, self.n_batched = plan.n_shared, plan.n_batched
         self.constants = np.array(constants, dtype=float)
         self.chunk_size = plan.chunk_size
+        self.added_rows = plan.added_rows
         self._buffers: dict[Any, tuple[Any, Any]] = {}
         self._previous: list[Any] = []
         self._grad_buffers: tuple[Any, Any] | None = None
@@ -105,12 +106,18 @@ class Replay:
         """The value matrices of the replay under way."""
         return next(iter(self._buffers.values()))
 
-    def _gradients(self, values: Any) -> tuple[Any, Any]:
+    def _gradients(self, values: Any, handing_over: bool = False) -> tuple[Any, Any]:
         """The gradient matrices, zeroed; reused between replays (a fresh matrix per step
-        would be page-faulted in again at every large batch)."""
+        would be page-faulted in again at every large batch). `handing_over`: only the
+        batched rows gradients are added into are zeroed (`Schedule.added_rows`)."""
         if self._grad_buffers is None or self._grad_buffers[0].shape != values.shape:
             xp = namespace(values)
             self._grad_buffers = (xp.zeros_like(values), self._zeros(xp, (self.n_shared,), values))
+        elif handing_over:
+            g_values, g_shared = self._grad_buffers
+            for rows in self.added_rows:
+                g_values[rows] = 0.0
+            g_shared[...] = 0.0
         else:
             for matrix in self._grad_buffers:
                 matrix[...] = 0.0
@@ -200,8 +207,9 @@ class Replay:
     def _backward(self, b: int, saved: list[Any], offset: int, careful: bool = False) -> np.ndarray:
         """d(sum of the chunk's losses)/d param for each parameter."""
         values, shared = self._current()
-        g_values, g_shared = self._gradients(values)
         xp = namespace(values)
+        fast = not careful and xp is np  # rows handed over whole are not zeroed: see below
+        g_values, g_shared = self._gradients(values, handing_over=fast)
         kept: list[Any] = []
         self._previous.append(kept)
         handoffs: dict[int, Any] = {}  # group number -> its g, handed over whole (_tape_schedule._hand_over)
@@ -249,10 +257,12 @@ class Replay:
             kept.append(grads)
             if careful:
                 grads = checked_grads(group, g, out, operands, grads, offset)
-            if not careful and xp is np:
+            if fast:
                 for port, action in group.actions:
                     into = g_shared if port.shared else g_values
                     if action is None or not _add_direct(action, grads, g, into, handoffs):
+                        if action is not None and action[3] is not None:
+                            into[action[2]] = 0.0  # rows meant to be handed over were not zeroed
                         scatter(port, grads, g, into, xp)
                 continue
             for port in group.ports:

@@ -231,6 +231,9 @@ class Schedule:
     n_batched:  rows of the batched matrix (inputs, batched results).
     chunk_size: examples replayed at once (bounds the widest group's arrays).
     roots:      (in the shared matrix?, row) of the loss and of each extra output.
+    added_rows: the rows of the batched gradient matrix that gradients are added into
+                (the rest are handed over whole or never written): the only ones the
+                numpy replay zeroes before a backward pass, as runs of slices.
     """
 
     groups: list[Group]
@@ -239,6 +242,7 @@ class Schedule:
     n_batched: int
     chunk_size: int
     roots: list[tuple[bool, int]]
+    added_rows: list[slice]
 
 
 def schedule(
@@ -289,24 +293,25 @@ def schedule(
         group.number = number
         _build_ports(group, row, shared, needs)
         group.matmul = _matmul(group, row, shared, needs, n_shared)
-    _hand_over(groups, n_batched, {row[s] for s in roots if not shared[s]})
+    added_rows = _hand_over(groups, n_batched, {row[s] for s in roots if not shared[s]})
     # Examples per replay: a group's rule makes (k x arity) arrays of one number per
     # example; bounding them (about 16 MB) keeps wide layers on large batches near the
     # cache instead of allocating gigabytes per step.
     footprint = max((g.k * len(g.nodes[0].inputs) for g in groups if not g.shared and g.matmul is None), default=1)
     chunk_size = max(256, _CHUNK_BUDGET // footprint)
     outputs = [(shared[s], row[s]) for s in roots]
-    return Schedule(groups, max(depth, default=0), n_shared, n_batched, chunk_size, outputs)
+    return Schedule(groups, max(depth, default=0), n_shared, n_batched, chunk_size, outputs, added_rows)
 
 
-def _hand_over(groups: list[Group], n_batched: int, root_rows: set[int]) -> None:
+def _hand_over(groups: list[Group], n_batched: int, root_rows: set[int]) -> list[slice]:
     """Mark the gradients that go from one group to another whole, as an array.
 
     When the only gradient a batched group's rows receive (1.8) is one port of a later
     group (or a matmul's dE/dx) whose targets are exactly those rows in order, that
     block is the group's g: the replay hands it over instead of adding it into the
     zeroed gradient matrix and reading it back (a relu's g to its add, an add's to its
-    dot, a dot's dE/dx to the previous layer's relu). Everything else is added.
+    dot, a dot's dE/dx to the previous layer's relu). Everything else is added: returns
+    the rows that are (`Schedule.added_rows`).
     """
     writers: list[list[Any]] = [[] for _ in range(n_batched)]
     everything = np.arange(n_batched)
@@ -339,6 +344,16 @@ def _hand_over(groups: list[Group], n_batched: int, root_rows: set[int]) -> None
         else:
             continue
         group.receives = True
+        for r in range(group.start, group.stop):
+            writers[r] = []
+    added = [r for r in range(n_batched) if writers[r]]
+    runs: list[slice] = []
+    for r in added:
+        if runs and runs[-1].stop == r:
+            runs[-1] = slice(runs[-1].start, r + 1)
+        else:
+            runs.append(slice(r, r + 1))
+    return runs
 
 
 def _order_for_consumers(levels: list[list[Instruction]]) -> None:
