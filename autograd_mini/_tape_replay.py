@@ -7,9 +7,12 @@ value matrices laid out by `_tape_schedule.schedule`, call every group's row of
 rule (1.5), gradients summed over consumers as in (1.8)), and return the
 outputs and the parameters' gradients summed over the batch. A `matmul` group
 runs the dot row's batched form `ops.BATCHED["dot"]` instead. No derivative math
-lives here. The arrays are numpy's, or those of the batch's own Array API
-namespace (torch tensors stay torch tensors, on their device); a non-finite
-number there raises `NeedsNumpy` and the tape re-runs the batch on numpy.
+lives here. On numpy, backward takes the shortcuts the schedule planned (direct
+adds, gradients handed over whole); any surprise (a rule returning a number or
+None) falls back to the general `scatter`, and the careful pass never uses them.
+The arrays are numpy's, or those of the batch's own Array API namespace (torch
+tensors stay torch tensors, on their device); a non-finite number there raises
+`NeedsNumpy` and the tape re-runs the batch on numpy.
 
 Errors read like the eager engine's (`_tape_errors`, built by the functions of
 `autograd_mini.errors`), with where it happened appended: the example and the

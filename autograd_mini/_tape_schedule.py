@@ -14,9 +14,17 @@ every neuron, and whose first half (the weights) lives in the shared matrix, is
 marked `matmul`: the replay runs it with the dot row's batched form
 (`ops.BATCHED["dot"]`), one matrix product forward and two backward. A
 one-node shared `sum` or `dot` (an L2 term over every parameter) runs on one
-array with its row's batched form too, instead of on Python floats. The
-schedule imports nothing from the replay or the tape: it is the bottom of the
-three.
+array with its row's batched form too, instead of on Python floats.
+
+Per-step Python and numpy calls are cut here, once, at trace time (issue 14: at
+batch 100 they are the whole cost): rows that follow evenly are read and
+written as slices (views), a layer's weights as a reshaped view (`grid_of`);
+operands of few-operand rows are read one by one (`Group.reads`); a port whose
+gradient needs no reordering is added straight into its targets
+(`Port.direct`); a gradient that one group alone sends to another whole is
+handed over as an array (`_hand_over`), so those rows are neither zeroed nor
+added into. The schedule imports nothing from the replay or the tape: it is
+the bottom of the three.
 """
 
 from __future__ import annotations
