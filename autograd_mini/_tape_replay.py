@@ -7,9 +7,12 @@ value matrices laid out by `_tape_schedule.schedule`, call every group's row of
 rule (1.5), gradients summed over consumers as in (1.8)), and return the
 outputs and the parameters' gradients summed over the batch. A `matmul` group
 runs the dot row's batched form `ops.BATCHED["dot"]` instead. No derivative math
-lives here. The arrays are numpy's, or those of the batch's own Array API
-namespace (torch tensors stay torch tensors, on their device); a non-finite
-number there raises `NeedsNumpy` and the tape re-runs the batch on numpy.
+lives here. On numpy, backward takes the shortcuts the schedule planned (direct
+adds, gradients handed over whole); any surprise (a rule returning a number or
+None) falls back to the general `scatter`, and the careful pass never uses them.
+The arrays are numpy's, or those of the batch's own Array API namespace (torch
+tensors stay torch tensors, on their device); a non-finite number there raises
+`NeedsNumpy` and the tape re-runs the batch on numpy.
 
 Errors read like the eager engine's (`_tape_errors`, built by the functions of
 `autograd_mini.errors`), with where it happened appended: the example and the
@@ -29,7 +32,7 @@ import numpy as np
 
 from ._arrays import namespace
 from ._tape_errors import check_accumulated, checked_grads, location, raise_forward
-from ._tape_schedule import Group, Port, Scatter, Schedule
+from ._tape_schedule import Group, Port, Scatter, Schedule, rows_of
 from .errors import AutogradMiniError, forward_error, gradient_error, rule_error
 
 
@@ -48,9 +51,12 @@ class Replay:
         self.n_shared, self.n_batched = plan.n_shared, plan.n_batched
         self.constants = np.array(constants, dtype=float)
         self.chunk_size = plan.chunk_size
+        self.added_rows = plan.added_rows
         self._buffers: dict[Any, tuple[Any, Any]] = {}
         self._previous: list[Any] = []
         self._grad_buffers: tuple[Any, Any] | None = None
+        batched_roots = not any(s for s, _ in self.roots)
+        self._root_rows = rows_of(np.array([r for _, r in self.roots], dtype=np.intp)) if batched_roots else None
 
     def run(self, batch: Any, params: Any, backward: bool) -> tuple[Any, Any]:
         """(outputs of shape (1 + n_extra, batch), d sum(losses) / d params or None), chunk by chunk.
@@ -64,16 +70,18 @@ class Replay:
         # freeing them first would let malloc hand the heap's top back to the OS and
         # page-fault it in again on every step (measured: +60% on the moons step).
         previous, self._previous = self._previous, []
-        grads = self._zeros(xp, (self.n_params,), batch) if backward else None
+        grads = None
         parts = []
-        for start in range(0, b, self.chunk_size):
-            part = batch[:, start : start + self.chunk_size]
-            saved = self._forward(part, params, start)
-            self._previous.append(saved)
-            if grads is not None:
-                grads += self._backward(part.shape[1], saved, start)
-            parts.append(self._outputs(part.shape[1]))
-            del self._previous[:-2]  # chunked: only the latest chunk's temporaries stay alive
+        with np.errstate(all="ignore"):  # non-finite numbers are checked for, once per pass
+            for start in range(0, b, self.chunk_size):
+                part = batch if b <= self.chunk_size else batch[:, start : start + self.chunk_size]
+                saved = self._forward(part, params, start)
+                self._previous.append(saved)
+                if backward:
+                    chunk = self._backward(part.shape[1], saved, start)  # a view of a reused buffer
+                    grads = chunk * 1.0 if grads is None else grads + chunk
+                parts.append(self._outputs(part.shape[1]))
+                del self._previous[:-2]  # chunked: only the latest chunk's temporaries stay alive
         del previous
         return (parts[0] if len(parts) == 1 else _concat(xp, parts, axis=1)), grads
 
@@ -101,12 +109,18 @@ class Replay:
         """The value matrices of the replay under way."""
         return next(iter(self._buffers.values()))
 
-    def _gradients(self, values: Any) -> tuple[Any, Any]:
+    def _gradients(self, values: Any, handing_over: bool = False) -> tuple[Any, Any]:
         """The gradient matrices, zeroed; reused between replays (a fresh matrix per step
-        would be page-faulted in again at every large batch)."""
+        would be page-faulted in again at every large batch). `handing_over`: only the
+        batched rows gradients are added into are zeroed (`Schedule.added_rows`)."""
         if self._grad_buffers is None or self._grad_buffers[0].shape != values.shape:
             xp = namespace(values)
             self._grad_buffers = (xp.zeros_like(values), self._zeros(xp, (self.n_shared,), values))
+        elif handing_over:
+            g_values, g_shared = self._grad_buffers
+            for rows in self.added_rows:
+                g_values[rows] = 0.0
+            g_shared[...] = 0.0
         else:
             for matrix in self._grad_buffers:
                 matrix[...] = 0.0
@@ -114,6 +128,8 @@ class Replay:
 
     def _outputs(self, b: int) -> Any:
         values, shared = self._current()
+        if self._root_rows is not None and type(values) is np.ndarray:  # all batched: one copy of their rows
+            return values[self._root_rows].copy()
         xp = namespace(values)
         return xp.stack([xp.broadcast_to(shared[r, 0], (b,)) if s else values[r] for s, r in self.roots])
 
@@ -126,43 +142,48 @@ class Replay:
         shared[: self.n_params, 0] = params
         values[: self.n_inputs] = batch
         saved: list[Any] = []
-        with np.errstate(all="ignore"):
-            for group in self.groups:
-                if group.scalar:
-                    if group.batched is not None:
-                        column = shared[group.index]
-                        shared[group.start] = _vector_forward(group, column)
-                        saved.append(column)
-                        continue
-                    column = shared[group.index, 0]
-                    datas = column.tolist()
-                    # A non-finite operand means an earlier group failed: the check after
-                    # the loop names that group, the first in order.
-                    shared[group.start, 0] = _scalar_forward(group, datas) if _finite(column) else float("nan")
-                    saved.append(datas)
+        for group in self.groups:
+            if group.scalar:
+                if group.batched is not None:
+                    column = shared[group.take]
+                    shared[group.start] = _vector_forward(group, column)
+                    saved.append(column)
                     continue
-                block = shared if group.shared else values
-                mm = group.matmul
-                if mm is not None:
-                    w, x = shared[mm.w_index, 0], (shared if mm.x_shared else values)[mm.x_index]
-                    block[group.start : group.stop] = mm.forward(w, x)
-                    saved.append((w, x))
-                    continue
+                column = shared[group.index, 0]
+                datas = column.tolist()
+                # A non-finite operand means an earlier group failed: the check after
+                # the loop names that group, the first in order.
+                shared[group.start, 0] = _scalar_forward(group, datas) if _finite(column) else float("nan")
+                saved.append(datas)
+                continue
+            block = shared if group.shared else values
+            mm = group.matmul
+            if mm is not None:
+                grid = mm.w_grid
+                w = shared[mm.w_index, 0] if grid is None else shared[grid[0], 0].reshape(grid[1])[:, grid[2]]
+                x = (shared if mm.x_shared else values)[mm.x_index]
+                block[group.rows] = mm.forward(w, x)
+                saved.append((w, x))
+                continue
+            reads = group.reads
+            if reads is not None:
+                operands = [(shared if in_shared else values)[rows] for in_shared, rows in reads]
+            else:
                 operands = gather(group, values, shared, b)
-                op = group.op
-                if op.valid is not None and not bool(xp.all(op.valid(*operands))):
-                    if xp is not np:
-                        raise NeedsNumpy
-                    bad = ~np.broadcast_to(op.valid(*operands), (group.k, 1 if group.shared else b))
-                    raise_forward(group, operands, bad, offset, invalid=True)
-                try:
-                    block[group.start : group.stop] = op.forward(*operands)
-                except TypeError as exc:
-                    raise TypeError(
-                        f"op {op.name!r}: its row does not run on numpy arrays ({exc}); rows must use "
-                        "arithmetic and autograd_mini.primitives to be replayed by a tape"
-                    ) from exc
-                saved.append(operands)
+            op = group.op
+            if op.valid is not None and not bool(xp.all(op.valid(*operands))):
+                if xp is not np:
+                    raise NeedsNumpy
+                bad = ~np.broadcast_to(op.valid(*operands), (group.k, 1 if group.shared else b))
+                raise_forward(group, operands, bad, offset, invalid=True)
+            try:
+                block[group.rows] = op.forward(*operands)
+            except TypeError as exc:
+                raise TypeError(
+                    f"op {op.name!r}: its row does not run on numpy arrays ({exc}); rows must use "
+                    "arithmetic and autograd_mini.primitives to be replayed by a tape"
+                ) from exc
+            saved.append(operands)
         if not (_finite(values) and _finite(shared)):
             if xp is not np:
                 raise NeedsNumpy
@@ -189,52 +210,70 @@ class Replay:
     def _backward(self, b: int, saved: list[Any], offset: int, careful: bool = False) -> np.ndarray:
         """d(sum of the chunk's losses)/d param for each parameter."""
         values, shared = self._current()
-        g_values, g_shared = self._gradients(values)
         xp = namespace(values)
+        fast = not careful and xp is np  # rows handed over whole are not zeroed: see below
+        g_values, g_shared = self._gradients(values, handing_over=fast)
         kept: list[Any] = []
         self._previous.append(kept)
+        handoffs: dict[int, Any] = {}  # group number -> its g, handed over whole (_tape_schedule._hand_over)
         root_shared, root_row = self.roots[0]
         if root_shared:
             g_shared[root_row] = float(b)  # shared gradients are kept summed over the batch
         else:
             g_values[root_row] = 1.0
-        with np.errstate(all="ignore"):
-            for group, operands in zip(reversed(self.groups), reversed(saved), strict=True):
-                if not group.needs_grad:
-                    continue
-                if group.scalar:
-                    if group.batched is not None and not careful:
-                        _vector_backward(group, operands, g_shared, shared[group.start])
-                    else:
-                        datas = shared[group.index, 0].tolist()
-                        _scalar_backward(group, datas, g_shared, float(shared[group.start, 0]))
-                    continue
-                if group.shared:
-                    g, out = g_shared[group.start : group.stop, None], shared[group.start : group.stop]
+        for group, operands in zip(reversed(self.groups), reversed(saved), strict=True):
+            if not group.needs_grad:
+                continue
+            if group.scalar:
+                if group.batched is not None and not careful:
+                    _vector_backward(group, operands, g_shared, shared[group.start])
                 else:
-                    g, out = g_values[group.start : group.stop], values[group.start : group.stop]
-                mm = group.matmul
-                if mm is not None and not careful:
-                    grads = mm.vjp(g, out, *operands)
-                    kept.append(grads)
-                    if mm.w_scatter is not None:
-                        scatter_add(mm.w_scatter, g_shared, grads[0].reshape(-1))
-                    if mm.x_scatter is not None:
-                        dx = grads[1].reshape(-1) if mm.x_shared else grads[1]
-                        scatter_add(mm.x_scatter, g_shared if mm.x_shared else g_values, dx)
-                    continue
-                if mm is not None:  # careful: the dot row itself, operand by operand
-                    operands = gather(group, values, shared, b)
-                grads = list(group.op.vjp(g, out, *operands))
+                    datas = shared[group.index, 0].tolist()
+                    _scalar_backward(group, datas, g_shared, float(shared[group.start, 0]))
+                continue
+            rows = group.rows
+            if group.shared:
+                g, out = g_shared[rows, None], shared[rows]
+            else:
+                g = handoffs.pop(group.number, None) if group.receives else None
+                if g is None:
+                    g = g_values[rows]
+                out = values[rows]
+            mm = group.matmul
+            if mm is not None and not careful:
+                grads = mm.vjp(g, out, *operands)
                 kept.append(grads)
-                if careful:
-                    grads = checked_grads(group, g, out, operands, grads, offset)
-                for port in group.ports:
-                    if port.scatter is not None:
-                        into = g_shared if port.shared else g_values
+                grid = mm.w_grid
+                if grid is not None and mm.w_whole:
+                    g_shared[grid[0]].reshape(grid[1])[:, grid[2]] += grads[0]  # a view of g_shared
+                elif mm.w_scatter is not None:
+                    scatter_add(mm.w_scatter, g_shared, grads[0].reshape(-1))
+                if mm.x_handoff is not None:
+                    handoffs[mm.x_handoff] = grads[1]
+                elif mm.x_scatter is not None:
+                    dx = grads[1].reshape(-1) if mm.x_shared else grads[1]
+                    scatter_add(mm.x_scatter, g_shared if mm.x_shared else g_values, dx)
+                continue
+            if mm is not None:  # careful: the dot row itself, operand by operand
+                operands = gather(group, values, shared, b)
+            grads = list(group.op.vjp(g, out, *operands))
+            kept.append(grads)
+            if careful:
+                grads = checked_grads(group, g, out, operands, grads, offset)
+            if fast:
+                for port, action in group.actions:
+                    into = g_shared if port.shared else g_values
+                    if action is None or not _add_direct(action, grads, g, into, handoffs):
+                        if action is not None and action[3] is not None:
+                            into[action[2]] = 0.0  # rows meant to be handed over were not zeroed
                         scatter(port, grads, g, into, xp)
-                        if careful:
-                            check_accumulated(group, port, into, grads, g, operands, offset)
+                continue
+            for port in group.ports:
+                if port.scatter is not None:
+                    into = g_shared if port.shared else g_values
+                    scatter(port, grads, g, into, xp)
+                    if careful:
+                        check_accumulated(group, port, into, grads, g, operands, offset)
         result = g_shared[: self.n_params]
         if not careful and not _finite(result):
             if not isinstance(result, np.ndarray):
@@ -248,7 +287,9 @@ def scatter_add(plan: Scatter, into: Any, block: Any) -> None:
     """into[plan's targets] += the rows of `block`, summed per target ((1.8))."""
     if plan.rows is not None:
         block = block[plan.rows]
-    if plan.starts is not None:
+    if plan.fold:
+        block = block.reshape((plan.fold, -1) + tuple(block.shape[1:])).sum(axis=0)
+    elif plan.starts is not None:
         if not isinstance(block, np.ndarray):  # torch & co.: their index_add_ sums duplicates
             xp = namespace(into)
             into.index_add_(0, xp.asarray(plan.sorted_targets, device=into.device), block)
@@ -282,6 +323,35 @@ def gather(group: Group, values: Any, shared: Any, b: int) -> list[Any]:
     if group.perm is None:
         return parts
     return [parts[i] for i in group.perm]
+
+
+def _add_direct(action: list[Any], grads: list[Any], g: Any, into: np.ndarray, handoffs: dict[int, Any]) -> bool:
+    """`scatter` for a port whose gradient blocks go straight to its targets (see
+    `Port.direct`): the rule's results themselves, or their sums over the batch or the
+    nodes, added up when several positions read the same targets (1.8), or handed over
+    whole to the group that owns the targets. False (nothing added) when the rule
+    returned something else than arrays of g's shape (None, a number, a broadcast row):
+    `scatter` handles those."""
+    positions, reduce, targets, receiver = action
+    total = None
+    for position in positions:
+        gx = grads[position]
+        if type(gx) is not np.ndarray or gx.shape != g.shape:
+            return False
+        if reduce == "batch":
+            gx = gx.sum(axis=1)
+        elif reduce == "flat":  # a shared group: one column already
+            gx = gx.reshape(-1)
+        elif reduce == "nodes":
+            gx = gx.sum(axis=0, keepdims=True)
+        elif reduce == "all":
+            gx = gx.sum().reshape(1)
+        total = gx if total is None else total + gx
+    if receiver is not None:
+        handoffs[receiver] = total
+    else:
+        into[targets] += total
+    return True
 
 
 def scatter(port: Port, grads: list[Any], g: Any, into: Any, xp: Any = np) -> None:

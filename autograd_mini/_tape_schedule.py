@@ -14,9 +14,17 @@ every neuron, and whose first half (the weights) lives in the shared matrix, is
 marked `matmul`: the replay runs it with the dot row's batched form
 (`ops.BATCHED["dot"]`), one matrix product forward and two backward. A
 one-node shared `sum` or `dot` (an L2 term over every parameter) runs on one
-array with its row's batched form too, instead of on Python floats. The
-schedule imports nothing from the replay or the tape: it is the bottom of the
-three.
+array with its row's batched form too, instead of on Python floats.
+
+Per-step Python and numpy calls are cut here, once, at trace time (issue 14: at
+batch 100 they are the whole cost): rows that follow evenly are read and
+written as slices (views), a layer's weights as a reshaped view (`grid_of`);
+operands of few-operand rows are read one by one (`Group.reads`); a port whose
+gradient needs no reordering is added straight into its targets
+(`Port.direct`); a gradient that one group alone sends to another whole is
+handed over as an array (`_hand_over`), so those rows are neither zeroed nor
+added into. The schedule imports nothing from the replay or the tape: it is
+the bottom of the three.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import numpy as np
 from .ops import BATCHED, OPS, Op
 
 _PARAM, _INPUT, _CONST, _OP = "param", "input", "const", "op"
+_FEW_OPERANDS = 4  # up to this arity, operands are read one by one (Group.reads)
 _CHUNK_BUDGET = 1 << 21  # numbers in one group's gradient arrays, see Schedule.chunk_size
 
 
@@ -55,13 +64,19 @@ class Scatter:
     (much faster than np.add.at).
     """
 
-    __slots__ = ("rows", "targets", "starts", "sorted_targets")
+    __slots__ = ("rows", "targets", "starts", "sorted_targets", "fold")
 
     def __init__(self, rows: np.ndarray, targets: np.ndarray, n_rows: int) -> None:
         self.sorted_targets: Any = None
-        if len(np.unique(targets)) == len(targets):
-            self.starts = None
-        else:
+        self.fold = 0
+        distinct = len(np.unique(targets))
+        self.starts = None
+        if distinct < len(targets) and _repeats(targets, distinct):
+            # The same targets m times over (p * p reads each parameter twice): the m
+            # blocks are summed as one reshape and a sum, not sorted into segments.
+            self.fold = len(targets) // distinct
+            targets = targets[:distinct]
+        elif distinct < len(targets):
             order = np.argsort(targets, kind="stable")
             rows, targets = rows[order], targets[order]
             self.sorted_targets = targets  # one per row: for namespaces without reduceat
@@ -70,8 +85,14 @@ class Scatter:
         identity = len(rows) == n_rows and bool(np.all(rows == np.arange(n_rows)))
         self.rows = None if identity else rows
         self.targets: np.ndarray | slice = targets
-        if self.starts is None and len(targets) and bool(np.all(np.diff(targets) == 1)):
-            self.targets = slice(int(targets[0]), int(targets[-1]) + 1)  # a slice is cheaper than an index
+        if self.starts is None and len(targets):
+            self.targets = rows_of(targets)  # a slice is cheaper than an index
+
+
+def _repeats(targets: np.ndarray, distinct: int) -> bool:
+    """`targets` is its first `distinct` entries (all different) repeated a whole number of times."""
+    m = len(targets) // distinct
+    return m * distinct == len(targets) and bool(np.array_equal(targets, np.tile(targets[:distinct], m)))
 
 
 class Port:
@@ -85,6 +106,24 @@ class Port:
 
     __slots__ = ("positions", "shared", "uniform", "index", "take", "scatter", "everything")
 
+    def direct(self, group_shared: bool) -> list[Any] | None:
+        """[positions, reduction, targets, None] when the port's gradient blocks can be added to its
+        targets as they are, reduced over the batch ("batch"), the nodes ("nodes"), both ("all")
+        or just flattened ("flat"): no rows dropped, and either one position with no duplicate
+        targets or several positions that read the same targets (p * p), summed."""
+        plan = self.scatter
+        if plan is None or plan.rows is not None or plan.starts is not None:
+            return None
+        if plan.fold != (len(self.positions) if len(self.positions) > 1 else 0):
+            return None
+        if self.uniform:
+            reduce = "all" if self.shared else "nodes"
+        elif self.shared:
+            reduce = "flat" if group_shared else "batch"
+        else:
+            reduce = ""
+        return [tuple(self.positions), reduce, plan.targets, None]  # the last: see _hand_over
+
     def __init__(self, positions: list[int], shared: bool, uniform: bool, index: np.ndarray) -> None:
         self.positions = positions
         self.shared = shared
@@ -96,11 +135,29 @@ class Port:
 
 
 def rows_of(index: np.ndarray) -> np.ndarray | slice:
-    """What to index a matrix with to read these rows: a slice when they are consecutive
-    (a view: no copy of a (k, batch) block per group and step), else the index itself."""
-    if len(index) and bool(np.all(np.diff(index) == 1)):
-        return slice(int(index[0]), int(index[-1]) + 1)
+    """What to index a matrix with to read these rows: a slice when they are evenly spaced
+    (consecutive, or every neuron's bias among its weights): a view, no copy of a (k, batch)
+    block per group and step, and no fancy index; else the index itself."""
+    if len(index) == 1:
+        return slice(int(index[0]), int(index[0]) + 1)
+    steps = np.diff(index)
+    if len(index) and steps[0] > 0 and bool(np.all(steps == steps[0])):
+        return slice(int(index[0]), int(index[-1]) + 1, None if steps[0] == 1 else int(steps[0]))
     return index
+
+
+def grid_of(index: np.ndarray, n_rows: int) -> tuple[slice, tuple[int, int], slice] | None:
+    """(rows, shape, columns) such that matrix[rows].reshape(shape)[:, columns] reads the
+    (k, n) `index` as a view: a layer's weights, each neuron's n weights consecutive and the
+    neurons evenly spaced (their biases between them). None for any other layout."""
+    k, n = index.shape
+    stride = int(index[1, 0] - index[0, 0]) if k > 1 else n
+    start = int(index[0, 0])
+    if n == 0 or stride < n or start + k * stride > n_rows:
+        return None
+    if not np.array_equal(index, start + stride * np.arange(k)[:, None] + np.arange(n)[None, :]):
+        return None
+    return slice(start, start + k * stride), (k, stride), slice(0, n)
 
 
 class Matmul:
@@ -111,10 +168,15 @@ class Matmul:
     swapped: the weights are the dot's second half (dot(O, w) instead of dot(w, O)).
     """
 
-    __slots__ = ("w_index", "x_index", "x_shared", "swapped", "w_scatter", "x_scatter", "forward", "vjp")
+    __slots__ = ("w_index", "x_index", "x_shared", "swapped", "w_scatter", "x_scatter", "forward", "vjp", "w_grid",
+                 "w_whole", "x_handoff")
 
-    def __init__(self, w_index: np.ndarray, x_index: np.ndarray, x_shared: bool, swapped: bool) -> None:
+    def __init__(self, w_index: np.ndarray, x_index: np.ndarray, x_shared: bool, swapped: bool, n_shared: int) -> None:
         self.w_index, self.x_index, self.x_shared, self.swapped = w_index, rows_of(x_index), x_shared, swapped
+        # The weights as a view of the shared matrix when they lie in a grid (see grid_of).
+        self.w_grid = grid_of(w_index, n_shared)
+        self.w_whole = False  # every weight takes a gradient: added through the same view
+        self.x_handoff: int | None = None  # the group dE/dx is handed to whole (see _hand_over)
         self.forward, self.vjp = BATCHED["dot"]
         self.w_scatter: Scatter | None = None
         self.x_scatter: Scatter | None = None
@@ -124,7 +186,8 @@ class Group:
     """Instructions sharing op, arity, depth and operand layout: one row call."""
 
     __slots__ = ("op", "k", "shared", "start", "stop", "ports", "perm", "nodes", "needs_grad", "scalar", "index",
-                 "positions", "scatter", "matmul", "n_leaf", "batched")
+                 "positions", "scatter", "matmul", "n_leaf", "batched", "take", "actions", "rows", "reads", "number",
+                 "receives")
 
     def __init__(self, op: Op, nodes: list[Instruction], shared: bool) -> None:
         self.op = op
@@ -138,14 +201,27 @@ class Group:
         # A shared group of one node runs its row on Python floats, as the eager
         # engine does: a variadic row (a sum over every parameter, say) would
         # otherwise pay numpy's per-call overhead once per operand.
-        self.scalar = shared and self.k == 1
+        # A fixed arity of one or two runs as an ordinary group of one (1, 1) array: fewer
+        # calls than the float path's conversions and checks, and the same errors.
+        self.scalar = shared and self.k == 1 and len(nodes[0].inputs) > 2
         self.index = np.zeros(0, dtype=np.intp)
+        self.take: np.ndarray | slice = self.index  # `index` as a slice when it can be one
         self.positions: list[int] = []
         self.scatter: Scatter | None = None
         self.matmul: Matmul | None = None
         # A one-node shared group whose row has a batched form (a sum or dot over every
         # parameter, as an L2 term is): its operands run as one array, not as floats.
         self.batched: tuple[Any, Any] | None = None
+        # (port, Port.direct or None) for the ports that take gradients, for the fast backward.
+        self.actions: list[tuple[Port, list[Any] | None]] = []
+        self.rows = slice(0, 0)  # the group's rows in its matrix: start:stop
+        # (reads the shared matrix?, rows) per operand, for rows of a few operands: read one
+        # by one (views where the rows follow) instead of by `gather`'s one index and reshape.
+        self.reads: list[tuple[bool, np.ndarray | slice]] | None = None
+        self.number = 0  # the group's index in the schedule
+        # The gradient of its rows comes whole from one later group, handed over as an
+        # array instead of added into the zeroed gradient matrix and read back (see _hand_over).
+        self.receives = False
         self.n_leaf = 0  # slots before the first instruction's: node j's tape row is its output - n_leaf
 
     def row_of(self, j: int) -> int:
@@ -163,6 +239,9 @@ class Schedule:
     n_batched:  rows of the batched matrix (inputs, batched results).
     chunk_size: examples replayed at once (bounds the widest group's arrays).
     roots:      (in the shared matrix?, row) of the loss and of each extra output.
+    added_rows: the rows of the batched gradient matrix that gradients are added into
+                (the rest are handed over whole or never written): the only ones the
+                numpy replay zeroes before a backward pass, as runs of slices.
     """
 
     groups: list[Group]
@@ -171,6 +250,7 @@ class Schedule:
     n_batched: int
     chunk_size: int
     roots: list[tuple[bool, int]]
+    added_rows: list[slice]
 
 
 def schedule(
@@ -212,20 +292,76 @@ def schedule(
         else:
             group.start, n_batched = n_batched, n_batched + group.k
         group.stop = group.start + group.k
+        group.rows = slice(group.start, group.stop)
         for j, ins in enumerate(nodes):
             row[ins.output] = group.start + j
         group.needs_grad = any(needs[ins.output] for ins in nodes)
         groups.append(group)
-    for group in groups:
+    for number, group in enumerate(groups):
+        group.number = number
         _build_ports(group, row, shared, needs)
-        group.matmul = _matmul(group, row, shared, needs)
+        group.matmul = _matmul(group, row, shared, needs, n_shared)
+    added_rows = _hand_over(groups, n_batched, {row[s] for s in roots if not shared[s]})
     # Examples per replay: a group's rule makes (k x arity) arrays of one number per
     # example; bounding them (about 16 MB) keeps wide layers on large batches near the
     # cache instead of allocating gigabytes per step.
     footprint = max((g.k * len(g.nodes[0].inputs) for g in groups if not g.shared and g.matmul is None), default=1)
     chunk_size = max(256, _CHUNK_BUDGET // footprint)
     outputs = [(shared[s], row[s]) for s in roots]
-    return Schedule(groups, max(depth, default=0), n_shared, n_batched, chunk_size, outputs)
+    return Schedule(groups, max(depth, default=0), n_shared, n_batched, chunk_size, outputs, added_rows)
+
+
+def _hand_over(groups: list[Group], n_batched: int, root_rows: set[int]) -> list[slice]:
+    """Mark the gradients that go from one group to another whole, as an array.
+
+    When the only gradient a batched group's rows receive (1.8) is one port of a later
+    group (or a matmul's dE/dx) whose targets are exactly those rows in order, that
+    block is the group's g: the replay hands it over instead of adding it into the
+    zeroed gradient matrix and reading it back (a relu's g to its add, an add's to its
+    dot, a dot's dE/dx to the previous layer's relu). Everything else is added: returns
+    the rows that are (`Schedule.added_rows`).
+    """
+    writers: list[list[Any]] = [[] for _ in range(n_batched)]
+    everything = np.arange(n_batched)
+    for group in groups:
+        mm = group.matmul
+        if mm is not None:
+            plans = [] if mm.x_shared or mm.x_scatter is None else [(mm.x_scatter, mm)]
+        elif group.scalar:
+            continue
+        else:
+            plans = [(port.scatter, action) for port, action in group.actions if not port.shared]
+        for plan, who in plans:
+            assert plan is not None
+            for r in np.atleast_1d(everything[plan.targets]).tolist():
+                writers[r].append((plan, who))
+    for group in groups:
+        if group.shared or group.scalar or not group.needs_grad or root_rows & set(range(group.start, group.stop)):
+            continue
+        found = {id(w[1]): w for r in range(group.start, group.stop) for w in writers[r]}
+        if len(found) != 1 or any(len(writers[r]) != 1 for r in range(group.start, group.stop)):
+            continue
+        plan, who = next(iter(found.values()))
+        whole = isinstance(plan.targets, slice) and plan.targets == group.rows
+        if not whole or plan.rows is not None or plan.starts is not None or plan.fold:
+            continue
+        if isinstance(who, Matmul):
+            who.x_handoff = group.number
+        elif who is not None and who[1] == "":
+            who[3] = group.number
+        else:
+            continue
+        group.receives = True
+        for r in range(group.start, group.stop):
+            writers[r] = []
+    added = [r for r in range(n_batched) if writers[r]]
+    runs: list[slice] = []
+    for r in added:
+        if runs and runs[-1].stop == r:
+            runs[-1] = slice(runs[-1].start, r + 1)
+        else:
+            runs.append(slice(r, r + 1))
+    return runs
 
 
 def _order_for_consumers(levels: list[list[Instruction]]) -> None:
@@ -251,6 +387,7 @@ def _build_ports(group: Group, row: list[int], shared: list[bool], needs: list[b
     if group.scalar:
         slots = group.nodes[0].inputs
         group.index = np.array([row[s] for s in slots], dtype=np.intp)
+        group.take = rows_of(group.index)
         name = group.op.name
         if OPS.get(name) is group.op and name in BATCHED and (name == "sum" or len(slots) % 2 == 0) and slots:
             group.batched = BATCHED[name]
@@ -259,13 +396,15 @@ def _build_ports(group: Group, row: list[int], shared: list[bool], needs: list[b
             targets = group.index[group.positions]
             group.scatter = Scatter(np.arange(len(targets)), targets, len(targets))
         return
-    buckets: dict[tuple[bool, bool], list[int]] = {}
+    buckets: dict[tuple[bool, bool, bool], list[int]] = {}
     for p in range(arity):
         slots = [ins.inputs[p] for ins in group.nodes]
         uniform = group.k > 1 and all(s == slots[0] for s in slots)
-        buckets.setdefault((shared[slots[0]], uniform), []).append(p)
+        # Operands no parameter reaches (t in t * score, a constant) get a port of their own,
+        # which takes no gradient: the others' gradients then need no rows dropped.
+        buckets.setdefault((shared[slots[0]], uniform, any(needs[s] for s in slots)), []).append(p)
     order: list[int] = []
-    for (is_shared, uniform), positions in buckets.items():
+    for (is_shared, uniform, _), positions in buckets.items():
         members = group.nodes[:1] if uniform else group.nodes
         slots = [ins.inputs[p] for p in positions for ins in members]
         port = Port(positions, is_shared, uniform, np.array([row[s] for s in slots], dtype=np.intp))
@@ -274,13 +413,26 @@ def _build_ports(group: Group, row: list[int], shared: list[bool], needs: list[b
             port.scatter = Scatter(np.flatnonzero(keep), port.index[keep], len(slots))
         port.everything = positions == list(range(arity))
         group.ports.append(port)
+        if port.scatter is not None:
+            group.actions.append((port, port.direct(group.shared)))
         order += positions
     if order != list(range(arity)):
         where = {p: i for i, p in enumerate(order)}
         group.perm = [where[p] for p in range(arity)]
+    if arity <= _FEW_OPERANDS:
+        group.reads = [_read(group, p, row, shared) for p in range(arity)]
 
 
-def _matmul(group: Group, row: list[int], shared: list[bool], needs: list[bool]) -> Matmul | None:
+def _read(group: Group, p: int, row: list[int], shared: list[bool]) -> tuple[bool, np.ndarray | slice]:
+    """(in the shared matrix?, its rows) of the group's operand at position p: one row when
+    every node reads the same slot there (it broadcasts), a slice when the rows follow."""
+    slots = [ins.inputs[p] for ins in group.nodes]
+    if group.k > 1 and all(s == slots[0] for s in slots):
+        slots = slots[:1]
+    return shared[slots[0]], rows_of(np.array([row[s] for s in slots], dtype=np.intp))
+
+
+def _matmul(group: Group, row: list[int], shared: list[bool], needs: list[bool], n_shared: int) -> Matmul | None:
     """The group as one matrix product, when it is `dot` rows whose weights are shared
     and whose other operand is read by every node alike (see the module docstring)."""
     if group.scalar or group.op is not OPS.get("dot") or "dot" not in BATCHED:
@@ -302,9 +454,11 @@ def _matmul(group: Group, row: list[int], shared: list[bool], needs: list[bool])
             continue
         x_index = np.array([row[s] for s in x_slots], dtype=np.intp)
         plan = Matmul(np.array([[row[s] for s in slots] for slots in w_slots], dtype=np.intp),
-                      x_index, x_shared, swapped)
+                      x_index, x_shared, swapped, n_shared)
         if group.needs_grad:
             plan.w_scatter = _needed(plan.w_index.reshape(-1), [needs[s] for slots in w_slots for s in slots])
+            w = plan.w_scatter
+            plan.w_whole = w is not None and w.rows is None and w.starts is None and not w.fold
             plan.x_scatter = _needed(x_index, [needs[s] for s in x_slots])
         return plan
     return None

@@ -410,6 +410,7 @@ def test_matmul_groups_match_the_dot_rows_exactly():
     tape = trace(fn, params, rows[0])
     marked = [g for g in tape._replayer.groups if g.matmul is not None]
     assert len(marked) == 3  # one per layer
+    assert all(g.matmul.w_grid is not None and g.matmul.w_whole for g in marked)  # weights read as views
     assert_matches_eager(tape, fn, params, rows)
 
 
@@ -500,3 +501,93 @@ def test_an_overflowing_sum_over_parameters_is_named_at_its_row():
     with pytest.raises(NumericOverflowError, match=r"sum\(1e\+308, 1e\+308, -1e\+308\) \(row 0 of the tape"):
         tape.forward(np.array([[1.0]]), param_values=np.array([1e308, 1e308, -1e308]))
     assert tape.forward(np.array([[0.5]]), param_values=np.array([1e308, -1e308, 1e308])).losses.tolist() == [5e307]
+
+
+# --- the fast paths of the replay: same numbers as the general ones ----------------------------
+def test_an_l2_term_folds_the_gradients_of_p_times_p():
+    """p * p reads each parameter twice: its two gradient blocks are folded into one (no
+    sorting), and the sum matches the eager engine's 2 p, on numpy and on torch."""
+    ws = [Value(0.1 * i - 0.4, label=f"w{i}") for i in range(7)]
+
+    def fn(params, xs):
+        return dot(params[:3], xs) * xs[0] + 0.01 * sum_of([p * p for p in params])
+
+    tape = trace(fn, ws, [0.5, -1.0, 2.0])
+    folds = [port.scatter.fold for g in tape._replayer.groups for port in g.ports if port.scatter is not None]
+    assert 2 in folds
+    rows = np.random.default_rng(1).normal(size=(6, 3))
+    assert_matches_eager(tape, fn, ws, rows)
+    torch = pytest.importorskip("torch")
+    np.testing.assert_allclose(tape.value_and_grad(torch.tensor(rows)).grads.numpy(),
+                               tape.value_and_grad(rows).grads, rtol=1e-13)
+
+
+def test_rules_returning_a_number_or_none_still_scatter_right(registry):
+    """The direct scatter takes only arrays of g's shape; a rule giving a number (broadcast
+    over the batch) or None falls back to the general scatter, with the same result as eager."""
+    _, first = registry("first", lambda x, y: x + 0.0 * y, lambda g, out, x, y: (g, 0.0), arity=2)
+    _, second = registry("second", lambda x, y: y + 0.0 * x, lambda g, out, x, y: (None, g), arity=2)
+    a, b = Value(0.3), Value(-0.8)
+
+    def fn(params, xs):
+        left = first(params[0] * xs[0], params[1] * xs[1])
+        return left * second(params[1] * xs[0], params[0] + xs[1]) + (params[0] * xs[1]).relu()
+
+    rows = np.array([[0.5, 1.0], [-1.0, 0.2], [2.0, -0.3], [0.1, 0.4]])
+    tape = trace(fn, [a, b], rows[0])
+    assert_matches_eager(tape, fn, [a, b], rows)
+
+
+def test_operands_no_parameter_reaches_take_no_gradient_port():
+    """t in t * score gets its own port, with no scatter: the score's gradient is added as is."""
+    model, params, fn, rows = moons_problem(n=20, width=4)
+    tape = trace(fn, params, rows[0])
+    inputs = range(tape.n_params, tape.n_params + tape.n_inputs)
+    for group in tape._replayer.groups:
+        for port in group.ports:
+            reads_input = any(group.nodes[0].inputs[p] in inputs for p in port.positions)
+            if reads_input and not port.shared:
+                assert port.scatter is None
+    assert_matches_eager(tape, fn, params, rows)
+
+
+def test_rows_read_as_views_only_where_the_layout_allows():
+    """Evenly spaced rows become (stepped) slices, a layer's weight grid a reshaped view;
+    anything else stays a fancy index (a copy), read and scattered the general way."""
+    from autograd_mini._tape_schedule import grid_of, rows_of
+
+    assert rows_of(np.array([2, 5, 8])) == slice(2, 9, 3)
+    assert rows_of(np.array([4, 5, 6])) == slice(4, 7)
+    assert isinstance(rows_of(np.array([5, 3])), np.ndarray) and isinstance(rows_of(np.array([1, 2, 4])), np.ndarray)
+    weights = np.array([[0, 1], [3, 4]])  # two neurons, two weights each, a bias after each
+    assert grid_of(weights, 6) == (slice(0, 6), (2, 3), slice(0, 2))
+    matrix = np.arange(6.0)
+    rows, shape, columns = grid_of(weights, 6)
+    np.testing.assert_array_equal(matrix[rows].reshape(shape)[:, columns], matrix[weights])
+    assert grid_of(weights, 5) is None  # the reshape would run past the matrix
+    assert grid_of(np.array([[0, 2], [3, 4]]), 6) is None
+
+
+def test_gradients_handed_over_whole_only_from_a_sole_consumer():
+    """A group whose rows get their gradient from one consumer receives it as an array (the
+    MLP's relu, add and dot groups); one read by two consumers gets the sum of both (1.8)."""
+    model, params, fn, rows = moons_problem(n=30, width=4)
+    tape = trace(fn, params, rows[0])
+    groups = tape._replayer.groups
+    receivers = {g.op.name for g in groups if g.receives}
+    assert {"relu", "add", "dot"} <= receivers
+    assert_matches_eager(tape, fn, params, rows)
+    ws = [Value(0.4), Value(-0.9)]
+
+    def two_consumers(params, xs):
+        v = params[0] * xs[0] + params[1]  # read by the relu and by the product below
+        return v.relu() * xs[1] + v * v.tanh()
+
+    rows = np.random.default_rng(2).normal(size=(8, 2))
+    tape = trace(two_consumers, ws, rows[0])
+    add = next(g for g in tape._replayer.groups if g.op.name == "add" and g.nodes[0].inputs[1] == 1)
+    assert not add.receives
+    assert_matches_eager(tape, two_consumers, ws, rows)
+    torch = pytest.importorskip("torch")
+    np.testing.assert_allclose(tape.value_and_grad(torch.tensor(rows)).grads.numpy(),
+                               tape.value_and_grad(rows).grads, rtol=1e-13)
