@@ -118,6 +118,9 @@ OFF_KINK: Union_ = ((-10.0, -1e-3), (1e-3, 10.0))    # away from the kink (or ju
 POSITIVE: Union_ = ((0.1, 10.0),)                    # log, sqrt: away from 0 where they blow up
 INTEGERS: Union_ = tuple((float(k), float(k)) for k in range(-3, 5))  # the points -3, ..., 4
 FRACTIONS: Union_ = ((-2.5, 2.5),)                   # exponents of a positive base
+# sin, cos: about a turn either side. Defined for every real, but badly conditioned far out:
+# at x ~ 1e7 one ulp of x moves sin(x) by ~1e-9 relative, beyond any 1e-12 comparison.
+ANGLES: Union_ = ((-7.0, 7.0),)
 # x ** n: any nonzero base with an integer n, or a positive base with a fractional n.
 POW_SAMPLE: Sample = _on(NONZERO, INTEGERS) + _on(POSITIVE, FRACTIONS)
 POW_VALUE_SAMPLE: Sample = _on(((0.1, 5.0),), ((-3.0, 3.0),))
@@ -193,8 +196,8 @@ LOG = _row("log", 1,         log,              lambda g, out, x: (g / x,),      
            domain="x > 0")
 SQRT = _row("sqrt", 1,       sqrt,             lambda g, out, x: (g / (2.0 * out),),       _on(POSITIVE),
             domain="x >= 0")
-SIN = _row("sin", 1,         sin,              lambda g, out, x: (g * cos(x),),            _on(REAL))
-COS = _row("cos", 1,         cos,              lambda g, out, x: (-g * sin(x),),           _on(REAL))
+SIN = _row("sin", 1,         sin,              lambda g, out, x: (g * cos(x),),            _on(ANGLES))
+COS = _row("cos", 1,         cos,              lambda g, out, x: (-g * sin(x),),           _on(ANGLES))
 ABS = _row("abs", 1,         absolute,         lambda g, out, x: (g * sign(x),),           _on(OFF_KINK))
 TANH = _row("tanh", 1,       tanh,             lambda g, out, x: (g * (1.0 - out * out),), _on(REAL))
 SIGMOID = _row("sigmoid", 1, sigmoid,          lambda g, out, x: (g * out * (1.0 - out),), _on(REAL))  # (1.2) (1.3)
