@@ -160,7 +160,9 @@ def _draw_parser(commands: Any) -> argparse.ArgumentParser:
     p.add_argument("--derivatives", action="store_true", help="label each edge with its local derivative")
     p.add_argument("--highlight", metavar="NAME", help="draw every path from variable NAME to the result in red")
     p.add_argument("--show-order", action="store_true", help="number the nodes in backward's order")
-    p.add_argument("--rankdir", choices=("LR", "TB"), default="LR", help="inputs on the left (LR) or on top (TB)")
+    p.add_argument("--rankdir", choices=("LR", "TB"), default=None,
+                   help="inputs on the left (LR, the default for drawings) or on top (TB); "
+                   "an .html page picks whichever fits its window unless this is given")
     _max_nodes_argument(p)
     p.set_defaults(handler=run_draw)
     return p

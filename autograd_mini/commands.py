@@ -121,7 +121,7 @@ def run_draw(args: argparse.Namespace, out: TextIO) -> int:
     if args.output is not None and Path(args.output).suffix.lower() in PAGE_SUFFIXES:
         return _save_page(root, args, out)
     options = {"show_derivatives": args.derivatives, "highlight": highlight,
-               "show_order": args.show_order, "rankdir": args.rankdir, "max_nodes": args.max_nodes}
+               "show_order": args.show_order, "rankdir": args.rankdir or "LR", "max_nodes": args.max_nodes}
     if args.output is None:
         print(_drawing(root, options).source, file=out)
     else:
@@ -139,7 +139,7 @@ def _save_page(root: Value, args: argparse.Namespace, out: TextIO) -> int:
     from .explore import explore
 
     try:
-        page = explore(root, max_nodes=args.max_nodes)
+        page = explore(root, max_nodes=args.max_nodes, rankdir=args.rankdir)
         written = page.save(args.output)
     except OSError as exc:
         raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None

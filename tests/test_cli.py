@@ -373,3 +373,15 @@ def test_functions_added_to_the_table_work_on_the_command_line():
         "d/dy": -math.sin(0.3) * math.sin(-1.2),
     }, rel=1e-15)
     assert "sin, cos" in run("grad", "--help").stdout
+
+
+@pytest.mark.parametrize("rankdir", ["LR", "TB"])
+def test_draw_to_html_takes_the_rankdir_it_is_given(tmp_path, rankdir):
+    import re
+
+    done = run("draw", "sigmoid(w*x + b) * sigmoid(w*x - b)", "w=0.5", "x=2", "b=-1", "-o", "g.html",
+               "--rankdir", rankdir, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    box = re.search(r'viewBox="[\d.]+ [\d.]+ ([\d.]+) ([\d.]+)"', (tmp_path / "g.html").read_text())
+    width, height = float(box.group(1)), float(box.group(2))
+    assert (width > height) == (rankdir == "LR")
