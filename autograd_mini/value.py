@@ -312,7 +312,8 @@ def _binary_method(op: Op, reflected: bool = False) -> Callable[[Value, Any], Va
 
     def method(self: Value, other: Any) -> Value:
         if other.__class__ is not Value:
-            other = _lift(other)
+            # A float operand (`x * 2.0`) is made a constant here: one call instead of `_lift`'s two.
+            other = _constant(other) if other.__class__ is float else _lift(other)
             if other is None:
                 return NotImplemented
         a, b = (other, self) if reflected else (self, other)

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from autograd_mini import Value, dot, gradients, sum_of
+from autograd_mini import DomainError, Value, dot, gradients, sum_of
 from autograd_mini.engine import reverse_topological_order
 from autograd_mini.losses import squared_error
 
@@ -241,6 +241,30 @@ def test_zeroing_leaves_between_passes_gives_the_same_gradient():
     a.grad = b.grad = 0.0
     root.backward()
     assert (a.grad, b.grad) == first
+
+
+def test_a_pass_failing_late_restores_written_and_zeroed_grads_alike():
+    # x starts nonzero (saved and zeroed by the walk), w at 0.0 (written in place, not saved),
+    # the interior nodes hold the previous pass's gradients; the sqrt rule fails after x and w got theirs.
+    x, w = Value(4.0), Value(2.0)
+    h = x * w
+    s = (w - 2.0).sqrt()
+    y = h + h * s
+    with pytest.raises(DomainError, match="sqrt"):
+        y.backward()
+    assert [n.grad for n in (x, w, h, s, y)] == [0.0, 0.0, 0.0, 0.0, 0.0]
+    s.data = 1.0
+    y.backward()  # dy/dh = 1 + s = 2, dy/ds = h = 8; x.grad = 2 * w, w.grad = 2 * x + 8 * 0.5 / s
+    assert [n.grad for n in (x, w, h, s, y)] == [4.0, 12.0, 2.0, 8.0, 1.0]
+    x.grad = 5.0
+    w.grad = 0.0
+    s.data = 0.0  # a failure again, now with a nonzero leaf and nonzero interior grads
+    with pytest.raises(DomainError, match="sqrt"):
+        y.backward()
+    assert [n.grad for n in (x, w, h, s, y)] == [5.0, 0.0, 2.0, 8.0, 1.0]
+    s.data = 1.0
+    y.backward()
+    assert [n.grad for n in (x, w, h, s, y)] == [9.0, 12.0, 2.0, 8.0, 1.0]
 
 
 def test_backward_from_a_leaf():
