@@ -23,9 +23,36 @@ from typing import Any
 
 from .errors import AutogradMiniError, NumericOverflowError, grad_type_error, gradient_error, rule_error
 from .graph import reverse_topological_order as reverse_topological_order
-from .value import Value
+from .value import NO_INPUTS, ConstantInputs, Value
 
 _INF = math.inf
+# `x.inputs.__class__ is not _CONSTANT` is `x.requires_grad` without a property call (see value.ConstantInputs).
+_CONSTANT = ConstantInputs
+_NO_INPUTS = NO_INPUTS  # every constant leaf's inputs (one identity test per edge in the float pass)
+
+
+class _Absorb:
+    """The .grad of a constant interior node during a float pass: whatever is added to it, it stays.
+
+    The float pass tests each input for a constant leaf only (`inputs is
+    _NO_INPUTS`, the cheapest test there is); the rarer constant nodes with
+    inputs hold this instead, so what flows to them is dropped, with no check
+    on the common path and nothing that can raise. `_walk` puts it in place
+    and saves their .grad; the pass's end, or `_undo`, puts the .grad back.
+    """
+
+    __slots__ = ()
+
+    def __add__(self, other: Any) -> _Absorb:
+        return self
+
+    __radd__ = __add__
+
+    def __repr__(self) -> str:
+        return "<the .grad of a constant during backward>"
+
+
+_ABSORB = _Absorb()
 # Reentrant, so a custom rule that itself calls backward() (on another graph) does not deadlock.
 _LOCK = threading.RLock()
 
@@ -52,8 +79,10 @@ def _walk(root: Value, postorder: list[Value], saved: list[tuple[Value, Any]]) -
     not 0.0 goes into `saved` as (node, .grad) and gets 0.0, so the pass
     starts from zero everywhere; nodes already at 0.0, the usual case in a
     training loop, cost one read. A leaf met again reads 0.0 and is not saved
-    twice. `saved` is the caller's and appended to in step, so after an
-    interruption half-way the caller still knows what to restore.
+    twice. A constant interior node is saved and gets `_ABSORB` (its inputs
+    are not walked: no rule runs for it). `saved` is the caller's and appended
+    to in step, so after an interruption half-way the caller still knows what
+    to restore.
 
     An iterative depth-first search, as `graph.reverse_topological_order`: a
     node is pushed back under a `None` marker with its inputs above it (one C
@@ -68,18 +97,24 @@ def _walk(root: Value, postorder: list[Value], saved: list[tuple[Value, Any]]) -
         node = pop()
         if node is None:
             emit(pop())  # type: ignore[arg-type]
-        elif not node.inputs:
-            if node.grad != 0.0 and node.requires_grad:
+            continue
+        inputs = node.inputs
+        if not inputs:
+            if node.grad != 0.0 and inputs is not _NO_INPUTS:
                 save((node, node.grad))
                 node.grad = 0.0
-        elif node.requires_grad and node not in seen:
+        elif node not in seen:  # seen first: most edges lead to a node met before
             mark(node)
+            if inputs.__class__ is _CONSTANT:
+                save((node, node.grad))
+                node.grad = _ABSORB
+                continue
             if node.grad != 0.0:
                 save((node, node.grad))
                 node.grad = 0.0
             push(node)
             push(None)
-            extend(node.inputs)
+            extend(inputs)
 
 
 def local_derivatives(node: Value) -> tuple[Any, ...]:
@@ -172,7 +207,7 @@ def _backward_floats(root: Value, seed: float) -> None:
             if len(inputs) == 2:
                 a, b = inputs
                 ga, gb = op.vjp(g, node._data, a._data, b._data)
-                if ga is not None and a.requires_grad:
+                if ga is not None and a.inputs is not _NO_INPUTS:
                     old = a.grad
                     if old != 0.0:
                         ga = old + ga
@@ -181,7 +216,7 @@ def _backward_floats(root: Value, seed: float) -> None:
                     elif not -_INF < ga < _INF:
                         raise gradient_error(op, [a._data, b._data], 0, ga)
                     a.grad = ga
-                if gb is not None and b.requires_grad:
+                if gb is not None and b.inputs is not _NO_INPUTS:
                     old = b.grad
                     if old != 0.0:
                         gb = old + gb
@@ -193,7 +228,7 @@ def _backward_floats(root: Value, seed: float) -> None:
             elif len(inputs) == 1:
                 (a,) = inputs
                 (ga,) = op.vjp(g, node._data, a._data)
-                if ga is not None and a.requires_grad:
+                if ga is not None and a.inputs is not _NO_INPUTS:
                     old = a.grad
                     if old != 0.0:
                         ga = old + ga
@@ -205,7 +240,7 @@ def _backward_floats(root: Value, seed: float) -> None:
             else:
                 local = op.vjp(g, node._data, *[x._data for x in inputs])
                 for i, (x, gx) in enumerate(zip(inputs, local)):
-                    if gx is not None and x.requires_grad:
+                    if gx is not None and x.inputs is not _NO_INPUTS:
                         old = x.grad
                         if old != 0.0:
                             gx = old + gx
@@ -233,10 +268,12 @@ def _commit(saved: list[tuple[Value, Any]]) -> None:
 
     Leaves whose old .grad was 0.0 already hold this pass's gradient. `old` may
     be a Value left in a leaf's .grad by an earlier create_graph pass (Value +
-    float gives a Value).
+    float gives a Value). A constant's .grad (`_ABSORB`) gets its old value back.
     """
     for x, old in saved:
-        if not x.inputs:
+        if x.grad is _ABSORB:
+            x.grad = old
+        elif not x.inputs:
             total = old + x.grad
             if total.__class__ is float and not -_INF < total < _INF:
                 name = f"{x.label!r}" if x.label is not None else f"of data {x._data!r}"
@@ -260,7 +297,7 @@ def _undo(root: Value, postorder: list[Value], saved: list[tuple[Value, Any]], w
         for n in postorder:
             n.grad = 0.0
             for x in n.inputs:
-                if not x.inputs and x.requires_grad:
+                if x.inputs.__class__ is tuple and not x.inputs:  # a leaf, not a constant
                     x.grad = 0.0
     for n, old in saved:
         n.grad = old
@@ -268,9 +305,10 @@ def _undo(root: Value, postorder: list[Value], saved: list[tuple[Value, Any]], w
 
 def _as_grad(node: Value, position: int, g: Any) -> Any:
     """A gradient sum that is not a float: a Value (a leaf's .grad left by a create_graph pass) stays;
-    another real number becomes a float, checked to be finite; anything else (1j, a Decimal) is refused."""
+    another real number becomes a float, checked to be finite; anything else (1j, a Decimal) is refused.
+    `_ABSORB` (what flowed into a constant) stays, unchecked."""
     assert node.op is not None
-    if isinstance(g, Value):
+    if g is _ABSORB or isinstance(g, Value):
         return g
     datas = [x._data for x in node.inputs]
     if isinstance(g, numbers.Real) and not isinstance(g, bool):
@@ -333,7 +371,7 @@ def _propagate(root: Value, interior: list[Value], seed: Any, create_graph: bool
         else:
             local = _rule(node, g, [x._data for x in node.inputs])
         for i, (x, gx) in enumerate(zip(node.inputs, local)):
-            if gx is not None and x.requires_grad:
+            if gx is not None and x.inputs.__class__ is not _CONSTANT:
                 previous = grads.get(x)
                 total = gx if previous is None else previous + gx
                 if not create_graph:

@@ -355,3 +355,18 @@ def test_deep_chain_through_gradients_and_create_graph():
     (g,) = gradients(x, [x0], create_graph=True)
     assert g.data == 1.0
     assert sys.getrecursionlimit() == limit
+
+
+def test_a_constant_node_keeps_its_grad_and_raises_nothing_in_a_pass_good_or_failed():
+    # c is a node of constants only: what would flow to it (1e10 * 1e300) overflows, and is dropped.
+    k = Value(1e-300, requires_grad=False)
+    c = k * 1.0
+    c.grad = 7.0
+    x = Value(1e300)
+    y = x * c
+    y.backward(1e10)
+    assert (x.grad, c.grad, k.grad) == (1e10 * 1e-300, 7.0, 0.0)
+    s = (x - 1e300).sqrt()
+    with pytest.raises(DomainError, match="sqrt"):
+        (x * c + x * s).backward()
+    assert (x.grad, c.grad, k.grad) == (1e10 * 1e-300, 7.0, 0.0)
