@@ -303,10 +303,9 @@ def apply(op: Op, *inputs: Value) -> Value:
         raise forward_error(op, datas, exc) from None
     if not -_INF < data < _INF:
         raise forward_error(op, datas, None, data)
-    for v in inputs:  # a plain loop: a generator in any() costs more than the usual one test
-        if v.inputs.__class__ is not ConstantInputs:
-            return _record(op, data, inputs)
-    return _record(op, data, ConstantInputs(inputs))
+    if inputs[0].inputs.__class__ is _CONSTANT and all(v.inputs.__class__ is _CONSTANT for v in inputs):
+        inputs = _CONSTANT(inputs)  # the usual case, a first input that is no constant, costs one test
+    return _record(op, data, inputs)
 
 
 def _result_as_float(op: Op, data: Any) -> float:
