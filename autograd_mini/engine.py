@@ -67,7 +67,7 @@ def backward_order(root: Value) -> tuple[list[Value], list[Value]]:
     """
     if not root.requires_grad:
         return [], []
-    nodes = [n for n in reverse_topological_order(root) if n.requires_grad]
+    nodes = [n for n in reverse_topological_order(root) if n.inputs.__class__ is not _CONSTANT]
     return [n for n in nodes if n.inputs], [n for n in nodes if not n.inputs]
 
 
