@@ -303,9 +303,19 @@ def apply(op: Op, *inputs: Value) -> Value:
         raise forward_error(op, datas, exc) from None
     if not -_INF < data < _INF:
         raise forward_error(op, datas, None, data)
-    if inputs[0].inputs.__class__ is _CONSTANT and all(v.inputs.__class__ is _CONSTANT for v in inputs):
-        inputs = _CONSTANT(inputs)  # the usual case, a first input that is no constant, costs one test
-    return _record(op, data, inputs)
+    node = _new(Value)  # the node, made here rather than in a helper: apply runs once per net_j of (1.1)
+    node._data = data
+    node.grad = 0.0
+    node.label = None
+    if _is_recording():
+        node.op = op
+        if inputs[0].inputs.__class__ is _CONSTANT and all(v.inputs.__class__ is _CONSTANT for v in inputs):
+            inputs = _CONSTANT(inputs)  # the usual case, a first input that is no constant, costs one test
+        node.inputs = inputs
+    else:  # an ordinary leaf, as a Value made by hand
+        node.op = None
+        node.inputs = ()
+    return node
 
 
 def _result_as_float(op: Op, data: Any) -> float:
@@ -315,24 +325,7 @@ def _result_as_float(op: Op, data: Any) -> float:
     return float(data)
 
 
-def _record(op: Op, data: float, inputs: tuple[Value, ...]) -> Value:
-    """A new node for `op` (a leaf inside no_grad); data is already a finite float.
-
-    `inputs` is a `ConstantInputs` when every input is a constant."""
-    node = _new(Value)
-    node._data = data
-    node.grad = 0.0
-    node.label = None
-    if _is_recording():
-        node.op = op
-        node.inputs = inputs
-    else:  # an ordinary leaf, as a Value made by hand
-        node.op = None
-        node.inputs = ()
-    return node
-
-
-# The two fast paths below inline `apply` (and `_record`) for the built-in unary and binary
+# The two fast paths below inline `apply` for the built-in unary and binary
 # rows: the arithmetic operators are the engine's hottest path, and building argument lists,
 # calling `valid` (None for these rows) and one more call are most of the cost per op.
 # Same checks, same errors, same node.
@@ -355,7 +348,7 @@ def _binary_method(op: Op, reflected: bool = False) -> Callable[[Value, Any], Va
             raise forward_error(op, [x, y], exc) from None
         if not -_INF < data < _INF:
             raise forward_error(op, [x, y], None, data)
-        node = _new(Value)  # `_record`, inlined
+        node = _new(Value)  # as in `apply`
         node._data = data
         node.grad = 0.0
         node.label = None
@@ -387,7 +380,7 @@ def _unary_method(op: Op, doc: str) -> Callable[[Value], Value]:
             raise forward_error(op, [x], exc) from None
         if not -_INF < data < _INF:
             raise forward_error(op, [x], None, data)
-        node = _new(Value)  # `_record`, inlined
+        node = _new(Value)  # as in `apply`
         node._data = data
         node.grad = 0.0
         node.label = None
