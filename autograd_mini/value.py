@@ -309,13 +309,18 @@ def apply(op: Op, *inputs: Value) -> Value:
     node.label = None
     if _is_recording():
         node.op = op
-        if inputs[0].inputs.__class__ is _CONSTANT and all(v.inputs.__class__ is _CONSTANT for v in inputs):
-            inputs = _CONSTANT(inputs)  # the usual case, a first input that is no constant, costs one test
+        # The usual case, a first input that is no constant, costs two tests.
+        if not inputs or inputs[0].inputs.__class__ is _CONSTANT and all(_is_constant(x) for x in inputs):
+            inputs = _CONSTANT(inputs)
         node.inputs = inputs
     else:  # an ordinary leaf, as a Value made by hand
         node.op = None
         node.inputs = ()
     return node
+
+
+def _is_constant(x: Value) -> bool:
+    return x.inputs.__class__ is _CONSTANT
 
 
 def _result_as_float(op: Op, data: Any) -> float:
