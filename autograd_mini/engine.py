@@ -23,9 +23,36 @@ from typing import Any
 
 from .errors import AutogradMiniError, NumericOverflowError, grad_type_error, gradient_error, rule_error
 from .graph import reverse_topological_order as reverse_topological_order
-from .value import Value
+from .value import NO_INPUTS, ConstantInputs, Value
 
 _INF = math.inf
+# `x.inputs.__class__ is not _CONSTANT` is `x.requires_grad` without a property call (see value.ConstantInputs).
+_CONSTANT = ConstantInputs
+_NO_INPUTS = NO_INPUTS  # every constant leaf's inputs (one identity test per edge in the float pass)
+
+
+class _Absorb:
+    """The .grad of a constant interior node during a float pass: whatever is added to it, it stays.
+
+    The float pass tests each input for a constant leaf only (`inputs is
+    _NO_INPUTS`, the cheapest test there is); the rarer constant nodes with
+    inputs hold this instead, so what flows to them is dropped, with no check
+    on the common path and nothing that can raise. `_walk` puts it in place
+    and saves their .grad; the pass's end, or `_undo`, puts the .grad back.
+    """
+
+    __slots__ = ()
+
+    def __add__(self, other: Any) -> _Absorb:
+        return self
+
+    __radd__ = __add__
+
+    def __repr__(self) -> str:
+        return "<the .grad of a constant during backward>"
+
+
+_ABSORB = _Absorb()
 # Reentrant, so a custom rule that itself calls backward() (on another graph) does not deadlock.
 _LOCK = threading.RLock()
 
@@ -40,22 +67,22 @@ def backward_order(root: Value) -> tuple[list[Value], list[Value]]:
     """
     if not root.requires_grad:
         return [], []
-    nodes = [n for n in reverse_topological_order(root) if n.requires_grad]
+    nodes = [n for n in reverse_topological_order(root) if n.inputs.__class__ is not _CONSTANT]
     return [n for n in nodes if n.inputs], [n for n in nodes if not n.inputs]
 
 
-_MARK: Any = object()  # a leaf's .grad while `_walk` has listed it (never seen outside a pass)
+def _walk(root: Value, postorder: list[Value], saved: list[tuple[Value, Any]]) -> None:
+    """List what a float pass visits; save and zero every .grad it will write that is not 0.0.
 
-
-def _walk(root: Value, postorder: list[Value], saved: list[Any], leaves: list[Value], saved_leaves: list[Any]) -> None:
-    """List what a float pass visits, saving every .grad it will write and zeroing it.
-
-    Fills `postorder` (interior nodes requiring a gradient, inputs first; their
-    .grad saved in `saved`, then set to 0.0) and `leaves` (each once; .grad
-    saved in `saved_leaves`, then set to `_MARK`, which is how a leaf met
-    again is recognised: cheaper than a set, as a weight is read once per
-    example). The lists are the caller's and are appended to in step, so
-    after an interruption half-way the caller still knows what to restore.
+    Fills `postorder` with the interior nodes requiring a gradient, inputs
+    first. A node (interior, or a leaf requiring a gradient) whose .grad is
+    not 0.0 goes into `saved` as (node, .grad) and gets 0.0, so the pass
+    starts from zero everywhere; nodes already at 0.0, the usual case in a
+    training loop, cost one read. A leaf met again reads 0.0 and is not saved
+    twice. A constant interior node is saved and gets `_ABSORB` (its inputs
+    are not walked: no rule runs for it). `saved` is the caller's and appended
+    to in step, so after an interruption half-way the caller still knows what
+    to restore.
 
     An iterative depth-first search, as `graph.reverse_topological_order`: a
     node is pushed back under a `None` marker with its inputs above it (one C
@@ -65,24 +92,29 @@ def _walk(root: Value, postorder: list[Value], saved: list[Any], leaves: list[Va
     seen: set[Value] = set()
     stack: list[Value | None] = [root]
     pop, push, extend, mark = stack.pop, stack.append, stack.extend, seen.add
-    emit, save, leaf, save_leaf = postorder.append, saved.append, leaves.append, saved_leaves.append
+    emit, save = postorder.append, saved.append
     while stack:
         node = pop()
         if node is None:
-            node = pop()
-            save(node.grad)  # type: ignore[union-attr]
-            emit(node)  # type: ignore[arg-type]
-            node.grad = 0.0  # type: ignore[union-attr]
-        elif not node.inputs:
-            if node.requires_grad and node.grad is not _MARK:
-                save_leaf(node.grad)
-                leaf(node)
-                node.grad = _MARK
-        elif node.requires_grad and node not in seen:
+            emit(pop())  # type: ignore[arg-type]
+            continue
+        inputs = node.inputs
+        if not inputs:
+            if node.grad != 0.0 and inputs is not _NO_INPUTS:
+                save((node, node.grad))
+                node.grad = 0.0
+        elif node not in seen:  # seen first: most edges lead to a node met before
             mark(node)
+            if inputs.__class__ is _CONSTANT:
+                save((node, node.grad))
+                node.grad = _ABSORB
+                continue
+            if node.grad != 0.0:
+                save((node, node.grad))
+                node.grad = 0.0
             push(node)
             push(None)
-            extend(node.inputs)
+            extend(inputs)
 
 
 def local_derivatives(node: Value) -> tuple[Any, ...]:
@@ -149,24 +181,22 @@ Value.backward = _backward_method
 def _backward_floats(root: Value, seed: float) -> None:
     """The float fast path: rules on floats, gradients written into `.grad` as it goes.
 
-    Every node this pass writes starts at 0.0 (its old .grad saved); at the end
-    each leaf gets old + this pass's gradient, as torch accumulates. If anything
-    raises, every saved .grad is put back.
+    Every node this pass writes starts at 0.0 (`_walk` saves and zeroes the
+    others); at the end each saved leaf gets old + this pass's gradient, as
+    torch accumulates. If anything raises, `_undo` puts every .grad back.
     Unpacked by arity: building argument lists is most of the cost per node.
     Each sum is checked before it is stored, so no inf ever lands in a .grad. A
     first contribution is stored as it is (no new float).
     """
+    if not root.requires_grad:
+        return  # root is a constant: nothing depends on anything
     node: Value | None = root
     postorder: list[Value] = []  # inputs first, as walked
-    saved: list[Any] = []
-    leaves: list[Value] = []
-    saved_leaves: list[Any] = []
+    saved: list[tuple[Value, Any]] = []
+    walked = False
     try:
-        _walk(root, postorder, saved, leaves, saved_leaves)
-        if not postorder and not leaves:
-            return  # root is a constant: nothing depends on anything
-        for x in leaves:
-            x.grad = 0.0
+        _walk(root, postorder, saved)
+        walked = True
         root.grad = seed  # 0.0 + seed: root was zeroed with the rest
         for node in reversed(postorder):
             g = node.grad
@@ -177,7 +207,7 @@ def _backward_floats(root: Value, seed: float) -> None:
             if len(inputs) == 2:
                 a, b = inputs
                 ga, gb = op.vjp(g, node._data, a._data, b._data)
-                if ga is not None and a.requires_grad:
+                if ga is not None and a.inputs is not _NO_INPUTS:
                     old = a.grad
                     if old != 0.0:
                         ga = old + ga
@@ -186,7 +216,7 @@ def _backward_floats(root: Value, seed: float) -> None:
                     elif not -_INF < ga < _INF:
                         raise gradient_error(op, [a._data, b._data], 0, ga)
                     a.grad = ga
-                if gb is not None and b.requires_grad:
+                if gb is not None and b.inputs is not _NO_INPUTS:
                     old = b.grad
                     if old != 0.0:
                         gb = old + gb
@@ -198,7 +228,7 @@ def _backward_floats(root: Value, seed: float) -> None:
             elif len(inputs) == 1:
                 (a,) = inputs
                 (ga,) = op.vjp(g, node._data, a._data)
-                if ga is not None and a.requires_grad:
+                if ga is not None and a.inputs is not _NO_INPUTS:
                     old = a.grad
                     if old != 0.0:
                         ga = old + ga
@@ -210,7 +240,7 @@ def _backward_floats(root: Value, seed: float) -> None:
             else:
                 local = op.vjp(g, node._data, *[x._data for x in inputs])
                 for i, (x, gx) in enumerate(zip(inputs, local)):
-                    if gx is not None and x.requires_grad:
+                    if gx is not None and x.inputs is not _NO_INPUTS:
                         old = x.grad
                         if old != 0.0:
                             gx = old + gx
@@ -220,12 +250,9 @@ def _backward_floats(root: Value, seed: float) -> None:
                             raise gradient_error(op, [y._data for y in inputs], i, gx)
                         x.grad = gx
         node = None
-        _commit(leaves, saved_leaves)
+        _commit(saved)
     except BaseException as exc:  # all or nothing, even for KeyboardInterrupt
-        for n, old_grad in zip(postorder, saved):
-            n.grad = old_grad
-        for n, old_grad in zip(leaves, saved_leaves):
-            n.grad = old_grad
+        _undo(root, postorder, saved, walked)
         if isinstance(exc, AutogradMiniError) or node is None or node.op is None:
             raise  # already names its op
         datas = [x._data for x in node.inputs]
@@ -236,14 +263,17 @@ def _backward_floats(root: Value, seed: float) -> None:
         raise rule_error(node.op, datas, exc) from None
 
 
-def _commit(leaves: list[Value], saved_leaves: list[Any]) -> None:
-    """leaf.grad = its old .grad + this pass's gradient, for every leaf of the pass.
+def _commit(saved: list[tuple[Value, Any]]) -> None:
+    """leaf.grad = its old .grad + this pass's gradient, for every leaf `_walk` saved.
 
-    `old != 0.0` is also true for a Value left in a leaf's .grad by an earlier
-    create_graph pass (Value + float gives a Value).
+    Leaves whose old .grad was 0.0 already hold this pass's gradient. `old` may
+    be a Value left in a leaf's .grad by an earlier create_graph pass (Value +
+    float gives a Value). A constant's .grad (`_ABSORB`) gets its old value back.
     """
-    for x, old in zip(leaves, saved_leaves):
-        if old != 0.0:
+    for x, old in saved:
+        if x.grad is _ABSORB:
+            x.grad = old
+        elif not x.inputs:
             total = old + x.grad
             if total.__class__ is float and not -_INF < total < _INF:
                 name = f"{x.label!r}" if x.label is not None else f"of data {x._data!r}"
@@ -254,11 +284,31 @@ def _commit(leaves: list[Value], saved_leaves: list[Any]) -> None:
             x.grad = total
 
 
+def _undo(root: Value, postorder: list[Value], saved: list[tuple[Value, Any]], walked: bool) -> None:
+    """Every .grad back to its value before the pass: the exception path only.
+
+    Until the walk is over only the saved nodes were written (zeroed). After
+    it, the pass may have written any node it visits: root, the interior nodes
+    of `postorder` and the leaves requiring a gradient among their inputs;
+    those the walk did not save held 0.0, and get it back.
+    """
+    if walked:
+        root.grad = 0.0
+        for n in postorder:
+            n.grad = 0.0
+            for x in n.inputs:
+                if x.inputs.__class__ is tuple and not x.inputs:  # a leaf, not a constant
+                    x.grad = 0.0
+    for n, old in saved:
+        n.grad = old
+
+
 def _as_grad(node: Value, position: int, g: Any) -> Any:
     """A gradient sum that is not a float: a Value (a leaf's .grad left by a create_graph pass) stays;
-    another real number becomes a float, checked to be finite; anything else (1j, a Decimal) is refused."""
+    another real number becomes a float, checked to be finite; anything else (1j, a Decimal) is refused.
+    `_ABSORB` (what flowed into a constant) stays, unchecked."""
     assert node.op is not None
-    if isinstance(g, Value):
+    if g is _ABSORB or isinstance(g, Value):
         return g
     datas = [x._data for x in node.inputs]
     if isinstance(g, numbers.Real) and not isinstance(g, bool):
@@ -321,7 +371,7 @@ def _propagate(root: Value, interior: list[Value], seed: Any, create_graph: bool
         else:
             local = _rule(node, g, [x._data for x in node.inputs])
         for i, (x, gx) in enumerate(zip(node.inputs, local)):
-            if gx is not None and x.requires_grad:
+            if gx is not None and x.inputs.__class__ is not _CONSTANT:
                 previous = grads.get(x)
                 total = gx if previous is None else previous + gx
                 if not create_graph:

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from autograd_mini import Value, dot, gradients, sum_of
+from autograd_mini import DomainError, Value, dot, gradients, sum_of
 from autograd_mini.engine import reverse_topological_order
 from autograd_mini.losses import squared_error
 
@@ -243,6 +243,30 @@ def test_zeroing_leaves_between_passes_gives_the_same_gradient():
     assert (a.grad, b.grad) == first
 
 
+def test_a_pass_failing_late_restores_written_and_zeroed_grads_alike():
+    # x starts nonzero (saved and zeroed by the walk), w at 0.0 (written in place, not saved),
+    # the interior nodes hold the previous pass's gradients; the sqrt rule fails after x and w got theirs.
+    x, w = Value(4.0), Value(2.0)
+    h = x * w
+    s = (w - 2.0).sqrt()
+    y = h + h * s
+    with pytest.raises(DomainError, match="sqrt"):
+        y.backward()
+    assert [n.grad for n in (x, w, h, s, y)] == [0.0, 0.0, 0.0, 0.0, 0.0]
+    s.data = 1.0
+    y.backward()  # dy/dh = 1 + s = 2, dy/ds = h = 8; x.grad = 2 * w, w.grad = 2 * x + 8 * 0.5 / s
+    assert [n.grad for n in (x, w, h, s, y)] == [4.0, 12.0, 2.0, 8.0, 1.0]
+    x.grad = 5.0
+    w.grad = 0.0
+    s.data = 0.0  # a failure again, now with a nonzero leaf and nonzero interior grads
+    with pytest.raises(DomainError, match="sqrt"):
+        y.backward()
+    assert [n.grad for n in (x, w, h, s, y)] == [5.0, 0.0, 2.0, 8.0, 1.0]
+    s.data = 1.0
+    y.backward()
+    assert [n.grad for n in (x, w, h, s, y)] == [9.0, 12.0, 2.0, 8.0, 1.0]
+
+
 def test_backward_from_a_leaf():
     a = Value(3.0)
     a.backward()
@@ -331,3 +355,18 @@ def test_deep_chain_through_gradients_and_create_graph():
     (g,) = gradients(x, [x0], create_graph=True)
     assert g.data == 1.0
     assert sys.getrecursionlimit() == limit
+
+
+def test_a_constant_node_keeps_its_grad_and_raises_nothing_in_a_pass_good_or_failed():
+    # c is a node of constants only: what would flow to it (1e10 * 1e300) overflows, and is dropped.
+    k = Value(1e-300, requires_grad=False)
+    c = k * 1.0
+    c.grad = 7.0
+    x = Value(1e300)
+    y = x * c
+    y.backward(1e10)
+    assert (x.grad, c.grad, k.grad) == (1e10 * 1e-300, 7.0, 0.0)
+    s = (x - 1e300).sqrt()
+    with pytest.raises(DomainError, match="sqrt"):
+        (x * c + x * s).backward()
+    assert (x.grad, c.grad, k.grad) == (1e10 * 1e-300, 7.0, 0.0)

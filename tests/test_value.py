@@ -1,11 +1,13 @@
 """Value: construction, attributes, repr, and the operators and methods that record ops."""
 
+import copy
 import math
 
 import pytest
 
 from autograd_mini import Value, dot, sum_of
 from autograd_mini.losses import squared_error
+from autograd_mini.value import NO_INPUTS, ConstantInputs
 
 
 # --- construction ------------------------------------------------------------------------
@@ -232,3 +234,22 @@ def test_lift_all_lifts_numbers_and_names_the_caller_only_on_error():
         _lift_all([True], "mse", "ys[{}]")
     with pytest.raises(TypeError, match=r"^sum_of: item 1 must be a Value"):
         _lift_all([a, None], "sum_of")
+
+
+def test_requires_grad_is_the_type_of_inputs_and_survives_copy_and_assignment():
+    c, x = Value(2.0, requires_grad=False), Value(3.0)
+    lifted = (x * 4.0).inputs[1]
+    assert c.inputs is lifted.inputs is NO_INPUTS  # every constant leaf shares the one empty marker
+    assert isinstance(c.inputs, ConstantInputs) and c.inputs == () and not c.inputs
+    node = c * c
+    assert not node.requires_grad and node.inputs == (c, c) and isinstance(node.inputs, ConstantInputs)
+    assert (c * x).requires_grad and type((c * x).inputs) is tuple
+    assert ConstantInputs(()) is NO_INPUTS
+    deep = copy.deepcopy(node + 1.0)
+    assert not deep.requires_grad and deep.inputs[0].inputs[0].inputs is NO_INPUTS
+    x.requires_grad = False
+    assert x.inputs is NO_INPUTS and not x.requires_grad
+    node.requires_grad = True
+    assert node.requires_grad and type(node.inputs) is tuple and node.inputs == (c, c)
+    with pytest.raises(TypeError, match="requires_grad"):
+        x.requires_grad = "yes"
