@@ -34,7 +34,8 @@ What the drawn programs contain:
   conditioned; a constant input of the op (`nondiff`, the exponent of `pow`)
   is drawn from its sample as a number;
 - drawn points where a kink (abs, relu, step, sign) is within 1e-3 of its
-  argument, or where some node exceeds 1e6 in size, are rejected.
+  argument, where some node exceeds 1e6 in size, or where a guard's sigmoid
+  is saturated (its argument beyond +-12, see `SATURATION_LIMIT`), are rejected.
 
 A custom op you name (registered with `autograd_mini.extend.defop`) is guarded
 the same way if it was given a `sample`, otherwise applied to raw operands
@@ -71,6 +72,12 @@ PIECEWISE_CONSTANT_OPS: tuple[str, ...] = ("step", "sign")
 _KINKED = frozenset({"abs", "relu", "step", "sign"})
 KINK_MARGIN = 1e-3
 MAGNITUDE_LIMIT = 1e6
+# A guard lo + (hi - lo) * sigmoid(a) with |a| beyond this is saturated: sigmoid's rule
+# out * (1 - out) keeps only about eps * e^|a| of relative accuracy in 1 - out (1e-5 at
+# |a| = 25), and finite differences of derivatives divide that rounding by their step
+# (1e-6), so they measure noise, not the rule. At 12 the noise is eps * e^12 / 1e-6 ~ 2e-5,
+# well inside gradcheck's rtol of 1e-3.
+SATURATION_LIMIT = 12.0
 
 
 class Step:
@@ -114,24 +121,35 @@ class Expression:
 
     def build(self, xs: Sequence[Any]) -> tuple[Value, list[Value], list[float]]:
         """(output, every slot, the arguments of every kink) for input values xs."""
+        out, slots, kinks, _ = self._trace(xs)
+        return out, slots, kinks
+
+    def _trace(self, xs: Sequence[Any]) -> tuple[Value, list[Value], list[float], list[float]]:
+        """`build`, plus the argument a of every guard's sigmoid(a)."""
         if len(xs) != self.n_inputs:
             raise TypeError(f"this expression takes {self.n_inputs} inputs, got {len(xs)}")
         slots = [x if isinstance(x, Value) else Value(x, label=f"x{i}") for i, x in enumerate(xs)]
         kinks: list[float] = []
+        squashed: list[float] = []
         for step in self.steps:
             operands = [slots[a] for a in step.args]
-            slots.append(_apply_step(step, operands, kinks))
+            slots.append(_apply_step(step, operands, kinks, squashed))
         outs = [slots[i] for i in self.outputs]
-        return (outs[0] if len(outs) == 1 else sum_of(outs)), slots, kinks
+        return (outs[0] if len(outs) == 1 else sum_of(outs)), slots, kinks, squashed
 
     def is_well_posed(self, xs: Sequence[float] | None = None) -> bool:
-        """True if every op is defined at xs, away from kinks, and every node is moderate in size."""
+        """True if every op is defined at xs, away from kinks, every node is moderate in size
+        and no guard's sigmoid is saturated."""
         try:
             with no_grad():
-                _, slots, kinks = self.build(self.inputs if xs is None else xs)
+                _, slots, kinks, squashed = self._trace(self.inputs if xs is None else xs)
         except (AutogradMiniError, ArithmeticError):
             return False
-        return all(abs(k) >= KINK_MARGIN for k in kinks) and all(abs(s.data) <= MAGNITUDE_LIMIT for s in slots)
+        return (
+            all(abs(k) >= KINK_MARGIN for k in kinks)
+            and all(abs(s.data) <= MAGNITUDE_LIMIT for s in slots)
+            and all(abs(a) <= SATURATION_LIMIT for a in squashed)
+        )
 
     def __repr__(self) -> str:
         names = [f"x{i}" for i in range(self.n_inputs)]
@@ -288,9 +306,17 @@ def _guarded(
     return operands
 
 
-def _apply_step(step: Step, xs: list[Value], kinks: list[float]) -> Value:
-    """Apply one step's op to its operands, through the guards of its sample."""
-    operands = _guarded(step, xs, Value, lambda lo, hi, x: lo + (hi - lo) * x.sigmoid())
+def _apply_step(step: Step, xs: list[Value], kinks: list[float], squashed: list[float]) -> Value:
+    """Apply one step's op to its operands, through the guards of its sample.
+
+    Appends the argument of each kinked op to `kinks`, and that of each guard's
+    sigmoid to `squashed`."""
+
+    def guard(lo: float, hi: float, x: Value) -> Value:
+        squashed.append(x.data)
+        return lo + (hi - lo) * x.sigmoid()
+
+    operands = _guarded(step, xs, Value, guard)
     if step.op in _KINKED:
         kinks.append(operands[0].data)
     return apply(OPS[step.op], *operands)

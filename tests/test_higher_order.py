@@ -14,7 +14,7 @@ from autograd_mini import Value, dot, grad, gradcheck, gradients, hessian, sum_o
 from autograd_mini.losses import squared_error
 from autograd_mini.ops import OPS
 from autograd_mini.primitives import sign, step
-from autograd_mini.testing import assert_grads_close, expressions
+from autograd_mini.testing import Expression, Step, assert_grads_close, expressions
 
 
 def sig(x):
@@ -215,6 +215,30 @@ def test_third_derivatives_of_random_expressions_match_differences_of_second(exp
         return
     numeric = (d2(*up) - d2(*down)) / (up[0] - down[0])
     assert d3(*x) == pytest.approx(numeric, rel=1e-4, abs=1e-4)
+
+
+def test_the_third_derivative_through_a_saturated_guard_is_right_but_not_drawn():
+    # The CI profile once drew this: both guards of pow_value read sigmoid(24.9), where
+    # 1 - out keeps 5 digits; differences of the second derivative over 2e-5 turn that into
+    # a 3e-3 relative error, while the engine's third derivative stays within 1e-5.
+    mpmath = pytest.importorskip("mpmath")
+    steps = [
+        Step("relu", (0,), (0.0, 1.0)), Step("sum", (1, 1, 1, 1, 1, 0), (0.0, 0.0)),
+        Step("add", (2, 2), (0.0, 0.0, 0.0)), Step("pow_value", (3, 3), (0.0, 0.0, 0.0)),
+        Step("dot", (4, 4), (0.0, 0.0)),
+    ]
+    expr = Expression(1, steps, [-1.0])
+    assert "pow_value(0.1 + 4.9*sigmoid(v2), -3.0 + 6*sigmoid(v2))" in repr(expr)
+    assert not expr.is_well_posed()
+
+    def by_hand(x):
+        sig = lambda a: 1 / (1 + mpmath.exp(-a))  # noqa: E731
+        v2 = 2 * (5 * (0.001 + 9.999 * sig(x)) + x)
+        return ((0.1 + 4.9 * sig(v2)) ** (-3.0 + 6 * sig(v2))) ** 2
+
+    with mpmath.workdps(50):
+        exact = float(mpmath.diff(by_hand, mpmath.mpf(-1.0), 3))
+    assert grad(grad(grad(expr)))(-1.0) == pytest.approx(exact, rel=1e-4)
 
 
 @given(expressions(max_leaves=3, max_ops=6))

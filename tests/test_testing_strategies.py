@@ -13,7 +13,9 @@ from autograd_mini.testing import (
     DEFAULT_OPS,
     KINK_MARGIN,
     PIECEWISE_CONSTANT_OPS,
+    SATURATION_LIMIT,
     Expression,
+    Step,
     assert_grads_close,
     expressions,
 )
@@ -95,6 +97,36 @@ def test_deep_chains_occur():
 def test_kinks_are_kept_away_from_the_drawn_point(expr):
     _, _, kinks = expr.build(expr.inputs)
     assert all(abs(k) >= KINK_MARGIN for k in kinks)
+
+
+# Drawn once by the dev profile: the third guard reads sigmoid(27.5), whose 1 - out is ~1e-12.
+EXP_CHAIN = [Step("exp", (0,), (0.0, 0.0)), Step("exp", (1,), (0.0, 0.0)), Step("exp", (2,), (0.0, 0.0))]
+
+
+def exp_chain_by_hand(x, exp):
+    def guard(a):
+        return -5.0 + 10.0 / (1.0 + exp(-a))
+
+    return exp(guard(exp(guard(exp(guard(x))))))
+
+
+def test_a_saturated_guard_is_rejected_because_finite_differences_there_measure_rounding():
+    mpmath = pytest.importorskip("mpmath")
+    expr = Expression(1, EXP_CHAIN, [0.1875])
+    assert "v2 = exp(-5.0 + 10*sigmoid(v1))" in repr(expr)
+    _, _, _, squashed = expr._trace(expr.inputs)
+    assert max(squashed) > SATURATION_LIMIT and not expr.is_well_posed()
+    # sigmoid's rule out * (1 - out) keeps about 4 digits of 1 - sigmoid(27.5), so the engine
+    # agrees with 50-digit arithmetic to about 1e-4 ...
+    with mpmath.workdps(50):
+        exact = float(mpmath.diff(lambda x: exp_chain_by_hand(x, mpmath.exp), mpmath.mpf(0.1875), 2))
+    assert grad(grad(expr))(0.1875) == pytest.approx(exact, rel=1e-3)
+    # ... and central differences of the gradient divide that rounding by their step of 1e-6.
+    report = gradcheck(expr, 0.1875, order=2)
+    assert not report and [e.name for e in report.failures] == ["d2/dx02"]
+    # Where no guard saturates, the same program checks out.
+    assert Expression(1, EXP_CHAIN, [-1.0]).is_well_posed()
+    assert_grads_close(expr, [-1.0], order=2)
 
 
 @given(expressions(values=st.just(1.25)))
