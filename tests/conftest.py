@@ -4,11 +4,15 @@ HYPOTHESIS_PROFILE=ci (used by CI) is derandomized, so a failure reproduces
 exactly; the default "dev" profile explores new examples on each run.
 
 Also shared: the `registry` fixture and `softplus_forward`, used by the tests of
-custom ops (test_extend.py, test_gradcheck.py import it: `from conftest import ...`).
+custom ops (test_extend.py, test_gradcheck.py import it: `from conftest import ...`),
+and `make_figures()`, docs/make_figures.py loaded as a module (test_viz.py, test_figures.py).
 """
 
+import importlib.util
 import os
 import uuid
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 from hypothesis import settings
@@ -41,3 +45,13 @@ def registry():
 def softplus_forward(x):
     """log(1 + e^x) from the table's own ops, so every derivative order works."""
     return log(1.0 + exp(x))
+
+
+def make_figures() -> ModuleType:
+    """docs/make_figures.py as a module: the expressions the committed figures draw."""
+    path = Path(__file__).resolve().parent.parent / "docs" / "make_figures.py"
+    spec = importlib.util.spec_from_file_location("make_figures", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from conftest import make_figures
 
 from autograd_mini import Value, draw
 from autograd_mini.losses import squared_error
@@ -19,6 +20,7 @@ from autograd_mini.render import ENV_VAR, find_graphviz_pure
 
 ROOT = Path(__file__).resolve().parent.parent
 SVG = "{http://www.w3.org/2000/svg}"
+FIGURES = make_figures()  # the README neuron and the MLP loss, as docs/make_figures.py builds them
 README_NEURON = (
     'x, w, b = Value(2.0, label="x"), Value(-3.0, label="w"), Value(6.5, label="b")',
     "y = (x * w + b).tanh()",
@@ -58,14 +60,6 @@ def cluster_box(svg: str, name: str) -> tuple[float, float, float, float]:
     raise AssertionError(f"no cluster {name}")
 
 
-def readme_neuron() -> Value:
-    x, w, b = Value(2.0, label="x"), Value(-3.0, label="w"), Value(6.5, label="b")
-    y = (x * w + b).tanh()
-    y.label = "y"
-    y.backward()
-    return y
-
-
 def test_expression_figure_is_the_neuron_of_the_readme_code_above_it() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     code_before_figure = readme.split("(docs/expression.svg)")[0].rsplit("```python", 1)[1]
@@ -77,16 +71,9 @@ def test_expression_figure_is_the_neuron_of_the_readme_code_above_it() -> None:
 
 
 def test_expression_figure_matches_a_fresh_drawing(pure: None) -> None:
-    fresh = sorted(t for t, _, _ in texts(draw(readme_neuron(), show_derivatives=True).svg()))
+    fresh = sorted(t for t, _, _ in texts(draw(FIGURES.neuron_expression(), show_derivatives=True).svg()))
     committed = sorted(t for t, _, _ in texts((ROOT / "docs" / "expression.svg").read_text(encoding="utf-8")))
     assert fresh == committed
-
-
-def mlp_loss() -> Value:
-    model = MLP(2, [4, 4, 1], seed=0)
-    loss = squared_error(model([Value(0.5, label="x0"), Value(-1.0, label="x1")]), Value(1.0, label="t"))
-    loss.backward()
-    return loss
 
 
 @pytest.mark.parametrize("source", ["committed", "LR", "TB"])
@@ -94,7 +81,7 @@ def test_collapsed_mlp_keeps_neuron_order_and_room_between_layers(source: str, p
     if source == "committed":
         svg, rankdir = (ROOT / "docs" / "mlp.svg").read_text(encoding="utf-8"), "LR"
     else:
-        svg, rankdir = draw(mlp_loss(), collapse_neurons=True, rankdir=source).svg(), source
+        svg, rankdir = draw(FIGURES.mlp_loss(), collapse_neurons=True, rankdir=source).svg(), source
     across = 1 if rankdir == "LR" else 0  # LR: N0..N3 top to bottom (y grows); TB: left to right (x grows)
     for layer in (1, 2):
         places = [position(svg, f"L{layer}.N{j}")[across] for j in range(4)]

@@ -394,17 +394,15 @@ def test_mlp_grouped_views() -> None:
 @needs_renderer
 def test_committed_figures_match_what_make_figures_draws() -> None:
     """docs/*.svg are generated, not hand-edited: the texts they show are today's."""
-    import importlib.util
     from pathlib import Path
 
+    from conftest import make_figures
+
     docs = Path(__file__).resolve().parent.parent / "docs"
-    spec = importlib.util.spec_from_file_location("make_figures", docs / "make_figures.py")
-    assert spec is not None and spec.loader is not None
-    make_figures = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(make_figures)
+    figures = make_figures()
     fresh = {
-        "expression.svg": draw(make_figures.neuron_expression(), show_derivatives=True),
-        "mlp.svg": draw(make_figures.mlp_loss(), collapse_neurons=True),
+        "expression.svg": draw(figures.neuron_expression(), show_derivatives=True),
+        "mlp.svg": draw(figures.mlp_loss(), collapse_neurons=True),
     }
     for name, drawing in fresh.items():
         committed = (docs / name).read_text(encoding="utf-8")
