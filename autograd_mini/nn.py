@@ -36,7 +36,6 @@ ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
 _ACTIVATION_OPS = {"sigmoid": ops.SIGMOID, "tanh": ops.TANH, "relu": ops.RELU, "linear": None}
 
 Output = Value | list[Value]
-PARTS = ("w", "b", "net", "out")
 
 
 # --- the label format: written and parsed only here -------------------------------------
