@@ -16,10 +16,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from .engine import gradients, local_derivatives, reverse_topological_order
+from .engine import gradients, local_derivatives
 from .errors import AutogradMiniError
 from .expression import Expression, ParseError
-from .graph import depending_on
+from .graph import depending_on, reverse_topological_order
 from .parser import functions, is_variable_name, parse
 from .quoting import quote
 from .value import Value

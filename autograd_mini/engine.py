@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .errors import AutogradMiniError, NumericOverflowError, grad_type_error, gradient_error, rule_error
-from .graph import reverse_topological_order as reverse_topological_order
+from .graph import reverse_topological_order
 from .value import NO_INPUTS, ConstantInputs, Value
 
 _INF = math.inf

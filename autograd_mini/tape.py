@@ -2,7 +2,7 @@
 
 The graph a model builds is the same for every example; only the numbers
 differ. `trace` calls a per-example function once on Values, walks the graph it
-recorded (`engine.reverse_topological_order`, iterative) into a flat list of
+recorded (`graph.reverse_topological_order`, iterative) into a flat list of
 instructions (op row, input slots, output slot), and returns a `Tape`. A replay
 holds one number per example in every slot and runs the *same rows* of
 `ops.OPS` on numpy arrays: `op.forward(*arrays)` forward and
@@ -69,8 +69,8 @@ from ._arrays import batch_of, foreign_batch_of, namespace, param_array, real_ar
 from ._params import check_params
 from ._tape_replay import NeedsNumpy, Replay
 from ._tape_schedule import Instruction, schedule
-from .engine import reverse_topological_order
 from .errors import AutogradMiniError, NumericOverflowError
+from .graph import reverse_topological_order
 from .value import Value
 
 REDUCTIONS = ("mean", "sum")

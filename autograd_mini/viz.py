@@ -6,7 +6,7 @@ edges. Options add what backpropagation needs to be seen: the local
 derivative on each edge (the factor backward multiplies by, read from the
 derivative table through `engine.local_derivatives`, never computed here),
 the paths from one Value to the root, and each node's step in the backward
-order (`engine.reverse_topological_order`, the order of (1.5) and (1.8)).
+order (`graph.reverse_topological_order`, the order of (1.5) and (1.8)).
 
 Node names come from the traversal order (n0, n1, ... inputs first), never
 from id(), so the same graph gives byte-identical DOT on every run. Nothing

@@ -15,7 +15,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from autograd_mini import DomainError, Value, dot, gradients, sum_of
-from autograd_mini.engine import reverse_topological_order
+from autograd_mini.graph import reverse_topological_order
 from autograd_mini.losses import squared_error
 
 

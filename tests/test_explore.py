@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 
 from autograd_mini import Explorer, Value, explore, ops
-from autograd_mini.engine import reverse_topological_order
+from autograd_mini.graph import reverse_topological_order
 from autograd_mini.losses import squared_error
 from autograd_mini.nn import MLP
 from autograd_mini.testing import expressions

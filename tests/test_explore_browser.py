@@ -134,7 +134,7 @@ def engine_grads(root, labels):
 
 
 def labelled(root):
-    from autograd_mini.engine import reverse_topological_order
+    from autograd_mini.graph import reverse_topological_order
 
     return {v.label: v for v in reverse_topological_order(root) if v.label}
 

@@ -8,8 +8,9 @@ from conftest import softplus_forward
 from hypothesis import given
 
 from autograd_mini import DomainError, OpRegistrationError, Value, grad, gradcheck, gradients, hessian
-from autograd_mini.engine import local_derivatives, reverse_topological_order
+from autograd_mini.engine import local_derivatives
 from autograd_mini.extend import defop, is_custom, remove_op
+from autograd_mini.graph import reverse_topological_order
 from autograd_mini.ops import OPS
 from autograd_mini.primitives import exp, log, sigmoid
 from autograd_mini.testing import assert_grads_close, expressions

@@ -6,8 +6,8 @@ from hypothesis import strategies as st
 
 from autograd_mini import Value, grad
 from autograd_mini.checking import GradcheckError, gradcheck
-from autograd_mini.engine import reverse_topological_order
 from autograd_mini.extend import is_custom
+from autograd_mini.graph import reverse_topological_order
 from autograd_mini.ops import OPS
 from autograd_mini.testing import (
     DEFAULT_OPS,

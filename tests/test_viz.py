@@ -19,7 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograd_mini import Drawing, Value, dot, draw
-from autograd_mini.engine import local_derivatives, reverse_topological_order
+from autograd_mini.engine import local_derivatives
+from autograd_mini.graph import reverse_topological_order
 from autograd_mini.render import find_renderer
 from autograd_mini.viz import neuron_groups
 
