@@ -3,9 +3,10 @@
 Build expressions from `Value`s, call `backward()`, read `.grad`. The engine
 implements the backpropagation derivation (equations 1.1 to 1.10) exactly.
 
-`import autograd_mini` loads only the scalar core (errors, primitives, ops,
-value, engine, functional): numpy and graphviz load on first use of a name
-that needs them (`trace`, `draw`, ...), through the module `__getattr__` below.
+`import autograd_mini` loads the scalar core (errors, primitives, ops, value,
+engine, functional) and what `explain` and `explore` are written with (nn's
+label API among it); numpy, graphviz and the renderer load on first use of a
+name that needs them (`trace`, `draw`, ...), through the module `__getattr__` below.
 """
 
 from __future__ import annotations

@@ -56,7 +56,6 @@ from typing import Any
 from .explore_data import Walkthrough, num, walkthrough
 from .files import atomic_write
 from .graph import forward_order, reverse_topological_order
-from .render import RenderError
 from .value import Value
 
 # As `draw`'s (viz.DEFAULT_MAX_NODES, checked equal by the tests): viz is not imported
@@ -216,6 +215,8 @@ def _tag_nodes(svg: str, order: list[Value], ids: dict[Value, str], names: dict[
 
     svg = re.sub(r'<g id="am_(n\d+(?:_op)?)" class="node">', tag, svg)
     if found != set(attrs):
+        from .render import RenderError  # here, not at the top: `import autograd_mini` skips subprocess & co.
+
         raise RenderError(f"explore: the renderer's SVG lacks the ids of {len(set(attrs) - found)} nodes; "
                           "it does not keep DOT ids, so the page cannot find its nodes")
     start = svg.find("<svg")

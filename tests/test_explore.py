@@ -390,3 +390,13 @@ def test_the_layout_is_the_one_that_shows_the_graph_largest():
     assert view_box(explore(big).svg) == view_box(explore(big, rankdir="LR").svg)  # wide layers: side by side
     with pytest.raises(ValueError, match="rankdir must be 'LR', 'TB' or None.*'BT'"):
         explore(loss, rankdir="BT")
+
+
+def test_an_svg_without_the_dot_ids_is_a_render_error() -> None:
+    """A renderer that drops DOT ids leaves the page nothing to find: a RenderError, not a blank page."""
+    from autograd_mini.explore import _tag_nodes
+    from autograd_mini.render import RenderError
+
+    x = Value(1.0, label="x")
+    with pytest.raises(RenderError, match="lacks the ids of 1 nodes"):
+        _tag_nodes("<svg></svg>", [x], {x: "n0"}, {x: "x"})
