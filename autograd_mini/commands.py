@@ -242,8 +242,9 @@ def _check_size(root: Value, max_nodes: int) -> None:
     """Refuse, before any work, a graph with more boxes (Values and ops, as `draw` counts) than --max-nodes."""
     if max_nodes < 1:
         raise UsageError(f"--max-nodes must be a positive number, got {max_nodes}")
-    nodes = reverse_topological_order(root)
-    count = len(nodes) + sum(1 for v in nodes if v.op is not None)
+    from .viz import drawn_node_count  # both callers go on to draw
+
+    count = drawn_node_count(root)
     if count > max_nodes:
         raise UsageError(f"the graph has {count} nodes to draw (Values and ops), more than --max-nodes {max_nodes}; "
                          f"give --max-nodes {count} to draw it anyway")
