@@ -86,7 +86,27 @@ def delta_table(model: MLP, x: Sequence[float], t: Target) -> DeltaTable:
     numbers; `t` a number (one output) or a list with one target per output.
     Raises ValueError naming the neuron for a layer that is not sigmoid.
     """
-    xs, targets = _arguments(model, x, t, "delta_table")
+    return _table(model, x, t, "delta_table")
+
+
+def delta_gradients(model: MLP, x: Sequence[float], t: Target) -> list[float]:
+    """dE/dp for every parameter p of `model`, in `model.parameters()` order.
+
+    E = sum_k 1/2 (t_k - y_k)^2 over the outputs (1.4). `x` is a list of
+    numbers; `t` a number (one output) or a list with one target per output.
+    Raises ValueError naming the neuron for a layer that is not sigmoid.
+    """
+    grads: list[float] = []
+    for row in _table(model, x, t, "delta_gradients").rows:  # layer then neuron order, as parameters()
+        grads += row.weight_grads  # dE/dw_ij = delta_j O_i (1.5)
+        if row.bias_grad is not None:
+            grads.append(row.bias_grad)  # dE/db_j = delta_j
+    return grads
+
+
+def _table(model: MLP, x: Sequence[float], t: Target, who: str) -> DeltaTable:
+    """`delta_table`, its errors naming `who`."""
+    xs, targets = _arguments(model, x, t, who)
     nets, outputs = _forward(model, xs)
     de_douts, deltas = _backward(model, outputs, targets)
     rows = []
@@ -101,26 +121,6 @@ def delta_table(model: MLP, x: Sequence[float], t: Target) -> DeltaTable:
             ))
     error = math.fsum(0.5 * (tk - yk) ** 2 for yk, tk in zip(outputs[-1], targets, strict=True))  # (1.4)
     return DeltaTable(rows, error, xs, targets)
-
-
-def delta_gradients(model: MLP, x: Sequence[float], t: Target) -> list[float]:
-    """dE/dp for every parameter p of `model`, in `model.parameters()` order.
-
-    E = sum_k 1/2 (t_k - y_k)^2 over the outputs (1.4). `x` is a list of
-    numbers; `t` a number (one output) or a list with one target per output.
-    Raises ValueError naming the neuron for a layer that is not sigmoid.
-    """
-    xs, targets = _arguments(model, x, t, "delta_gradients")
-    _, outputs = _forward(model, xs)  # outputs[0] = x, outputs[l] = layer l's O_j
-    _, deltas = _backward(model, outputs, targets)
-    grads: list[float] = []
-    for li, layer in enumerate(model.layers):
-        o_prev = outputs[li]
-        for neuron, delta in zip(layer.neurons, deltas[li], strict=True):
-            grads += [delta * o_i for o_i in o_prev]  # dE/dw_ij = delta_j O_i (1.5)
-            if neuron.b is not None:
-                grads.append(delta)  # dE/db_j = delta_j
-    return grads
 
 
 def _arguments(model: MLP, x: Sequence[float], t: Target, who: str) -> tuple[list[float], list[float]]:
