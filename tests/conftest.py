@@ -5,7 +5,8 @@ exactly; the default "dev" profile explores new examples on each run.
 
 Also shared: the `registry` fixture and `softplus_forward`, used by the tests of
 custom ops (test_extend.py, test_gradcheck.py import it: `from conftest import ...`),
-and `make_figures()`, docs/make_figures.py loaded as a module (test_viz.py, test_figures.py).
+and `load_script(path)`, a script of the repository (docs/make_figures.py, the
+examples) loaded as a module; `make_figures()` is the figures script's.
 """
 
 import importlib.util
@@ -47,11 +48,16 @@ def softplus_forward(x):
     return log(1.0 + exp(x))
 
 
-def make_figures() -> ModuleType:
-    """docs/make_figures.py as a module: the expressions the committed figures draw."""
-    path = Path(__file__).resolve().parent.parent / "docs" / "make_figures.py"
-    spec = importlib.util.spec_from_file_location("make_figures", path)
+def load_script(relative: str) -> ModuleType:
+    """The repository's script at `relative` (e.g. "examples/mazur.py") loaded as a module."""
+    path = Path(__file__).resolve().parent.parent / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def make_figures() -> ModuleType:
+    """docs/make_figures.py as a module: the expressions the committed figures draw."""
+    return load_script("docs/make_figures.py")

@@ -3,12 +3,12 @@ to every digit the post publishes, and prints each figure beside the published o
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import load_script
 
 from autograd_mini.delta import delta_gradients
 
@@ -27,10 +27,7 @@ PUBLISHED = {
 
 @pytest.fixture(scope="module")
 def mazur():
-    spec = importlib.util.spec_from_file_location("mazur_example", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("examples/mazur.py")
 
 
 @pytest.fixture(scope="module")

@@ -221,15 +221,9 @@ def test_gradients_match_torch() -> None:
 
 
 def test_train_moons_example_reaches_95_percent() -> None:
-    import importlib.util
-    from pathlib import Path
+    from conftest import load_script
 
-    path = Path(__file__).resolve().parent.parent / "examples" / "train_moons.py"
-    spec = importlib.util.spec_from_file_location("train_moons", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert module.train(steps=100, verbose=False) >= 0.95
+    assert load_script("examples/train_moons.py").train(steps=100, verbose=False) >= 0.95
 
 
 # --- MLP.from_weights ---------------------------------------------------------------------
