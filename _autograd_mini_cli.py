@@ -1,4 +1,4 @@
-"""The `autograd-mini` console script: `autograd_mini.cli.main` behind a Ctrl-C guard.
+"""The `autograd-mini` console script: `autograd_mini.cli.main` (cli/app.py) behind a Ctrl-C guard.
 
 It lives outside the package because importing `autograd_mini` is most of the
 command's start-up, and an interrupt during that import would otherwise end

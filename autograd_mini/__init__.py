@@ -3,21 +3,23 @@
 Build expressions from `Value`s, call `backward()`, read `.grad`. The engine
 implements the backpropagation derivation (equations 1.1 to 1.10) exactly.
 
-`import autograd_mini` loads the scalar core (errors, primitives, ops, value,
-engine, functional) and what `explain` and `explore` are written with (nn's
-label API among it); numpy, graphviz and the renderer load on first use of a
-name that needs them (`trace`, `draw`, ...), through the module `__getattr__` below.
+The scalar core sits at the package root (errors, primitives, ops, value,
+engine, graph, functional, extend); the subpackages `tape`, `nn`, `views` and
+`cli` are built on it and load on first use of a name from them (`trace`,
+`draw`, `explain`, ...), through the module `__getattr__` below.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.util
+import sys
+from types import ModuleType
 from typing import Any
 
 from .engine import gradients
 from .errors import AutogradMiniError, DomainError, NumericOverflowError, OpRegistrationError
-from .explain import Explanation, explain  # eager: the submodule `explain` would shadow a lazy function
-from .explore import Explorer, explore  # eager too, for the same reason; it loads graphviz only when called
 from .functional import grad, hessian, hvp, value_and_grad
 from .value import Value, dot, enable_grad, is_grad_enabled, no_grad, sum_of
 
@@ -31,9 +33,40 @@ _LAZY = {
     "Tape": "tape",
     "TraceError": "tape",
     "trace": "tape",
-    "Drawing": "viz",
-    "draw": "viz",
+    "Drawing": "views.draw",
+    "draw": "views.draw",
+    "Explanation": "views.explain",
+    "explain": "views.explain",
+    "Explorer": "views.explorer.page",
+    "explore": "views.explorer.page",
 }
+
+# Modules that moved into subpackages, under the names the README used before: still importable.
+_MOVED = {
+    f"{__name__}.{old}": f"{__name__}.{new}"
+    for old, new in {
+        "losses": "nn.losses", "optim": "nn.optim", "datasets": "nn.datasets", "delta": "nn.delta",
+        "train": "nn.train", "render": "views.render",
+    }.items()
+}
+
+
+class _MovedModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Imports `autograd_mini.losses` as the module `autograd_mini.nn.losses` itself (one object, two names)."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        return importlib.util.spec_from_loader(fullname, self) if fullname in _MOVED else None
+
+    def create_module(self, spec: Any) -> None:
+        return None  # a placeholder module; exec_module puts the real one in its place
+
+    def exec_module(self, module: ModuleType) -> None:
+        # The import system returns whatever sys.modules holds under the name once this returns.
+        sys.modules[module.__name__] = importlib.import_module(_MOVED[module.__name__])
+
+
+if not any(isinstance(finder, _MovedModuleFinder) for finder in sys.meta_path):
+    sys.meta_path.append(_MovedModuleFinder())
 
 
 def __getattr__(name: str) -> Any:

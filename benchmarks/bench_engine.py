@@ -161,9 +161,9 @@ class MoonsProblem:
 
 
 def make_moons_data(n: int, noise: float, seed: int) -> tuple[list[list[float]], list[int]]:
-    """autograd_mini.datasets.make_moons when it exists, else the same two interleaved half circles."""
+    """autograd_mini.nn.datasets.make_moons when it exists, else the same two interleaved half circles."""
     try:
-        from autograd_mini.datasets import make_moons
+        from autograd_mini.nn.datasets import make_moons
     except ImportError:
         pass
     else:

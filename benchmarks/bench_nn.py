@@ -42,10 +42,10 @@ from common import (
 )
 
 from autograd_mini import sum_of
-from autograd_mini.datasets import make_moons
-from autograd_mini.losses import hinge
 from autograd_mini.nn import MLP
-from autograd_mini.optim import SGD
+from autograd_mini.nn.datasets import make_moons
+from autograd_mini.nn.losses import hinge
+from autograd_mini.nn.optim import SGD
 
 SIZES = [16, 16, 1]
 ALPHA = 1e-4

@@ -50,8 +50,8 @@ from common import (
 )
 
 from autograd_mini import Value, sum_of, trace
-from autograd_mini.datasets import make_moons
 from autograd_mini.nn import MLP
+from autograd_mini.nn.datasets import make_moons
 
 LR = 0.05
 ALPHA = 1e-4

@@ -20,9 +20,9 @@ import sys
 from pathlib import Path
 
 from autograd_mini import Value, draw
-from autograd_mini.losses import squared_error
 from autograd_mini.nn import MLP
-from autograd_mini.render import ENV_VAR, find_graphviz_pure
+from autograd_mini.nn.losses import squared_error
+from autograd_mini.views.render import ENV_VAR, find_graphviz_pure
 
 DOCS = Path(__file__).resolve().parent
 

@@ -21,10 +21,10 @@ changes none of the weights (every gradient is taken before the step).
 from __future__ import annotations
 
 from autograd_mini import Value, sum_of
-from autograd_mini.delta import DeltaTable, delta_table
-from autograd_mini.losses import squared_error
+from autograd_mini.nn.delta import DeltaTable, delta_table
+from autograd_mini.nn.losses import squared_error
 from autograd_mini.nn import MLP
-from autograd_mini.optim import SGD
+from autograd_mini.nn.optim import SGD
 
 INPUTS = [0.05, 0.10]
 TARGETS = [0.01, 0.99]

@@ -13,10 +13,10 @@ import argparse
 import time
 
 from autograd_mini import dot
-from autograd_mini.datasets import make_moons
-from autograd_mini.losses import hinge
+from autograd_mini.nn.datasets import make_moons
+from autograd_mini.nn.losses import hinge
 from autograd_mini.nn import MLP
-from autograd_mini.optim import SGD
+from autograd_mini.nn.optim import SGD
 
 
 def train(steps: int = 100, seed: int = 1, alpha: float = 1e-4, lr: float = 0.1, verbose: bool = True) -> float:

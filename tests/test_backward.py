@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from autograd_mini import DomainError, Value, dot, gradients, sum_of
 from autograd_mini.graph import reverse_topological_order
-from autograd_mini.losses import squared_error
+from autograd_mini.nn.losses import squared_error
 
 
 # --- the worked example: a chain of single sigmoid neurons, (1.9) and (1.10) ----------------

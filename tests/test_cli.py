@@ -222,7 +222,8 @@ def test_a_missing_renderer_exits_1_with_instructions_but_dot_still_works(tmp_pa
 
 
 def test_an_internal_failure_exits_1_with_the_traceback(monkeypatch, capsys):
-    from autograd_mini import cli, commands
+    from autograd_mini import cli
+    from autograd_mini.cli import commands
 
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
@@ -303,7 +304,8 @@ def test_ctrl_c_while_the_package_imports_exits_130_without_traceback(tmp_path):
 
 
 def test_ctrl_c_while_a_command_runs_exits_130_without_traceback(monkeypatch, capsys):
-    from autograd_mini import cli, commands
+    from autograd_mini import cli
+    from autograd_mini.cli import commands
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograd_mini.datasets import make_moons, xor
+from autograd_mini.nn.datasets import make_moons, xor
 
 
 @given(st.integers(1, 300), st.integers(0, 2**32))

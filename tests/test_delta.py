@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autograd_mini import Value, sum_of
-from autograd_mini.delta import delta_gradients, delta_table
-from autograd_mini.losses import squared_error
 from autograd_mini.nn import MLP
+from autograd_mini.nn.delta import delta_gradients, delta_table
+from autograd_mini.nn.losses import squared_error
 
 finite = st.floats(-3.0, 3.0, allow_nan=False)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from autograd_mini import demo
+from autograd_mini.cli import demo
 from autograd_mini.nn import MLP
 
 
@@ -118,7 +118,7 @@ def test_an_unwritable_out_folder_is_a_usage_error(tmp_path):
 
 
 def test_step_1_prints_the_per_neuron_delta_table(demo_run):
-    from autograd_mini.delta import delta_table
+    from autograd_mini.nn.delta import delta_table
 
     done, _ = demo_run
     step1 = done.stdout.split("2. The computation graph")[0]
@@ -150,7 +150,7 @@ def test_every_file_the_demo_writes_goes_through_atomic_write(monkeypatch, tmp_p
 
     from autograd_mini import files
 
-    explore = importlib.import_module("autograd_mini.explore")  # the module, not the function of that name
+    explore = importlib.import_module("autograd_mini.views.explorer.page")  # the module, not the function of that name
 
     written = []
 

@@ -16,8 +16,8 @@ import pytest
 
 from autograd_mini import Value, draw
 from autograd_mini.engine import local_derivatives
-from autograd_mini.losses import squared_error
-from autograd_mini.render import find_renderer
+from autograd_mini.nn.losses import squared_error
+from autograd_mini.views.render import find_renderer
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 DOC = DOCS / "backprop-derivation.md"

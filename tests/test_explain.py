@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from autograd_mini import Explanation, Value, dot, explain, sum_of
 from autograd_mini.engine import local_derivatives
 from autograd_mini.errors import AutogradMiniError
-from autograd_mini.explain import PATH_COUNT_CAP, Edge, Path
 from autograd_mini.graph import reverse_topological_order
-from autograd_mini.losses import mse, squared_error
 from autograd_mini.nn import MLP
+from autograd_mini.nn.losses import mse, squared_error
+from autograd_mini.views.explain import PATH_COUNT_CAP, Edge, Path
 
 UNARY = {
     "tanh": lambda a: a.tanh(),
@@ -430,9 +430,9 @@ def test_names_override_how_the_report_names_nodes() -> None:
 
 
 def test_describe_node_in_the_derivations_symbols() -> None:
-    from autograd_mini.derivation import describe_node
     from autograd_mini.graph import forward_order
-    from autograd_mini.neurons import neuron_groups, neuron_of_node
+    from autograd_mini.views.derivation import describe_node
+    from autograd_mini.views.neurons import neuron_groups, neuron_of_node
 
     model = MLP.from_weights([[[0.5, -1.0]]], [[0.25]])
     out = model([1.0, 2.0])

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 
 from autograd_mini import Explorer, Value, explore, ops
 from autograd_mini.graph import reverse_topological_order
-from autograd_mini.losses import squared_error
 from autograd_mini.nn import MLP
+from autograd_mini.nn.losses import squared_error
 from autograd_mini.testing import expressions
 from autograd_mini.value import apply
 
@@ -33,9 +33,9 @@ def mlp_loss(nouts=(3, 1), x=(0.5, -0.3), t=0.25):
 
 
 def needs_delta_table():
-    import autograd_mini.delta
+    import autograd_mini.nn.delta
 
-    if not hasattr(autograd_mini.delta, "delta_table"):
+    if not hasattr(autograd_mini.nn.delta, "delta_table"):
         pytest.skip("delta_table (contract 3, helper views) is not merged yet")
 
 
@@ -167,7 +167,7 @@ def test_neuron_nodes_show_their_delta_table_row_with_equation_numbers():
     assert "(1.2)" in out["symbol"] and by_name["L1.N0.w1"]["symbol"].startswith("w_ij, i = input 1, j = L1.N0")
     hidden = by_name["L1.N0.w1"]["delta"]
     assert "hidden layer 1" in hidden and "(1.7), (1.8)" in hidden
-    from autograd_mini.delta import delta_table
+    from autograd_mini.nn.delta import delta_table
 
     row = delta_table(model, x, t).row("L1.N2")
     assert f"delta_j  = dE/dO_j * O_j (1 - O_j) = {row.delta:.6g}" in by_name["L1.N2.net"]["delta"]
@@ -251,7 +251,7 @@ def test_nodes_no_gradient_reaches_are_named_and_end_with_grad_zero():
 
 
 def test_save_writes_the_page_atomically(tmp_path, monkeypatch):
-    module = sys.modules["autograd_mini.explore"]  # the package's `explore` is the function
+    module = sys.modules["autograd_mini.views.explorer.page"]  # the package's `explore` is the function
 
     calls = []
     real = module.atomic_write
@@ -274,7 +274,7 @@ def test_repr_html_is_an_isolated_iframe():
 def test_the_script_and_styles_are_package_files():
     from importlib import resources
 
-    files = resources.files("autograd_mini")
+    files = resources.files("autograd_mini.views.explorer")
     js = files.joinpath("explorer.js").read_text(encoding="utf-8")
     css = files.joinpath("explorer.css").read_text(encoding="utf-8")
     doc = explore(Value(2.0) * Value(3.0)).html()
@@ -346,9 +346,9 @@ def test_random_graphs_end_with_backwards_gradients_bit_for_bit(expr):
 
 def test_default_max_nodes_is_draws():
     from autograd_mini import explore as explore_function
-    from autograd_mini.viz import DEFAULT_MAX_NODES
+    from autograd_mini.views.draw import DEFAULT_MAX_NODES
 
-    assert sys.modules["autograd_mini.explore"].DEFAULT_MAX_NODES == DEFAULT_MAX_NODES
+    assert sys.modules["autograd_mini.views.explorer.page"].DEFAULT_MAX_NODES == DEFAULT_MAX_NODES
     assert explore_function.__kwdefaults__["max_nodes"] == DEFAULT_MAX_NODES
 
 
@@ -394,8 +394,8 @@ def test_the_layout_is_the_one_that_shows_the_graph_largest():
 
 def test_an_svg_without_the_dot_ids_is_a_render_error() -> None:
     """A renderer that drops DOT ids leaves the page nothing to find: a RenderError, not a blank page."""
-    from autograd_mini.explore import _tag_nodes
-    from autograd_mini.render import RenderError
+    from autograd_mini.views.explorer.page import _tag_nodes
+    from autograd_mini.views.render import RenderError
 
     x = Value(1.0, label="x")
     with pytest.raises(RenderError, match="lacks the ids of 1 nodes"):

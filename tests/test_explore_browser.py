@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from autograd_mini import Value, explore
-from autograd_mini.losses import squared_error
 from autograd_mini.nn import MLP
+from autograd_mini.nn.losses import squared_error
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
@@ -123,9 +123,9 @@ def mlp(nouts=(6, 6, 1), x=(0.5, -0.3, 0.8), t=0.25):
 
 def with_model(model, x, t):
     """explore's model arguments, once delta_table (contract 3, helper views) is there."""
-    import autograd_mini.delta
+    import autograd_mini.nn.delta
 
-    return {"model": model, "x": x, "t": t} if hasattr(autograd_mini.delta, "delta_table") else {}
+    return {"model": model, "x": x, "t": t} if hasattr(autograd_mini.nn.delta, "delta_table") else {}
 
 
 def engine_grads(root, labels):
@@ -294,7 +294,7 @@ def test_play_runs_to_the_end_and_pauses(open_page):
 
 
 def test_clicking_a_node_fills_details_with_its_paths_and_delta_row(open_page):
-    import autograd_mini.delta
+    import autograd_mini.nn.delta
 
     loss, model, x, t = mlp(nouts=(2, 1), x=(0.05, 0.10), t=0.01)
     page = open_page(explore(loss, **with_model(model, x, t)))
@@ -305,7 +305,7 @@ def test_clicking_a_node_fills_details_with_its_paths_and_delta_row(open_page):
     details = page.page.text_content("#details")
     assert "L1.N0.w0" in details and "path 1" in details and "chain rule" in details
     assert "d #1/d L1.N0.w0 = " in details  # the explain report, in the page's names
-    if hasattr(autograd_mini.delta, "delta_table"):
+    if hasattr(autograd_mini.nn.delta, "delta_table"):
         assert "(1.3)" in details and "hidden layer 1" in details and "delta_j" in details
     # Every character of the long path lines and the delta row is in sight: they wrap, none is clipped.
     blocks = page.page.eval_on_selector_all(

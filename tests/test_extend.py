@@ -76,8 +76,8 @@ def test_softplus_in_random_expressions(registry):
 
 
 def test_softplus_shows_in_draw_and_explain(registry):
-    viz = pytest.importorskip("autograd_mini.viz")
-    explain_module = pytest.importorskip("autograd_mini.explain")
+    viz = pytest.importorskip("autograd_mini.views.draw")
+    explain_module = pytest.importorskip("autograd_mini.views.explain")
     name, softplus = registry("softplus", softplus_forward, softplus_vjp)
     x = Value(0.5, label="x")
     y = softplus(x * 2.0)

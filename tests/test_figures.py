@@ -14,9 +14,9 @@ import pytest
 from conftest import make_figures
 
 from autograd_mini import Value, draw
-from autograd_mini.losses import squared_error
 from autograd_mini.nn import MLP
-from autograd_mini.render import ENV_VAR, find_graphviz_pure
+from autograd_mini.nn.losses import squared_error
+from autograd_mini.views.render import ENV_VAR, find_graphviz_pure
 
 ROOT = Path(__file__).resolve().parent.parent
 SVG = "{http://www.w3.org/2000/svg}"

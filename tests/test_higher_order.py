@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 
 from autograd_mini import Value, dot, grad, gradcheck, gradients, hessian, sum_of
-from autograd_mini.losses import squared_error
+from autograd_mini.nn.losses import squared_error
 from autograd_mini.ops import OPS
 from autograd_mini.primitives import sign, step
 from autograd_mini.testing import Expression, Step, assert_grads_close, expressions

@@ -1,7 +1,10 @@
-"""The core reads bottom-up: errors <- primitives <- ops <- value <- engine, no loops.
+"""The house reads bottom-up, one direction only.
 
-Checked on the source (module-level and function-level imports alike), and on
-what `import autograd_mini` loads: neither numpy nor graphviz.
+The core at the package root (errors <- primitives <- ops <- value <- engine)
+imports no subpackage; above it the layers are tape <- nn <- views <- cli, each
+importing only from itself and the layers below. Checked on the source
+(module-level and function-level imports alike), and on what `import
+autograd_mini` loads: neither numpy nor graphviz.
 """
 
 import ast
@@ -13,8 +16,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "autograd_mini"
 
-# module -> the package modules it may import (function-level imports included)
-ALLOWED = {
+# core module -> the package modules it may import (function-level imports included)
+CORE = {
     "errors": set(),
     "primitives": set(),
     "graph": set(),
@@ -23,28 +26,59 @@ ALLOWED = {
     "value": {"errors", "ops", "graph", "grad_mode"},  # engine attaches Value.backward from above
     "engine": {"errors", "graph", "value"},
 }
+LAYERS = ["", "tape", "nn", "views", "cli"]  # "" is the core at the root; each may import those before it
+TAPE = ["trace", "replay", "failures", "schedule"]  # the tape reads in this direction
+
+
+def module_name(path):
+    """The dotted name below the package: 'value', 'tape.trace', 'views.explorer' (a package's __init__)."""
+    parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(path): path for path in PACKAGE.rglob("*.py")}
 
 
 def package_imports(module):
-    """(imported module, is at module level) for every import of the package in `module`."""
-    tree = ast.parse((PACKAGE / f"{module}.py").read_text())
-    top = set(map(id, tree.body))
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            names = [node.module] if node.module else [a.name for a in node.names]
-            found += [(name.split(".")[0], id(node) in top) for name in names]
-    return found
+    """Every module of the package that `module` imports, as a dotted name below the package."""
+    path = MODULES[module]
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package.split(".") if package else []
+            base = base[: len(base) - (node.level - 1)]
+            names = [node.module] if node.module else [alias.name for alias in node.names]
+            found |= {".".join([*base, *name.split(".")]) for name in names}
+    return {name for name in found if name in MODULES or name.split(".")[0] in MODULES}
 
 
-@pytest.mark.parametrize("module", sorted(ALLOWED))
+def layer_of(module):
+    top = module.split(".")[0]
+    return top if top in LAYERS else ""
+
+
+@pytest.mark.parametrize("module", sorted(CORE))
 def test_each_core_module_imports_only_below_it(module):
-    assert {name for name, _ in package_imports(module)} <= ALLOWED[module]
+    assert package_imports(module) <= CORE[module]
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if m not in ("", "__main__")))
+def test_each_module_imports_only_its_own_layer_and_those_below(module):
+    allowed = set(LAYERS[: LAYERS.index(layer_of(module)) + 1])
+    assert {layer_of(name) for name in package_imports(module)} <= allowed, package_imports(module)
+
+
+def test_the_tape_reads_in_one_direction():
+    """trace -> replay -> failures -> schedule: no tape module imports one above it."""
+    for i, module in enumerate(TAPE):
+        imported = {name.removeprefix("tape.") for name in package_imports(f"tape.{module}")}
+        assert not imported & set(TAPE[: i + 1]), (module, imported)
 
 
 def test_the_package_import_graph_has_no_cycle():
     """Module-level and function-level imports of every module of the package, one direction only."""
-    graph = {path.stem: {name for name, _ in package_imports(path.stem)} for path in PACKAGE.glob("*.py")}
+    graph = {module: package_imports(module) for module in MODULES}
     state: dict[str, int] = {}
 
     def cycle_from(start):  # iterative depth-first search; returns a cycle as a list, or None
@@ -73,6 +107,11 @@ def test_the_package_import_graph_has_no_cycle():
     assert cycles == []
 
 
+def test_the_package_root_holds_the_core_and_few_modules():
+    root = [path.stem for path in PACKAGE.glob("*.py") if path.stem not in ("__init__", "__main__")]
+    assert len(root) <= 15, sorted(root)
+
+
 def test_backward_is_a_method_of_value_once_the_package_is_imported():
     code = "from autograd_mini.value import Value; x = Value(3.0); (x * x).backward(); print(x.grad)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -94,3 +133,11 @@ def test_lazy_names_still_import_from_the_package():
 
     with pytest.raises(AttributeError):
         autograd_mini.no_such_name  # noqa: B018
+
+
+@pytest.mark.parametrize("old, new", [("losses", "nn.losses"), ("optim", "nn.optim"), ("datasets", "nn.datasets"),
+                                      ("delta", "nn.delta"), ("train", "nn.train"), ("render", "views.render")])
+def test_the_modules_the_readme_named_before_the_subpackages_still_import(old, new):
+    import importlib
+
+    assert importlib.import_module(f"autograd_mini.{old}") is importlib.import_module(f"autograd_mini.{new}")

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from autograd_mini import Value
 from autograd_mini.errors import NumericOverflowError
-from autograd_mini.losses import binary_cross_entropy, hinge, mse, squared_error
-from autograd_mini.optim import SGD, Adam
+from autograd_mini.nn.losses import binary_cross_entropy, hinge, mse, squared_error
+from autograd_mini.nn.optim import SGD, Adam
 
 floats = st.floats(-5.0, 5.0)
 

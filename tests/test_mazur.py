@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import load_script
 
-from autograd_mini.delta import delta_gradients
+from autograd_mini.nn.delta import delta_gradients
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "mazur.py"
 

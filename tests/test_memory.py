@@ -10,7 +10,7 @@ import weakref
 from contextlib import contextmanager
 
 from autograd_mini import Value, dot, gradients, no_grad, sum_of
-from autograd_mini.losses import squared_error
+from autograd_mini.nn.losses import squared_error
 
 
 @contextmanager

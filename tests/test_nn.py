@@ -10,7 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autograd_mini import Value
-from autograd_mini.losses import squared_error
 from autograd_mini.nn import (
     MLP,
     Label,
@@ -25,6 +24,7 @@ from autograd_mini.nn import (
     parameter_label,
     parse_label,
 )
+from autograd_mini.nn.losses import squared_error
 
 _ACT = {
     "sigmoid": lambda z: 1.0 / (1.0 + math.exp(-z)),

@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from autograd_mini import Value, dot, is_grad_enabled, no_grad, sum_of
-from autograd_mini.losses import squared_error
+from autograd_mini.nn.losses import squared_error
 
 
 def test_results_inside_no_grad_are_leaves():

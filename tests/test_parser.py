@@ -11,10 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autograd_mini import DomainError, NumericOverflowError, Value, gradients, ops
-from autograd_mini.commands import parse_assignment, parse_assignments
-from autograd_mini.losses import squared_error
+from autograd_mini.cli.commands import parse_assignment, parse_assignments
+from autograd_mini.cli.parser import MAX_DEPTH, MAX_LENGTH, ParseError, evaluate, functions, parse
+from autograd_mini.nn.losses import squared_error
 from autograd_mini.ops import OPS, UNARY_FUNCTIONS
-from autograd_mini.parser import MAX_DEPTH, MAX_LENGTH, ParseError, evaluate, functions, parse
 
 NAMES = ("x", "y", "z")
 

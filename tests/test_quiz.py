@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from autograd_mini import quiz
-from autograd_mini.losses import squared_error
+from autograd_mini.cli import quiz
+from autograd_mini.nn.losses import squared_error
 from autograd_mini.value import Value, sum_of
 
 SEEDS = range(40)

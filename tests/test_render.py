@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from autograd_mini import Value, draw
-from autograd_mini import render as render_module
-from autograd_mini.render import ENV_VAR, RendererNotFoundError, RenderError, find_renderer, render
+from autograd_mini.views import render as render_module
+from autograd_mini.views.render import ENV_VAR, RendererNotFoundError, RenderError, find_renderer, render
 
 POSIX_ONLY = pytest.mark.skipif(os.name != "posix", reason="fake renderers are shell scripts")
 # The platforms graphviz-pure ships wheels for: there it is a dependency, so it must be found.

@@ -11,7 +11,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from autograd_mini import Value, dot, sum_of
-from autograd_mini.losses import squared_error
+from autograd_mini.nn.losses import squared_error
 
 torch = pytest.importorskip("torch")
 

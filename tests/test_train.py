@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograd_mini.datasets import make_moons, xor
 from autograd_mini.errors import NumericOverflowError
 from autograd_mini.nn import MLP
-from autograd_mini.optim import SGD, Adam
-from autograd_mini.train import History, fit
+from autograd_mini.nn.datasets import make_moons, xor
+from autograd_mini.nn.optim import SGD, Adam
+from autograd_mini.nn.train import History, fit
 from autograd_mini.value import sum_of
 
 

@@ -6,7 +6,7 @@ import math
 import pytest
 
 from autograd_mini import Value, dot, sum_of
-from autograd_mini.losses import squared_error
+from autograd_mini.nn.losses import squared_error
 from autograd_mini.value import NO_INPUTS, ConstantInputs
 
 

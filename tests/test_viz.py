@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from autograd_mini import Drawing, Value, dot, draw
 from autograd_mini.engine import local_derivatives
 from autograd_mini.graph import reverse_topological_order
-from autograd_mini.render import find_renderer
-from autograd_mini.viz import neuron_groups
+from autograd_mini.views.draw import neuron_groups
+from autograd_mini.views.render import find_renderer
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 NODE = re.compile(r"^\s+(n\d+(?:_op)?) \[(.*)\]$")
@@ -411,7 +411,7 @@ def test_committed_figures_match_what_make_figures_draws() -> None:
 
 
 def test_cells_leave_room_for_a_wider_font() -> None:
-    from autograd_mini.viz import _cell
+    from autograd_mini.views.draw import _cell
 
     widths = [int(re.search(r'WIDTH="(\d+)"', _cell(text))[1]) for text in ("x", "grad -0.0006013")]
     # 15 characters at 11 pt in DejaVu Sans (about 0.6 em each) need ~100 pt plus padding

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .nn import MLP
+    from .network import MLP
 
 Target = float | Sequence[float]
 

@@ -27,17 +27,17 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from .datasets import make_moons
-from .delta import delta_gradients, delta_table
-from .explain import explain
-from .files import atomic_write
-from .losses import squared_error
-from .nn import MLP
-from .render import RendererNotFoundError
-from .tape import trace
-from .train import fit
-from .value import Value
-from .viz import draw
+from ..files import atomic_write
+from ..nn.datasets import make_moons
+from ..nn.delta import delta_gradients, delta_table
+from ..nn.losses import squared_error
+from ..nn.network import MLP
+from ..nn.train import fit
+from ..tape.trace import trace
+from ..value import Value
+from ..views.draw import draw
+from ..views.explain import explain
+from ..views.render import RendererNotFoundError
 
 NETWORK = {"x": [0.35, 0.9], "t": 0.5}
 MOONS = {"n": 100, "noise": 0.1, "seed": 0}
@@ -127,7 +127,7 @@ def draw_network(say: Callable[[str], None], loss: Value, weight: Value, out_dir
 
 def explore_network(say: Callable[[str], None], loss: Value, model: MLP, path: Path, result: DemoResult) -> None:
     """Step 2, continued: the explorer page stepping through both passes, with each neuron's delta row."""
-    from .explore import explore
+    from ..views.explorer.page import explore
 
     try:
         page = explore(loss, model=model, x=NETWORK["x"], t=NETWORK["t"])

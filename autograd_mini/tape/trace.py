@@ -65,13 +65,13 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import batch_of, foreign_batch_of, namespace, param_array, real_array, to_numpy
-from ._params import check_params
-from ._tape_replay import NeedsNumpy, Replay
-from ._tape_schedule import Instruction, schedule
-from .errors import AutogradMiniError, NumericOverflowError
-from .graph import reverse_topological_order
-from .value import Value
+from ..errors import AutogradMiniError, NumericOverflowError
+from ..graph import reverse_topological_order
+from ..params import check_params
+from ..value import Value
+from .arrays import batch_of, foreign_batch_of, namespace, param_array, real_array, to_numpy
+from .replay import NeedsNumpy, Replay
+from .schedule import Instruction, schedule
 
 REDUCTIONS = ("mean", "sum")
 

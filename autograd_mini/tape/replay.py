@@ -30,10 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import namespace
-from ._tape_errors import check_accumulated, checked_grads, location, raise_forward
-from ._tape_schedule import Group, Port, Scatter, Schedule, rows_of
-from .errors import AutogradMiniError, forward_error, gradient_error, rule_error
+from ..errors import AutogradMiniError, forward_error, gradient_error, rule_error
+from .arrays import namespace
+from .failures import check_accumulated, checked_grads, location, raise_forward
+from .schedule import Group, Port, Scatter, Schedule, rows_of
 
 
 class NeedsNumpy(Exception):

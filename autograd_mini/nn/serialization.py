@@ -21,7 +21,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from .files import atomic_write
+from ..files import atomic_write
 
 FORMAT = "autograd_mini.MLP"
 VERSION = 1

@@ -7,8 +7,8 @@ reading and node inspectors such as `explore` name a node's neuron with it.
 
 from __future__ import annotations
 
-from .nn import neuron_of, parse_label
-from .value import Value
+from ..nn.network import neuron_of, parse_label
+from ..value import Value
 
 
 def neuron_groups(nodes: list[Value]) -> dict[Value, str]:

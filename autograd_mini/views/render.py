@@ -42,7 +42,7 @@ try:
 except ImportError:  # Windows
     resource = None  # type: ignore[assignment]
 
-from .errors import AutogradMiniError
+from ..errors import AutogradMiniError
 
 ENV_VAR = "AUTOGRAD_MINI_DOT"
 PURE_NAME = "graphviz-pure"

@@ -18,13 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
-from .delta import DeltaTable, delta_table
-from .explain import explain
-from .losses import squared_error
-from .nn import MLP, neuron_label, parameter_label
+from ..nn.delta import DeltaTable, delta_table
+from ..nn.losses import squared_error
+from ..nn.network import MLP, neuron_label, parameter_label
+from ..value import Value, sum_of
+from ..views.explain import explain
 from .parser import ParseError, parse
 from .quoting import printable
-from .value import Value, sum_of
 
 DEFAULT_TOLERANCE = 0.01
 """Relative tolerance of an answer: 1%, so four significant digits computed by hand pass."""

@@ -28,11 +28,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..engine import local_derivatives
+from ..graph import depending_on, reverse_topological_order
+from ..value import Value
 from . import derivation
 from .derivation import DeltaForm, Derivation, DerivationPath
-from .engine import local_derivatives
-from .graph import depending_on, reverse_topological_order
-from .value import Value
 
 DEFAULT_LIMIT = 64
 PATH_COUNT_CAP = 10**15  # path counts saturate here: exact counts can have thousands of digits

@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from . import ops
-from .errors import AutogradMiniError, DomainError, NumericOverflowError
+from .. import ops
+from ..errors import AutogradMiniError, DomainError, NumericOverflowError
+from ..value import Value, apply
 from .quoting import point_at
-from .value import Value, apply
 
 Binding = Value | int | float
 Span = tuple[int, int]

@@ -22,13 +22,13 @@ import traceback
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from . import __version__
+from .. import __version__
+from ..errors import AutogradMiniError
+from ..views.draw import DEFAULT_MAX_NODES
 from .commands import EXIT_FAILURE, EXIT_OK, PROG, UsageError, run_demo, run_draw, run_grad, run_quiz
-from .errors import AutogradMiniError
 from .parser import ParseError, functions
 from .quiz import DEFAULT_TOLERANCE
 from .quoting import printable
-from .viz import DEFAULT_MAX_NODES
 
 EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
 
@@ -229,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ParseError, UsageError) as exc:
         return _fail(str(exc), EXIT_USAGE)
     except AutogradMiniError as exc:
-        from .render import RendererNotFoundError, RenderError
+        from ..views.render import RendererNotFoundError, RenderError
 
         if isinstance(exc, (RendererNotFoundError, RenderError)):  # the machine, not the input
             return _fail(str(exc), EXIT_FAILURE)

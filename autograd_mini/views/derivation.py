@@ -30,8 +30,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .nn import neuron_key, node_label, parse_label
-from .value import Value
+from ..nn.network import neuron_key, node_label, parse_label
+from ..value import Value
 
 
 class Edge(Protocol):

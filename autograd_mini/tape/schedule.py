@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from .ops import BATCHED, OPS, Op
+from ..ops import BATCHED, OPS, Op
 
 _PARAM, _INPUT, _CONST, _OP = "param", "input", "const", "op"
 _FEW_OPERANDS = 4  # up to this arity, operands are read one by one (Group.reads)

@@ -26,10 +26,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .derivation import describe_node
-from .engine import backward_order, gradients, local_derivatives
-from .explain import explain
-from .value import Value
+from ...engine import backward_order, gradients, local_derivatives
+from ...value import Value
+from ..derivation import describe_node
+from ..explain import explain
 
 # The rule of each op in words, for the details panel. The numbers always come from
 # the op's row (ops.py); these sentences only say in the derivation's words what it does.

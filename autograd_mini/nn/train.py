@@ -28,12 +28,12 @@ from typing import Any, Union
 
 import numpy as np
 
-from .errors import NumericOverflowError
+from ..errors import NumericOverflowError
+from ..tape.trace import trace
+from ..value import Value, sum_of
 from .losses import squared_error
-from .nn import MLP
+from .network import MLP
 from .optim import SGD, Adam, Optimizer, _check_real
-from .tape import trace
-from .value import Value, sum_of
 
 LossFn = Callable[[Any, list[Value]], Value]
 LearningRate = Union[float, Callable[[int, int], float], None]  # noqa: UP007 (a runtime alias on 3.10)

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ._tape_schedule import Group, Port
-from .errors import forward_error, gradient_error, rule_error
+from ..errors import forward_error, gradient_error, rule_error
+from .schedule import Group, Port
 
 
 def location(group: Group, node: int, example: int) -> str:

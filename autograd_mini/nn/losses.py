@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from . import ops
-from .value import Operand, Value, _lift, _lift_all, apply, sum_of
+from .. import ops
+from ..value import Operand, Value, _lift, _lift_all, apply, sum_of
 
 
 def squared_error(y: Operand, t: Operand) -> Value:

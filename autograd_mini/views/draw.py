@@ -27,14 +27,14 @@ from typing import Any
 
 import graphviz
 
-from .engine import local_derivatives
-from .errors import AutogradMiniError
-from .files import atomic_write
-from .graph import depending_on, forward_order, reverse_topological_order
+from ..engine import local_derivatives
+from ..errors import AutogradMiniError
+from ..files import atomic_write
+from ..graph import depending_on, forward_order, reverse_topological_order
+from ..nn.network import layer_label, neuron_key, parse_label
+from ..value import Value
 from .neurons import neuron_groups
-from .nn import layer_label, neuron_key, parse_label
 from .render import HOW_TO_GET_ONE, RendererNotFoundError, find_renderer, render
-from .value import Value
 
 DEFAULT_MAX_NODES = 500
 HIGHLIGHT = "#d62728"

@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from ._params import check_params
-from .errors import NumericOverflowError
-from .value import Value
+from ..errors import NumericOverflowError
+from ..params import check_params
+from ..value import Value
 
 State = dict[str, Any]
 

@@ -28,9 +28,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import ops
+from .. import ops
+from ..value import Operand, Value, _lift_all, apply
 from .serialization import load_json, model_to_dict, parameter_values, save_json, weights_to_dict
-from .value import Operand, Value, _lift_all, apply
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
 _ACTIVATION_OPS = {"sigmoid": ops.SIGMOID, "tanh": ops.TANH, "relu": ops.RELU, "linear": None}

@@ -24,10 +24,10 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
-from . import ops
+from .. import ops
+from ..value import Value
 from .expression import Binding, Expression, Instruction, ParseError, Span
 from .quoting import printable
-from .value import Value
 
 MAX_DEPTH = 100
 """Deepest nesting of parentheses, calls, unary signs and powers the parser accepts."""

@@ -2,7 +2,7 @@
 
 Each `run_*` takes the parsed arguments and the output stream and returns an
 exit code; bad input raises `UsageError` (or the parser's `ParseError`, or the
-engine's typed errors), which `cli.main` turns into a one-line message.
+engine's typed errors), which `cli.app.main` turns into a one-line message.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from .engine import gradients, local_derivatives
-from .errors import AutogradMiniError
+from ..engine import gradients, local_derivatives
+from ..errors import AutogradMiniError
+from ..graph import depending_on, reverse_topological_order
+from ..value import Value
 from .expression import Expression, ParseError
-from .graph import depending_on, reverse_topological_order
 from .parser import functions, is_variable_name, parse
 from .quoting import quote
-from .value import Value
 
 PROG = "autograd-mini"
 EXIT_OK, EXIT_FAILURE = 0, 1
@@ -61,7 +61,7 @@ def run_grad(args: argparse.Namespace, out: TextIO) -> int:
     for label, text in rows:
         print(f"{label:<{width}} = {text}", file=out)
     if args.explain is not None:
-        from .explain import explain
+        from ..views.explain import explain
 
         print(f"\n{explain(root, leaves[args.explain])}", file=out)
     if args.svg is not None:
@@ -136,7 +136,7 @@ def _save_page(root: Value, args: argparse.Namespace, out: TextIO) -> int:
     if given:
         raise UsageError(f"{', '.join(given)}: for .svg, .png and .dot drawings; the .html explorer page "
                          "shows local derivatives and backward's order as it steps")
-    from .explore import explore
+    from ..views.explorer.page import explore
 
     try:
         page = explore(root, max_nodes=args.max_nodes, rankdir=args.rankdir)
@@ -242,7 +242,7 @@ def _check_size(root: Value, max_nodes: int) -> None:
     """Refuse, before any work, a graph with more boxes (Values and ops, as `draw` counts) than --max-nodes."""
     if max_nodes < 1:
         raise UsageError(f"--max-nodes must be a positive number, got {max_nodes}")
-    from .viz import drawn_node_count  # both callers go on to draw
+    from ..views.draw import drawn_node_count  # both callers go on to draw
 
     count = drawn_node_count(root)
     if count > max_nodes:
@@ -252,7 +252,7 @@ def _check_size(root: Value, max_nodes: int) -> None:
 
 def _drawing(root: Value, options: dict[str, Any]) -> Any:
     """draw(root, **options), its refusals as usage errors."""
-    from .viz import draw
+    from ..views.draw import draw
 
     try:
         return draw(root, **options)

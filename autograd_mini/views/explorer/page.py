@@ -53,10 +53,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .explore_data import Walkthrough, num, walkthrough
-from .files import atomic_write
-from .graph import forward_order, reverse_topological_order
-from .value import Value
+from ...files import atomic_write
+from ...graph import forward_order, reverse_topological_order
+from ...value import Value
+from .data import Walkthrough, num, walkthrough
 
 # As `draw`'s (viz.DEFAULT_MAX_NODES, checked equal by the tests): viz is not imported
 # here, so `import autograd_mini` stays free of graphviz until a graph is drawn.
@@ -143,8 +143,8 @@ def explore(
         raise TypeError(f"explore needs a Value, got {type(root).__name__}")
     if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
         raise ValueError(f"explore: max_nodes must be a positive int, got {max_nodes!r}")
-    from .neurons import neuron_groups
-    from .viz import drawn_node_count
+    from ..draw import drawn_node_count
+    from ..neurons import neuron_groups
 
     count = drawn_node_count(root)
     if count > max_nodes:
@@ -172,7 +172,7 @@ def explore(
 def _svg(root: Value, order: list[Value], ids: dict[Value, str], names: dict[Value, str], max_nodes: int,
          rankdir: str) -> str:
     """`draw`'s SVG of the graph, each node's <g> tagged with the page's data attributes."""
-    from .viz import draw
+    from ..draw import draw
 
     saved = [v.grad for v in order]
     try:
@@ -215,7 +215,7 @@ def _tag_nodes(svg: str, order: list[Value], ids: dict[Value, str], names: dict[
 
     svg = re.sub(r'<g id="am_(n\d+(?:_op)?)" class="node">', tag, svg)
     if found != set(attrs):
-        from .render import RenderError  # here, not at the top: `import autograd_mini` skips subprocess & co.
+        from ..render import RenderError  # here, not at the top: `import autograd_mini` skips subprocess & co.
 
         raise RenderError(f"explore: the renderer's SVG lacks the ids of {len(set(attrs) - found)} nodes; "
                           "it does not keep DOT ids, so the page cannot find its nodes")
@@ -227,8 +227,8 @@ def _tag_nodes(svg: str, order: list[Value], ids: dict[Value, str], names: dict[
 
 def _delta_rows(model: Any, x: Any, t: Any, neurons: dict[Value, str]) -> dict[Value, str]:
     """Each neuron node's delta-table row as text, where the node's numbers are the table's."""
-    from .delta import delta_table  # the derivation's table needs nn; load it only when asked
-    from .nn import parse_label
+    from ...nn.delta import delta_table  # the derivation's table needs nn; load it only when asked
+    from ...nn.network import parse_label
 
     try:
         table = delta_table(model, x, t)
@@ -284,7 +284,7 @@ def script_json(data: Any) -> str:
 
 
 def _package_text(name: str) -> str:
-    text = resources.files("autograd_mini").joinpath(name).read_text(encoding="utf-8")
+    text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
     assert "</script" not in text.lower() and "</style" not in text.lower(), name
     return text
 
