@@ -42,7 +42,7 @@ class Recording:
     outputs:   f's results as Values (numbers lifted to constants).
     shape:     "scalar", "tuple" or "list": what f returned.
     as_values: Value mode (results are Values) or number mode (floats).
-    order:     the nodes the outputs depend on above the inputs, inputs before consumers.
+    order:     the interior nodes the outputs depend on above the inputs, inputs before consumers.
     """
 
     inputs: list[Value]
@@ -205,26 +205,79 @@ def push_tangents(rec: Recording, tangents: Sequence[Any]) -> tuple[list[Any], i
     for node, t in zip(rec.inputs, tangents, strict=True):
         if isinstance(t, Value) or t != 0.0:  # a zero seed carries nothing: no rule runs for it
             tangent[node] = tangent.get(node, 0.0) + (t if rec.as_values else float(t))
-    seeds = set(rec.inputs)
-    calls = 0
-    for node in rec.order:
-        if node in seeds or node.op is None:
-            continue
-        carried = [tangent.get(x) for x in node.inputs]
-        if all(t is None for t in carried):
-            continue
-        local = _local_derivatives(node, rec.as_values)
-        calls += 1
-        total: Any = None
-        for i, (d, t) in enumerate(zip(local, carried, strict=True)):
-            if d is not None and t is not None:
-                total = d * t if total is None else total + d * t
-                if not rec.as_values:
-                    _check_finite(node, i, total)
-        if total is not None and (rec.as_values or total != 0.0):
-            tangent[node] = total
+    calls = _push_values(rec.order, tangent) if rec.as_values else _push_floats(rec.order, tangent)
     zero: Any = Value(0.0, requires_grad=False) if rec.as_values else 0.0
     return [_tangent_of(tangent.get(out, zero), rec.as_values) for out in rec.outputs], calls
+
+
+def _push_values(order: list[Value], tangent: dict[Value, Any]) -> int:
+    """The pass on Values: every product and sum is recorded, so the tangents can be differentiated."""
+    calls = 0
+    for node in order:
+        carried = [tangent.get(x) for x in node.inputs]
+        if carried.count(None) == len(carried):
+            continue
+        local = _local_derivatives(node, as_values=True)
+        calls += 1
+        total: Any = None
+        for d, t in zip(local, carried, strict=True):
+            if d is not None and t is not None:
+                total = d * t if total is None else total + d * t
+        if total is not None:
+            tangent[node] = total
+    return calls
+
+
+def _push_floats(order: list[Value], tangent: dict[Value, Any]) -> int:
+    """The pass on floats, `_push_values`'s fast path: unpacked by arity, as backward is.
+
+    Each tangent is checked finite before it is kept; a rule that raises is
+    reported as `_local_derivatives` reports it, naming the op and its operands.
+    """
+    get = tangent.get
+    calls = 0
+    node: Value | None = None
+    try:
+        for node in order:
+            inputs = node.inputs
+            vjp = node.op.vjp  # type: ignore[union-attr]  # every node of `order` has inputs, so an op
+            if len(inputs) == 1:
+                (a,) = inputs
+                t = get(a)
+                if t is None:
+                    continue
+                (d,) = vjp(1.0, node.data, a.data)
+                total = 0.0 if d is None else d * t
+            elif len(inputs) == 2:
+                a, b = inputs
+                ta, tb = get(a), get(b)
+                if ta is None and tb is None:
+                    continue
+                da, db = vjp(1.0, node.data, a.data, b.data)
+                total = 0.0
+                if ta is not None and da is not None:
+                    total = da * ta
+                if tb is not None and db is not None:
+                    total += db * tb
+            else:
+                carried = [get(x) for x in inputs]
+                if carried.count(None) == len(carried):
+                    continue
+                total = 0.0
+                for d, t in zip(vjp(1.0, node.data, *[x.data for x in inputs]), carried, strict=True):
+                    if d is not None and t is not None:
+                        total += d * t
+            calls += 1
+            if total != 0.0:
+                if not -_INF < total < _INF:
+                    raise _tangent_error(node, total)
+                tangent[node] = total
+    except (ArithmeticError, ValueError) as exc:
+        if isinstance(exc, AutogradMiniError) or node is None:
+            raise
+        _local_derivatives(node, as_values=False)  # raises the typed error naming the op
+        raise
+    return calls
 
 
 def _tangent_of(t: Any, as_values: bool) -> Any:
@@ -260,44 +313,38 @@ def _local_derivatives(node: Value, as_values: bool) -> tuple[Any, ...]:
         ) from None
 
 
-def _check_finite(node: Value, i: int, total: Any) -> None:
-    """A tangent sum in number mode: a finite float, or the typed error naming the op."""
+def _tangent_error(node: Value, total: float) -> AutogradMiniError:
+    """The typed error for a tangent that would be NaN or +-inf, naming the op and its operands."""
     op = node.op
     assert op is not None
-    try:
-        f = float(total)
-    except (TypeError, ValueError, OverflowError):
-        f = _INF
-    if not -_INF < f < _INF:
-        call = describe_call(op, [x.data for x in node.inputs])
-        if f != f:
-            raise DomainError(f"jvp through {call}: the tangent from input {i} would be NaN")
-        raise NumericOverflowError(
-            f"jvp through {call}: the tangent from input {i} would be {format_number(f)}; it overflows float64"
-        )
+    call = describe_call(op, [x.data for x in node.inputs])
+    if total != total:
+        return DomainError(f"jvp through {call}: its tangent would be NaN")
+    return NumericOverflowError(
+        f"jvp through {call}: its tangent would be {format_number(total)}; it overflows float64"
+    )
 
 
 def _order_above(outputs: list[Value], inputs: list[Value]) -> list[Value]:
-    """The nodes the outputs depend on, each after its inputs, not walking below `inputs`.
+    """The interior nodes the outputs depend on, each after its inputs, not walking below `inputs`.
 
     An iterative depth-first search as `graph.reverse_topological_order`, for
     several roots and stopping at the seeds: in Value mode an input node's own
     inputs belong to an outer computation that this pass must not visit.
     """
-    stop = set(inputs)
-    seen: set[Value] = set()
+    seen: set[Value] = set(inputs)  # never entered: the walk stops at the seeds
     order: list[Value] = []
     stack: list[Value | None] = list(reversed(outputs))
+    pop, push, extend, emit, mark = stack.pop, stack.append, stack.extend, order.append, seen.add
     while stack:
-        node = stack.pop()
+        node = pop()
         if node is None:
-            order.append(stack.pop())  # type: ignore[arg-type]  # a marker is always followed by its node
-        elif node not in seen:
-            seen.add(node)
-            if node in stop or not node.inputs:
-                order.append(node)
-            else:
-                stack += (node, None, *node.inputs)
+            emit(pop())  # type: ignore[arg-type]  # a marker is always followed by its node
+        elif node not in seen and node.inputs:
+            mark(node)
+            push(node)
+            push(None)
+            extend(node.inputs)
     return order
 
 
@@ -326,7 +373,7 @@ def _jacobians(
             for out in rec.outputs:
                 rev.append(gradients(out, rec.inputs, create_graph=as_values))
                 reverse_passes.append(len(backward_order(out)[0]))  # each interior node runs its rule once
-    cost = JacobianCost(n, m, sum(1 for node in rec.order if node.op is not None),
+    cost = JacobianCost(n, m, len(rec.order),
                         tuple(forward_passes), tuple(reverse_passes))
     return fwd, rev, cost
 

@@ -315,3 +315,16 @@ def test_against_torch_func(name):
         for row, trow in zip(ours_J, theirs_rows, strict=True):
             for a, b in zip(row, trow, strict=True):
                 assert close(a, b, rel=1e-12, scale=10.0)
+
+
+def test_the_benchmark_runs_quick():
+    """benchmarks/bench_forward.py --quick prints its three contenders for both workloads (no timing asserted)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    run = subprocess.run([sys.executable, "benchmarks/bench_forward.py", "--quick"], cwd=root,
+                         capture_output=True, text=True, timeout=120, check=True)
+    rows = [line.split()[:2] for line in run.stdout.splitlines()[2:]]
+    assert rows == [[w, c] for w in ("mlp", "chain") for c in ("forward", "jvp", "forward+backward")]
