@@ -233,3 +233,12 @@ def test_spirals_have_k_balanced_classes_and_are_reproducible() -> None:
 def test_spirals_bad_arguments(kwargs: dict[str, object], error: type[Exception]) -> None:
     with pytest.raises(error, match="make_spirals"):
         make_spirals(**kwargs)  # type: ignore[arg-type]  # bad on purpose
+
+
+def test_the_spirals_example_learns_three_classes() -> None:
+    """examples/train_spirals.py: 50 full-batch Adam steps reach 95% on the set and on fresh points
+    (measured: 98% and 99%; 99% and 99% after its default 100 steps)."""
+    from conftest import load_script
+
+    train_accuracy, held_out = load_script("examples/train_spirals.py").train(steps=50, verbose=False)
+    assert train_accuracy >= 0.95 and held_out >= 0.95
