@@ -137,10 +137,13 @@ class JacobianCost:
         return sum(self.reverse_passes)
 
     def __str__(self) -> str:
+        def passes(n: int, direction: str) -> str:
+            return f"{n} {direction} pass{'es' if n != 1 else ''}"
+
         return (
             f"f: {self.n_inputs} inputs -> {self.n_outputs} outputs, {self.recorded_ops} ops recorded\n"
-            f"jacfwd: {len(self.forward_passes)} forward passes, {self.forward_ops} rule calls\n"
-            f"jacrev: {len(self.reverse_passes)} reverse passes, {self.reverse_ops} rule calls"
+            f"jacfwd: {passes(len(self.forward_passes), 'forward')}, {self.forward_ops} rule calls\n"
+            f"jacrev: {passes(len(self.reverse_passes), 'reverse')}, {self.reverse_ops} rule calls"
         )
 
 
