@@ -204,13 +204,23 @@ def push_tangents(rec: Recording, tangents: Sequence[Any]) -> tuple[list[Any], i
     rule, so, as in backward, a kink or pole the tangent does not reach cannot
     raise. Value mode runs the rules on Values, as create_graph does.
     """
+    tangent, calls = node_tangents(rec, tangents)
+    zero: Any = Value(0.0, requires_grad=False) if rec.as_values else 0.0
+    return [_tangent_of(tangent.get(out, zero), rec.as_values) for out in rec.outputs], calls
+
+
+def node_tangents(rec: Recording, tangents: Sequence[Any]) -> tuple[dict[Value, Any], int]:
+    """`push_tangents`' pass, returning every node's tangent: {node: d node / d(direction)}.
+
+    Nodes the tangent does not reach are absent (their tangent is 0). Writes
+    nothing to any Value, so a view can show the forward pass node by node.
+    """
     tangent: dict[Value, Any] = {}
     for node, t in zip(rec.inputs, tangents, strict=True):
         if isinstance(t, Value) or t != 0.0:  # a zero seed carries nothing: no rule runs for it
             tangent[node] = tangent.get(node, 0.0) + (t if rec.as_values else float(t))
     calls = _push_values(rec.order, tangent) if rec.as_values else _push_floats(rec.order, tangent)
-    zero: Any = Value(0.0, requires_grad=False) if rec.as_values else 0.0
-    return [_tangent_of(tangent.get(out, zero), rec.as_values) for out in rec.outputs], calls
+    return tangent, calls
 
 
 def _push_values(order: list[Value], tangent: dict[Value, Any]) -> int:
