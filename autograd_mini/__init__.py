@@ -4,7 +4,7 @@ Build expressions from `Value`s, call `backward()`, read `.grad`. The engine
 implements the backpropagation derivation (equations 1.1 to 1.10) exactly.
 
 The scalar core sits at the package root (errors, primitives, ops, value,
-engine, graph, functional, extend); the subpackages `tape`, `nn`, `views` and
+engine, graph, functional, forward, extend); the subpackages `tape`, `nn`, `views` and
 `cli` are built on it and load on first use of a name from them (`trace`,
 `draw`, `explain`, ...), through the module `__getattr__` below.
 """
@@ -20,6 +20,7 @@ from typing import Any
 
 from .engine import gradients
 from .errors import AutogradMiniError, DomainError, NumericOverflowError, OpRegistrationError
+from .forward import jacfwd, jacobian_cost, jacrev, jvp
 from .functional import grad, hessian, hvp, value_and_grad
 from .value import Value, dot, enable_grad, is_grad_enabled, no_grad, sum_of
 
@@ -110,6 +111,10 @@ __all__ = [
     "hessian",
     "hvp",
     "is_grad_enabled",
+    "jacfwd",
+    "jacobian_cost",
+    "jacrev",
+    "jvp",
     "no_grad",
     "sum_of",
     "Tape",

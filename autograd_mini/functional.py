@@ -135,6 +135,20 @@ def hvp(f: Callable[..., Any], argnums: Argnums | None = None) -> Callable[[Sequ
 
 
 # --- shared machinery ------------------------------------------------------------------
+@contextlib.contextmanager
+def evaluating() -> Iterator[bool]:
+    """Mark a transformation's call of its function, as grad does; yields whether an outer one runs.
+
+    Inside, grad, hessian, ... return Values (forward.jvp evaluates f in it, so jvp(grad(f), ...) works).
+    """
+    outer = _nesting.get() > 0
+    depth = _nesting.set(_nesting.get() + 1)
+    try:
+        yield outer
+    finally:
+        _nesting.reset(depth)
+
+
 def _value_and_gradients(
     f: Callable[..., Any], argnums: Argnums, args: tuple[Any, ...], kwargs: dict[str, Any], caller: str
 ) -> tuple[Any, Any]:

@@ -269,8 +269,8 @@ def test_from_weights_validates_like_load(weights: object, biases: object, messa
 
 
 def test_from_weights_rejects_unknown_activation() -> None:
-    with pytest.raises(ValueError, match="unknown activation 'softmax'"):
-        MLP.from_weights([[[1.0]]], activation="softmax")
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        MLP.from_weights([[[1.0]]], activation="swish")
 
 
 # --- the label format ---------------------------------------------------------------------

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .datasets import make_moons, xor
+from .datasets import make_moons, make_spirals, xor
 from .delta import DeltaTable, NeuronDelta, delta_gradients, delta_table
-from .losses import binary_cross_entropy, hinge, mse, squared_error
+from .losses import binary_cross_entropy, cross_entropy, hinge, mse, softmax, squared_error
 from .network import (
     ACTIVATIONS,
     MLP,
@@ -46,4 +46,5 @@ __all__ = [
     "NeuronDelta", "Optimizer", "SGD", "binary_cross_entropy", "delta_gradients", "delta_table",
     "fit", "hinge", "layer_label", "make_moons", "mse", "neuron_key", "neuron_label", "neuron_of",
     "node_label", "parameter_label", "parse_label", "squared_error", "xor",
+    "cross_entropy", "make_spirals", "softmax",
 ]

@@ -1,6 +1,7 @@
 """Small 2-D classification sets, generated here (no scikit-learn).
 
-Both return (X, y): X a list of [x0, x1] float pairs, y a list of ints in {0, 1}.
+Each returns (X, y): X a list of [x0, x1] float pairs, y a list of int class labels
+({0, 1}, or 0..k-1 for `make_spirals`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,36 @@ def make_moons(n: int = 100, noise: float = 0.1, seed: int | None = 0) -> tuple[
     X = [[x0 + rng.gauss(0.0, noise), x1 + rng.gauss(0.0, noise)] for (x0, x1), _ in points]
     y = [label for _, label in points]
     return X, y
+
+
+def make_spirals(
+    n: int = 300, classes: int = 3, noise: float = 0.2, seed: int | None = 0
+) -> tuple[list[list[float]], list[int]]:
+    """k interleaved spiral arms, one class each (the CS231n spiral set), for multi-class softmax.
+
+    Arm c holds n // k points (the first n % k arms one more), at radius r
+    evenly spaced in [0, 1] and angle 4 r + 2 pi c / k, plus Gaussian noise of
+    standard deviation `noise` on the angle; the points are shuffled. Not
+    linearly separable for k >= 2: a hidden layer is needed.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"make_spirals: n must be a positive int, got {n!r}")
+    if isinstance(classes, bool) or not isinstance(classes, int) or not 2 <= classes <= n:
+        raise ValueError(f"make_spirals: classes must be an int from 2 to n = {n}, got {classes!r}")
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0.0 <= noise < math.inf:
+        raise ValueError(f"make_spirals: noise must be a finite number >= 0, got {noise!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise TypeError(f"make_spirals: seed must be an int or None, got {seed!r}")
+    rng = random.Random(seed)
+    points: list[tuple[list[float], int]] = []
+    for c in range(classes):
+        count = n // classes + (c < n % classes)
+        for i in range(count):
+            r = i / (count - 1) if count > 1 else 1.0
+            angle = 4.0 * r + 2.0 * math.pi * c / classes + rng.gauss(0.0, noise)
+            points.append(([r * math.cos(angle), r * math.sin(angle)], c))
+    rng.shuffle(points)
+    return [p for p, _ in points], [label for _, label in points]
 
 
 def xor() -> tuple[list[list[float]], list[int]]:

@@ -13,6 +13,12 @@ check the engine's `backward()` against an independent oracle. `delta_table`
 shows the derivation's quantities per neuron (net_j, O_j, dE/dO_j, delta_j,
 dE/dw_ij) as a table a teacher can put on a slide.
 
+A softmax output trained with cross-entropy, E = -log y_c for the class c
+(`nn.losses.cross_entropy`), has the same output delta as (1.6) with a linear
+output: delta_k = dE/dnet_k = y_k - t_k, t the one-hot target, because the
+softmax Jacobian dy_i/dnet_k = y_i (1[i = k] - y_k) cancels against
+dE/dy_i = -t_i / y_i. Hidden deltas then follow (1.8) unchanged.
+
 The loss over several outputs, E = sum_k 1/2 (t_k - y_k)^2, is the package's
 extension of (1.4) (the derivation has one output); delta_j = dE/dnet_j is the
 package's notation for the factor dE/dO_j * dO_j/dnet_j of (1.5).
@@ -37,8 +43,9 @@ class NeuronDelta:
 
     net:          net_j = sum_i w_ij O_i (+ b_j), (1.1)
     out:          O_j = phi(net_j), (1.2)
-    dE_dout:      dE/dO_j: y_j - t_j for an output (1.6), sum_l delta_l w_jl for a hidden neuron (1.7)/(1.8)
-    delta:        delta_j = dE/dnet_j = dE/dO_j * O_j (1 - O_j), (1.3)
+    dE_dout:      dE/dO_j: y_j - t_j for an output (1.6), sum_l delta_l w_jl for a hidden neuron (1.7)/(1.8);
+                  -t_j / y_j for a softmax output under cross-entropy
+    delta:        delta_j = dE/dnet_j = dE/dO_j * O_j (1 - O_j), (1.3); y_j - t_j for a softmax output
     weight_grads: dE/dw_ij = delta_j * O_i for each input i, (1.5)
     bias_grad:    dE/db_j = delta_j, or None for a neuron without bias
     """
@@ -62,6 +69,8 @@ class DeltaTable:
     total_error: float
     inputs: list[float]
     targets: list[float]
+    loss: str = "squared_error"
+    """"squared_error" (sigmoid outputs, (1.4)) or "cross_entropy" (a softmax output, E = -log y_c)."""
 
     def row(self, label: str) -> NeuronDelta:
         """The row of neuron `label` ("L2.N0"); KeyError naming the labels there are."""
@@ -84,6 +93,8 @@ def delta_table(model: MLP, x: Sequence[float], t: Target) -> DeltaTable:
 
     E = sum_k 1/2 (t_k - y_k)^2 over the outputs (1.4). `x` is a list of
     numbers; `t` a number (one output) or a list with one target per output.
+    A model with a softmax output takes an int class index as `t` and
+    E = -log y_t (cross-entropy); its hidden layers must be sigmoid.
     Raises ValueError naming the neuron for a layer that is not sigmoid.
     """
     return _table(model, x, t, "delta_table")
@@ -93,7 +104,8 @@ def delta_gradients(model: MLP, x: Sequence[float], t: Target) -> list[float]:
     """dE/dp for every parameter p of `model`, in `model.parameters()` order.
 
     E = sum_k 1/2 (t_k - y_k)^2 over the outputs (1.4). `x` is a list of
-    numbers; `t` a number (one output) or a list with one target per output.
+    numbers; `t` a number (one output) or a list with one target per output;
+    an int class index for a softmax output (E = -log y_t, cross-entropy).
     Raises ValueError naming the neuron for a layer that is not sigmoid.
     """
     grads: list[float] = []
@@ -119,6 +131,10 @@ def _table(model: MLP, x: Sequence[float], t: Target, who: str) -> DeltaTable:
                 weight_grads=[delta * o_i for o_i in outputs[li]],  # (1.5)
                 bias_grad=delta if neuron.b is not None else None,
             ))
+    if _softmax_output(model):  # E = -log y_c = log sum_k exp(net_k) - net_c, by log-sum-exp
+        top = max(nets[-1])
+        error = top + math.log(math.fsum(math.exp(n - top) for n in nets[-1])) - nets[-1][targets.index(1.0)]
+        return DeltaTable(rows, error, xs, targets, "cross_entropy")
     error = math.fsum(0.5 * (tk - yk) ** 2 for yk, tk in zip(outputs[-1], targets, strict=True))  # (1.4)
     return DeltaTable(rows, error, xs, targets)
 
@@ -128,6 +144,8 @@ def _arguments(model: MLP, x: Sequence[float], t: Target, who: str) -> tuple[lis
     xs = _floats(x, "x", who)
     if len(xs) != model.nin:
         raise ValueError(f"{who}: expected {model.nin} inputs, got {len(xs)}")
+    if _softmax_output(model):
+        return xs, _class_target(t, model.nouts[-1], who)
     return xs, _targets(t, model.nouts[-1], who)
 
 
@@ -144,7 +162,12 @@ def _forward(model: MLP, xs: list[float]) -> tuple[list[list[float]], list[list[
                 net += neuron.b.data
             row.append(net)
         nets.append(row)
-        outputs.append([_logistic(net) for net in row])
+        if layer.activation == "softmax":  # the output layer: y_k = exp(net_k - max) / sum_i exp(net_i - max)
+            top = max(row)
+            exps = [math.exp(net - top) for net in row]
+            outputs.append([e / math.fsum(exps) for e in exps])
+        else:
+            outputs.append([_logistic(net) for net in row])
     return nets, outputs
 
 
@@ -153,8 +176,12 @@ def _backward(
 ) -> tuple[list[list[float]], list[list[float]]]:
     """dE/dO_j and delta_j for every neuron, from the output layer backwards (1.8)."""
     y = outputs[-1]
-    de_douts = [[yk - tk for yk, tk in zip(y, targets, strict=True)]]  # (1.6)
-    deltas = [[d * yk * (1.0 - yk) for d, yk in zip(de_douts[0], y, strict=True)]]  # (1.3)
+    if _softmax_output(model):  # cross-entropy: delta_k = y_k - t_k, the form (1.6) has for a linear output
+        de_douts = [[_ce_dE_dy(yk, tk) for yk, tk in zip(y, targets, strict=True)]]
+        deltas = [[yk - tk for yk, tk in zip(y, targets, strict=True)]]
+    else:
+        de_douts = [[yk - tk for yk, tk in zip(y, targets, strict=True)]]  # (1.6)
+        deltas = [[d * yk * (1.0 - yk) for d, yk in zip(de_douts[0], y, strict=True)]]  # (1.3)
     for li in range(len(model.layers) - 2, -1, -1):
         following = model.layers[li + 1].neurons
         later = deltas[0]
@@ -163,6 +190,26 @@ def _backward(
         de_douts.insert(0, de_do)
         deltas.insert(0, [d * o_j * (1.0 - o_j) for d, o_j in zip(de_do, outputs[li + 1], strict=True)])
     return de_douts, deltas
+
+
+def _softmax_output(model: MLP) -> bool:
+    return model.layers[-1].activation == "softmax"
+
+
+def _ce_dE_dy(y: float, t: float) -> float:
+    """dE/dy_k of E = -log y_c: -1/y_c for the class, 0 for the others (-inf if y_c underflowed to 0)."""
+    if t == 0.0:
+        return 0.0
+    return -1.0 / y if y > 0.0 else -math.inf
+
+
+def _class_target(t: object, nout: int, who: str) -> list[float]:
+    """An int class index as the one-hot target t_k of a softmax output."""
+    if isinstance(t, bool) or not isinstance(t, int):
+        raise TypeError(f"{who}: a softmax output takes an int class index as t, got {type(t).__name__}: {t!r:.40}")
+    if not 0 <= t < nout:
+        raise ValueError(f"{who}: class {t} is out of range for {nout} softmax outputs (0..{nout - 1})")
+    return [1.0 if k == t else 0.0 for k in range(nout)]
 
 
 # --- the table as text ---------------------------------------------------------------------
@@ -180,7 +227,8 @@ _COLUMNS = (  # (heading, equation line)
 
 def _table_lines(table: DeltaTable) -> list[str]:
     """An aligned table, one line per neuron, headed by the quantities and their equations."""
-    body = [_row_cells(r, r.layer == table.output_layer) for r in table.rows]
+    softmax = table.loss == "cross_entropy"
+    body = [_row_cells(r, r.layer == table.output_layer, softmax) for r in table.rows]
     widths = [max(len(c[0]), len(c[1]), *(len(row[i]) for row in body)) for i, c in enumerate(_COLUMNS)]
 
     def line(cells: Sequence[str]) -> str:
@@ -190,7 +238,8 @@ def _table_lines(table: DeltaTable) -> list[str]:
     t = ", ".join(f"{v:.9g}" for v in table.targets)
     return [
         f"per-neuron deltas at x = [{x}], t = [{t}]",
-        f"E = sum_k 1/2 (t_k - y_k)^2 = {table.total_error:.9g}   (1.4)",
+        (f"E = -log y_c (cross-entropy of the softmax) = {table.total_error:.9g}" if softmax
+         else f"E = sum_k 1/2 (t_k - y_k)^2 = {table.total_error:.9g}   (1.4)"),
         "",
         line([c[0] for c in _COLUMNS]),
         line([c[1] for c in _COLUMNS]),
@@ -198,10 +247,13 @@ def _table_lines(table: DeltaTable) -> list[str]:
     ]
 
 
-def _row_cells(r: NeuronDelta, output: bool) -> list[str]:
+def _row_cells(r: NeuronDelta, output: bool, softmax: bool = False) -> list[str]:
     source = "y - t  (1.6)" if output else "sum_l delta_l w_jl  (1.7)/(1.8)"
+    delta = f"{r.delta:.9g}"
+    if output and softmax:
+        source, delta = "-t / y  (softmax, cross-entropy)", f"{r.delta:.9g}  (= y - t)"
     return [
-        r.neuron, f"{r.net:.9g}", f"{r.out:.9g}", f"{r.dE_dout:.9g}", source, f"{r.delta:.9g}",
+        r.neuron, f"{r.net:.9g}", f"{r.out:.9g}", f"{r.dE_dout:.9g}", source, delta,
         ", ".join(f"{g:.9g}" for g in r.weight_grads), "-" if r.bias_grad is None else f"{r.bias_grad:.9g}",
     ]
 
@@ -213,9 +265,9 @@ def _logistic(z: float) -> float:
 
 
 def _check_sigmoid(model: MLP, who: str) -> None:
-    for layer in model.layers:
+    for li, layer in enumerate(model.layers):
         for neuron in layer.neurons:
-            if neuron.activation != "sigmoid":
+            if neuron.activation != "sigmoid" and not (li == len(model.layers) - 1 and neuron.activation == "softmax"):
                 raise ValueError(
                     f"{who} covers sigmoid networks only (1.2): neuron {neuron.name} "
                     f"has activation {neuron.activation!r}; use backward() for other models"

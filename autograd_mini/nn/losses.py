@@ -4,10 +4,13 @@
 loss as one op and its rule gives dE/dy = y - t of (1.6) directly. `mse`,
 `hinge` and `binary_cross_entropy` average over several outputs or examples
 and are compositions of table ops, so they need no derivative code of their own.
+`softmax` and `cross_entropy` (multi-class, one row) are compositions too, shifted
+by the row's maximum so that exp never overflows (log-sum-exp).
 """
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -71,6 +74,68 @@ def binary_cross_entropy(
         else:
             terms.append((1.0 + zi.exp()).log() - zi * ti)
     return sum_of(terms) / len(terms)
+
+
+def softmax(values: Sequence[Operand]) -> list[Value]:
+    """y_k = exp(z_k) / sum_i exp(z_i) over a list of Values (or numbers), as one list.
+
+    Computed as exp(z_k - m) / sum_i exp(z_i - m) with m = max_i z_i, which is
+    the same function (softmax ignores a common shift) with every exp <= 1:
+    logits of +-1000 give finite probabilities. See `_shift`.
+    """
+    z = _as_values(values, "softmax", "values")
+    if not z:
+        raise ValueError("softmax: needs at least one value, got an empty list")
+    m = _shift(z)
+    exps = [_minus(zk, m).exp() for zk in z]
+    total = sum_of(exps)
+    return [apply(ops.DIV, e, total) for e in exps]
+
+
+def cross_entropy(logits: Sequence[Operand], target: int) -> Value:
+    """-log softmax(logits)[target] for one row of logits and an int class index.
+
+    Computed by log-sum-exp, log sum_i exp(z_i) = m + log sum_i exp(z_i - m)
+    with m = max_i z_i, so it is finite for any finite logits (+-1000 included):
+
+        E = m + log(sum_i exp(z_i - m)) - z_target
+
+    Its gradient with respect to the logits is softmax(z) - onehot(target),
+    the output delta y - t. Raises TypeError for a target that is not an int
+    (bool included) and ValueError for one out of range.
+    """
+    z = _as_values(logits, "cross_entropy", "logits")
+    if not z:
+        raise ValueError("cross_entropy: needs at least one logit, got an empty list")
+    if isinstance(target, bool) or not isinstance(target, numbers.Integral):
+        raise TypeError(
+            f"cross_entropy: target must be an int class index, got {type(target).__name__}: {target!r:.40}"
+        )
+    if not 0 <= target < len(z):
+        raise ValueError(
+            f"cross_entropy: target {target} is out of range for {len(z)} logits (classes 0..{len(z) - 1})"
+        )
+    m = _shift(z)
+    return sum_of([_minus(zk, m).exp() for zk in z]).log() + m - z[int(target)]
+
+
+def _shift(z: list[Value]) -> Value:
+    """max_i z_i as a Value, folded as max(a, b) = a + relu(b - a).
+
+    An op of the graph rather than a number read from `.data`, so the tape
+    (`autograd_mini.tape.trace`) replays it for every example. Gradients do not
+    depend on it: softmax and log-sum-exp minus the shift are invariant to a
+    common shift, so what flows through it sums to zero (up to rounding).
+    """
+    m = z[0]
+    for zk in z[1:]:
+        m = apply(ops.ADD, m, _minus(zk, m).relu())
+    return m
+
+
+def _minus(a: Value, b: Value) -> Value:
+    """a - b, written with `apply` because mypy does not see the operators value.py attaches to Value."""
+    return apply(ops.SUB, a, b)
 
 
 def _paired(a: Any, b: Any, name: str, a_name: str, b_name: str) -> tuple[list[Value], list[Value]]:

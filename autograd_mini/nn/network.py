@@ -2,7 +2,8 @@
 
 A neuron computes net_j = sum_k w_kj O_k + b_j as one `dot` node plus a bias
 add, equation (1.1), and then its activation: the logistic function of (1.2)
-by default, as in the derivation, or tanh, relu or nothing ("linear").
+by default, as in the derivation, or tanh, relu or nothing ("linear"). An output
+layer may be "softmax": a layer-wide activation, y_k = exp(net_k) / sum_i exp(net_i).
 
 Every parameter and every per-pass node carries a label that `draw` and
 `explain` read: parameters "L{l}.N{j}.w{k}" and "L{l}.N{j}.b" (l counts layers
@@ -30,10 +31,12 @@ from typing import Any
 
 from .. import ops
 from ..value import Operand, Value, _lift_all, apply
+from .losses import softmax
 from .serialization import load_json, model_to_dict, parameter_values, save_json, weights_to_dict
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
-_ACTIVATION_OPS = {"sigmoid": ops.SIGMOID, "tanh": ops.TANH, "relu": ops.RELU, "linear": None}
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear", "softmax")
+# softmax reads the whole layer, so its neurons output net_j and `Layer` applies it.
+_ACTIVATION_OPS = {"sigmoid": ops.SIGMOID, "tanh": ops.TANH, "relu": ops.RELU, "linear": None, "softmax": None}
 
 Output = Value | list[Value]
 
@@ -200,7 +203,12 @@ class Layer(Module):
         return self._forward(_inputs(x, len(self.neurons[0].w), self))
 
     def _forward(self, x: list[Value]) -> list[Value]:
-        return [n._forward(x) for n in self.neurons]
+        outs = [n._forward(x) for n in self.neurons]
+        if self.activation == "softmax":  # layer-wide: every O_k reads every net of the layer
+            outs = softmax(outs)
+            for n, out in zip(self.neurons, outs, strict=True):
+                out.label = n._out_label
+        return outs
 
     def parameters(self) -> list[Value]:
         """Neuron by neuron, each neuron's weights and then its bias."""
@@ -218,7 +226,9 @@ class MLP(Module):
         nouts:             the size of each layer, the last one being the outputs.
         activation:        hidden layers' activation: "sigmoid" (the default, as
                            in the derivation), "tanh", "relu" or "linear".
-        output_activation: the last layer's activation; None means `activation`.
+        output_activation: the last layer's activation; None means `activation`;
+                           "softmax" (two or more outputs) gives class probabilities,
+                           trained with `cross_entropy(model.logits(x), class)`.
         bias:              whether neurons have a bias.
         seed:              seed of the random.Random that draws the initial
                            parameters (None: a fresh random seed).
@@ -247,6 +257,10 @@ class MLP(Module):
             _check_size(n, f"nouts[{i}]")
         _check_activation(activation)
         output_activation = activation if output_activation is None else _check_activation(output_activation)
+        if activation == "softmax" and len(nouts) > 1:
+            raise ValueError("MLP: softmax is an output activation only; pass it as output_activation")
+        if output_activation == "softmax" and nouts[-1] < 2:
+            raise ValueError(f"MLP: a softmax output needs at least 2 outputs, got {nouts[-1]}")
         if not isinstance(bias, bool):
             raise TypeError(f"MLP: bias must be True or False, got {bias!r}")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
@@ -272,6 +286,21 @@ class MLP(Module):
         for layer in self.layers:
             values = layer._forward(values)
         return values[0] if len(values) == 1 else values
+
+    def logits(self, x: Sequence[Operand]) -> list[Value]:
+        """The output layer's net_j (1.1), before its softmax: what `cross_entropy` takes.
+
+        For a model whose output activation is "softmax" or "linear" (ValueError otherwise).
+        """
+        if self.layers[-1].activation not in ("softmax", "linear"):
+            raise ValueError(
+                f"{_describe(self)}.logits: the output activation is {self.layers[-1].activation!r}; "
+                "logits are the nets of a softmax or linear output layer"
+            )
+        values = _inputs(x, self.nin, self)
+        for layer in self.layers[:-1]:
+            values = layer._forward(values)
+        return [n._forward(values) for n in self.layers[-1].neurons]
 
     def parameters(self) -> list[Value]:
         """Layer by layer, neuron by neuron, each neuron's weights in input order then its bias."""

@@ -140,6 +140,8 @@ def _check_header(data: Any, known: Sequence[str], who: str) -> None:
     for a in activations:
         if not isinstance(a, str) or a not in known:
             raise ValueError(f"{who}: unknown activation {_show(a)}: choose one of {', '.join(known)}")
+    if "softmax" in activations[:-1]:
+        raise ValueError(f"{who}: softmax is an output activation only, got {_show(activations)}")
     if len(set(activations[:-1])) > 1:
         raise ValueError(f"{who}: hidden layers must share one activation, got {_show(activations)}")
     if not isinstance(data["bias"], bool):
