@@ -23,7 +23,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from common import Contender, environment_line, measure
+from common import Contender, environment_line, import_heavy, measure
 
 from autograd_mini import Value, dot, jvp
 
@@ -74,8 +74,13 @@ def contenders(f: Callable[..., Value], xs: list[float], steps: int) -> list[Con
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, few repeats: checks the script runs")
+    parser.add_argument("--repeats", type=int, default=None, help="timed rounds (default 15; 3 with --quick)")
+    parser.add_argument("--heavy", action="store_true", help="import torch and matplotlib first, as run_all does")
     args = parser.parse_args()
+    if args.heavy:
+        import_heavy()
     repeats, steps = (3, 2) if args.quick else (15, 20)
+    repeats = args.repeats or repeats
     workloads = {
         "mlp": mlp_function([8, 4, 1] if args.quick else [8, 32, 32, 1]),
         "chain": chain_function(50 if args.quick else 2000),

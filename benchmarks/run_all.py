@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("bench_engine.py", "bench_nn.py", "bench_tape.py")
+SCRIPTS = ("bench_engine.py", "bench_nn.py", "bench_tape.py", "bench_forward.py")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
