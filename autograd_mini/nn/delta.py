@@ -1,21 +1,10 @@
-"""The closed-form delta rule: a reference gradient in plain floats.
+"""The closed-form delta rule: a reference gradient in plain floats, and its table.
 
-For a sigmoid MLP trained on squared error, the derivation gives every
-gradient in closed form (delta_j = dE/dnet_j):
-
-    output neuron:  delta_j = (y_j - t_j) * y_j * (1 - y_j)         (1.6) with (1.3)
-    hidden neuron:  delta_j = (sum_l delta_l * w_jl) * O_j (1 - O_j) (1.8)
-    every weight:   dE/dw_ij = delta_j * O_i                         (1.5)
-    every bias:     dE/db_j  = delta_j
-
-This module computes them with floats only (no Values, no graph), so tests can
-check the engine's `backward()` against an independent oracle. `delta_table`
-shows the derivation's quantities per neuron (net_j, O_j, dE/dO_j, delta_j,
-dE/dw_ij) as a table a teacher can put on a slide.
-
-The loss over several outputs, E = sum_k 1/2 (t_k - y_k)^2, is the package's
-extension of (1.4) (the derivation has one output); delta_j = dE/dnet_j is the
-package's notation for the factor dE/dO_j * dO_j/dnet_j of (1.5).
+For a sigmoid MLP on squared error (1.4) the derivation gives every gradient in
+closed form: output delta_j = (y_j - t_j) y_j (1 - y_j) (1.6)/(1.3), hidden delta_j
+= (sum_l delta_l w_jl) O_j (1 - O_j) (1.8), dE/dw_ij = delta_j O_i (1.5), dE/db_j =
+delta_j. Floats only (no Values), so tests check `backward()` against it; several
+outputs sum (1.4) over them. `delta_table` prints the quantities per neuron.
 """
 
 from __future__ import annotations
@@ -222,7 +211,7 @@ def _check_sigmoid(model: MLP, who: str) -> None:
                 )
 
 
-def _floats(items: Sequence[float], what: str, who: str) -> list[float]:
+def _floats(items: object, what: str, who: str) -> list[float]:
     if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
         raise TypeError(f"{who}: {what} must be a list of numbers, got {type(items).__name__}")
     out = []
@@ -236,8 +225,8 @@ def _floats(items: Sequence[float], what: str, who: str) -> list[float]:
 
 
 def _targets(t: Target, nout: int, who: str) -> list[float]:
-    number = isinstance(t, (int, float)) and not isinstance(t, bool)
-    targets = _floats([t] if number else t, "t", who)  # type: ignore[list-item]
+    items: object = t if isinstance(t, bool) or not isinstance(t, (int, float)) else [t]  # a bool is refused
+    targets = _floats(items, "t", who)
     if len(targets) != nout:
         raise ValueError(f"{who}: the model has {nout} outputs, got {len(targets)} targets")
     return targets

@@ -1,16 +1,8 @@
 """An MLP's architecture and parameters as JSON, validated on the way in.
 
-The format (version 1), as written by `MLP.to_dict()`:
-
-    {"format": "autograd_mini.MLP", "version": 1,
-     "nin": 2, "nouts": [3, 1], "activations": ["tanh", "sigmoid"], "bias": true,
-     "layers": [{"weights": [[w00, w01], ...one row per neuron], "biases": [b0, ...]},
-                ...]}
-
-"biases" is null when bias is false. Loading checks every key, type, size and
-number (no bools, no NaN or infinities, no extra keys) and raises ValueError
-naming the first problem; nothing is assigned until everything has passed.
-JSON only: no pickle, nothing is evaluated.
+`model_to_dict` shows the format (version 1). Loading checks every key, type, size
+and number and raises ValueError naming the first problem, before anything is
+assigned; the file read is bounded. JSON only: no pickle, nothing is evaluated.
 """
 
 from __future__ import annotations
@@ -29,7 +21,14 @@ _KEYS = ("format", "version", "nin", "nouts", "activations", "bias", "layers")
 
 
 def model_to_dict(model: Any) -> dict[str, Any]:
-    """The JSON-ready description of `model` (see the module docstring)."""
+    """The JSON-ready description of `model`, format version 1:
+
+        {"format": "autograd_mini.MLP", "version": 1,
+         "nin": 2, "nouts": [3, 1], "activations": ["tanh", "sigmoid"], "bias": true,
+         "layers": [{"weights": [[w00, w01], ...one row per neuron], "biases": [b0, ...]}, ...]}
+
+    "biases" is null when bias is false. No NaN, infinities, bools or extra keys.
+    """
     layers = []
     for layer in model.layers:
         weights = [[w.data for w in n.w] for n in layer.neurons]
