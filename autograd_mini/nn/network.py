@@ -154,7 +154,7 @@ class MLP(Module):
         self.nin = nin
         self.nouts = nouts
         self.bias = bias
-        self.layers = []
+        self.layers: list[Layer] = []
         for li in range(1, len(sizes)):
             act = output_activation if li == len(nouts) else activation
             self.layers.append(_init_layer(rng, li, sizes[li - 1], sizes[li], act, bias))

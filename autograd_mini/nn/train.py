@@ -95,7 +95,8 @@ def fit(
     """
     features, targets = _dataset(model, X, y, loss)
     if not callable(loss):  # a custom loss decides what its targets mean
-        warn_unreachable_targets(model, targets.ravel().tolist(), "fit")
+        who = "fit (the hinge loss reads labels as -1/+1)" if loss == "hinge" else "fit"
+        warn_unreachable_targets(model, targets.ravel().tolist(), who)
     params = model.parameters()
     per_example = _per_example_loss(model, params, loss, len(features[0]), alpha if compiled else 0.0)
     threshold = (0.0 if loss == "hinge" else 0.5) if threshold is None else float(threshold)
