@@ -137,12 +137,12 @@ class MLP(Module):
         bias: bool = True,
         seed: int | None = None,
     ) -> None:
-        _check_size(nin, "nin")
+        _positive_int(nin, "nin")
         nouts = list(nouts) if isinstance(nouts, (list, tuple)) else _bad_nouts(nouts)
         if not nouts:
             raise ValueError("MLP: nouts must list at least one layer size, got []")
         for i, n in enumerate(nouts):
-            _check_size(n, f"nouts[{i}]")
+            _positive_int(n, f"nouts[{i}]")
         _check_activation(activation)
         output_activation = activation if output_activation is None else _check_activation(output_activation)
         if not isinstance(bias, bool):
@@ -300,7 +300,7 @@ def _describe(module: Module) -> str:
     return f"MLP({module.nin}, {module.nouts})" if isinstance(module, MLP) else repr(module)
 
 
-def _check_size(n: object, name: str) -> int:
+def _positive_int(n: object, name: str) -> int:
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"MLP: {name} must be a positive int, got {n!r}")
     if n < 1:

@@ -64,34 +64,28 @@ def fit(
 
     Args:
         model:     an `nn.MLP` (any object with `__call__`, `parameters()` and `nin` works).
-        X:         one list of `model.nin` numbers per example.
-        y:         one target per example: a number, or a list with one number per
-                   output ("squared_error" needs exactly one per output, else
-                   ValueError). For "hinge" (a one-output model), labels 0/1 (or
-                   -1/+1) become -1/+1.
-        loss:      "hinge" (relu(1 - t * score), one output), "squared_error"
-                   (eq. 1.4 summed over the outputs), or loss(output, targets) -> Value
-                   for one example, `targets` being a list of Values.
+        X, y:      one list of `model.nin` numbers per example; one target per example, a
+                   number or a list with one per output ("squared_error" needs exactly
+                   that). For "hinge" (one output), labels 0/1 or -1/+1 become -1/+1.
+        loss:      "hinge" (relu(1 - t * score)), "squared_error" ((1.4) summed over the
+                   outputs), or loss(output, targets) -> Value for one example.
         steps:     number of updates (full batch: one step is one epoch).
-        lr:        a number, or lr(step, steps) -> number; None means micrograd's
-                   schedule 1.0 - 0.9 * step / steps for "sgd" and 0.01 for "adam".
-                   Every rate must be finite and > 0: ValueError naming the step.
+        lr:        a number, or lr(step, steps) -> number; None means micrograd's schedule
+                   1.0 - 0.9 * step / steps for "sgd" and 0.01 for "adam". Every rate must
+                   be finite and > 0 (ValueError naming the step).
         optimizer: "sgd" (with `momentum`), "adam", or an `optim.Optimizer` built on
                    `model.parameters()` (then `lr` is ignored; its step() reads `.grad`).
-        alpha:     weight of an L2 penalty alpha * sum(p * p) added to the loss; the default
-                   0.0 adds none (micrograd's demo used 1e-4: pass it to train like it).
+        alpha:     weight of an L2 penalty alpha * sum(p * p); 0.0 adds none
+                   (micrograd's demo used 1e-4).
         compiled:  replay a recorded tape (fast) or run the eager engine.
-        callback:  callback(step, loss, accuracy), called after every step (a
-                   progress bar, early logging, ...); the parameters' Values are up to
-                   date when it is called.
-        threshold: an output above it predicts class 1 (single output); default 0.0
-                   for "hinge", else 0.5. With several outputs the largest wins.
+        callback:  callback(step, loss, accuracy) after every step; the Values are up to date.
+        threshold: an output above it predicts class 1 (one output); default 0.0 for
+                   "hinge", else 0.5. With several outputs the largest wins.
 
-    With `loss="squared_error"` and lr=0.5, steps=1, this is the textbook step
-    w <- w - 0.5 dE/dw of (1.4)-(1.10). A UserWarning says when a target lies outside
-    the output activation's range (it can never be reached). On the compiled path the
-    parameters live in one array between steps; they are written into `.data` (and the
-    last gradients into `.grad`) at the end, before every callback and when fit raises.
+    A UserWarning says when a target lies outside the output activation's range. On
+    the compiled path the parameters live in one array between steps and are written
+    into `.data` (the last gradients into `.grad`) at the end, before every callback
+    and when fit raises. loss="squared_error", lr=0.5, steps=1 is the textbook step.
     """
     features, targets = _dataset(model, X, y, loss)
     if not callable(loss):  # a custom loss decides what its targets mean
