@@ -21,9 +21,9 @@ changes none of the weights (every gradient is taken before the step).
 from __future__ import annotations
 
 from autograd_mini import Value, sum_of
+from autograd_mini.nn import MLP
 from autograd_mini.nn.delta import DeltaTable, delta_table
 from autograd_mini.nn.losses import squared_error
-from autograd_mini.nn import MLP
 from autograd_mini.nn.optim import SGD
 
 INPUTS = [0.05, 0.10]
@@ -79,7 +79,7 @@ def one_step(model: MLP) -> tuple[dict[str, float], DeltaTable]:
     per-neuron table from `delta_table`, the closed-form oracle.
     """
     table = delta_table(model, INPUTS, TARGETS)
-    ys = model([Value(x, label=f"i{k + 1}") for k, x in enumerate(INPUTS)])
+    ys = model.outputs([Value(x, label=f"i{k + 1}") for k, x in enumerate(INPUTS)])  # two outputs: a list
     loss = sum_of([squared_error(y, t) for y, t in zip(ys, TARGETS, strict=True)])  # sum_k 1/2 (t_k - y_k)^2
     model.zero_grad()
     loss.backward()

@@ -13,9 +13,9 @@ import argparse
 import time
 
 from autograd_mini import dot
+from autograd_mini.nn import MLP
 from autograd_mini.nn.datasets import make_moons
 from autograd_mini.nn.losses import hinge
-from autograd_mini.nn import MLP
 from autograd_mini.nn.optim import SGD
 
 

@@ -110,3 +110,113 @@ def test_a_save_over_a_file_keeps_its_permissions(tmp_path: Path) -> None:
 def test_atomic_write_into_a_missing_folder_names_the_path(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no-such-folder"):
         atomic_write(tmp_path / "no-such-folder" / "f.txt", "x")
+
+
+# --- links and permissions (issue 19, item 4) --------------------------------------------------
+def test_a_save_through_a_symlink_writes_its_target_and_keeps_the_link(tmp_path: Path) -> None:
+    real = tmp_path / "real.json"
+    real.write_text("old", encoding="utf-8")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    model = MLP(2, [2, 1], seed=0)
+    model.save(link)
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert json.loads(real.read_text(encoding="utf-8")) == model.to_dict()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.json", "real.json"]
+
+
+def test_a_save_through_a_dangling_symlink_creates_its_target(tmp_path: Path) -> None:
+    link = tmp_path / "link.txt"
+    link.symlink_to(tmp_path / "made.txt")
+    atomic_write(link, "new")
+    assert link.is_symlink() and (tmp_path / "made.txt").read_text(encoding="utf-8") == "new"
+
+
+def test_a_save_over_a_hard_link_updates_every_name(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.txt", tmp_path / "b.txt"
+    first.write_text("a much longer old content than the new one", encoding="utf-8")
+    os.link(first, second)
+    atomic_write(first, "new")
+    assert second.read_text(encoding="utf-8") == "new" == first.read_text(encoding="utf-8")
+    assert first.stat().st_ino == second.stat().st_ino and first.stat().st_nlink == 2
+
+
+READ_ONLY_SAVE = textwrap.dedent(
+    """
+    import os, sys
+    from autograd_mini.files import atomic_write
+    path = sys.argv[1]
+    os.setgid(65534)
+    os.setuid(65534)  # nobody: from here on an ordinary user, for whom mode 0444 means read-only
+    try:
+        atomic_write(path, "new")
+    except PermissionError as exc:
+        print("refused:", exc)
+    else:
+        print("written")
+    """
+)
+
+
+def test_a_read_only_file_is_refused_for_an_ordinary_user(tmp_path: Path) -> None:
+    if not hasattr(os, "setuid") or os.geteuid() != 0:
+        pytest.skip("dropping to an ordinary user needs root (and as a non-root user the 0444 test below runs)")
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="atomic-0444-"))  # /tmp, so `nobody` can reach it
+    try:
+        os.chown(folder, 65534, 65534)
+        path = folder / "model.json"
+        path.write_text("old", encoding="utf-8")
+        os.chown(path, 65534, 65534)
+        path.chmod(0o444)
+        done = subprocess.run(
+            [sys.executable, "-c", READ_ONLY_SAVE, str(path)],
+            capture_output=True, text=True, timeout=120, check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("refused:") and str(path) in done.stdout, done.stdout
+        assert path.read_text(encoding="utf-8") == "old"
+        assert sorted(p.name for p in folder.iterdir()) == ["model.json"]
+    finally:
+        for p in folder.iterdir():
+            p.unlink()
+        folder.rmdir()
+
+
+def test_a_read_only_file_is_refused_as_a_non_root_user(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root may write a 0444 file (as the shell may); the setuid test above covers this")
+    path = tmp_path / "model.json"
+    path.write_text("old", encoding="utf-8")
+    path.chmod(0o444)
+    with pytest.raises(PermissionError, match="model.json"):
+        MLP(1, [1], seed=0).save(path)
+    assert path.read_text(encoding="utf-8") == "old"
+
+
+def test_a_folder_as_target_is_refused_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "a-folder").mkdir()
+    with pytest.raises(IsADirectoryError, match="a-folder"):
+        atomic_write(tmp_path / "a-folder", "x")
+    assert [p.name for p in tmp_path.iterdir()] == ["a-folder"]
+
+
+@pytest.mark.parametrize("failure", [OSError(errno.EIO, "Input/output error"), KeyboardInterrupt()])
+def test_a_failed_save_names_the_target_and_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: BaseException
+) -> None:
+    path = tmp_path / "model.json"
+    path.write_text("old", encoding="utf-8")
+
+    def fail(*args: object) -> None:
+        raise failure
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(type(failure)) as caught:
+        atomic_write(path, "new")
+    if isinstance(failure, OSError):
+        assert caught.value.filename == str(path) and caught.value.errno == errno.EIO
+        assert ".tmp" not in str(caught.value)
+    assert path.read_text(encoding="utf-8") == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.json"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 from hypothesis import given
@@ -18,8 +19,7 @@ finite = st.floats(-3.0, 3.0, allow_nan=False)
 
 def engine_gradients(model: MLP, x: list[float], t: float | list[float]) -> list[float]:
     model.zero_grad()
-    out = model(x)
-    outs = out if isinstance(out, list) else [out]
+    outs = model.outputs(x)
     ts = t if isinstance(t, list) else [t]
     sum_of([squared_error(y, tk) for y, tk in zip(outs, ts, strict=True)]).backward()
     return [p.grad for p in model.parameters()]
@@ -70,7 +70,7 @@ def test_returns_floats_in_parameters_order() -> None:
     assert all(type(g) is float for g in grads)
     assert len(grads) == len(model.parameters()) == 2 * 3 + 3 + 3 * 2 + 2
     # the bias gradient of output neuron 1 is its delta: (y - t) y (1 - y)
-    y = model([0.1, 0.2])[1].data
+    y = model.outputs([0.1, 0.2])[1].data
     assert grads[-1] == pytest.approx((y - 1.0) * y * (1 - y), rel=1e-14)
 
 
@@ -112,7 +112,7 @@ def test_delta_table_reproduces_mazurs_published_figures() -> None:
 
 def test_delta_table_text_names_quantities_and_equations() -> None:
     model = MLP.from_weights(MAZUR_WEIGHTS, MAZUR_BIASES)
-    text = str(delta_table(model, [0.05, 0.10], [0.01, 0.99]))
+    text = delta_table(model, [0.05, 0.10], [0.01, 0.99]).format(width=1000)  # the one-line-per-neuron form
     for needle in ("net_j", "(1.1)", "O_j", "(1.2)", "dE/dO_j", "(1.6)", "(1.7)/(1.8)", "delta_j", "(1.3)",
                    "dE/dw_ij", "(1.5)", "0.298371109", "0.0821670406"):
         assert needle in text, needle
@@ -180,3 +180,48 @@ def test_delta_table_without_bias_and_errors() -> None:
         delta_table(model, [1.0, 2.0], 0.3)
     with pytest.raises(TypeError, match=r"delta_table: t\[0\]"):
         delta_table(model, [1.0], ["a"])  # type: ignore[list-item]
+
+
+# --- the printed table fits the terminal (issue 19, item 14) ----------------------------------
+@pytest.mark.parametrize("nin", [2, 16])
+def test_delta_table_fits_80_columns_and_keeps_every_number(nin: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = MLP(nin, [4, 4, 1], seed=0)
+    table = delta_table(model, [0.05 * (i + 1) for i in range(nin)], 0.99)
+    assert max(map(len, table.format(width=1000).splitlines())) > 120  # the one-line form is wide
+    monkeypatch.setenv("COLUMNS", "80")  # what shutil.get_terminal_size reads first
+    text = str(table)
+    assert text == table.format(width=80)
+    assert max(map(len, text.splitlines())) <= 80, text
+    for needle in ("(1.1)", "(1.2)", "(1.3)", "(1.4)", "(1.5)", "(1.6)", "(1.7)/(1.8)",
+                   "delta_j = dE/dO_j O_j (1 - O_j)"):
+        assert needle in text, needle
+    numbers = {float(w.rstrip(",")) for line in text.splitlines() for w in line.split() if _is_number(w.rstrip(","))}
+    for r in table.rows:  # every quantity of every row is still printed, to its 9 digits
+        for value in (r.net, r.out, r.dE_dout, r.delta, *r.weight_grads, r.bias_grad):
+            assert float(f"{value:.9g}") in numbers
+
+
+def test_delta_table_uses_the_one_line_form_when_the_terminal_is_wide(monkeypatch: pytest.MonkeyPatch) -> None:
+    table = delta_table(MLP.from_weights(MAZUR_WEIGHTS, MAZUR_BIASES), [0.05, 0.10], [0.01, 0.99])
+    monkeypatch.setenv("COLUMNS", "200")
+    assert str(table) == table.format(width=200) == table.format(width=1000)
+    assert next(line for line in str(table).splitlines() if line.startswith("neuron")).split()[4] == "from"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+# --- targets a sigmoid output can never reach (issue 19, item 11) -----------------------------
+def test_delta_table_warns_when_a_target_lies_outside_the_sigmoid_range() -> None:
+    model = MLP(3, [4, 4, 1], seed=0)
+    with pytest.warns(UserWarning, match=r"delta_table: target -1\.0 lies outside \[0, 1\].*'sigmoid'"):
+        delta_table(model, [2.0, 3.0, -1.0], -1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        delta_table(model, [2.0, 3.0, -1.0], 1.0)  # the range's own end is allowed
+        delta_gradients(model, [2.0, 3.0, -1.0], -1.0)  # the oracle stays quiet

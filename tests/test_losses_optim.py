@@ -191,3 +191,16 @@ def test_optim_and_trace_share_one_parameter_list_check():
                             ("trace", lambda b: trace(lambda ps, xs: xs[0], b, [1.0]))):
             with pytest.raises(kind, match=rf"^{owner}: .*{re.escape(words)}"):
                 call(bad)
+
+
+def test_optimizers_have_a_repr_with_their_settings() -> None:
+    params = [Value(1.0), Value(2.0), Value(3.0)]
+    sgd = SGD(params, lr=0.1, momentum=0.9)
+    assert repr(sgd) == "SGD(3 parameters, lr=0.1, momentum=0.9)"
+    adam = Adam(params, lr=0.01)
+    assert repr(adam) == "Adam(3 parameters, lr=0.01, betas=(0.9, 0.999), eps=1e-08, t=0)"
+    for p in params:
+        p.grad = 1.0
+    adam.step()
+    sgd.lr = 0.05  # a schedule's change shows
+    assert repr(adam).endswith("t=1)") and "lr=0.05" in repr(sgd)

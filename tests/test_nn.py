@@ -305,3 +305,16 @@ def test_label_helpers_refuse_bad_arguments() -> None:
         node_label("L1.N0", "b")
     with pytest.raises(ValueError, match="neuron_key: 'x' is not an nn neuron name"):
         neuron_key("x")
+
+
+def test_outputs_is_the_list_call_returns_for_any_number_of_outputs() -> None:
+    one, two = MLP(2, [3, 1], seed=0), MLP(2, [3, 2], seed=0)
+    x = [0.5, -1.0]
+    y = one(x)
+    assert isinstance(y, Value) and [o.data for o in one.outputs(x)] == [y.data]
+    outs = two.outputs(x)
+    assert isinstance(outs, list) and len(outs) == 2 and all(isinstance(o, Value) for o in outs)
+    assert [o.data for o in two(x)] == [o.data for o in outs]  # call still returns the list (typed as Value)
+    assert [o.label for o in outs] == ["L2.N0.out", "L2.N1.out"]
+    with pytest.raises(ValueError, match=r"MLP\(2, \[3, 2\]\): expected 2 inputs, got 3"):
+        two.outputs([1.0, 2.0, 3.0])

@@ -172,3 +172,86 @@ def test_save_is_plain_json_not_pickle(tmp_path: Path) -> None:
     data = json.loads(path.read_text())
     assert set(data) == {"format", "version", "nin", "nouts", "activations", "bias", "layers"}
     assert data["layers"][0].keys() == {"weights", "biases"}
+
+
+# --- hostile model files (issue 19, item 7) -----------------------------------------------------
+def test_an_endless_file_is_refused_after_a_bounded_read() -> None:
+    from autograd_mini.nn.serialization import MAX_FILE_BYTES
+
+    if not Path("/dev/zero").exists():
+        pytest.skip("no /dev/zero on this system")
+    with pytest.raises(ValueError, match=rf"'/dev/zero' is larger than {MAX_FILE_BYTES // 2**20} MiB"):
+        MLP.load("/dev/zero")
+
+
+def test_an_integer_over_4300_digits_is_refused_naming_the_field(tmp_path: Path) -> None:
+    data = MLP(2, [1], seed=0).to_dict()
+    text = json.dumps(data).replace(repr(data["layers"][0]["weights"][0][1]), "7" * 5000, 1)
+    path = tmp_path / "long.json"
+    path.write_text(text)
+    weight = r"layer 1, neuron 0, weight 1 must be finite, got <an integer of "
+    with pytest.raises(ValueError, match=weight + "5000 digits>"):
+        MLP.load(path)
+    path.write_text(json.dumps(data).replace('"nin": 2', '"nin": ' + "1" * 5000))
+    with pytest.raises(ValueError, match=r"'nin' must be a positive int, got <an integer of 5000 digits>"):
+        MLP.load(path)
+    # the same numbers handed over as Python ints
+    data["layers"][0]["weights"][0][1] = 10**5000
+    with pytest.raises(ValueError, match=weight + r"500\d digits>"):
+        MLP.from_dict(data)
+
+
+def deep_list(depth: int) -> list[Any]:
+    x: list[Any] = []
+    for _ in range(depth):
+        x = [x]
+    return x
+
+
+@pytest.mark.parametrize("where", ["row", "weight", "nouts", "layers"])
+def test_lists_nested_5000_deep_give_a_clear_error(where: str) -> None:
+    data = MLP(1, [1], seed=0).to_dict()
+    deep = deep_list(5000)
+    if where == "row":
+        data["layers"][0]["weights"] = [deep]
+    elif where == "weight":
+        data["layers"][0]["weights"][0][0] = deep
+    else:
+        data[where] = deep
+    with pytest.raises(ValueError, match=r"\[\[\[\.\.\.\]\]\]"):
+        MLP.from_dict(data)
+
+
+def test_a_file_nested_deeply_gives_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    for depth in (900, 5000):  # below and above the parser's own recursion limit
+        path.write_text("[" * depth + "]" * depth)
+        with pytest.raises(ValueError, match="model JSON: .*(nested too deeply|expected an object)"):
+            MLP.load(path)
+
+
+@pytest.mark.parametrize("key", ["nin", "weights"])
+def test_duplicate_keys_are_refused_naming_the_key(tmp_path: Path, key: str) -> None:
+    text = json.dumps(MLP(2, [1], seed=0).to_dict())
+    if key == "nin":
+        text = text.replace('"nin": 2', '"nin": 2, "nin": 3')
+    else:
+        text = text.replace('"weights": ', '"weights": [[0.0, 0.0]], "weights": ')
+    path = tmp_path / "dup.json"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=rf"duplicate key '{key}'"):
+        MLP.load(path)
+
+
+def test_numpy_float32_weights_are_accepted_as_float64_are() -> None:
+    np = pytest.importorskip("numpy")
+    for dtype in (np.float64, np.float32, np.float16):
+        model = MLP.from_weights([[[dtype(0.5), dtype(-0.25)]]], [[dtype(0.125)]])
+        assert [p.data for p in model.parameters()] == [0.5, -0.25, 0.125]
+        assert all(type(p.data) is float for p in model.parameters())
+    data = MLP(2, [1], seed=0).to_dict()
+    data["layers"][0]["weights"][0][0] = np.float32(0.75)
+    assert MLP.from_dict(data).parameters()[0].data == 0.75
+    data["layers"][0]["weights"][0][0] = np.float32("nan")
+    with pytest.raises(ValueError, match="weight 0 must be finite"):
+        MLP.from_dict(data)

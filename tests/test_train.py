@@ -247,3 +247,31 @@ def test_parameters_are_written_back_for_callbacks_at_the_end_and_on_errors():
     with pytest.raises(ValueError, match="step 2"):
         fit(failing, X, y, steps=3, lr=lambda k, n: 0.1 if k < 2 else -1.0)
     assert params_of(failing).tolist() == seen[1]
+
+
+# --- micrograd's lecture loop: targets -1/+1 (issue 19, item 11) --------------------------------
+LECTURE_X = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
+LECTURE_Y = [1.0, -1.0, -1.0, 1.0]
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_fit_warns_when_targets_lie_outside_the_output_range(compiled: bool) -> None:
+    model = MLP(3, [4, 4, 1], seed=0)  # sigmoid everywhere: outputs in (0, 1)
+    with pytest.warns(UserWarning, match=r"fit: target -1\.0 lies outside \[0, 1\].*activation 'sigmoid'"):
+        history = fit(model, LECTURE_X, LECTURE_Y, loss="squared_error", lr=0.05, steps=20, compiled=compiled)
+    # and indeed it cannot learn: each -1 target keeps at least 1/2 (0 - (-1))^2 of loss
+    assert history.loss[-1] > 0.25
+    with pytest.warns(UserWarning, match=r"fit \(the hinge loss reads labels as -1/\+1\): target -1\.0"):
+        fit(model, LECTURE_X, [1, 0, 0, 1], loss="hinge", steps=1, compiled=compiled)  # a sigmoid score is never < 0
+
+
+def test_fit_is_quiet_and_learns_with_tanh_as_in_the_lecture() -> None:
+    import warnings
+
+    model = MLP(3, [4, 4, 1], activation="tanh", seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        history = fit(model, LECTURE_X, LECTURE_Y, loss="squared_error", lr=0.1, steps=200)
+        fit(MLP(3, [4, 1], output_activation="linear", seed=0), LECTURE_X, [1, 0, 0, 1], loss="hinge", steps=1)
+    assert history.loss[-1] < 0.01 * history.loss[0]
+    assert [round(model([*x]).data) for x in LECTURE_X] == [1, -1, -1, 1]

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from ..nn.delta import DeltaTable, delta_table
+from ..nn.labels import neuron_label, parameter_label
 from ..nn.losses import squared_error
-from ..nn.network import MLP, neuron_label, parameter_label
+from ..nn.network import MLP
 from ..value import Value, sum_of
 from ..views.explain import explain
 from .parser import ParseError, parse

@@ -1,6 +1,6 @@
 """Networks built from Values: MLPs, their losses, optimisers, data sets, training and the delta rule.
 
-`network` holds `Neuron`, `Layer`, `MLP` and the node labels `draw` and `explain`
+`network` holds `Neuron`, `Layer` and `MLP`, `labels` the names `draw` and `explain`
 read; `losses`, `optim`, `datasets` and `train` make a training loop; `delta`
 computes the derivation's closed-form deltas (1.3)-(1.8) as an oracle;
 `serialization` reads and writes models as JSON (never pickle).
@@ -13,22 +13,9 @@ from typing import Any
 
 from .datasets import make_moons, make_spirals, xor
 from .delta import DeltaTable, NeuronDelta, delta_gradients, delta_table
+from .labels import Label, layer_label, neuron_key, neuron_label, neuron_of, node_label, parameter_label, parse_label
 from .losses import binary_cross_entropy, cross_entropy, hinge, mse, softmax, squared_error
-from .network import (
-    ACTIVATIONS,
-    MLP,
-    Label,
-    Layer,
-    Module,
-    Neuron,
-    layer_label,
-    neuron_key,
-    neuron_label,
-    neuron_of,
-    node_label,
-    parameter_label,
-    parse_label,
-)
+from .network import ACTIVATIONS, MLP, Layer, Module, Neuron
 from .optim import SGD, Adam, Optimizer
 
 

@@ -1,38 +1,24 @@
-"""The closed-form delta rule: a reference gradient in plain floats.
+"""The closed-form delta rule: a reference gradient in plain floats, and its table.
 
-For a sigmoid MLP trained on squared error, the derivation gives every
-gradient in closed form (delta_j = dE/dnet_j):
-
-    output neuron:  delta_j = (y_j - t_j) * y_j * (1 - y_j)         (1.6) with (1.3)
-    hidden neuron:  delta_j = (sum_l delta_l * w_jl) * O_j (1 - O_j) (1.8)
-    every weight:   dE/dw_ij = delta_j * O_i                         (1.5)
-    every bias:     dE/db_j  = delta_j
-
-This module computes them with floats only (no Values, no graph), so tests can
-check the engine's `backward()` against an independent oracle. `delta_table`
-shows the derivation's quantities per neuron (net_j, O_j, dE/dO_j, delta_j,
-dE/dw_ij) as a table a teacher can put on a slide.
-
-A softmax output trained with cross-entropy, E = -log y_c for the class c
-(`nn.losses.cross_entropy`), has the same output delta as (1.6) with a linear
-output: delta_k = dE/dnet_k = y_k - t_k, t the one-hot target, because the
-softmax Jacobian dy_i/dnet_k = y_i (1[i = k] - y_k) cancels against
-dE/dy_i = -t_i / y_i. Hidden deltas then follow (1.8) unchanged.
-
-The loss over several outputs, E = sum_k 1/2 (t_k - y_k)^2, is the package's
-extension of (1.4) (the derivation has one output); delta_j = dE/dnet_j is the
-package's notation for the factor dE/dO_j * dO_j/dnet_j of (1.5).
+For a sigmoid MLP on squared error (1.4) the derivation gives every gradient in
+closed form: output delta_j = (y_j - t_j) y_j (1 - y_j) (1.6)/(1.3), hidden delta_j
+= (sum_l delta_l w_jl) O_j (1 - O_j) (1.8), dE/dw_ij = delta_j O_i (1.5), dE/db_j =
+delta_j. Floats only (no Values), so tests check `backward()` against it; several
+outputs sum (1.4) over them. `delta_table` prints the quantities per neuron.
+A softmax output trained with cross-entropy, E = -log y_c for the class c, has the
+output delta y_k - t_k (t one-hot): the softmax Jacobian cancels against dE/dy_i =
+-t_i / y_i. Hidden deltas then follow (1.8) unchanged.
 """
 
 from __future__ import annotations
 
 import math
+import shutil
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .network import MLP
+from .network import MLP, warn_unreachable_targets
 
 Target = float | Sequence[float]
 
@@ -84,8 +70,16 @@ class DeltaTable:
         """The number of the output layer (layers count from 1)."""
         return self.rows[-1].layer
 
+    def format(self, width: int | None = None) -> str:
+        """The table as text at most `width` columns wide where it can be (None: the terminal's width).
+
+        Every quantity sits on one line per neuron when that fits; otherwise the
+        forward pass and deltas come first and the gradients below, long lists wrapped.
+        """
+        return _table_text(self, shutil.get_terminal_size().columns if width is None else width)
+
     def __str__(self) -> str:
-        return "\n".join(_table_lines(self))
+        return self.format()
 
 
 def delta_table(model: MLP, x: Sequence[float], t: Target) -> DeltaTable:
@@ -95,9 +89,12 @@ def delta_table(model: MLP, x: Sequence[float], t: Target) -> DeltaTable:
     numbers; `t` a number (one output) or a list with one target per output.
     A model with a softmax output takes an int class index as `t` and
     E = -log y_t (cross-entropy); its hidden layers must be sigmoid.
-    Raises ValueError naming the neuron for a layer that is not sigmoid.
+    Raises ValueError naming the neuron for a layer that is not sigmoid, and
+    warns when a target lies outside the sigmoid's range [0, 1].
     """
-    return _table(model, x, t, "delta_table")
+    table = _table(model, x, t, "delta_table")
+    warn_unreachable_targets(model, table.targets, "delta_table")
+    return table
 
 
 def delta_gradients(model: MLP, x: Sequence[float], t: Target) -> list[float]:
@@ -213,7 +210,7 @@ def _class_target(t: object, nout: int, who: str) -> list[float]:
 
 
 # --- the table as text ---------------------------------------------------------------------
-_COLUMNS = (  # (heading, equation line)
+_WIDE = (  # (heading, equation line): one line per neuron with every quantity
     ("neuron", ""),
     ("net_j", "(1.1)"),
     ("O_j", "(1.2)"),
@@ -223,39 +220,69 @@ _COLUMNS = (  # (heading, equation line)
     ("dE/dw_ij = delta_j O_i, i = 0, 1, ...", "(1.5)"),
     ("dE/db_j", "= delta_j"),
 )
+_LEGEND = (  # what the narrow tables' headings mean, one definition a line
+    "dE/dO_j = y - t (1.6) at an output, sum_l delta_l w_jl (1.7)/(1.8) when hidden",
+    "delta_j = dE/dO_j O_j (1 - O_j) = dE/dnet_j (1.3)",
+    "dE/dw_ij = delta_j O_i (1.5), dE/db_j = delta_j",
+)
 
 
-def _table_lines(table: DeltaTable) -> list[str]:
-    """An aligned table, one line per neuron, headed by the quantities and their equations."""
-    softmax = table.loss == "cross_entropy"
-    body = [_row_cells(r, r.layer == table.output_layer, softmax) for r in table.rows]
-    widths = [max(len(c[0]), len(c[1]), *(len(row[i]) for row in body)) for i, c in enumerate(_COLUMNS)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
-
+def _table_text(table: DeltaTable, width: int) -> str:
+    """Every quantity on one line per neuron when that fits `width`, else two narrower tables."""
     x = ", ".join(f"{v:.9g}" for v in table.inputs)
     t = ", ".join(f"{v:.9g}" for v in table.targets)
-    return [
-        f"per-neuron deltas at x = [{x}], t = [{t}]",
-        (f"E = -log y_c (cross-entropy of the softmax) = {table.total_error:.9g}" if softmax
-         else f"E = sum_k 1/2 (t_k - y_k)^2 = {table.total_error:.9g}   (1.4)"),
-        "",
-        line([c[0] for c in _COLUMNS]),
-        line([c[1] for c in _COLUMNS]),
-        *(line(cells) for cells in body),
-    ]
+    lines = textwrap.wrap(f"per-neuron deltas at x = [{x}], t = [{t}]", width, subsequent_indent="    ")
+    softmax = table.loss == "cross_entropy"
+    lines += [f"E = -log y_c (cross-entropy of the softmax) = {table.total_error:.9g}" if softmax
+              else f"E = sum_k 1/2 (t_k - y_k)^2 = {table.total_error:.9g}   (1.4)", ""]
+    wide = _aligned([[c[0] for c in _WIDE], [c[1] for c in _WIDE], *_wide_rows(table)])
+    if max(map(len, wide)) <= width:
+        return "\n".join(lines + wide)
+    lines += [part for line in _LEGEND for part in textwrap.wrap(line, width, break_on_hyphens=False)] + [""]
+    lines += _aligned([["neuron", "net_j (1.1)", "O_j (1.2)", "dE/dO_j", "delta_j (1.3)"],
+                       *([r.neuron, *map(_g, (r.net, r.out, r.dE_dout)), _delta_cell(table, r)] for r in table.rows)])
+    lines.append("")
+    bias = ["-" if r.bias_grad is None else _g(r.bias_grad) for r in table.rows]
+    first = _aligned([["neuron", "dE/db_j"], *([r.neuron, b] for r, b in zip(table.rows, bias, strict=True))])
+    indent = max(map(len, first)) + 2
+    lines.append(first[0].ljust(indent) + "dE/dw_ij (1.5), i = 0, 1, ...")
+    for prefix, r in zip(first[1:], table.rows, strict=True):
+        grads = ", ".join(map(_g, r.weight_grads))
+        wrapped = textwrap.wrap(grads, max(width - indent, 20)) or [""]
+        lines.append((prefix.ljust(indent) + wrapped[0]).rstrip())
+        lines += [" " * indent + more for more in wrapped[1:]]
+    return "\n".join(lines)
 
 
-def _row_cells(r: NeuronDelta, output: bool, softmax: bool = False) -> list[str]:
-    source = "y - t  (1.6)" if output else "sum_l delta_l w_jl  (1.7)/(1.8)"
-    delta = f"{r.delta:.9g}"
-    if output and softmax:
-        source, delta = "-t / y  (softmax, cross-entropy)", f"{r.delta:.9g}  (= y - t)"
-    return [
-        r.neuron, f"{r.net:.9g}", f"{r.out:.9g}", f"{r.dE_dout:.9g}", source, delta,
-        ", ".join(f"{g:.9g}" for g in r.weight_grads), "-" if r.bias_grad is None else f"{r.bias_grad:.9g}",
-    ]
+def _wide_rows(table: DeltaTable) -> list[list[str]]:
+    rows = []
+    softmax = table.loss == "cross_entropy"
+    for r in table.rows:
+        output = r.layer == table.output_layer
+        source = "y - t  (1.6)" if output else "sum_l delta_l w_jl  (1.7)/(1.8)"
+        delta = _delta_cell(table, r)
+        if output and softmax:
+            source = "-t / y  (softmax, cross-entropy)"
+        bias = "-" if r.bias_grad is None else _g(r.bias_grad)
+        rows.append([r.neuron, _g(r.net), _g(r.out), _g(r.dE_dout), source, delta,
+                     ", ".join(map(_g, r.weight_grads)), bias])
+    return rows
+
+
+def _delta_cell(table: DeltaTable, r: NeuronDelta) -> str:
+    """delta_j, marked "(= y - t)" at a softmax output trained with cross-entropy."""
+    softmax_output = table.loss == "cross_entropy" and r.layer == table.output_layer
+    return f"{_g(r.delta)}  (= y - t)" if softmax_output else _g(r.delta)
+
+
+def _aligned(rows: list[list[str]]) -> list[str]:
+    """The rows as lines, each column padded to its widest cell, two spaces apart."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+
+
+def _g(x: float) -> str:
+    return f"{x:.9g}"
 
 
 def _logistic(z: float) -> float:
@@ -274,7 +301,7 @@ def _check_sigmoid(model: MLP, who: str) -> None:
                 )
 
 
-def _floats(items: Sequence[float], what: str, who: str) -> list[float]:
+def _floats(items: object, what: str, who: str) -> list[float]:
     if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
         raise TypeError(f"{who}: {what} must be a list of numbers, got {type(items).__name__}")
     out = []
@@ -288,8 +315,8 @@ def _floats(items: Sequence[float], what: str, who: str) -> list[float]:
 
 
 def _targets(t: Target, nout: int, who: str) -> list[float]:
-    number = isinstance(t, (int, float)) and not isinstance(t, bool)
-    targets = _floats([t] if number else t, "t", who)  # type: ignore[list-item]
+    items: object = t if isinstance(t, bool) or not isinstance(t, (int, float)) else [t]  # a bool is refused
+    targets = _floats(items, "t", who)
     if len(targets) != nout:
         raise ValueError(f"{who}: the model has {nout} outputs, got {len(targets)} targets")
     return targets

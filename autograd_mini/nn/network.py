@@ -1,23 +1,10 @@
 """Neurons, layers and multilayer perceptrons built from Values.
 
 A neuron computes net_j = sum_k w_kj O_k + b_j as one `dot` node plus a bias
-add, equation (1.1), and then its activation: the logistic function of (1.2)
-by default, as in the derivation, or tanh, relu or nothing ("linear"). An output
-layer may be "softmax": a layer-wide activation, y_k = exp(net_k) / sum_i exp(net_i).
-
-Every parameter and every per-pass node carries a label that `draw` and
-`explain` read: parameters "L{l}.N{j}.w{k}" and "L{l}.N{j}.b" (l counts layers
-from 1, j neurons and k inputs from 0); in each forward pass the net_j node is
-"L{l}.N{j}.net" and the activation output "L{l}.N{j}.out". The format is
-written and read only by `neuron_label`, `parameter_label`, `node_label` and
-`parse_label` below; other modules use those, never a regex of their own.
-
-Note the order: the derivation's w_kj (1.1) names the weight *from* k *to* j,
-while the label "L{l}.N{j}.w{k}" names the receiving neuron j first and its
-input k second. So w_kj of (1.1) is "L{l}.N{j}.w{k}".
-
-Parameters are saved and loaded as JSON (see `serialization.py` for the
-format and its validation); never with pickle.
+add (1.1), then its activation: the logistic function of (1.2) by default, or
+tanh, relu or nothing ("linear"); an output layer may be "softmax", a layer-wide
+activation y_k = exp(net_k) / sum_i exp(net_i). Labels come from `labels`, the
+JSON format from `serialization`.
 """
 
 from __future__ import annotations
@@ -25,112 +12,24 @@ from __future__ import annotations
 import math
 import os
 import random
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from .. import ops
 from ..value import Operand, Value, _lift_all, apply
+from .labels import neuron_label, node_label, parameter_label
 from .losses import softmax
 from .serialization import load_json, model_to_dict, parameter_values, save_json, weights_to_dict
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear", "softmax")
 # softmax reads the whole layer, so its neurons output net_j and `Layer` applies it.
 _ACTIVATION_OPS = {"sigmoid": ops.SIGMOID, "tanh": ops.TANH, "relu": ops.RELU, "linear": None, "softmax": None}
-
-Output = Value | list[Value]
-
-
-# --- the label format: written and parsed only here -------------------------------------
-@dataclass(frozen=True)
-class Label:
-    """A parsed nn label: layer l (from 1), neuron j (from 0), the part, and input k for a weight.
-
-    part is "w" (weight w_kj, k = `input`), "b" (bias), "net" (net_j of (1.1))
-    or "out" (O_j of (1.2)).
-    """
-
-    layer: int
-    neuron: int
-    part: str
-    input: int | None = None
-
-    @property
-    def neuron_name(self) -> str:
-        """The neuron's label, e.g. "L2.N0"."""
-        return neuron_label(self.layer, self.neuron)
-
-    def __str__(self) -> str:
-        if self.part == "w":
-            return parameter_label(self.layer, self.neuron, self.input)
-        if self.part == "b":
-            return parameter_label(self.layer, self.neuron)
-        return node_label(self.neuron_name, self.part)
-
-
-def layer_label(layer: int) -> str:
-    """ "L{layer}", the name of layer l (counted from 1)."""
-    return f"L{layer}"
-
-
-def neuron_label(layer: int, neuron: int) -> str:
-    """ "L{layer}.N{neuron}", the name of neuron j of layer l."""
-    return f"{layer_label(layer)}.N{neuron}"
-
-
-def parameter_label(layer: int, neuron: int, input: int | None = None) -> str:
-    """The label of weight w_kj ("L{l}.N{j}.w{k}", k = input) or, with input=None, of the bias."""
-    base = neuron_label(layer, neuron)
-    return f"{base}.b" if input is None else f"{base}.w{input}"
-
-
-def node_label(neuron: str, part: str) -> str:
-    """The label of neuron `neuron`'s ("L1.N0") per-pass node: part "net" (net_j) or "out" (O_j)."""
-    if part not in ("net", "out"):
-        raise ValueError(f"node_label: part must be 'net' or 'out', got {part!r}")
-    return f"{neuron}.{part}"
-
-
-def parse_label(label: object) -> Label | None:
-    """The parts of an nn label ("L1.N0.w2", "L2.N1.b", "L1.N0.net", "L1.N0.out"), else None.
-
-    Anything else (None, other text, "L0...", leading zeros) gives None, so
-    callers can ask any node's label.
-    """
-    if not isinstance(label, str) or not label.startswith("L"):
-        return None
-    pieces = label.split(".")
-    if len(pieces) != 3 or not pieces[1].startswith("N"):
-        return None
-    layer, neuron = _index(pieces[0][1:]), _index(pieces[1][1:])
-    part = pieces[2]
-    if layer is None or neuron is None or layer < 1:
-        return None
-    if part in ("b", "net", "out"):
-        return Label(layer, neuron, part)
-    k = _index(part[1:]) if part.startswith("w") else None
-    return None if k is None else Label(layer, neuron, "w", k)
-
-
-def neuron_of(label: object) -> str | None:
-    """The neuron ("L1.N0") an nn label belongs to, or None for any other label."""
-    parsed = parse_label(label)
-    return None if parsed is None else parsed.neuron_name
-
-
-def neuron_key(name: str) -> tuple[int, int]:
-    """Sort key of a neuron name "L{l}.N{j}" (or any nn label): (l, j), so N10 sorts after N9."""
-    parsed = parse_label(name) or parse_label(f"{name}.out")
-    if parsed is None:
-        raise ValueError(f"neuron_key: {name!r} is not an nn neuron name such as 'L1.N0'")
-    return parsed.layer, parsed.neuron
-
-
-def _index(text: str) -> int | None:
-    """A non-negative decimal int without sign or leading zeros, else None."""
-    if not text.isascii() or not text.isdigit() or (len(text) > 1 and text[0] == "0"):
-        return None
-    return int(text)
+# The closed range of each activation's outputs: the targets a model can reach (or approach).
+ACTIVATION_RANGES = {
+    "sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "relu": (0.0, math.inf), "linear": (-math.inf, math.inf),
+    "softmax": (0.0, 1.0),
+}
 
 
 class Module:
@@ -236,8 +135,8 @@ class MLP(Module):
     Initialisation (as PyTorch's `nn.Linear`): every weight and bias of a
     layer with `nin` inputs is drawn uniformly from [-1/sqrt(nin), 1/sqrt(nin)].
 
-    Calling the model on a list of `nin` numbers or Values returns a Value
-    when the last layer has one neuron, else a list of Values.
+    `model(x)` on a list of `nin` numbers or Values returns the output Value of
+    a one-output model; `model.outputs(x)` returns the list of outputs of any model.
     """
 
     def __init__(
@@ -249,12 +148,12 @@ class MLP(Module):
         bias: bool = True,
         seed: int | None = None,
     ) -> None:
-        _check_size(nin, "nin")
+        _positive_int(nin, "nin")
         nouts = list(nouts) if isinstance(nouts, (list, tuple)) else _bad_nouts(nouts)
         if not nouts:
             raise ValueError("MLP: nouts must list at least one layer size, got []")
         for i, n in enumerate(nouts):
-            _check_size(n, f"nouts[{i}]")
+            _positive_int(n, f"nouts[{i}]")
         _check_activation(activation)
         output_activation = activation if output_activation is None else _check_activation(output_activation)
         if activation == "softmax" and len(nouts) > 1:
@@ -270,7 +169,7 @@ class MLP(Module):
         self.nin = nin
         self.nouts = nouts
         self.bias = bias
-        self.layers = []
+        self.layers: list[Layer] = []
         for li in range(1, len(sizes)):
             act = output_activation if li == len(nouts) else activation
             self.layers.append(_init_layer(rng, li, sizes[li - 1], sizes[li], act, bias))
@@ -280,12 +179,23 @@ class MLP(Module):
         """Each layer's activation, first layer first."""
         return [layer.activation for layer in self.layers]
 
-    def __call__(self, x: Sequence[Operand]) -> Output:
-        """The network's output for one input vector x (numbers or Values)."""
+    def __call__(self, x: Sequence[Operand]) -> Value:
+        """The network's output for one input vector x (numbers or Values): one Value.
+
+        Typed `Value` so `(model(x) - t) ** 2` checks without narrowing. A model
+        with several outputs still returns their list here, as it always has,
+        but a type checker does not know that: call `outputs(x)` for the list.
+        """
+        values = self.outputs(x)
+        # The list for several outputs is kept for existing callers; `outputs` is its typed form.
+        return values[0] if len(values) == 1 else values  # type: ignore[return-value]
+
+    def outputs(self, x: Sequence[Operand]) -> list[Value]:
+        """Every output of the network for one input vector x, as a list (any number of outputs)."""
         values = _inputs(x, self.nin, self)
         for layer in self.layers:
             values = layer._forward(values)
-        return values[0] if len(values) == 1 else values
+        return values
 
     def logits(self, x: Sequence[Operand]) -> list[Value]:
         """The output layer's net_j (1.1), before its softmax: what `cross_entropy` takes.
@@ -371,6 +281,30 @@ class MLP(Module):
             p.grad = 0.0
 
 
+def warn_unreachable_targets(model: object, targets: Iterable[float], who: str) -> None:
+    """Warn when a target lies outside the range of `model`'s output activation.
+
+    `MLP(3, [4, 4, 1])` is sigmoid on every layer, so micrograd's lecture loop
+    with targets -1 and +1 runs but cannot learn: say so, naming the activation
+    and its range. A model without `activations` (not an MLP) is not checked.
+    """
+    activations = getattr(model, "activations", None)
+    if not activations or activations[-1] not in ACTIVATION_RANGES:
+        return
+    activation = activations[-1]
+    low, high = ACTIVATION_RANGES[activation]
+    outside = [t for t in targets if not low <= t <= high]
+    if outside:
+        warnings.warn(
+            f"{who}: target {outside[0]!r} lies outside [{low:g}, {high:g}], the range of the output "
+            f"activation {activation!r}, so the model can never reach it and the loss cannot go to 0; "
+            "for targets -1/+1 build the MLP with activation='tanh' (as in micrograd's lecture) "
+            "or output_activation='linear'",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def _init_layer(rng: random.Random, li: int, nin: int, nout: int, activation: str, bias: bool) -> Layer:
     bound = 1.0 / math.sqrt(nin)
     neurons = []
@@ -396,7 +330,7 @@ def _describe(module: Module) -> str:
     return f"MLP({module.nin}, {module.nouts})" if isinstance(module, MLP) else repr(module)
 
 
-def _check_size(n: object, name: str) -> int:
+def _positive_int(n: object, name: str) -> int:
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"MLP: {name} must be a positive int, got {n!r}")
     if n < 1:

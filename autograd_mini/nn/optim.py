@@ -1,17 +1,11 @@
 """Optimizers: update parameters in place from their `.grad` after `backward()`.
 
-Both read `p.grad` (a float) and write `p.data`; they record nothing in the
-graph. Their state (SGD's velocity, Adam's moments) is a float array with one
-entry per parameter, and each update is written once, on arrays: `step()`
-gathers the gradients and the data, computes every new value at once, checks
-them and writes them back. `train.fit` steps these same objects. Typical loop:
+They read `p.grad` and write `p.data`, recording nothing in the graph. Each rule
+is written once, on arrays (`_update`), and `train.fit` steps these same objects:
 
     opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
     for step in range(100):
-        opt.zero_grad()
-        loss = ...
-        loss.backward()
-        opt.step()
+        opt.zero_grad(); loss = ...; loss.backward(); opt.step()
 """
 
 from __future__ import annotations
@@ -21,11 +15,13 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..errors import NumericOverflowError
 from ..params import check_params
 from ..value import Value
 
+Array = NDArray[np.float64]
 State = dict[str, Any]
 
 
@@ -34,6 +30,8 @@ class Optimizer:
 
     Subclasses implement `_update(data, grads)`, the rule on arrays.
     """
+
+    lr: float
 
     def __init__(self, params: Iterable[Value]) -> None:
         self.params = check_params(params, type(self).__name__)
@@ -50,13 +48,15 @@ class Optimizer:
         is raised before any parameter or any state changes.
         """
         grads = self._grads()
-        self._apply(np.array([p.data for p in self.params], dtype=float), grads)
+        self.step_arrays(np.array([p.data for p in self.params], dtype=float), grads)
 
-    def _apply(self, data: np.ndarray, grads: np.ndarray, write: bool = True) -> np.ndarray:
-        """The update from arrays already gathered (finite gradients, parameters' order);
-        returns the new values and writes them into `.data` when `write`. `train.fit`
-        calls it with the tape's arrays, so a step need touch no attribute of the
-        parameters (it writes them back at the end)."""
+    def step_arrays(self, data: Array, grads: Array, write: bool = True) -> Array:
+        """`step()` on arrays already gathered (finite gradients, in the parameters' order).
+
+        Returns the new values and writes them into `.data` when `write`. `train.fit`
+        calls it with the tape's arrays, so a step touches no attribute of the
+        parameters (fit writes them back at the end).
+        """
         with np.errstate(all="ignore"):  # checked just below
             new, state = self._update(data, grads)
         if not np.isfinite(new).all():
@@ -69,11 +69,11 @@ class Optimizer:
                 p.data = x
         return new
 
-    def _update(self, data: np.ndarray, grads: np.ndarray) -> tuple[np.ndarray, State]:
+    def _update(self, data: Array, grads: Array) -> tuple[Array, State]:
         """(new parameter values, new state attributes) from the current ones; no side effects."""
         raise NotImplementedError
 
-    def _grads(self) -> np.ndarray:
+    def _grads(self) -> Array:
         """The parameters' `.grad` as a float array, each checked to be a finite number."""
         grads = [p.grad for p in self.params]
         if not set(map(type, grads)) <= {float}:  # the common case costs one pass
@@ -106,11 +106,14 @@ class SGD(Optimizer):
 
     def __init__(self, params: Iterable[Value], lr: float, momentum: float = 0.0) -> None:
         super().__init__(params)
-        self.lr = _check_real(lr, "SGD", "lr", low=0.0, low_open=True)
-        self.momentum = _check_real(momentum, "SGD", "momentum", low=0.0, high=1.0)
+        self.lr = check_real(lr, "SGD", "lr", low=0.0, low_open=True)
+        self.momentum = check_real(momentum, "SGD", "momentum", low=0.0, high=1.0)
         self.velocity = np.zeros(len(self.params))
 
-    def _update(self, data: np.ndarray, grads: np.ndarray) -> tuple[np.ndarray, State]:
+    def __repr__(self) -> str:
+        return f"SGD({len(self.params)} parameters, lr={self.lr!r}, momentum={self.momentum!r})"
+
+    def _update(self, data: Array, grads: Array) -> tuple[Array, State]:
         """p <- p - lr * (momentum * v + grad)."""
         velocity = self.momentum * self.velocity + grads
         return data - self.lr * velocity, {"velocity": velocity}
@@ -132,17 +135,21 @@ class Adam(Optimizer):
         eps: float = 1e-8,
     ) -> None:
         super().__init__(params)
-        self.lr = _check_real(lr, "Adam", "lr", low=0.0, low_open=True)
+        self.lr = check_real(lr, "Adam", "lr", low=0.0, low_open=True)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise TypeError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
-        self.beta1 = _check_real(betas[0], "Adam", "betas[0]", low=0.0, high=1.0)
-        self.beta2 = _check_real(betas[1], "Adam", "betas[1]", low=0.0, high=1.0)
-        self.eps = _check_real(eps, "Adam", "eps", low=0.0, low_open=True)
+        self.beta1 = check_real(betas[0], "Adam", "betas[0]", low=0.0, high=1.0)
+        self.beta2 = check_real(betas[1], "Adam", "betas[1]", low=0.0, high=1.0)
+        self.eps = check_real(eps, "Adam", "eps", low=0.0, low_open=True)
         self.t = 0
         self.m = np.zeros(len(self.params))
         self.v = np.zeros(len(self.params))
 
-    def _update(self, data: np.ndarray, grads: np.ndarray) -> tuple[np.ndarray, State]:
+    def __repr__(self) -> str:
+        betas = (self.beta1, self.beta2)
+        return f"Adam({len(self.params)} parameters, lr={self.lr!r}, betas={betas!r}, eps={self.eps!r}, t={self.t})"
+
+    def _update(self, data: Array, grads: Array) -> tuple[Array, State]:
         """One Adam update of every parameter."""
         t = self.t + 1
         c1 = 1.0 - self.beta1**t
@@ -152,10 +159,11 @@ class Adam(Optimizer):
         return data - self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps), {"t": t, "m": m, "v": v}
 
 
-def _check_real(
+def check_real(
     x: object, owner: str, name: str, low: float, high: float | None = None, low_open: bool = False
 ) -> float:
-    """x as a float in [low, high) (or (low, ...) when low_open), else TypeError/ValueError."""
+    """x as a float in [low, high) (or (low, ...) when low_open), else TypeError/ValueError
+    naming `owner` and `name`: the optimizers' hyperparameters and fit's learning rates."""
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         raise TypeError(f"{owner}: {name} must be a number, got {x!r}")
     value = float(x)

@@ -1,16 +1,8 @@
 """An MLP's architecture and parameters as JSON, validated on the way in.
 
-The format (version 1), as written by `MLP.to_dict()`:
-
-    {"format": "autograd_mini.MLP", "version": 1,
-     "nin": 2, "nouts": [3, 1], "activations": ["tanh", "sigmoid"], "bias": true,
-     "layers": [{"weights": [[w00, w01], ...one row per neuron], "biases": [b0, ...]},
-                ...]}
-
-"biases" is null when bias is false. Loading checks every key, type, size and
-number (no bools, no NaN or infinities, no extra keys) and raises ValueError
-naming the first problem; nothing is assigned until everything has passed.
-JSON only: no pickle, nothing is evaluated.
+`model_to_dict` shows the format (version 1). Loading checks every key, type, size
+and number and raises ValueError naming the first problem, before anything is
+assigned; the file read is bounded. JSON only: no pickle, nothing is evaluated.
 """
 
 from __future__ import annotations
@@ -18,18 +10,29 @@ from __future__ import annotations
 import json
 import math
 import os
+import reprlib
 from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from ..files import atomic_write
 
 FORMAT = "autograd_mini.MLP"
 VERSION = 1
+MAX_FILE_BYTES = 64 * 2**20  # a model with about 3 million parameters
 _KEYS = ("format", "version", "nin", "nouts", "activations", "bias", "layers")
 
 
 def model_to_dict(model: Any) -> dict[str, Any]:
-    """The JSON-ready description of `model` (see the module docstring)."""
+    """The JSON-ready description of `model`, format version 1:
+
+        {"format": "autograd_mini.MLP", "version": 1,
+         "nin": 2, "nouts": [3, 1], "activations": ["tanh", "sigmoid"], "bias": true,
+         "layers": [{"weights": [[w00, w01], ...one row per neuron], "biases": [b0, ...]}, ...]}
+
+    "biases" is null when bias is false. No NaN, infinities, bools or extra keys.
+    """
     layers = []
     for layer in model.layers:
         weights = [[w.data for w in n.w] for n in layer.neurons]
@@ -181,12 +184,14 @@ def _layer_values(layer: Any, li: int, nin: int, nout: int, bias: bool, who: str
 
 
 def _number(x: Any, where: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
+    if isinstance(x, _LongInt):
+        raise ValueError(f"{where} must be finite, got {x!r}")
+    if isinstance(x, bool) or not isinstance(x, (int, float, np.floating)):  # np.float32 too, as np.float64
         raise ValueError(f"{where} must be a number, got {_show(x)}")
     try:
         value = float(x)
     except OverflowError:
-        raise ValueError(f"{where} must be finite, got an int with {len(str(x))} digits") from None
+        raise ValueError(f"{where} must be finite, got {_show(x)}") from None
     if not math.isfinite(value):
         raise ValueError(f"{where} must be finite, got {value!r}")
     return value
@@ -196,13 +201,54 @@ def _is_int(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
 
+class _ShortRepr(reprlib.Repr):
+    """repr cut to a few levels and items, so a deep or huge value cannot exhaust the stack or memory."""
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 10_000:  # repr would raise beyond sys.get_int_max_str_digits()
+            return repr(_LongInt(int(x.bit_length() * math.log10(2)) + 1))
+        return super().repr_int(x, level)
+
+
+_SHORT = _ShortRepr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxstring, _SHORT.maxother = 3, 6, 4, 40, 40
+
+
 def _show(x: Any) -> str:
-    text = repr(x)
+    text = _SHORT.repr(x)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"model JSON: {name} is not a valid number (NaN and infinities are not allowed)")
+class _LongInt:
+    """An integer in a model file too long to convert (over 4,300 digits): a number no model holds."""
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+    def __repr__(self) -> str:
+        return f"<an integer of {self.digits} digits>"
+
+
+class _Refused(ValueError):
+    """A problem found while parsing; load_json adds the file's name."""
+
+
+def _parse_int(text: str) -> int | _LongInt:
+    digits = len(text.lstrip("-"))
+    return _LongInt(digits) if digits > 4300 else int(text)  # int() would raise a bare "Exceeds the limit"
+
+
+def _parse_constant(name: str) -> Any:
+    raise _Refused(f"{name} is not a valid number (NaN and infinities are not allowed)")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise _Refused(f"duplicate key {_show(key)} (each key may appear once in an object)")
+        seen.add(key)
+    return dict(pairs)
 
 
 def save_json(data: dict[str, Any], path: str | os.PathLike[str]) -> None:
@@ -212,17 +258,25 @@ def save_json(data: dict[str, Any], path: str | os.PathLike[str]) -> None:
 
 
 def load_json(path: str | os.PathLike[str]) -> Any:
-    """Parse the JSON file at `path`; ValueError if it is not strict JSON."""
+    """Parse the JSON file at `path`; ValueError if it is not strict JSON or over `MAX_FILE_BYTES`."""
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"expected a path or a dict, got {type(path).__name__}")
+    name = repr(os.fspath(path))
+    with open(path, "rb") as f:
+        raw = f.read(MAX_FILE_BYTES + 1)  # bounded: /dev/zero or a huge file must not fill memory
+    if len(raw) > MAX_FILE_BYTES:
+        raise ValueError(f"model JSON: {name} is larger than {MAX_FILE_BYTES // 2**20} MiB, the limit for a model file")
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ValueError(f"model JSON: {os.fspath(path)!r} is not UTF-8 text ({exc.reason})") from None
+        raise ValueError(f"model JSON: {name} is not UTF-8 text ({exc.reason})") from None
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(
+            text, parse_constant=_parse_constant, parse_int=_parse_int, object_pairs_hook=_unique_keys
+        )
+    except _Refused as exc:
+        raise ValueError(f"model JSON: {name}: {exc}") from None
     except json.JSONDecodeError as exc:
-        raise ValueError(f"model JSON: {os.fspath(path)!r} is not valid JSON: {exc}") from None
+        raise ValueError(f"model JSON: {name} is not valid JSON: {exc}") from None
     except RecursionError:
-        raise ValueError(f"model JSON: {os.fspath(path)!r} is nested too deeply") from None
+        raise ValueError(f"model JSON: {name} is nested too deeply") from None

@@ -1,23 +1,9 @@
 """`fit`: full-batch training of an MLP, on the compiled tape or the eager engine.
 
-The loss of one example is built from Values (the model's forward pass, a
-loss row, an L2 penalty on the parameters); the batch loss is its mean.
-With `compiled=True` that per-example graph is recorded once by
-`tape.trace` and replayed for the whole batch with numpy at every step;
-with `compiled=False` every step builds the graph of every example and calls
-`backward()`, as micrograd's demo does. Both paths compute the same numbers
-(to rounding) and update the parameters with the same rule: `optim.SGD` or
-`optim.Adam`, the one implementation of each.
-
-No penalty is hidden in the loss: `alpha` (an L2 term) is 0.0 unless you ask
-for it, so `fit(model, X, y, loss="squared_error", lr=0.5, steps=1)` is the
-textbook step E = sum 1/2 (t - y)^2, w <- w - 0.5 dE/dw of (1.4)-(1.10).
-
-On the compiled path the parameters live in one array between steps; they are
-written back into the Values' `.data` (and the last step's gradients into
-`.grad`) at the end of `fit`, before every `callback` call, and when `fit`
-raises (the values of the last completed step). The eager path reads and
-writes the Values at every step, as a hand-written loop does.
+Both build one example's loss from Values and take the mean over the batch: the tape
+(`compiled=True`) records it once and replays it with numpy; the eager path builds
+every graph and calls `backward()` each step, as micrograd's demo does. Both update
+with the same `optim.SGD` or `optim.Adam`; no penalty is hidden (`alpha` is 0.0).
 """
 
 from __future__ import annotations
@@ -27,17 +13,21 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..errors import NumericOverflowError
 from ..tape.trace import trace
 from ..value import Value, sum_of
 from .losses import squared_error
-from .network import MLP
-from .optim import SGD, Adam, Optimizer, _check_real
+from .network import MLP, warn_unreachable_targets
+from .optim import SGD, Adam, Optimizer, check_real
 
 LossFn = Callable[[Any, list[Value]], Value]
 LearningRate = Union[float, Callable[[int, int], float], None]  # noqa: UP007 (a runtime alias on 3.10)
 LOSSES = ("hinge", "squared_error")
+Array = NDArray[np.float64]
+ExampleLoss = Callable[[list[Value], list[Value]], tuple[Value, ...]]
+Batch = Callable[[Array], tuple[float, Array, Array]]  # parameter values -> (loss, grads, outputs (n, k))
 
 
 @dataclass
@@ -74,47 +64,44 @@ def fit(
 
     Args:
         model:     an `nn.MLP` (any object with `__call__`, `parameters()` and `nin` works).
-        X:         one list of `model.nin` numbers per example.
-        y:         one target per example: a number, or a list with one number per
-                   output ("squared_error" needs exactly one per output, else
-                   ValueError). For "hinge" (a one-output model), labels 0/1 (or
-                   -1/+1) become -1/+1.
-        loss:      "hinge" (relu(1 - t * score), one output), "squared_error"
-                   (eq. 1.4 summed over the outputs), or loss(output, targets) -> Value
-                   for one example, `targets` being a list of Values.
+        X, y:      one list of `model.nin` numbers per example; one target per example, a
+                   number or a list with one per output ("squared_error" needs exactly
+                   that). For "hinge" (one output), labels 0/1 or -1/+1 become -1/+1.
+        loss:      "hinge" (relu(1 - t * score)), "squared_error" ((1.4) summed over the
+                   outputs), or loss(output, targets) -> Value for one example.
         steps:     number of updates (full batch: one step is one epoch).
-        lr:        a number, or lr(step, steps) -> number; None means micrograd's
-                   schedule 1.0 - 0.9 * step / steps for "sgd" and 0.01 for "adam".
-                   Every rate must be finite and > 0: ValueError naming the step.
+        lr:        a number, or lr(step, steps) -> number; None means micrograd's schedule
+                   1.0 - 0.9 * step / steps for "sgd" and 0.01 for "adam". Every rate must
+                   be finite and > 0 (ValueError naming the step).
         optimizer: "sgd" (with `momentum`), "adam", or an `optim.Optimizer` built on
                    `model.parameters()` (then `lr` is ignored; its step() reads `.grad`).
-        alpha:     weight of an L2 penalty alpha * sum(p * p) added to the loss; the default
-                   0.0 adds none (micrograd's demo used 1e-4: pass it to train like it).
+        alpha:     weight of an L2 penalty alpha * sum(p * p); 0.0 adds none
+                   (micrograd's demo used 1e-4).
         compiled:  replay a recorded tape (fast) or run the eager engine.
-        callback:  callback(step, loss, accuracy), called after every step (a
-                   progress bar, early logging, ...); the parameters' Values are up to
-                   date when it is called.
-        threshold: an output above it predicts class 1 (single output); default 0.0
-                   for "hinge", else 0.5. With several outputs the largest wins.
+        callback:  callback(step, loss, accuracy) after every step; the Values are up to date.
+        threshold: an output above it predicts class 1 (one output); default 0.0 for
+                   "hinge", else 0.5. With several outputs the largest wins.
+
+    A UserWarning says when a target lies outside the output activation's range. On
+    the compiled path the parameters live in one array between steps and are written
+    into `.data` (the last gradients into `.grad`) at the end, before every callback
+    and when fit raises. loss="squared_error", lr=0.5, steps=1 is the textbook step.
     """
-    params = model.parameters()
     features, targets = _dataset(model, X, y, loss)
+    if not callable(loss):  # a custom loss decides what its targets mean
+        who = "fit (the hinge loss reads labels as -1/+1)" if loss == "hinge" else "fit"
+        warn_unreachable_targets(model, targets.ravel().tolist(), who)
+    params = model.parameters()
     per_example = _per_example_loss(model, params, loss, len(features[0]), alpha if compiled else 0.0)
     threshold = (0.0 if loss == "hinge" else 0.5) if threshold is None else float(threshold)
     update = _Update(params, optimizer, lr, momentum, steps)
     rows = np.hstack([features, targets])
-    history = History()
-    if compiled:
-        extra = rows[1:2] if len(rows) > 1 else None
-        tape = trace(per_example, params, rows[0], check_inputs=extra)
+    batch = _compiled_batch(per_example, params, rows) if compiled else _eager_batch(per_example, params, rows, alpha)
     update.deferred = compiled
+    history = History()
     try:
         for step in range(steps):
-            if compiled:
-                result = tape.value_and_grad(rows, update.values)
-                value, grads, outputs = result.loss, result.grads, result.outputs.T
-            else:
-                value, grads, outputs = _eager_step(per_example, params, rows, alpha)
+            value, grads, outputs = batch(update.values)
             history.loss.append(value)
             history.accuracy.append(_accuracy(outputs, targets, threshold))
             update.step(step, grads)
@@ -126,7 +113,7 @@ def fit(
     return history
 
 
-def _per_example_loss(model: Any, params: list[Value], loss: str | LossFn, nin: int, alpha: float) -> Callable:
+def _per_example_loss(model: Any, params: list[Value], loss: str | LossFn, nin: int, alpha: float) -> ExampleLoss:
     """fn(params, inputs) -> (loss of one example + L2 term, *model outputs).
 
     On the tape the L2 term depends on no input, so it is computed once per
@@ -136,7 +123,7 @@ def _per_example_loss(model: Any, params: list[Value], loss: str | LossFn, nin: 
         raise ValueError(f"fit: loss must be one of {LOSSES} or a function, got {loss!r}")
 
     def fn(_params: list[Value], inputs: list[Value]) -> tuple[Value, ...]:
-        out = model(inputs[:nin])
+        out = model(inputs[:nin])  # a custom loss gets what the model returns: a Value for one output
         outs = out if isinstance(out, list) else [out]
         ts = inputs[nin:]
         if loss == "hinge":
@@ -144,7 +131,8 @@ def _per_example_loss(model: Any, params: list[Value], loss: str | LossFn, nin: 
         elif loss == "squared_error":
             value = sum_of([squared_error(o, t) for o, t in zip(outs, ts, strict=True)])  # (1.4) per output
         else:
-            value = loss(out, ts)  # type: ignore[operator]
+            assert callable(loss)  # checked above
+            value = loss(out, ts)
         if alpha:
             value = value + alpha * sum_of([p * p for p in params])
         return (value, *outs)
@@ -152,23 +140,38 @@ def _per_example_loss(model: Any, params: list[Value], loss: str | LossFn, nin: 
     return fn
 
 
-def _eager_step(
-    fn: Callable, params: list[Value], rows: np.ndarray, alpha: float
-) -> tuple[float, np.ndarray, np.ndarray]:
-    """One step on the eager engine: every example's graph, their mean plus the L2 term
+def _compiled_batch(fn: ExampleLoss, params: list[Value], rows: Array) -> Batch:
+    """The batch's loss, gradients and outputs by replaying a tape of `fn` recorded once."""
+    tape = trace(fn, params, rows[0].tolist(), check_inputs=rows[1:2].tolist() if len(rows) > 1 else None)
+
+    def batch(values: Array) -> tuple[float, Array, Array]:
+        result = tape.value_and_grad(rows, values)
+        assert result.grads is not None  # value_and_grad always computes them
+        return result.loss, result.grads, result.outputs.T
+
+    return batch
+
+
+def _eager_batch(fn: ExampleLoss, params: list[Value], rows: Array, alpha: float) -> Batch:
+    """The same on the eager engine: every example's graph, their mean plus the L2 term
     (built once, not once per example as on the tape), backward()."""
-    results = [fn(params, [Value(v) for v in row]) for row in rows.tolist()]
-    total = sum_of([r[0] for r in results]) / len(results)
-    if alpha:
-        total = total + alpha * sum_of([p * p for p in params])
-    for p in params:
-        p.grad = 0.0
-    total.backward()
-    outputs = np.array([[o.data for o in r[1:]] for r in results])
-    return total.data, np.array([p.grad for p in params]), outputs
+
+    def batch(values: Array) -> tuple[float, Array, Array]:
+        # `values` are already in the Values' .data: the eager path writes them every step.
+        results = [fn(params, [Value(v) for v in row]) for row in rows.tolist()]
+        total = sum_of([r[0] for r in results]) / len(results)
+        if alpha:
+            total = total + alpha * sum_of([p * p for p in params])
+        for p in params:
+            p.grad = 0.0
+        total.backward()
+        outputs = np.array([[o.data for o in r[1:]] for r in results])
+        return total.data, np.array([p.grad for p in params]), outputs
+
+    return batch
 
 
-def _accuracy(outputs: np.ndarray, targets: np.ndarray, threshold: float) -> float:
+def _accuracy(outputs: Array, targets: Array, threshold: float) -> float:
     """Fraction of rows whose predicted class matches the target's."""
     if outputs.shape[1] == 1:
         hits = (outputs[:, 0] > threshold) == (targets[:, 0] > threshold)
@@ -196,7 +199,7 @@ class _Update:
             raise ValueError(f"fit: optimizer must be 'sgd', 'adam' or an optim.Optimizer, got {optimizer!r}")
         self.params, self.steps = params, steps
         self.values = np.array([p.data for p in params], dtype=float)
-        self.grads: np.ndarray | None = None
+        self.grads: Array | None = None
         self.deferred = False
         self._dirty = False  # values or grads not yet written into the Values
         self.lr: LearningRate = None  # None: the user's optimizer keeps its own lr
@@ -218,9 +221,9 @@ class _Update:
         rate = self.lr(k, self.steps) if callable(self.lr) else self.lr
         if isinstance(rate, (np.floating, np.integer)):  # a schedule written with numpy
             rate = rate.item()
-        return _check_real(rate, "fit", f"the learning rate at step {k}", low=0.0, low_open=True)
+        return check_real(rate, "fit", f"the learning rate at step {k}", low=0.0, low_open=True)
 
-    def step(self, k: int, grads: np.ndarray) -> None:
+    def step(self, k: int, grads: Array) -> None:
         """Apply one update with the gradient array `grads` (parameters' order)."""
         self.grads = grads
         if self.lr is None:
@@ -231,7 +234,7 @@ class _Update:
             return
         self.optimizer.lr = self.rate(k)
         try:
-            self.values = self.optimizer._apply(self.values, grads, write=not self.deferred)
+            self.values = self.optimizer.step_arrays(self.values, grads, write=not self.deferred)
         except NumericOverflowError as exc:
             raise NumericOverflowError(
                 f"fit: step {k} would make a parameter non-finite; lower the learning rate"
@@ -251,7 +254,7 @@ class _Update:
         self._dirty = False
 
 
-def _dataset(model: Any, X: Sequence[Sequence[float]], y: Sequence[Any], loss: Any) -> tuple[np.ndarray, np.ndarray]:
+def _dataset(model: Any, X: Sequence[Sequence[float]], y: Sequence[Any], loss: Any) -> tuple[Array, Array]:
     """X as (n, nin) and y as (n, n_targets) float arrays, checked."""
     features = np.asarray(X, dtype=float)
     nin = getattr(model, "nin", features.shape[-1] if features.ndim == 2 else None)

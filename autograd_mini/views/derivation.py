@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..nn.network import neuron_key, node_label, parse_label
+from ..nn.labels import neuron_key, node_label, parse_label
 from ..value import Value
 
 

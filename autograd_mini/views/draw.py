@@ -31,7 +31,7 @@ from ..engine import local_derivatives
 from ..errors import AutogradMiniError
 from ..files import atomic_write
 from ..graph import depending_on, forward_order, reverse_topological_order
-from ..nn.network import layer_label, neuron_key, parse_label
+from ..nn.labels import layer_label, neuron_key, parse_label
 from ..value import Value
 from .neurons import neuron_groups
 from .render import HOW_TO_GET_ONE, RendererNotFoundError, find_renderer, render

@@ -7,7 +7,7 @@ reading and node inspectors such as `explore` name a node's neuron with it.
 
 from __future__ import annotations
 
-from ..nn.network import neuron_of, parse_label
+from ..nn.labels import neuron_of, parse_label
 from ..value import Value
 
 

@@ -228,7 +228,7 @@ def _tag_nodes(svg: str, order: list[Value], ids: dict[Value, str], names: dict[
 def _delta_rows(model: Any, x: Any, t: Any, neurons: dict[Value, str]) -> dict[Value, str]:
     """Each neuron node's delta-table row as text, where the node's numbers are the table's."""
     from ...nn.delta import delta_table  # the derivation's table needs nn; load it only when asked
-    from ...nn.network import parse_label
+    from ...nn.labels import parse_label
 
     try:
         table = delta_table(model, x, t)
