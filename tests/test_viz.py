@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from autograd_mini import Drawing, Value, dot, draw
 from autograd_mini.engine import local_derivatives
 from autograd_mini.graph import reverse_topological_order
-from autograd_mini.views.draw import neuron_groups
+from autograd_mini.views.neurons import neuron_groups
 from autograd_mini.views.render import find_renderer
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -260,7 +260,7 @@ def test_jupyter_repr_is_the_svg() -> None:
     assert isinstance(drawing, Drawing)
     svg = drawing._repr_svg_()
     assert svg is not None and ET.fromstring(svg).tag == f"{SVG_NS}svg"
-    assert "4 nodes, 3 edges" in repr(drawing)
+    assert "4 nodes (3 Values, 1 op), 3 edges" in repr(drawing)
 
 
 @needs_renderer
@@ -411,7 +411,7 @@ def test_committed_figures_match_what_make_figures_draws() -> None:
 
 
 def test_cells_leave_room_for_a_wider_font() -> None:
-    from autograd_mini.views.draw import _cell
+    from autograd_mini.views.dotgraph import cell as _cell
 
     widths = [int(re.search(r'WIDTH="(\d+)"', _cell(text))[1]) for text in ("x", "grad -0.0006013")]
     # 15 characters at 11 pt in DejaVu Sans (about 0.6 em each) need ~100 pt plus padding
