@@ -311,7 +311,8 @@ def test_jupyter_cell_shows_the_explorer_as_html(tmp_path):
     outputs = nb.cells[0].outputs
     assert [o["output_type"] for o in outputs] == ["execute_result"]
     shown = outputs[0]["data"]["text/html"]
-    assert shown.startswith('<iframe sandbox="allow-scripts" srcdoc=') and "explorer-data" in shown and "data-label=&quot;a&quot;" in shown
+    assert shown.startswith('<iframe sandbox="allow-scripts" srcdoc=')
+    assert "explorer-data" in shown and "data-label=&quot;a&quot;" in shown
 
 
 def test_a_graph_backward_cannot_pass_raises_the_engines_error():

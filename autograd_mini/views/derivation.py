@@ -210,7 +210,8 @@ def _loss_factor(bottom: Value, seg: tuple[Edge, ...], value: float, names: str)
 
 
 def _net_factor(
-    top: Value, bottom: Value, seg: tuple[Edge, ...], value: float, names: str, symbols: dict[str, str], legend: list[str]
+    top: Value, bottom: Value, seg: tuple[Edge, ...], value: float, names: str, symbols: dict[str, str],
+    legend: list[str],
 ) -> Factor | str:
     """dnet_j/dw_ij = O_i (1.5), dnet_l/dO_j = w_jl (1.8) or dnet_j/db_j = 1: net_j's add and dot folded."""
     s = symbols[_neuron(top)]
