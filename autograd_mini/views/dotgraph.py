@@ -57,7 +57,7 @@ class DotBuilder:
         self.on_path = on_path
         self.steps = steps
         self.last_member: dict[Box, Value] = {boxes[v]: v for v in nodes if v in self.boxes}
-        self.statements: dict[Box | None, list[tuple[str, Attrs]]] = {None: []}
+        self.statements: Statements = {None: []}
         self.edges: list[tuple[str, str, Attrs]] = []
         self.seen_edges: set[tuple[str, str]] = set()
         self.shown_weights = weights_read_elsewhere(nodes, self.boxes) if style.collapse else set()
@@ -162,51 +162,58 @@ class DotBuilder:
         return [None if d is None else number(d) for d in factors]
 
     def digraph(self) -> graphviz.Digraph:
-        g = graphviz.Digraph(
-            "autograd_mini",
-            # The collapsed view's layer-to-layer edges (every neuron to every neuron) need room to fan out.
-            graph_attr={"rankdir": self.style.rankdir, "fontname": "Helvetica", "fontsize": "11",
-                        "nodesep": "0.2", "ranksep": "1.2" if self.style.collapse else "0.3"},
-            node_attr={"fontname": "Helvetica", "fontsize": str(FONT_SIZE), "margin": "0.04,0.02", "height": "0.3"},
-            edge_attr={"fontname": "Helvetica", "fontsize": "9", "arrowsize": "0.6", "color": "#555555"},
-        )
-        for band, name, boxes in _bands(self.boxes_drawn()):
-            with g.subgraph(name=name) as band_graph:
-                band_graph.attr(label=band, style="dashed", color="#aaaaaa", fontcolor="#555555")
-                self.emit_boxes(band_graph, boxes)
-        if self.style.collapse:
-            self.align_layers(g)
-        _emit_nodes(g, self.statements[None])
-        for src, dst, attrs in self.edges:
-            g.edge(src, dst, **attrs)
-        return g
+        return write_digraph(self.statements, self.edges, self.style)
 
-    def emit_boxes(self, g: graphviz.Digraph, boxes: list[Box]) -> None:
-        """A band's boxes: collapsed nodes kept in order layer by layer, or one cluster per box."""
-        if self.style.collapse:
-            for layer in sorted({box.layer for box in boxes}):
-                in_layer = [self.statements[box][0][0] for box in boxes if box.layer == layer]
-                _keep_order(g, in_layer, self.style.rankdir)
-        for box in boxes:
-            if self.style.collapse:
-                _emit_nodes(g, self.statements[box])
-                continue
-            with g.subgraph(name=_cluster_name(box)) as box_graph:
-                box_graph.attr(label=escape(box.title), style="rounded,filled", fillcolor="#f7f7f7", color="#bbbbbb")
-                _emit_nodes(box_graph, self.statements[box])
 
-    def align_layers(self, g: graphviz.Digraph) -> None:
-        """Each layer's passes in one rank across the example bands (newrank lets a rank span clusters)."""
-        passes = [box for box in self.boxes_drawn() if box.example is not None]
-        if not passes:
-            return
-        g.attr(newrank="true")
-        for layer in sorted({box.layer for box in passes}):
-            names = [self.statements[box][0][0] for box in passes if box.layer == layer]
-            g.body.append(f"\t{{rank=same; {'; '.join(names)}}}\n")
+Statements = dict[Box | None, list[tuple[str, Attrs]]]  # each box's node statements; None: outside every box
 
-    def boxes_drawn(self) -> list[Box]:
-        return [box for box in self.statements if box is not None]
+
+def write_digraph(statements: Statements, edges: list[tuple[str, str, Attrs]], style: Style) -> graphviz.Digraph:
+    """The Digraph: dashed bands (layers, or examples), the boxes in them, loose nodes, edges."""
+    g = graphviz.Digraph(
+        "autograd_mini",
+        # The collapsed view's layer-to-layer edges (every neuron to every neuron) need room to fan out.
+        graph_attr={"rankdir": style.rankdir, "fontname": "Helvetica", "fontsize": "11",
+                    "nodesep": "0.2", "ranksep": "1.2" if style.collapse else "0.3"},
+        node_attr={"fontname": "Helvetica", "fontsize": str(FONT_SIZE), "margin": "0.04,0.02", "height": "0.3"},
+        edge_attr={"fontname": "Helvetica", "fontsize": "9", "arrowsize": "0.6", "color": "#555555"},
+    )
+    boxes = [box for box in statements if box is not None]
+    for band, name, in_band in _bands(boxes):
+        with g.subgraph(name=name) as band_graph:
+            band_graph.attr(label=band, style="dashed", color="#aaaaaa", fontcolor="#555555")
+            _emit_boxes(band_graph, in_band, statements, style)
+    if style.collapse:
+        _align_layers(g, boxes, statements)
+    _emit_nodes(g, statements[None])
+    for src, dst, attrs in edges:
+        g.edge(src, dst, **attrs)
+    return g
+
+
+def _emit_boxes(g: graphviz.Digraph, boxes: list[Box], statements: Statements, style: Style) -> None:
+    """A band's boxes: collapsed nodes kept in order layer by layer, or one cluster per box."""
+    if style.collapse:
+        for layer in sorted({box.layer for box in boxes}):
+            _keep_order(g, [statements[box][0][0] for box in boxes if box.layer == layer], style.rankdir)
+    for box in boxes:
+        if style.collapse:
+            _emit_nodes(g, statements[box])
+            continue
+        with g.subgraph(name=_cluster_name(box)) as box_graph:
+            box_graph.attr(label=escape(box.title), style="rounded,filled", fillcolor="#f7f7f7", color="#bbbbbb")
+            _emit_nodes(box_graph, statements[box])
+
+
+def _align_layers(g: graphviz.Digraph, boxes: list[Box], statements: Statements) -> None:
+    """Each layer's passes in one rank across the example bands (newrank lets a rank span clusters)."""
+    passes = [box for box in boxes if box.example is not None]
+    if not passes:
+        return
+    g.attr(newrank="true")
+    for layer in sorted({box.layer for box in passes}):
+        names = [statements[box][0][0] for box in passes if box.layer == layer]
+        g.body.append(f"\t{{rank=same; {'; '.join(names)}}}\n")
 
 
 def _cluster_name(box: Box) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from ...engine import backward_order, gradients, local_derivatives
 from ...value import Value
 from ..derivation import describe_node
+from ..dotgraph import number  # as the graph's boxes show it
 from ..explain import explain
 
 # The rule of each op in words, for the details panel. The numbers always come from
@@ -44,11 +45,6 @@ RULES = {
 _INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "pow_value": "**"}
 _SHOWN_OPERANDS = 6
 _SHOWN_LEAVES = 12
-
-
-def fmt(x: float) -> str:
-    """A number as the graph boxes show it (4 significant digits, as `draw` does)."""
-    return f"{x:.4g}"
 
 
 def num(x: float) -> str:
@@ -133,7 +129,7 @@ def _node_info(root: Value, v: Value, names: dict[Value, str], neurons: dict[Val
         rule = RULES.get(v.op.name, f"the rule of the {v.op.name!r} row of the derivative table")
     neuron = neurons.get(v)
     return {
-        "name": names[v], "kind": kind, "data": num(v.data), "shown": fmt(v.data), "forward": forward, "rule": rule,
+        "name": names[v], "kind": kind, "data": num(v.data), "shown": number(v.data), "forward": forward, "rule": rule,
         "explain": str(explain(root, v, names=names)),  # in the page's names
         "neuron": neuron, "symbol": describe_node(v, neurons), "delta": delta_rows.get(v),
         "constant": not v.requires_grad, "example": example,
@@ -149,7 +145,7 @@ def _forward_step(v: Value, k: int, total: int, ids: dict[Value, str], names: di
         "phase": "forward", "node": ids[v],
         "title": f"Forward {k}/{total}: {names[v]} = {v.op.name}(...){of_example}",
         "lines": [_forward_text(v, names), f"{v.op.name}: {RULES.get(v.op.name, 'a row of the table')}"],
-        "data": {ids[v]: fmt(v.data)}, "grad": {},
+        "data": {ids[v]: number(v.data)}, "grad": {},
         "edges": [[ids[x], op_id] for x in v.inputs] + [[op_id, ids[v]]],
         "receivers": [ids[x] for x in v.inputs], "reveal": [],
     }
@@ -268,4 +264,4 @@ def _some(nodes: list[Value], names: dict[Value, str], limit: int = 8) -> str:
 def _grad(g: float) -> list[str]:
     """[display text, exact text]: the box shows the first, data-grad carries the second."""
     g = float(g)
-    return [fmt(g), repr(g) if math.isfinite(g) else str(g)]
+    return [number(g), repr(g) if math.isfinite(g) else str(g)]
