@@ -135,6 +135,7 @@ def test_the_explorer_says_which_example_a_node_belongs_to():
             node = outs[(f"{neuron}.out", k)]
             info = data["nodes"][node]
             assert info["example"] == k and info["data"] == f"{out.data:.6g}"
+            assert info["name"] == f"{neuron}.out[example {k}]"  # the texts say which pass they mean
     titles = [s["title"] for s in data["steps"] if s["node"] == outs[("L1.N0.out", 2)]]
     assert titles and all("(example 2)" in t for t in titles)
     assert 'data-example="' not in page.svg.split('data-label="L1.N0.w0"', 1)[1].split(">", 1)[0]

@@ -121,18 +121,21 @@ def explore(
     order = forward_order(root)
     ids = {v: f"n{i}" for i, v in enumerate(order)}
     numbers = {v: k for k, v in enumerate(reverse_topological_order(root), 1)}
-    names = {v: displayable(v.label) if v.label else f"#{numbers[v]}" for v in order}
+    labels = {v: displayable(v.label) if v.label else f"#{numbers[v]}" for v in order}  # as the boxes read
     boxes = neuron_boxes(order)
     neurons = {v: box.neuron for v, box in boxes.items()}
     examples = node_examples(order, boxes)
+    # The texts name a neuron's node with its example: four passes label four nodes "L1.N0.out".
+    names = {v: f"{labels[v]}[example {examples[v]}]" if v in examples and nn_label(v.label) else labels[v]
+             for v in order}
     delta_rows = _delta_rows(model, x, t, neurons) if model is not None and x is not None and t is not None else {}
     data = walkthrough(root, order, ids, names, neurons, delta_rows, examples)
     layouts: list[Literal["LR", "TB"]] = [rankdir] if rankdir is not None else ["LR", "TB"]
-    svg = max((_svg(root, order, ids, names, examples, max_nodes, d) for d in layouts), key=_fit_scale)
+    svg = max((_svg(root, order, ids, labels, examples, max_nodes, d) for d in layouts), key=_fit_scale)
     return Explorer(svg, data, names[root] if root.label else f"{names[root]} (the root)", count)
 
 
-def _svg(root: Value, order: list[Value], ids: dict[Value, str], names: dict[Value, str],
+def _svg(root: Value, order: list[Value], ids: dict[Value, str], labels: dict[Value, str],
          examples: dict[Value, int], max_nodes: int, rankdir: Literal["LR", "TB"]) -> str:
     """`draw`'s SVG of the graph, each node's <g> tagged with the page's data attributes.
 
@@ -140,7 +143,7 @@ def _svg(root: Value, order: list[Value], ids: dict[Value, str], names: dict[Val
     """
     style = Style(rankdir, show_derivatives=True, grad_text=_WIDEST_GRAD, svg_ids=True)
     svg = draw_styled(root, style, max_nodes, show_order=True).svg()
-    return _tag_nodes(svg, order, ids, names, examples)
+    return _tag_nodes(svg, order, ids, labels, examples)
 
 
 def _fit_scale(svg: str) -> float:
@@ -152,12 +155,12 @@ def _fit_scale(svg: str) -> float:
     return min(_NOMINAL_AREA[0] / max(width, 1.0), _NOMINAL_AREA[1] / max(height, 1.0))
 
 
-def _tag_nodes(svg: str, order: list[Value], ids: dict[Value, str], names: dict[Value, str],
+def _tag_nodes(svg: str, order: list[Value], ids: dict[Value, str], labels: dict[Value, str],
                examples: dict[Value, int] | None = None) -> str:
     """Add class, data-node, data-label, data-grad (and data-example) to each node's <g>; drop the prologue."""
     attrs = {}
     for v in order:
-        label = html.escape(names[v], quote=True)
+        label = html.escape(labels[v], quote=True)
         example = "" if examples is None or v not in examples else f' data-example="{examples[v]}"'
         attrs[ids[v]] = f'class="node value" data-node="{ids[v]}" data-label="{label}" data-grad=""{example}'
         if v.op is not None:
