@@ -170,3 +170,17 @@ def test_the_delta_row_shows_the_bias_only_when_the_neuron_has_one(bias):
     assert all(("+ b_j" in text) == bias for text in rows + symbols)
     net = next(v for v in forward_order(loss) if v.label == "L2.N0.net")
     assert ("+ b_j" in (describe_node(net) or "")) == bias
+
+
+def test_explain_names_each_pass_with_its_example():
+    loss, passes = lecture_loss()
+    from autograd_mini import explain
+
+    w = next(v for v in forward_order(loss) if v.label == "L3.N0.w0")
+    report = explain(loss, w)
+    assert report.path_count == 4
+    for k, found in enumerate(passes):  # path through example k's output: its factor is 2 (y_k - t_k)
+        path = next(p for p in report.paths if any(e.input is found["L3.N0"] for e in p.edges))
+        assert f"L3.N0.out[example {k}]" in str(report)
+        assert path.factors[-1] == pytest.approx(found["L2.N0"].data)  # d dot/d w0 = that pass's O_i
+    assert "L3.N0.out <-" not in str(report)  # never a bare, ambiguous name

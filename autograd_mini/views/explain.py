@@ -13,10 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..graph import depending_on, reverse_topological_order
+from ..graph import depending_on, forward_order, reverse_topological_order
 from ..value import Value
 from . import derivation
 from .derivation import DeltaForm, Derivation, DerivationPath
+from .neurons import neuron_boxes, nn_label
 from .paths import PATH_COUNT_CAP, Edge, Path, accumulate, edges_between, edges_from, enumerate_paths, path_counts
 
 DEFAULT_LIMIT = 64
@@ -94,13 +95,18 @@ def explain(
 
 # --- names --------------------------------------------------------------------------------
 def _names(order: list[Value], output: Value, wrt: Value, given: Mapping[Value, str]) -> dict[Value, str]:
-    """`given` names first, then labels where nodes have them; else "out", "wrt", or op name#index."""
+    """`given` names first, then labels where nodes have them; else "out", "wrt", or op name#index.
+
+    In a loss over several examples a neuron's node is named with its example, "L1.N0.out[example 2]",
+    as `draw` and `explore` number them: four passes label four nodes "L1.N0.out".
+    """
+    examples = _pass_examples(output, order)
     names: dict[Value, str] = {}
     for k, node in enumerate(reversed(order)):
         if node in given:
             names[node] = str(given[node])
         elif node.label:
-            names[node] = node.label
+            names[node] = node.label + (f"[example {examples[node]}]" if node in examples else "")
         elif node is output:
             names[node] = "out"
         elif node is wrt:
@@ -110,6 +116,14 @@ def _names(order: list[Value], output: Value, wrt: Value, given: Mapping[Value, 
     for node in (output, wrt):
         names.setdefault(node, given.get(node) or node.label or ("out" if node is output else "wrt"))
     return names
+
+
+def _pass_examples(output: Value, order: list[Value]) -> dict[Value, int]:
+    """The example of each labelled node of a neuron that runs more than once (none in most graphs)."""
+    if not any(nn_label(node.label) for node in order):
+        return {}
+    boxes = neuron_boxes(forward_order(output))  # numbered over the whole graph, as draw does
+    return {v: box.example for v, box in boxes.items() if box.example is not None and nn_label(v.label)}
 
 
 def _factor(e: Edge, names: dict[Value, str]) -> str:
