@@ -17,7 +17,7 @@ from autograd_mini.errors import AutogradMiniError
 from autograd_mini.graph import reverse_topological_order
 from autograd_mini.nn import MLP
 from autograd_mini.nn.losses import mse, squared_error
-from autograd_mini.views.explain import PATH_COUNT_CAP, Edge, Path
+from autograd_mini.views.paths import PATH_COUNT_CAP, Edge, Path
 
 UNARY = {
     "tanh": lambda a: a.tanh(),

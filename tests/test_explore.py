@@ -266,7 +266,7 @@ def test_save_writes_the_page_atomically(tmp_path, monkeypatch):
 def test_repr_html_is_an_isolated_iframe():
     page = explore(Value(2.0) * Value(3.0))
     shown = page._repr_html_()
-    assert shown.startswith("<iframe srcdoc=\"&lt;!DOCTYPE html&gt;")
+    assert shown.startswith("<iframe sandbox=\"allow-scripts\" srcdoc=\"&lt;!DOCTYPE html&gt;")
     assert '"' not in shown.split('srcdoc="', 1)[1].split('" style=', 1)[0]
     assert isinstance(page, Explorer) and "steps" in repr(page)
 
@@ -311,7 +311,8 @@ def test_jupyter_cell_shows_the_explorer_as_html(tmp_path):
     outputs = nb.cells[0].outputs
     assert [o["output_type"] for o in outputs] == ["execute_result"]
     shown = outputs[0]["data"]["text/html"]
-    assert shown.startswith("<iframe srcdoc=") and "explorer-data" in shown and "data-label=&quot;a&quot;" in shown
+    assert shown.startswith('<iframe sandbox="allow-scripts" srcdoc=')
+    assert "explorer-data" in shown and "data-label=&quot;a&quot;" in shown
 
 
 def test_a_graph_backward_cannot_pass_raises_the_engines_error():

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from autograd_mini import Value, explore
+from autograd_mini.graph import forward_order
 from autograd_mini.nn import MLP
 from autograd_mini.nn.losses import squared_error
 
@@ -376,3 +377,40 @@ def test_the_chromium_setting_is_used_and_a_missing_one_found_as_none(monkeypatc
     fake.chmod(0o755)
     monkeypatch.setenv("AUTOGRAD_MINI_CHROMIUM", str(fake))
     assert find_chromium() == str(fake)
+
+
+def test_a_node_of_one_example_says_so_and_steps_to_the_engines_gradients(open_page):
+    """The lecture's loss over four examples: each neuron's pass names its example in the details panel."""
+    model = MLP(3, [4, 4, 1], seed=0)
+    xs = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
+    outs = [model(x) for x in xs]
+    loss = sum((out - y) ** 2 for out, y in zip(outs, [1.0, -1.0, -1.0, 1.0]))
+    page = open_page(explore(loss, max_nodes=400))
+    node = page.page.locator('g.node.value[data-label="L1.N0.out"][data-example="2"]')
+    assert node.count() == 1
+    node.dispatch_event("click")
+    details = page.page.inner_text("#details")
+    assert "example 2" in details.splitlines()[0] and "L1.N0.out[example 2]" in details
+    page.page.keyboard.press("End")
+    loss.backward()
+    shown = page.page.eval_on_selector_all(
+        'g.node.value[data-example="2"]',
+        "gs => gs.map(g => [g.getAttribute('data-label'), g.getAttribute('data-grad')])")
+    expected = {v.label: repr(v.grad) for v in forward_order(outs[2]) if v.label and v.label.endswith(".out")}
+    assert {label: grad for label, grad in shown if label.endswith(".out")} == expected
+
+
+def test_an_injected_inline_script_does_not_run(open_page):
+    """The CSP allows the page's own script by its hash: a second inline script is blocked."""
+    page_html = explore(Value(2.0, label="a") * Value(3.0, label="b")).html()
+    hostile = page_html.replace("</body>", "<script>document.title = 'injected';</script></body>")
+
+    class Saved:  # what open_page loads: an object with .save(path)
+        def save(self, target):
+            Path(target).write_text(hostile, encoding="utf-8")
+            return Path(target)
+
+    page = open_page(Saved())
+    assert page.page.title() != "injected"
+    assert page.step() == 0 and page.page.get_attribute("body", "data-phase") == "start"  # its own script ran
+    page.errors.clear()  # the blocked script is reported on the console as a CSP violation

@@ -66,7 +66,11 @@ def test_graphviz_pure_is_found_without_path(no_system_dot: None) -> None:
 def test_graphviz_pure_is_found_beside_the_interpreter(no_system_dot: None, monkeypatch) -> None:
     """A kernel whose sysconfig scripts folder is elsewhere still finds the program next to python."""
     monkeypatch.setattr(render_module.sysconfig, "get_path", lambda *args, **kwargs: "/nonexistent")
-    found = find_renderer()
+    render_module._sysconfig_scripts.cache_clear()  # asked once per process: ask again under the patch
+    try:
+        found = find_renderer()
+    finally:
+        render_module._sysconfig_scripts.cache_clear()
     assert found is not None and Path(found).parent == Path(sys.executable).parent
 
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from autograd_mini import Drawing, Value, dot, draw
 from autograd_mini.engine import local_derivatives
 from autograd_mini.graph import reverse_topological_order
-from autograd_mini.views.draw import neuron_groups
+from autograd_mini.views.neurons import neuron_groups
 from autograd_mini.views.render import find_renderer
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -101,7 +101,7 @@ def test_value_boxes_show_label_data_and_grad_to_four_digits() -> None:
     assert "grad 1<" in nodes["n5"]
 
 
-def test_unlabelled_value_has_no_label_cell() -> None:
+def test_unlabelled_value_has_no_labelcell() -> None:
     y = Value(1.0) + Value(2.0)
     nodes = nodes_of(draw(y).source)
     assert "<B>" not in nodes["n2"]
@@ -260,7 +260,7 @@ def test_jupyter_repr_is_the_svg() -> None:
     assert isinstance(drawing, Drawing)
     svg = drawing._repr_svg_()
     assert svg is not None and ET.fromstring(svg).tag == f"{SVG_NS}svg"
-    assert "4 nodes, 3 edges" in repr(drawing)
+    assert "4 nodes (3 Values, 1 op), 3 edges" in repr(drawing)
 
 
 @needs_renderer
@@ -411,9 +411,9 @@ def test_committed_figures_match_what_make_figures_draws() -> None:
 
 
 def test_cells_leave_room_for_a_wider_font() -> None:
-    from autograd_mini.views.draw import _cell
+    from autograd_mini.views.dotgraph import cell
 
-    widths = [int(re.search(r'WIDTH="(\d+)"', _cell(text))[1]) for text in ("x", "grad -0.0006013")]
+    widths = [int(re.search(r'WIDTH="(\d+)"', cell(text))[1]) for text in ("x", "grad -0.0006013")]
     # 15 characters at 11 pt in DejaVu Sans (about 0.6 em each) need ~100 pt plus padding
     assert widths[1] >= 15 * 11 * 0.6 + 8 and widths[0] < widths[1]
-    assert 'WIDTH="' in _cell("中文", bold=True) and "<B>中文</B>" in _cell("中文", bold=True)
+    assert 'WIDTH="' in cell("中文", bold=True) and "<B>中文</B>" in cell("中文", bold=True)

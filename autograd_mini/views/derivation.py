@@ -1,56 +1,21 @@
-"""An `nn` MLP's graph read in the derivation's terms, for `explain`.
+"""An `nn` MLP's loss read in the derivation's terms, for `explain`.
 
-`explain` finds the chain rule's paths op by op. When the output is a loss
-E = sum_k 1/2 (t_k - y_k)^2 ((1.4), summed over the outputs by `+`, Python's
-`sum()` or `sum_of`) of sigmoid neurons built by `nn`, this module regroups each
-path into the derivation's factors:
-
-    dE/dy          = y - t            (1.6)   the loss and any sum above it
-    dO_j/dnet_j    = O_j (1 - O_j)    (1.3)   the neuron's sigmoid
-    dnet_l/dO_j    = w_jl             (1.8)   net_l's bias add and dot, folded
-    dnet_j/dw_ij   = O_i              (1.5)   (dnet_j/db_j = 1 for a bias)
-
-so a path reads as (1.9) (an output-layer weight) or (1.10) (a hidden one,
-naming dE/dO_j where the recursion (1.8) uses it). Neurons are found through
-the nn label API (`nn.parse_label`), never a regex. It also gives the delta form
-(delta_j = dE/dnet_j, the package's notation; the derivation recurses on
-dE/dO_j), computed from the graph's own accumulated gradients. No derivative is
-computed here: every number is a product of `engine.local_derivatives`
-factors that `explain` already found.
-
-When a path does not fit (another loss, another activation, extra ops), the
-reading is refused with one line saying why, and `explain` shows the op-by-op
-report.
+Regroups each chain-rule path of a sigmoid MLP with squared error into the
+derivation's factors, dE/dy = y - t (1.6), dO_j/dnet_j = O_j (1 - O_j) (1.3),
+dnet_l/dO_j = w_jl (1.8), dnet_j/dw_ij = O_i (1.5), and gives the delta form;
+every number is a product of the `paths` edges' local derivatives. Where the
+reading does not apply, one line says why.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
-from ..nn.labels import neuron_key, node_label, parse_label
+from ..nn.labels import neuron_key, node_label
 from ..value import Value
-
-
-class Edge(Protocol):
-    """What this module reads of `explain.Edge` (typed structurally: explain imports this module)."""
-
-    consumer: Value
-    position: int
-    input: Value
-    local: float
-
-
-class Path(Protocol):
-    """What this module reads of `explain.Path`."""
-
-    @property
-    def edges(self) -> Sequence[Edge]: ...
-
-    @property
-    def product(self) -> float: ...
+from .neurons import nn_label
+from .paths import Edge, Edges, Path
 
 _SUMS = ("add", "sum")
 _LETTERS = ("j", "l", "m", "n", "p", "q", "r", "s")
@@ -108,14 +73,14 @@ def applies(output: Value, wrt: Value, order: list[Value]) -> bool:
     """Whether `explain` should try this reading: wrt is an nn parameter or node, or feeds nn neurons."""
     if output is wrt:
         return False
-    return parse_label(wrt.label) is not None or any(_role(node) for node in order)
+    return nn_label(wrt.label) is not None or any(_role(node) for node in order)
 
 
 def read(
     output: Value,
     wrt: Value,
     order: list[Value],
-    edges: dict[Value, list[Edge]],
+    edges: Edges,
     grads: dict[Value, float],
     paths: list[Path],
 ) -> Derivation:
@@ -140,7 +105,7 @@ def describe_node(node: Value, groups: dict[Value, str] | None = None) -> str | 
     `groups` (from `neurons.neuron_groups`) lets a neuron's unlabelled `dot`
     node be named too. For node inspectors such as `explore`'s.
     """
-    parsed = parse_label(node.label)
+    parsed = nn_label(node.label)
     if parsed is None:
         neuron = (groups or {}).get(node)
         if neuron is None or node.op is None or node.op.name != "dot":
@@ -153,7 +118,9 @@ def describe_node(node: Value, groups: dict[Value, str] | None = None) -> str | 
     if parsed.part == "b":
         return f"b_j, j = {j}: the bias added to net_j (1.1)"
     if parsed.part == "net":
-        return f"net_j = sum_i w_ij O_i + b_j, j = {j}   (1.1)"
+        # nn builds net_j as dot(w, O) + b_j, or as the dot alone when the neuron has no bias
+        bias = " + b_j" if node.op is not None and node.op.name == "add" else " (no bias)"
+        return f"net_j = sum_i w_ij O_i{bias}, j = {j}   (1.1)"
     op = node.op.name if node.op is not None else "no op"
     if op == "sigmoid":
         return f"O_j = phi(net_j) = 1 / (1 + e^(-net_j)), j = {j}   (1.2)"
@@ -162,12 +129,12 @@ def describe_node(node: Value, groups: dict[Value, str] | None = None) -> str | 
 
 # --- one path, regrouped at the neurons' net_j and O_j nodes ---------------------------------
 def _role(node: Value) -> str | None:
-    parsed = parse_label(node.label)
+    parsed = nn_label(node.label)
     return parsed.part if parsed is not None and parsed.part in ("net", "out") else None
 
 
 def _neuron(node: Value) -> str:
-    parsed = parse_label(node.label)
+    parsed = nn_label(node.label)
     assert parsed is not None
     return parsed.neuron_name
 
@@ -180,7 +147,7 @@ def _read_path(path: Path, output: Value) -> DerivationPath | str:
     if _role(output) is not None:
         return f"the output {output.label} is a neuron's node, not a loss E (1.4)"
     cuts = [0] + [k for k in range(1, len(nodes) - 1) if _role(nodes[k])] + [len(nodes) - 1]
-    neurons = [_neuron(n) for n in nodes if parse_label(n.label) is not None]
+    neurons = [_neuron(n) for n in nodes if nn_label(n.label) is not None]
     neurons = list(dict.fromkeys(neurons))  # top first, each once
     symbols = {name: _letter(len(neurons) - 1 - k) for k, name in enumerate(neurons)}
     factors: list[Factor] = []
@@ -208,7 +175,7 @@ def _w(source: str, target: str) -> str:
 
 
 def _segment(
-    top: Value, bottom: Value, seg: list[Edge], at_loss: bool, symbols: dict[str, str], legend: list[str]
+    top: Value, bottom: Value, seg: tuple[Edge, ...], at_loss: bool, symbols: dict[str, str], legend: list[str]
 ) -> Factor | str:
     """The factor for the edges between two consecutive named points of a path."""
     value = math.prod(e.local for e in seg)
@@ -228,7 +195,7 @@ def _segment(
     return f"between {names} the path is not one of the derivation's factors"
 
 
-def _loss_factor(bottom: Value, seg: list[Edge], value: float, names: str) -> Factor | str:
+def _loss_factor(bottom: Value, seg: tuple[Edge, ...], value: float, names: str) -> Factor | str:
     """dE/dy = y - t (1.6): a squared_error at y, under nothing but sums (1.4)."""
     ops = [e.consumer.op.name if e.consumer.op else "leaf" for e in seg]
     sums_only = all(op in _SUMS and e.local == 1.0 for op, e in zip(ops[:-1], seg, strict=False))
@@ -243,7 +210,8 @@ def _loss_factor(bottom: Value, seg: list[Edge], value: float, names: str) -> Fa
 
 
 def _net_factor(
-    top: Value, bottom: Value, seg: list[Edge], value: float, names: str, symbols: dict[str, str], legend: list[str]
+    top: Value, bottom: Value, seg: tuple[Edge, ...], value: float, names: str, symbols: dict[str, str],
+    legend: list[str],
 ) -> Factor | str:
     """dnet_j/dw_ij = O_i (1.5), dnet_l/dO_j = w_jl (1.8) or dnet_j/db_j = 1: net_j's add and dot folded."""
     s = symbols[_neuron(top)]
@@ -297,10 +265,10 @@ def _not_sigmoid(out: Value) -> str:
 
 # --- the delta form: delta_j = dE/dnet_j from the accumulated gradients --------------------------
 def delta_form(
-    wrt: Value, order: list[Value], edges: dict[Value, list[Edge]], grads: dict[Value, float]
+    wrt: Value, order: list[Value], edges: Edges, grads: dict[Value, float]
 ) -> DeltaForm | str | None:
     """delta_j and dE/dw_ij = delta_j O_i (1.5) for an nn weight or bias; else why not (None: not a parameter)."""
-    parsed = parse_label(wrt.label)
+    parsed = nn_label(wrt.label)
     if parsed is None or parsed.part not in ("w", "b"):
         return None
     neuron = parsed.neuron_name
@@ -353,7 +321,7 @@ def _hidden_lines(
     neuron: str,
     consumers: list[Edge],
     order: list[Value],
-    edges: dict[Value, list[Edge]],
+    edges: Edges,
     grads: dict[Value, float],
     sigmoid_local: float,
 ) -> list[str] | str:
@@ -380,7 +348,7 @@ def _hidden_lines(
             "   (1.3)"]
 
 
-def _net_of(dot_node: Value, order: list[Value], edges: dict[Value, list[Edge]]) -> Value | None:
+def _net_of(dot_node: Value, order: list[Value], edges: Edges) -> Value | None:
     """The net_l node a next-layer dot feeds (the dot itself when the neuron has no bias)."""
     if dot_node.op is None or dot_node.op.name != "dot":
         return None

@@ -1,24 +1,9 @@
 """`explain(output, wrt)`: a gradient taken apart into the chain rule's paths.
 
-d output / d wrt is a sum over every path from `wrt` up to `output` of the
-product of the local derivatives on the path's edges: the chain rule of (1.5)
-and (1.10), summed over paths as the total derivative (1.8) says. `explain`
-lists those paths with their numbers. Local derivatives come only from
-`engine.local_derivatives(node)`, i.e. from the op's row of the derivative
-table with upstream gradient 1: there is no derivative formula in this file.
-
-Graphs with more than `limit` paths (their number can grow exponentially with
-depth) are summarised instead by node-level accumulation, the recursion (1.8)
-run over the nodes in reverse topological order, as backward does.
-
-Path counts saturate at PATH_COUNT_CAP, so a graph with astronomically many
-paths (`y = y * y` repeated) costs time linear in its size.
-
-For a weight or bias of an `nn` MLP with sigmoid neurons and squared error,
-each path is shown in the derivation's own factors (dE/dy = y - t (1.6),
-dO_j/dnet_j = O_j (1 - O_j) (1.3), ...; see `derivation.py`), with the delta
-form delta_j = dE/dnet_j and dE/dw_ij = delta_j * O_i. When that reading does
-not apply, one line says why and the op-by-op report stays.
+Lists every path from `wrt` to `output` with the product of its local
+derivatives, (1.5), (1.10), summed as (1.8) says (the paths come from `paths`).
+Over `limit` paths it shows the node-level accumulation (1.8) instead; for an
+`nn` parameter it adds the derivation's reading and delta form (`derivation`).
 """
 
 from __future__ import annotations
@@ -26,44 +11,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Literal
 
-from ..engine import local_derivatives
-from ..graph import depending_on, reverse_topological_order
+from ..graph import depending_on, forward_order, reverse_topological_order
 from ..value import Value
 from . import derivation
 from .derivation import DeltaForm, Derivation, DerivationPath
+from .neurons import neuron_boxes, nn_label
+from .paths import PATH_COUNT_CAP, Edge, Path, accumulate, edges_between, edges_from, enumerate_paths, path_counts
 
 DEFAULT_LIMIT = 64
-PATH_COUNT_CAP = 10**15  # path counts saturate here: exact counts can have thousands of digits
-
-
-@dataclass(frozen=True)
-class Edge:
-    """One edge of the graph: `input` is input number `position` of `consumer`.
-
-    `local` is d consumer / d input at the current values, read from the op's
-    row of the table with g = 1 (`engine.local_derivatives`).
-    """
-
-    consumer: Value
-    position: int
-    input: Value
-    local: float
-
-
-@dataclass(frozen=True)
-class Path:
-    """A path from `wrt` to `output`, its edges listed from `output` down to `wrt`
-    (the order the chain rule (1.10) is written in), and their product."""
-
-    edges: tuple[Edge, ...]
-    product: float
-
-    @property
-    def factors(self) -> list[float]:
-        """The local derivative on each edge, output end first."""
-        return [e.local for e in self.edges]
 
 
 @dataclass
@@ -82,7 +39,7 @@ class Explanation:
     wrt: Value
     total: float
     path_count: int
-    method: str
+    method: Literal["paths", "accumulation"]
     limit: int
     paths: list[Path] = field(default_factory=list)
     contributions: list[tuple[Edge, float, float]] = field(default_factory=list)
@@ -118,16 +75,15 @@ def explain(
     shown = _names(order, output, wrt, names or {})
     if not order:
         return Explanation(output, wrt, 0.0, 0, "paths", limit, names=shown)
-    members = set(order)
-    edges = {node: _edges_into(node, wrt, members) for node in order}
-    count = _path_counts(order, edges, wrt)
-    grads = _accumulate(order, edges)
+    edges = edges_between(order, wrt)
+    count = path_counts(order, edges, wrt)
+    grads = accumulate(order, edges)
     if count[output] <= limit:
-        paths = _enumerate_paths(output, wrt, edges, count)
+        paths = enumerate_paths(output, wrt, edges, count)
         result = Explanation(output, wrt, math.fsum(p.product for p in paths), count[output], "paths", limit, paths)
     else:
         result = Explanation(output, wrt, grads.get(wrt, 0.0), count[output], "accumulation", limit)
-        for e in _edges_from(wrt, order, edges):
+        for e in edges_from(wrt, order, edges):
             upstream = grads.get(e.consumer, 0.0)
             result.contributions.append((e, upstream, upstream * e.local))
     result.names = shown
@@ -137,85 +93,20 @@ def explain(
     return result
 
 
-# --- the graph between wrt and output --------------------------------------------------
-def _edges_into(node: Value, wrt: Value, members: set[Value]) -> list[Edge]:
-    """The differentiable edges from node's inputs that lie between wrt and output."""
-    if node is wrt:  # paths start here
-        return []
-    locals_ = local_derivatives(node)
-    return [
-        Edge(node, p, x, float(d))
-        for p, (x, d) in enumerate(zip(node.inputs, locals_, strict=True))
-        if d is not None and x in members
-    ]
-
-
-def _edges_from(wrt: Value, order: list[Value], edges: dict[Value, list[Edge]]) -> list[Edge]:
-    return [e for node in reversed(order) for e in edges[node] if e.input is wrt]
-
-
-def _path_counts(order: list[Value], edges: dict[Value, list[Edge]], wrt: Value) -> dict[Value, int]:
-    """Number of paths from wrt to each node, saturated at PATH_COUNT_CAP (ints stay small)."""
-    count = {wrt: 1}
-    for node in reversed(order):
-        if node is not wrt:
-            count[node] = min(PATH_COUNT_CAP, sum(count[e.input] for e in edges[node]))
-    return count
-
-
-def _accumulate(order: list[Value], edges: dict[Value, list[Edge]]) -> dict[Value, float]:
-    """d output / d node for every node, by the recursion (1.8) in reverse topological order."""
-    grads = {order[0]: 1.0}
-    for node in order:
-        g = grads.get(node)
-        if g is None:
-            continue
-        for e in edges[node]:
-            grads[e.input] = grads.get(e.input, 0.0) + g * e.local
-    return grads
-
-
-def _enumerate_paths(output: Value, wrt: Value, edges: dict[Value, list[Edge]], count: dict[Value, int]) -> list[Path]:
-    """Every path from output down to wrt, by an explicit stack (no recursion).
-
-    A partial path is a linked list (edge, rest) so extending it costs O(1)
-    however deep the graph is.
-    """
-    paths = []
-    stack: list[tuple[Value, Any]] = [(output, None)]
-    while stack:
-        node, link = stack.pop()
-        if node is wrt:
-            paths.append(_materialize(link))
-            continue
-        for e in reversed(edges[node]):
-            if count[e.input]:
-                stack.append((e.input, (e, link)))
-    return paths
-
-
-def _materialize(link: Any) -> Path:
-    """A Path from a linked list whose head is the edge nearest wrt."""
-    reversed_edges = []
-    while link is not None:
-        edge, link = link
-        reversed_edges.append(edge)
-    reversed_edges.reverse()
-    product = 1.0
-    for e in reversed_edges:
-        product *= e.local
-    return Path(tuple(reversed_edges), product)
-
-
 # --- names --------------------------------------------------------------------------------
 def _names(order: list[Value], output: Value, wrt: Value, given: Mapping[Value, str]) -> dict[Value, str]:
-    """`given` names first, then labels where nodes have them; else "out", "wrt", or op name#index."""
-    names = {}
+    """`given` names first, then labels where nodes have them; else "out", "wrt", or op name#index.
+
+    In a loss over several examples a neuron's node is named with its example, "L1.N0.out[example 2]",
+    as `draw` and `explore` number them: four passes label four nodes "L1.N0.out".
+    """
+    examples = _pass_examples(output, order)
+    names: dict[Value, str] = {}
     for k, node in enumerate(reversed(order)):
         if node in given:
             names[node] = str(given[node])
         elif node.label:
-            names[node] = node.label
+            names[node] = node.label + (f"[example {examples[node]}]" if node in examples else "")
         elif node is output:
             names[node] = "out"
         elif node is wrt:
@@ -225,6 +116,14 @@ def _names(order: list[Value], output: Value, wrt: Value, given: Mapping[Value, 
     for node in (output, wrt):
         names.setdefault(node, given.get(node) or node.label or ("out" if node is output else "wrt"))
     return names
+
+
+def _pass_examples(output: Value, order: list[Value]) -> dict[Value, int]:
+    """The example of each labelled node of a neuron that runs more than once (none in most graphs)."""
+    if not any(nn_label(node.label) for node in order):
+        return {}
+    boxes = neuron_boxes(forward_order(output))  # numbered over the whole graph, as draw does
+    return {v: box.example for v, box in boxes.items() if box.example is not None and nn_label(v.label)}
 
 
 def _factor(e: Edge, names: dict[Value, str]) -> str:

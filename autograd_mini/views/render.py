@@ -1,25 +1,10 @@
 """Finding a Graphviz `dot` and running it, with its output captured.
 
-`draw` builds DOT text with the `graphviz` package but renders it here, so
-that a fresh `pip install` renders with no system package: the lookup tries,
-in order,
-
-1. the environment variable AUTOGRAD_MINI_DOT (a path or a command name of
-   any dot-compatible program; if set, it must work: it is never skipped),
-2. `dot` on PATH (a system Graphviz),
-3. `graphviz-pure` (the self-contained port from PyPI, a dependency of
-   autograd_mini): first in this interpreter's scripts folder and beside
-   `sys.executable`, so it is found from an unactivated venv or a Jupyter
-   kernel, then in the user scripts folder, then on PATH.
-
-The renderer runs with stdout and stderr captured and a timeout: warnings are
-logged at DEBUG level on the "autograd_mini.render" logger and never printed;
-a failure raises `RenderError` carrying the renderer's own message. It runs
-in its own process group (a timeout kills a wrapper's children too), its
-output is capped, its address space is capped where the OS allows, and an
-SVG or PNG must be one even when it exits 0. The limits agree: the largest
-graph `draw` allows by default (500 nodes) lays out with the reduced effort
-below in about 2 s and 160 MB, far inside the 60 s timeout and 2 GB cap.
+The lookup: AUTOGRAD_MINI_DOT (if set, it must work), then `dot` on PATH, then
+the `graphviz-pure` wheel (this interpreter's scripts folders first, so an
+unactivated venv or a Jupyter kernel finds it). The renderer runs in its own
+process group with a timeout and capped output and memory; its warnings go to
+the DEBUG log, its failures into a `RenderError`.
 """
 
 from __future__ import annotations
@@ -34,6 +19,7 @@ import sys
 import sysconfig
 import threading
 import time
+from functools import cache
 from pathlib import Path
 from typing import IO
 
@@ -128,14 +114,28 @@ def find_graphviz_pure() -> str | None:
 def _script_folders() -> list[Path]:
     """Where pip puts console programs for this interpreter, most specific first."""
     folders: list[Path] = []
-    candidates = [sysconfig.get_path("scripts"), os.path.dirname(sys.executable)]
-    user_scheme = f"{os.name}_user"
-    if user_scheme in sysconfig.get_scheme_names():
-        candidates.append(sysconfig.get_path("scripts", user_scheme))
+    with _SYSCONFIG_LOCK:
+        scripts, *user_scripts = _sysconfig_scripts()
+    candidates = [scripts, os.path.dirname(sys.executable), *user_scripts]
     for candidate in candidates:
         if candidate and Path(candidate) not in folders:
             folders.append(Path(candidate))
     return folders
+
+
+# sysconfig fills its tables on first use without a lock: two threads rendering at once in a fresh
+# process could read them half-filled (AttributeError 'userbase'). Asked once, under this lock.
+_SYSCONFIG_LOCK = threading.Lock()
+
+
+@cache
+def _sysconfig_scripts() -> tuple[str, ...]:
+    """This interpreter's scripts folder, then its user scripts folder (call under _SYSCONFIG_LOCK)."""
+    user_scheme = f"{os.name}_user"
+    folders = [sysconfig.get_path("scripts")]
+    if user_scheme in sysconfig.get_scheme_names():
+        folders.append(sysconfig.get_path("scripts", user_scheme))
+    return tuple(folders)
 
 
 def require_renderer() -> str:

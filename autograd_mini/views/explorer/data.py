@@ -1,23 +1,10 @@
-"""The explorer's data: both passes of a graph as steps, computed from the table rows.
+"""The explorer's data: both passes of a graph as steps, every number computed here.
 
-`explore` (explore.py) shows a graph one step at a time; this module computes
-everything it shows, so the page itself does no calculus:
-
-- forward steps, one per op node in topological order (inputs first): the
-  node's value from its inputs, as the op's forward computed it (`.data`);
-- backward steps, one per node with inputs in the engine's backward order
-  (`engine.backward_order`, root first, constants skipped): the node's gradient g,
-  and for each input the local derivative from the op's row
-  (`engine.local_derivatives`), the contribution the row's rule returns
-  (`op.vjp(g, ...)`, the product g x local of (1.5)) and the input's running
-  sum (1.8). The sums are the engine's, in the engine's order, so the last
-  step shows exactly the `.grad` a fresh `backward()` leaves;
-- per node: what it is, its op's rule in words, the `explain` report (its
-  chain-rule paths to the root) and, for a neuron of a sigmoid MLP with
-  squared error, its row of `delta_table`.
-
-Numbers are embedded as text: `fmt` for display and `repr` for the exact
-gradient carried by `data-grad`.
+Forward steps, one per op node inputs first (the `.data` the op computed);
+backward steps, one per node in the engine's backward order, each input's local
+derivative (`engine.local_derivatives`), the contribution the row's vjp returns
+(g x local, (1.5)) and the running sum (1.8); per node its rule in words, its
+`explain` report and its delta-table row. Nothing here writes to the graph.
 """
 
 from __future__ import annotations
@@ -29,6 +16,7 @@ from typing import Any
 from ...engine import backward_order, gradients, local_derivatives
 from ...value import Value
 from ..derivation import describe_node
+from ..dotgraph import number  # as the graph's boxes show it
 from ..explain import explain
 
 # The rule of each op in words, for the details panel. The numbers always come from
@@ -59,11 +47,6 @@ _SHOWN_OPERANDS = 6
 _SHOWN_LEAVES = 12
 
 
-def fmt(x: float) -> str:
-    """A number as the graph boxes show it (4 significant digits, as `draw` does)."""
-    return f"{x:.4g}"
-
-
 def num(x: float) -> str:
     """A number in the step texts (6 significant digits, as `explain` does)."""
     return f"{x:.6g}"
@@ -83,23 +66,26 @@ class Walkthrough:
 
 
 def walkthrough(root: Value, order: list[Value], ids: dict[Value, str], names: dict[Value, str],
-                neurons: dict[Value, str], delta_rows: dict[Value, str]) -> Walkthrough:
+                neurons: dict[Value, str], delta_rows: dict[Value, str],
+                examples: dict[Value, int] | None = None) -> Walkthrough:
     """The steps of both passes over `order` (inputs first), with each node's details.
 
     `ids` are the DOT node names (n0, n1, ...), `names` what texts call a node,
-    `neurons` maps nodes to their neuron ("L1.N0") and `delta_rows` nodes to
-    the text of their neuron's delta-table row.
+    `neurons` maps nodes to their neuron ("L1.N0"), `delta_rows` nodes to the
+    text of their neuron's delta-table row and `examples` nodes to the example
+    (forward pass) they belong to, in a loss summed over several.
     """
+    examples = examples or {}
     # The engine's own pass first: it raises the engine's typed error if backward would fail.
     gradients(root, order)
     w = Walkthrough(names)
     for v in order:
-        w.nodes[ids[v]] = _node_info(root, v, names, neurons, delta_rows)
+        w.nodes[ids[v]] = _node_info(root, v, names, neurons, delta_rows, examples.get(v))
     ops_in_order = [v for v in order if v.op is not None]
     for k, v in enumerate(ops_in_order, 1):
-        w.steps.append(_forward_step(v, k, len(ops_in_order), ids, names))
+        w.steps.append(_forward_step(v, k, len(ops_in_order), ids, names, examples.get(v)))
     w.backward_start = len(w.steps)
-    w.steps += _backward_steps(root, ids, names)
+    w.steps += _backward_steps(root, ids, names, examples)
     w.steps.append(_final_step(root, order, ids, names, w.steps))
     return w
 
@@ -130,7 +116,7 @@ def _forward_text(v: Value, names: dict[Value, str]) -> str:
 
 
 def _node_info(root: Value, v: Value, names: dict[Value, str], neurons: dict[Value, str],
-               delta_rows: dict[Value, str]) -> dict[str, Any]:
+               delta_rows: dict[Value, str], example: int | None) -> dict[str, Any]:
     """The details panel's content for one node."""
     if v.op is None and not v.requires_grad:
         kind, rule = "constant", "a constant (requires_grad=False): its value is given, it gets no gradient"
@@ -143,27 +129,30 @@ def _node_info(root: Value, v: Value, names: dict[Value, str], neurons: dict[Val
         rule = RULES.get(v.op.name, f"the rule of the {v.op.name!r} row of the derivative table")
     neuron = neurons.get(v)
     return {
-        "name": names[v], "kind": kind, "data": num(v.data), "shown": fmt(v.data), "forward": forward, "rule": rule,
+        "name": names[v], "kind": kind, "data": num(v.data), "shown": number(v.data), "forward": forward, "rule": rule,
         "explain": str(explain(root, v, names=names)),  # in the page's names
         "neuron": neuron, "symbol": describe_node(v, neurons), "delta": delta_rows.get(v),
-        "constant": not v.requires_grad,
+        "constant": not v.requires_grad, "example": example,
     }
 
 
-def _forward_step(v: Value, k: int, total: int, ids: dict[Value, str], names: dict[Value, str]) -> dict[str, Any]:
+def _forward_step(v: Value, k: int, total: int, ids: dict[Value, str], names: dict[Value, str],
+                  example: int | None) -> dict[str, Any]:
     assert v.op is not None
     op_id = ids[v] + "_op"
+    of_example = "" if example is None else f" (example {example})"
     return {
         "phase": "forward", "node": ids[v],
-        "title": f"Forward {k}/{total}: {names[v]} = {v.op.name}(...)",
+        "title": f"Forward {k}/{total}: {names[v]} = {v.op.name}(...){of_example}",
         "lines": [_forward_text(v, names), f"{v.op.name}: {RULES.get(v.op.name, 'a row of the table')}"],
-        "data": {ids[v]: fmt(v.data)}, "grad": {},
+        "data": {ids[v]: number(v.data)}, "grad": {},
         "edges": [[ids[x], op_id] for x in v.inputs] + [[op_id, ids[v]]],
         "receivers": [ids[x] for x in v.inputs], "reveal": [],
     }
 
 
-def _backward_steps(root: Value, ids: dict[Value, str], names: dict[Value, str]) -> list[dict[str, Any]]:
+def _backward_steps(root: Value, ids: dict[Value, str], names: dict[Value, str],
+                    examples: dict[Value, int]) -> list[dict[str, Any]]:
     """One step per node with inputs, root first, replaying the engine's sums (1.5), (1.8)."""
     interior, _ = backward_order(root)
     if not root.requires_grad:  # a constant root: backward does nothing at all
@@ -177,7 +166,10 @@ def _backward_steps(root: Value, ids: dict[Value, str], names: dict[Value, str])
     consumers = _consumer_counts(interior)
     steps = []
     for k, v in enumerate(interior, 1):
-        steps.append(_backward_step(root, v, k, len(interior), grads, seen_consumers, consumers, ids, names))
+        step = _backward_step(root, v, k, len(interior), grads, seen_consumers, consumers, ids, names)
+        if v in examples:
+            step["title"] += f" (example {examples[v]})"
+        steps.append(step)
     return steps
 
 
@@ -205,7 +197,7 @@ def _backward_step(root: Value, v: Value, k: int, total: int, grads: dict[Value,
     head = (f"g = d {names[root]}/d {name} = 1, the seed" if v is root
             else f"g = d {names[root]}/d {name} = {num(g)}: complete, every consumer has added its term (1.8)")
     lines = [head, f"{v.op.name}: {RULES.get(v.op.name, 'a row of the table')}"]
-    step = {"phase": "backward", "node": ids[v], "title": f"Backward {k}/{total}: {name} ({v.op.name})",
+    step: dict[str, Any] = {"phase": "backward", "node": ids[v], "title": f"Backward {k}/{total}: {name} ({v.op.name})",
             "lines": lines, "data": {}, "grad": {ids[v]: _grad(g)},
             "edges": [[ids[x], ids[v] + "_op"] for x in v.inputs], "receivers": [], "reveal": [ids[v] + "_op"]}
     if g == 0.0:
@@ -272,4 +264,4 @@ def _some(nodes: list[Value], names: dict[Value, str], limit: int = 8) -> str:
 def _grad(g: float) -> list[str]:
     """[display text, exact text]: the box shows the first, data-grad carries the second."""
     g = float(g)
-    return [fmt(g), repr(g) if math.isfinite(g) else str(g)]
+    return [number(g), repr(g) if math.isfinite(g) else str(g)]

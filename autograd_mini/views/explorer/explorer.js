@@ -1,5 +1,5 @@
 // The explorer page's script: shows precomputed steps; it does no calculus.
-// Every number comes from Python (autograd_mini/explore_data.py) in the JSON
+// Every number comes from Python (autograd_mini/views/explorer/data.py) in the JSON
 // block #explorer-data. State after k steps = the leaves' data, then the
 // changes of steps 1..k applied in order.
 (function () {
@@ -145,7 +145,8 @@
     var state = stateAt(step);
     panel.textContent = "";
     var h = document.createElement("h2");
-    h.textContent = info.name + "  (" + info.kind + ")";
+    var ofExample = info.example !== null && info.example !== undefined ? ", example " + info.example : "";
+    h.textContent = info.name + "  (" + info.kind + ofExample + ")";
     panel.appendChild(h);
     var grad = state.grad[id];
     var gradText = info.constant ? "none: a constant (requires_grad=False) gets no gradient"
@@ -154,6 +155,9 @@
       ["data", info.data], ["grad now", gradText],
       ["forward", info.forward], ["rule", info.rule]
     ];
+    if (info.example !== null && info.example !== undefined) {
+      facts.push(["example", "example " + info.example + " (its own forward pass; the weights are shared)"]);
+    }
     if (info.neuron) { facts.push(["neuron", info.neuron]); }
     if (info.symbol) { facts.push(["in (1.1)-(1.10)", info.symbol]); }
     var dl = document.createElement("dl");

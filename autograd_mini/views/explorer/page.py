@@ -1,83 +1,53 @@
 """`explore`: watch backpropagation step by step in one self-contained HTML page.
 
-`explore(root)` lays the graph out exactly as `draw` does (the same DOT,
-rendered to SVG by the same renderer) and adds a step control through both
-passes: the forward pass node by node in topological order, then the backward
-pass one node's rule per step in the engine's backward order, showing
-g x local = contribution (1.5) and each running sum (1.8). Clicking a node
-shows its data and gradient, its op's rule in words, its chain-rule paths to
-the root (the `explain` report) and, given `model`, `x` and `t` of a sigmoid
-MLP with squared error, its neuron's row of `delta_table`. Every number is
-computed in Python (explore_data.py) and embedded as JSON; the page's
-JavaScript (explorer.js, package data) only shows them.
-
-The layout is `draw`'s, "LR" or "TB", whichever shows the graph larger in a
-usual window. A graph that fits the window whole with its text about as large
-as drawn (9px or more) is shown whole, centred, at the start and at the end; a
-bigger one starts at a readable scale at the first node computed, and each
-step brings its node into sight. The Fit button always shows the whole graph.
-
-The page makes no network request (a Content-Security-Policy forbids any), so
-it works offline, from a file or an e-mail attachment.
-
-While it draws the page, `explore` briefly sets every `.grad` of the graph to
-a wide placeholder (so each box has room for any gradient the page writes into
-it) and puts them back before it returns: do not run it on a graph another
-thread is differentiating at the same time.
-
-The page's contract, for tests and users who drive it:
-- `<body data-step="k" data-steps="n">`: k steps of n taken (0 = the start,
-  where only the leaves have values; `n` = the end, where every gradient is
-  the one `backward()` leaves);
-- buttons `#prev`, `#next`, `#reset`, `#play` (with a `#speed` select) and
-  `#backward` (jump to the start of the backward pass); keys ArrowRight,
-  ArrowLeft, Home, End, `b` and space do the same;
-- every Value's SVG element (`g.node.value`) carries `data-node` (its stable
-  DOT name n0, n1, ... inputs first), `data-label` (its label, or "#k", its
-  number in backward's order shown in its box) and `data-grad` (the gradient
-  shown at the current step, as Python's repr of the float; empty until the
-  backward pass reaches the node, and always empty for a constant,
-  requires_grad=False, which backward() never gives a gradient: its box reads
-  "const: no grad" and carries the class `constant`);
-- `#details` is the panel filled when a node is clicked; `#step-text` says
-  what the current step does.
+The page shows `draw`'s layout of the graph and steps through the forward pass
+node by node, then the backward pass one node's rule per step: g x local =
+contribution (1.5) and each running sum (1.8). Every number is computed in
+Python (`data`); explorer.js only shows them. The page's DOM contract, for
+tests and users who drive it, is in docs/explorer.md.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import json
 import math
 import re
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ...files import atomic_write
 from ...graph import forward_order, reverse_topological_order
+from ...nn import MLP, NeuronDelta
 from ...value import Value
+from ..dotgraph import Style, displayable
+from ..draw import DEFAULT_MAX_NODES, NodeCount, check_max_nodes, count_nodes, draw_styled, refuse_over_max_nodes
+from ..neurons import neuron_boxes, nn_label, node_examples
+from ..render import RenderError
 from .data import Walkthrough, num, walkthrough
 
-# As `draw`'s (viz.DEFAULT_MAX_NODES, checked equal by the tests): viz is not imported
-# here, so `import autograd_mini` stays free of graphviz until a graph is drawn.
-DEFAULT_MAX_NODES = 500
-
-# Wide enough for any gradient text ("-8.888e-308"), so a box fits every running sum.
-_WIDEST_GRAD = -8.888e-308
+# Wide enough for any gradient text the page writes into a box (a running sum), so each fits.
+_WIDEST_GRAD = f"{-8.888e-308:.4g}"
 _IFRAME_HEIGHT = 640
 # The graph area of a 1400 x 900 window beside the details panel, in CSS pixels: `rankdir=None`
 # picks the layout that shows the graph largest there.
 _NOMINAL_AREA = (960.0, 760.0)
-_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
+# The page's one script runs by its hash: no other inline script (an injected one) may run.
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src '{script_hash}'; img-src data:"
 
 
 class Explorer:
     """An explorer page for one graph: `.html()`, `.save(path)`, and inline display in Jupyter."""
 
-    def __init__(self, svg: str, data: Walkthrough, title: str) -> None:
+    def __init__(self, svg: str, data: Walkthrough, title: str, count: NodeCount) -> None:
         self.svg = svg
         self.data = data
         self.title = title
+        self.count = count
 
     @property
     def steps(self) -> int:
@@ -87,11 +57,11 @@ class Explorer:
     def html(self) -> str:
         """The whole page: one HTML document with the SVG, CSS, JavaScript and data inline."""
         css = _package_text("explorer.css")
-        js = _package_text("explorer.js")
-        title = html.escape(self.title)
+        script = "\n" + _package_text("explorer.js") + "\n"
         return _PAGE.format(
-            csp=_CSP, title=title, css=css, steps=self.steps, svg=self.svg, data=script_json(self.data.payload()),
-            js=js, backward=self.data.backward_start,
+            csp=_CSP.format(script_hash=script_hash(script)), title=html.escape(self.title), css=css,
+            steps=self.steps, svg=self.svg, data=script_json(self.data.payload()), script=script,
+            backward=self.data.backward_start,
         )
 
     def save(self, path: str | Path) -> Path:
@@ -99,41 +69,40 @@ class Explorer:
         return atomic_write(path, self.html())
 
     def _repr_html_(self) -> str:
-        """The page in an iframe, so its ids, styles and script stay apart from the notebook's."""
+        """The page in a sandboxed iframe (scripts only: no access to the notebook, no forms, no popups)."""
         doc = html.escape(self.html(), quote=True)
-        return (f'<iframe srcdoc="{doc}" style="width: 100%; height: {_IFRAME_HEIGHT}px; border: 1px solid #ccc" '
+        return (f'<iframe sandbox="allow-scripts" srcdoc="{doc}" '
+                f'style="width: 100%; height: {_IFRAME_HEIGHT}px; border: 1px solid #ccc" '
                 f'title="{html.escape(self.title)}"></iframe>')
 
     def __repr__(self) -> str:
-        nodes = len(self.data.nodes)
         forward = self.data.backward_start
-        return (f"<Explorer: {nodes} nodes, {self.steps} steps ({forward} forward, "
+        return (f"<Explorer: {self.count}, {self.steps} steps ({forward} forward, "
                 f"{self.steps - forward - 1} backward, 1 final); .save('graph.html') writes the page>")
 
 
 def explore(
     root: Value,
     *,
-    model: Any = None,
-    x: Any = None,
-    t: Any = None,
+    model: MLP | None = None,
+    x: Sequence[float] | None = None,
+    t: float | Sequence[float] | None = None,
     max_nodes: int = DEFAULT_MAX_NODES,
-    rankdir: str | None = None,
+    rankdir: Literal["LR", "TB"] | None = None,
 ) -> Explorer:
     """An interactive page stepping through the forward and backward pass of `root`'s graph.
 
     Args:
-        root:      the output Value (usually the loss); `root`'s graph is not changed
-                   and its `.grad`s are not touched: the page shows the gradients a
-                   fresh `root.backward()` leaves.
+        root:      the output Value (usually the loss). Nothing of its graph is
+                   written, not even temporarily: the page shows the gradients
+                   a fresh `root.backward()` leaves, computed apart.
         model, x, t: optionally the sigmoid `nn.MLP` whose loss `root` is, its input
                    and target: the details of each neuron's nodes then show its row of
                    `delta_table(model, x, t)` (net_j, O_j, dE/dO_j, delta_j, (1.1)-(1.8)).
-        max_nodes: refuse graphs with more drawn nodes (Values plus ops) than this,
-                   as `draw` does.
+        max_nodes: refuse graphs with more drawn nodes (Value boxes plus op
+                   nodes, counted as `draw` counts them) than this.
         rankdir:   `draw`'s "LR" or "TB"; None (the default) lays the graph out both
-                   ways and keeps the one that shows it largest in a usual window
-                   (a small graph then fits whole at a readable size).
+                   ways and keeps the one that shows it largest in a usual window.
 
     Raises TypeError for a root that is not a Value or a model without x and t,
     ValueError for a graph over max_nodes, and the engine's error if backward
@@ -141,18 +110,10 @@ def explore(
     """
     if not isinstance(root, Value):
         raise TypeError(f"explore needs a Value, got {type(root).__name__}")
-    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
-        raise ValueError(f"explore: max_nodes must be a positive int, got {max_nodes!r}")
-    from ..draw import drawn_node_count
-    from ..neurons import neuron_groups
-
-    count = drawn_node_count(root)
-    if count > max_nodes:
-        raise ValueError(
-            f"explore: the graph has {count} nodes to draw (Values and ops), more than max_nodes={max_nodes}; "
-            f"pass max_nodes={count} to explore it anyway (the page may be slow), or explore a smaller graph, "
-            "e.g. the loss of one example"
-        )
+    check_max_nodes(max_nodes, "explore")
+    count = count_nodes(root)
+    refuse_over_max_nodes(count, max_nodes, "explore",
+                          "(the page may be slow), or explore a smaller graph, e.g. the loss of one example")
     if rankdir not in (None, "LR", "TB"):
         raise ValueError(f"explore: rankdir must be 'LR', 'TB' or None (choose), got {rankdir!r}")
     if model is not None and (x is None or t is None):
@@ -160,34 +121,29 @@ def explore(
     order = forward_order(root)
     ids = {v: f"n{i}" for i, v in enumerate(order)}
     numbers = {v: k for k, v in enumerate(reverse_topological_order(root), 1)}
-    names = {v: v.label or f"#{numbers[v]}" for v in order}
-    neurons = neuron_groups(order)
-    delta_rows = _delta_rows(model, x, t, neurons) if model is not None else {}
-    data = walkthrough(root, order, ids, names, neurons, delta_rows)
-    layouts = [rankdir] if rankdir is not None else ["LR", "TB"]
-    svg = max((_svg(root, order, ids, names, max_nodes, d) for d in layouts), key=_fit_scale)
-    return Explorer(svg, data, root.label or f"{names[root]} (the root)")
+    labels = {v: displayable(v.label) if v.label else f"#{numbers[v]}" for v in order}  # as the boxes read
+    boxes = neuron_boxes(order)
+    neurons = {v: box.neuron for v, box in boxes.items()}
+    examples = node_examples(order, boxes)
+    # The texts name a neuron's node with its example: four passes label four nodes "L1.N0.out".
+    names = {v: f"{labels[v]}[example {examples[v]}]" if v in examples and nn_label(v.label) else labels[v]
+             for v in order}
+    delta_rows = _delta_rows(model, x, t, neurons) if model is not None and x is not None and t is not None else {}
+    data = walkthrough(root, order, ids, names, neurons, delta_rows, examples)
+    layouts: list[Literal["LR", "TB"]] = [rankdir] if rankdir is not None else ["LR", "TB"]
+    svg = max((_svg(root, order, ids, labels, examples, max_nodes, d) for d in layouts), key=_fit_scale)
+    return Explorer(svg, data, names[root] if root.label else f"{names[root]} (the root)", count)
 
 
-def _svg(root: Value, order: list[Value], ids: dict[Value, str], names: dict[Value, str], max_nodes: int,
-         rankdir: str) -> str:
-    """`draw`'s SVG of the graph, each node's <g> tagged with the page's data attributes."""
-    from ..draw import draw
+def _svg(root: Value, order: list[Value], ids: dict[Value, str], labels: dict[Value, str],
+         examples: dict[Value, int], max_nodes: int, rankdir: Literal["LR", "TB"]) -> str:
+    """`draw`'s SVG of the graph, each node's <g> tagged with the page's data attributes.
 
-    saved = [v.grad for v in order]
-    try:
-        for v in order:  # every grad cell sized for the widest number the page will write there
-            v.grad = _WIDEST_GRAD
-        drawing = draw(root, rankdir=rankdir, show_derivatives=True, show_order=True, max_nodes=max_nodes)
-    finally:
-        for v, g in zip(order, saved):
-            v.grad = g
-    for v in order:  # a DOT id per node, so the SVG's <g> elements can be found exactly
-        drawing.digraph.body.append(f"\t{ids[v]} [id=am_{ids[v]}]\n")
-        if v.op is not None:
-            drawing.digraph.body.append(f"\t{ids[v]}_op [id=am_{ids[v]}_op]\n")
-    svg = drawing.svg()
-    return _tag_nodes(svg, order, ids, names)
+    Every grad cell reads the widest number the page will write there, so each box fits any running sum.
+    """
+    style = Style(rankdir, show_derivatives=True, grad_text=_WIDEST_GRAD, svg_ids=True)
+    svg = draw_styled(root, style, max_nodes, show_order=True).svg()
+    return _tag_nodes(svg, order, ids, labels, examples)
 
 
 def _fit_scale(svg: str) -> float:
@@ -199,14 +155,16 @@ def _fit_scale(svg: str) -> float:
     return min(_NOMINAL_AREA[0] / max(width, 1.0), _NOMINAL_AREA[1] / max(height, 1.0))
 
 
-def _tag_nodes(svg: str, order: list[Value], ids: dict[Value, str], names: dict[Value, str]) -> str:
-    """Add class, data-node, data-label and data-grad to each node's <g>; drop the XML prologue."""
+def _tag_nodes(svg: str, order: list[Value], ids: dict[Value, str], labels: dict[Value, str],
+               examples: dict[Value, int] | None = None) -> str:
+    """Add class, data-node, data-label, data-grad (and data-example) to each node's <g>; drop the prologue."""
     attrs = {}
     for v in order:
-        label = html.escape(names[v], quote=True)
-        attrs[ids[v]] = f'class="node value" data-node="{ids[v]}" data-label="{label}" data-grad=""'
+        label = html.escape(labels[v], quote=True)
+        example = "" if examples is None or v not in examples else f' data-example="{examples[v]}"'
+        attrs[ids[v]] = f'class="node value" data-node="{ids[v]}" data-label="{label}" data-grad=""{example}'
         if v.op is not None:
-            attrs[ids[v] + "_op"] = f'class="node op" data-node="{ids[v]}_op" data-of="{ids[v]}"'
+            attrs[ids[v] + "_op"] = f'class="node op" data-node="{ids[v]}_op" data-of="{ids[v]}"{example}'
     found = set()
 
     def tag(match: re.Match[str]) -> str:
@@ -215,20 +173,17 @@ def _tag_nodes(svg: str, order: list[Value], ids: dict[Value, str], names: dict[
 
     svg = re.sub(r'<g id="am_(n\d+(?:_op)?)" class="node">', tag, svg)
     if found != set(attrs):
-        from ..render import RenderError  # here, not at the top: `import autograd_mini` skips subprocess & co.
-
         raise RenderError(f"explore: the renderer's SVG lacks the ids of {len(set(attrs) - found)} nodes; "
                           "it does not keep DOT ids, so the page cannot find its nodes")
-    start = svg.find("<svg")
-    svg = svg[start:]
+    svg = svg[svg.find("<svg"):]
     # The page sizes the drawing itself (zoom and pan through the viewBox).
     return re.sub(r'<svg width="[^"]*" height="[^"]*"', '<svg width="100%" height="100%"', svg, count=1)
 
 
-def _delta_rows(model: Any, x: Any, t: Any, neurons: dict[Value, str]) -> dict[Value, str]:
+def _delta_rows(model: MLP, x: Sequence[float], t: float | Sequence[float],
+                neurons: dict[Value, str]) -> dict[Value, str]:
     """Each neuron node's delta-table row as text, where the node's numbers are the table's."""
     from ...nn.delta import delta_table  # the derivation's table needs nn; load it only when asked
-    from ...nn.labels import parse_label
 
     try:
         table = delta_table(model, x, t)
@@ -242,7 +197,7 @@ def _delta_rows(model: Any, x: Any, t: Any, neurons: dict[Value, str]) -> dict[V
         except KeyError:
             continue
         text = _row_text(row, output_layer)
-        parsed = parse_label(v.label)
+        parsed = nn_label(v.label)
         expected = {"net": row.net, "out": row.out}.get(parsed.part) if parsed is not None else None
         if expected is not None and not math.isclose(v.data, expected, rel_tol=1e-9, abs_tol=1e-12):
             text = (f"{neuron}: this node is {num(v.data)}, not the table's {num(expected)}: it belongs to a "
@@ -251,15 +206,16 @@ def _delta_rows(model: Any, x: Any, t: Any, neurons: dict[Value, str]) -> dict[V
     return rows
 
 
-def _row_text(row: Any, output_layer: int) -> str:
-    """One NeuronDelta as lines citing the derivation's equations."""
+def _row_text(row: NeuronDelta, output_layer: int) -> str:
+    """One NeuronDelta as lines citing the derivation's equations (`+ b_j` only for a neuron with a bias)."""
     if row.layer == output_layer:
         de_dout = f"dE/dO_j  = y_j - t_j = {num(row.dE_dout)}   (1.6)"
     else:
         de_dout = f"dE/dO_j  = sum_l delta_l w_jl = {num(row.dE_dout)}   (1.7), (1.8)"
+    bias = "" if row.bias_grad is None else " + b_j"
     lines = [
         f"neuron {row.neuron} ({'output' if row.layer == output_layer else 'hidden'} layer {row.layer})",
-        f"net_j    = sum_i w_ij O_i + b_j = {num(row.net)}   (1.1)",
+        f"net_j    = sum_i w_ij O_i{bias} = {num(row.net)}   (1.1)",
         f"O_j      = phi(net_j) = {num(row.out)}   (1.2)",
         de_dout,
         f"delta_j  = dE/dO_j * O_j (1 - O_j) = {num(row.delta)}   (1.3)",
@@ -268,6 +224,11 @@ def _row_text(row: Any, output_layer: int) -> str:
     if row.bias_grad is not None:
         lines.append(f"dE/db    = delta_j = {num(row.bias_grad)}")
     return "\n".join(lines)
+
+
+def script_hash(script: str) -> str:
+    """The CSP source that lets exactly this inline script run: 'sha256-<base64 of its UTF-8 digest>'."""
+    return "sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
 
 
 def script_json(data: Any) -> str:
@@ -334,9 +295,7 @@ _PAGE = """<!DOCTYPE html>
   </aside>
 </main>
 <script type="application/json" id="explorer-data">{data}</script>
-<script>
-{js}
-</script>
+<script>{script}</script>
 </body>
 </html>
 """
