@@ -5,6 +5,7 @@ replay; `replay` runs them forward and backward; `failures` re-states a
 non-finite replay in the eager engine's words; `arrays` reads user batches.
 """
 
-from .trace import REDUCTIONS, Tape, TapeResult, TraceError, trace
+from .failures import ArrayRuleError, TraceError
+from .trace import REDUCTIONS, Tape, TapeResult, trace
 
-__all__ = ["REDUCTIONS", "Tape", "TapeResult", "TraceError", "trace"]
+__all__ = ["REDUCTIONS", "ArrayRuleError", "Tape", "TapeResult", "TraceError", "trace"]

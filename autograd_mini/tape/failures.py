@@ -13,8 +13,30 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import forward_error, gradient_error, rule_error
+from ..errors import AutogradMiniError, forward_error, gradient_error, rule_error
+from ..ops import Op
 from .schedule import Group, Port
+
+
+class TraceError(AutogradMiniError, ValueError):
+    """The traced function cannot be replayed as one tape for every example."""
+
+
+class ArrayRuleError(TraceError, TypeError):
+    """An op's forward or rule does not run on arrays, so the tape cannot batch its rows."""
+
+
+def array_rule_error(op: Op, part: str, exc: Exception) -> ArrayRuleError:
+    """The error for an op whose `part` ("forward", "rule", "domain check") failed on arrays."""
+    why = f"{type(exc).__name__}: {exc}"
+    if "truth value" in str(exc):
+        why += " (a Python `if` or `and` on an operand?)"
+    return ArrayRuleError(
+        f"op {op.name!r}: its {part} does not run on numpy arrays ({why}). The tape evaluates each row "
+        "for the whole batch at once, so a row must be written with arithmetic and the functions of "
+        "autograd_mini.primitives (relu, step, sign, ... instead of `if`); or train this function "
+        "without the tape (Value.backward, fit(compiled=False))"
+    )
 
 
 def location(group: Group, node: int, example: int) -> str:

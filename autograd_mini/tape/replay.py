@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import AutogradMiniError, forward_error, gradient_error, rule_error
 from .arrays import namespace
-from .failures import check_accumulated, checked_grads, location, raise_forward
+from .failures import array_rule_error, check_accumulated, checked_grads, location, raise_forward
 from .schedule import Group, Port, Scatter, Schedule, rows_of
 
 
@@ -171,18 +171,19 @@ class Replay:
             else:
                 operands = gather(group, values, shared, b)
             op = group.op
-            if op.valid is not None and not bool(xp.all(op.valid(*operands))):
+            try:
+                valid = True if op.valid is None else bool(xp.all(op.valid(*operands)))
+            except (TypeError, ValueError) as exc:
+                raise array_rule_error(op, "domain check", exc) from exc
+            if not valid:
                 if xp is not np:
                     raise NeedsNumpy
                 bad = ~np.broadcast_to(op.valid(*operands), (group.k, 1 if group.shared else b))
                 raise_forward(group, operands, bad, offset, invalid=True)
             try:
                 block[group.rows] = op.forward(*operands)
-            except TypeError as exc:
-                raise TypeError(
-                    f"op {op.name!r}: its row does not run on numpy arrays ({exc}); rows must use "
-                    "arithmetic and autograd_mini.primitives to be replayed by a tape"
-                ) from exc
+            except (TypeError, ValueError) as exc:
+                raise array_rule_error(op, "forward", exc) from exc
             saved.append(operands)
         if not (_finite(values) and _finite(shared)):
             if xp is not np:
@@ -256,7 +257,10 @@ class Replay:
                 continue
             if mm is not None:  # careful: the dot row itself, operand by operand
                 operands = gather(group, values, shared, b)
-            grads = list(group.op.vjp(g, out, *operands))
+            try:
+                grads = list(group.op.vjp(g, out, *operands))
+            except (TypeError, ValueError) as exc:
+                raise array_rule_error(group.op, "rule", exc) from exc
             kept.append(grads)
             if careful:
                 grads = checked_grads(group, g, out, operands, grads, offset)

@@ -69,15 +69,12 @@ from ..errors import AutogradMiniError, NumericOverflowError
 from ..graph import reverse_topological_order
 from ..params import check_params
 from ..value import Value
-from .arrays import batch_of, foreign_batch_of, namespace, param_array, real_array, to_numpy
+from .arrays import namespace, param_array, read_batch, real_array, to_numpy
+from .failures import TraceError
 from .replay import NeedsNumpy, Replay
 from .schedule import Instruction, schedule
 
 REDUCTIONS = ("mean", "sum")
-
-
-class TraceError(AutogradMiniError, ValueError):
-    """The traced function cannot be replayed as one tape for every example."""
 
 
 @dataclass
@@ -289,12 +286,11 @@ class Tape:
     def _replay(self, inputs: Any, param_values: Any, backward: bool) -> TapeResult:
         """Check the batch and the parameters, replay (`_tape_replay.Replay.run`), reduce."""
         params = param_array(param_values, self.params)
-        xp = namespace(inputs)
+        batch = read_batch(inputs, self.n_inputs)
+        xp = namespace(batch)
         if xp is np:
-            batch = batch_of(inputs, self.n_inputs)
             rows, grads = self._replayer.run(batch, params, backward)
         else:  # torch & co., on their device; a non-finite number re-runs the batch on numpy
-            batch = foreign_batch_of(inputs, self.n_inputs)
             try:
                 rows, grads = self._replayer.run(batch, xp.asarray(params, device=batch.device), backward)
             except NeedsNumpy:
