@@ -243,30 +243,38 @@ def test_group_count_grows_with_depth_not_width():
 @settings(max_examples=100)
 @given(expressions(max_leaves=4, max_ops=8), st.integers(0, 3), st.randoms(use_true_random=False))
 def test_random_expressions_match_eager(expr, n_params, rnd):
-    check_expression(expr, n_params, rnd)
+    problem = expression_problem(expr, n_params, rnd)
+    if problem is not None:
+        assert_matches_eager(*problem, vector_relative=True)
 
 
-def test_a_loss_that_cancels_is_compared_relative_to_its_terms():
-    """Found in dev profile: tanh(v1) - v1 at v1 = 2.45e-5 keeps 1e-14 of two terms of 2.45e-5;
-    numpy's and math's tanh differ by an ulp there, 7e-7 of the result. Relative to the terms
-    (the condition, see `eager`) the two engines agree to 1e-12, as they must."""
-    def fn(params, xs):
-        v1 = squared_error(xs[0] + xs[0], xs[0])
-        v4 = (v1.tanh() - v1).tanh()
-        return (v4 + v4) * params[0]
-
-    params = [Value(1.0)]
-    rows = np.array([[0.007], [0.1], [-0.2]])
-    tape = trace(fn, params, rows[0])
-    losses, _, conditions = eager(fn, params, rows)
-    measured = tape.forward(rows).losses
-    assert abs(measured[0] - losses[0]) > 1e-12 * abs(losses[0])  # elementwise would fail: the flake
-    assert_matches_eager(tape, fn, params, rows, vector_relative=True)
+@settings(max_examples=100)
+@given(expressions(max_leaves=4, max_ops=8), st.integers(0, 3), st.randoms(use_true_random=False))
+def test_random_expressions_fast_replay_matches_the_reference_replay(expr, n_params, rnd):
+    problem = expression_problem(expr, n_params, rnd)
+    if problem is not None:
+        assert_matches_reference(*problem)
 
 
-def check_expression(expr, n_params, rnd) -> bool:
-    """The first n_params inputs of `expr` become parameters, the rest per-example
-    inputs drawn around the expression's point; False if the graph is data-dependent."""
+def assert_matches_reference(tape: Tape, fn, params, rows) -> None:
+    """The grouped replay against the plain one (one instruction at a time). Both run the same
+    rows on numpy, so they differ only in summation order (matrix products, sums over the batch)
+    and where the fast one runs a one-node shared row on floats (math's ulp, not numpy's): losses
+    are compared relative to their condition, gradients to the largest of each example (see
+    `assert_matches_eager`)."""
+    losses, per_example, conditions = eager(fn, params, rows)
+    fast, plain = tape.value_and_grad(rows), tape.reference_value_and_grad(rows)
+    assert np.all(np.abs(fast.losses - plain.losses) <= RTOL * conditions + 1e-300)
+    np.testing.assert_allclose(fast.outputs, plain.outputs, rtol=1e-12, atol=1e-300)
+    scale = 1.0 / len(losses) if tape.reduction == "mean" else 1.0
+    magnitude = np.maximum(np.abs(per_example).max(axis=1, keepdims=True), 1.0).sum() * scale
+    assert np.all(np.abs(fast.grads - plain.grads) <= RTOL * magnitude), (fast.grads, plain.grads)
+
+
+def expression_problem(expr, n_params, rnd):
+    """(tape, fn, params, rows): the first n_params inputs of `expr` become parameters, the
+    rest per-example inputs drawn around the expression's point; None if the graph is
+    data-dependent."""
     n_params = min(n_params, expr.n_inputs - 1) if expr.n_inputs > 1 else 0
     params = [Value(x) for x in expr.inputs[:n_params]]
     if not params:
@@ -284,9 +292,19 @@ def check_expression(expr, n_params, rnd) -> bool:
     try:
         tape = trace(fn, params, rows[0], check_inputs=rows[1:2] or None)
     except TraceError:
-        return False  # a guard that reads .data (not an op) shaped the graph differently
-    assert_matches_eager(tape, fn, params, np.array(rows), vector_relative=True)
-    return True
+        return None  # a guard that reads .data (not an op) shaped the graph differently
+    return tape, fn, params, np.array(rows)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_the_fast_replay_of_an_mlp_matches_the_reference_replay(reduction):
+    """Every shortcut the schedule plans for an MLP (matrix products, views, hand-overs, folds)."""
+    _, params, fn, rows = moons_problem(n=30, width=5)
+    tape = trace(fn, params, rows[0], reduction=reduction)
+    assert any(g.matmul is not None for g in tape._replayer.groups) and any(g.receives for g in tape._replayer.groups)
+    assert_matches_reference(tape, fn, params, rows)
+    plain = tape.reference_value_and_grad(rows)
+    assert plain.loss == pytest.approx(tape.value_and_grad(rows).loss, rel=1e-13)
 
 
 # --- errors ----------------------------------------------------------------------------------

@@ -31,9 +31,37 @@ from typing import Any
 import numpy as np
 
 from ..errors import AutogradMiniError, forward_error, gradient_error, rule_error
-from .arrays import namespace
 from .failures import array_rule_error, check_accumulated, checked_grads, location, raise_forward
 from .schedule import Group, Port, Scatter, Schedule, rows_of
+
+
+def namespace(x: Any) -> Any:
+    """numpy for numpy arrays, scalars and lists; otherwise the array's Array API namespace:
+    `x.__array_namespace__()`, array-api-compat's when it is installed (an optional
+    dependency), or torch itself for a torch tensor (its functions cover what the replay uses)."""
+    if type(x) is np.ndarray or isinstance(x, (np.ndarray, np.generic)):
+        return np
+    get = getattr(x, "__array_namespace__", None)
+    if get is not None:
+        return get()
+    if type(x).__module__.startswith("torch"):
+        try:
+            import array_api_compat  # type: ignore[import-not-found]  # optional, and ships no types
+
+            return array_api_compat.array_namespace(x)
+        except ImportError:
+            import torch
+
+            return torch
+    return np
+
+
+def to_numpy(array: Any) -> np.ndarray[Any, Any]:
+    """Another namespace's array (torch, on any device) as a numpy array."""
+    for step in ("detach", "cpu"):
+        if hasattr(array, step):
+            array = getattr(array, step)()
+    return np.asarray(array)
 
 
 class NeedsNumpy(Exception):
