@@ -592,7 +592,8 @@ def test_operands_no_parameter_reaches_take_no_gradient_port():
 def test_rows_read_as_views_only_where_the_layout_allows():
     """Evenly spaced rows become (stepped) slices, a layer's weight grid a reshaped view;
     anything else stays a fancy index (a copy), read and scattered the general way."""
-    from autograd_mini.tape.schedule import grid_of, rows_of
+    from autograd_mini.tape.planner import grid_of
+    from autograd_mini.tape.schedule import rows_of
 
     assert rows_of(np.array([2, 5, 8])) == slice(2, 9, 3)
     assert rows_of(np.array([4, 5, 6])) == slice(4, 7)

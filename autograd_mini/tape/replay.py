@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import AutogradMiniError, forward_error, gradient_error, rule_error
 from .failures import array_rule_error, check_accumulated, checked_grads, location, raise_forward
-from .schedule import Group, Port, Scatter, Schedule, rows_of
+from .schedule import DirectAdd, Group, Port, Scatter, Schedule, rows_of
 
 
 def namespace(x: Any) -> Any:
@@ -296,8 +296,8 @@ class Replay:
                 for port, action in group.actions:
                     into = g_shared if port.shared else g_values
                     if action is None or not _add_direct(action, grads, g, into, handoffs):
-                        if action is not None and action[3] is not None:
-                            into[action[2]] = 0.0  # rows meant to be handed over were not zeroed
+                        if action is not None and action.receiver is not None:
+                            into[action.targets] = 0.0  # rows meant to be handed over were not zeroed
                         scatter(port, grads, g, into, xp)
                 continue
             for port in group.ports:
@@ -357,32 +357,24 @@ def gather(group: Group, values: Any, shared: Any, b: int) -> list[Any]:
     return [parts[i] for i in group.perm]
 
 
-def _add_direct(action: list[Any], grads: list[Any], g: Any, into: np.ndarray, handoffs: dict[int, Any]) -> bool:
+def _add_direct(action: DirectAdd, grads: list[Any], g: Any, into: Any, handoffs: dict[int, Any]) -> bool:
     """`scatter` for a port whose gradient blocks go straight to its targets (see
-    `Port.direct`): the rule's results themselves, or their sums over the batch or the
+    `schedule.DirectAdd`): the rule's results themselves, or their sums over the batch or the
     nodes, added up when several positions read the same targets (1.8), or handed over
     whole to the group that owns the targets. False (nothing added) when the rule
     returned something else than arrays of g's shape (None, a number, a broadcast row):
     `scatter` handles those."""
-    positions, reduce, targets, receiver = action
     total = None
-    for position in positions:
+    for position in action.positions:
         gx = grads[position]
         if type(gx) is not np.ndarray or gx.shape != g.shape:
             return False
-        if reduce == "batch":
-            gx = gx.sum(axis=1)
-        elif reduce == "flat":  # a shared group: one column already
-            gx = gx.reshape(-1)
-        elif reduce == "nodes":
-            gx = gx.sum(axis=0, keepdims=True)
-        elif reduce == "all":
-            gx = gx.sum().reshape(1)
+        gx = action.reduce.apply(gx)
         total = gx if total is None else total + gx
-    if receiver is not None:
-        handoffs[receiver] = total
+    if action.receiver is not None:
+        handoffs[action.receiver] = total
     else:
-        into[targets] += total
+        into[action.targets] += total
     return True
 
 

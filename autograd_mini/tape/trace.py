@@ -17,10 +17,11 @@ from ..errors import NumericOverflowError
 from ..params import check_params
 from ..value import Value
 from .failures import TraceError
+from .planner import schedule
 from .recording import Recording, TracedFunction, check_example, check_retrace, real_array
 from .reference import reference_replay
 from .replay import NeedsNumpy, Replay, namespace, to_numpy
-from .schedule import Instruction, schedule
+from .schedule import Instruction
 
 Reduction = Literal["mean", "sum"]
 REDUCTIONS: tuple[Reduction, ...] = ("mean", "sum")
