@@ -461,7 +461,8 @@ def test_matmul_groups_match_the_dot_rows_exactly():
     tape = trace(fn, params, rows[0])
     marked = [g for g in tape._replayer.groups if g.matmul is not None]
     assert len(marked) == 3  # one per layer
-    assert all(g.matmul.w_grid is not None and g.matmul.w_whole for g in marked)  # weights read as views
+    assert all(g.matmul.w_grid is not None for g in marked)  # weights read as views
+    assert all(g.matmul.w_scatter.grid is not None for g in marked)  # and their gradients added through them
     assert_matches_eager(tape, fn, params, rows)
 
 

@@ -252,7 +252,8 @@ def _matmul(group: Group, row: list[int], shared: list[bool], needs: list[bool],
         plan = Matmul(w_index, x_index, x_shared, swapped, grid_of(w_index, n_shared), BATCHED["dot"])
         if group.needs_grad:
             plan.w_scatter = _needed(w_index.reshape(-1), [needs[s] for slots in w_slots for s in slots])
-            plan.w_whole = plan.w_scatter is not None and plan.w_scatter.plain
+            if plan.w_scatter is not None and plan.w_scatter.plain:
+                plan.w_scatter.grid = plan.w_grid  # every weight takes a gradient: added through the view
             plan.x_scatter = _needed(x_index, [needs[s] for s in x_slots])
         return plan
     return None

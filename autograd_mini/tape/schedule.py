@@ -22,6 +22,10 @@ Rows = IndexArray | slice
 """What a matrix is indexed with to read some of its rows: a slice (a view) when they follow evenly."""
 
 
+Grid = tuple[slice, tuple[int, int], slice]
+"""(rows, shape, columns): matrix[rows].reshape(shape)[:, columns] is a layer's weights, as a view."""
+
+
 @dataclass(frozen=True)
 class Instruction:
     """One recorded node: `output = op(*inputs)`, in the tape's slot numbering.
@@ -58,9 +62,10 @@ class Scatter:
     for np.add.reduceat (`starts`; much faster than np.add.at).
     """
 
-    __slots__ = ("rows", "targets", "starts", "sorted_targets", "fold")
+    __slots__ = ("rows", "targets", "starts", "sorted_targets", "fold", "grid")
 
     def __init__(self, rows: IndexArray, targets: IndexArray, n_rows: int) -> None:
+        self.grid: Grid | None = None  # a layer's weights, added through a view (see Matmul)
         self.sorted_targets: IndexArray | None = None  # one per row: for namespaces without reduceat
         self.fold = 0
         self.starts: IndexArray | None = None
@@ -79,6 +84,14 @@ class Scatter:
         self.targets: Rows = targets
         if self.starts is None and len(targets):
             self.targets = rows_of(targets)  # a slice is cheaper than an index
+
+    @classmethod
+    def one_each(cls, targets: Rows) -> Scatter:
+        """The plain Scatter: row i of a block is added to targets[i], as it is."""
+        plan = cls.__new__(cls)
+        plan.rows, plan.targets, plan.fold, plan.grid = None, targets, 0, None
+        plan.starts = plan.sorted_targets = None
+        return plan
 
     @property
     def plain(self) -> bool:
@@ -118,12 +131,12 @@ class Reduce(enum.Enum):
 class DirectAdd:
     """A port whose gradient blocks go straight to their targets (no rows dropped, no
     duplicates, or several positions that read the same targets (p * p), summed): the rule's
-    results are reduced (`reduce`) and added at `targets`, or handed whole to the group
-    `receiver` (see docs/tape.md, "hand-overs") instead of added."""
+    results are reduced (`reduce`) and added by `scatter` (one row per target, in order), or
+    handed whole to the group `receiver` (see docs/tape.md, "hand-overs") instead."""
 
     positions: tuple[int, ...]
     reduce: Reduce
-    targets: Rows
+    scatter: Scatter
     receiver: int | None = None
 
 
@@ -160,11 +173,7 @@ class Port:
             reduce = Reduce.FLAT if group_shared else Reduce.BATCH
         else:
             reduce = Reduce.NONE
-        return DirectAdd(tuple(self.positions), reduce, plan.targets)
-
-
-Grid = tuple[slice, tuple[int, int], slice]
-"""(rows, shape, columns): matrix[rows].reshape(shape)[:, columns] is a layer's weights, as a view."""
+        return DirectAdd(tuple(self.positions), reduce, Scatter.one_each(plan.targets))
 
 
 class Matmul:
@@ -174,18 +183,16 @@ class Matmul:
     x_index: (n,) rows of the operand read by every node; x_shared says which matrix.
     swapped: the weights are the dot's second half (dot(O, w) instead of dot(w, O)).
     w_grid:  the weights as a view of the shared matrix (`planner.grid_of`), or None.
-    w_whole: every weight takes a gradient: added through that same view.
     x_handoff: the group the dE/dx block is handed to whole, or None.
     """
 
     __slots__ = ("w_index", "x_index", "x_shared", "swapped", "w_scatter", "x_scatter", "forward", "vjp", "w_grid",
-                 "w_whole", "x_handoff")
+                 "x_handoff")
 
     def __init__(self, w_index: IndexArray, x_index: IndexArray, x_shared: bool, swapped: bool,
                  w_grid: Grid | None, batched: tuple[Callable[..., Any], Callable[..., Any]]) -> None:
         self.w_index, self.x_index, self.x_shared, self.swapped = w_index, rows_of(x_index), x_shared, swapped
         self.w_grid = w_grid
-        self.w_whole = False
         self.x_handoff: int | None = None
         self.forward, self.vjp = batched
         self.w_scatter: Scatter | None = None

@@ -16,11 +16,12 @@ import numpy as np
 from ..errors import NumericOverflowError
 from ..params import check_params
 from ..value import Value
+from .arrays import namespace, to_numpy
 from .failures import TraceError
 from .planner import schedule
 from .recording import Recording, TracedFunction, check_example, check_retrace, real_array
 from .reference import reference_replay
-from .replay import NeedsNumpy, Replay, namespace, to_numpy
+from .replay import NeedsNumpy, Replay
 from .schedule import Instruction
 
 Reduction = Literal["mean", "sum"]
