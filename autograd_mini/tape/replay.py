@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import AutogradMiniError, forward_error, gradient_error, rule_error
 from .arrays import Array, Buffers, concat, finite, namespace
 from .failures import array_rule_error, check_accumulated, checked_grads, location, raise_forward
-from .schedule import DirectAdd, Group, Matmul, Port, Scatter, Schedule, rows_of
+from .schedule import DirectAdd, Group, Matmul, Port, Reduce, Scatter, Schedule, rows_of
 
 
 class NeedsNumpy(Exception):
@@ -283,7 +283,8 @@ def _add_direct(action: DirectAdd, grads: list[Any], g: Array, into: Array, hand
         gx = grads[position]
         if type(gx) is not np.ndarray or gx.shape != g.shape:
             return False
-        gx = action.reduce.apply(gx)
+        if action.reduce is not Reduce.NONE:
+            gx = action.reduce.apply(gx)
         total = gx if total is None else total + gx
     if action.receiver is not None:
         handoffs[action.receiver] = total

@@ -230,11 +230,8 @@ class Group:
     positions: list[int] = field(default_factory=list)
     scatter: Scatter | None = None
     batched: tuple[Callable[..., Any], Callable[..., Any]] | None = None
-
-    @property
-    def k(self) -> int:
-        """The number of nodes (rows) of the group."""
-        return len(self.nodes)
+    k: int = field(init=False)  # the number of nodes (rows)
+    scalar: bool = field(init=False)
 
     @property
     def start(self) -> int:
@@ -244,11 +241,12 @@ class Group:
     def stop(self) -> int:
         return int(self.rows.stop)
 
-    @property
-    def scalar(self) -> bool:
-        """A shared group of one node with more than two operands (a sum over every parameter, say):
-        on numpy arrays it would pay numpy's per-call overhead once per operand."""
-        return self.shared and self.k == 1 and len(self.nodes[0].inputs) > 2
+    def __post_init__(self) -> None:
+        # Plain attributes, not properties: the replay reads them at every group and step.
+        self.k = len(self.nodes)
+        # On numpy (1, 1) arrays, a row of many operands would pay numpy's per-call overhead
+        # once per operand: a one-node shared group of more than two runs on floats instead.
+        self.scalar = self.shared and self.k == 1 and len(self.nodes[0].inputs) > 2
 
     def row_of(self, j: int) -> int:
         """The tape row (instruction index) of the group's node j."""
