@@ -631,3 +631,12 @@ def test_gradients_handed_over_whole_only_from_a_sole_consumer():
     torch = pytest.importorskip("torch")
     np.testing.assert_allclose(tape.value_and_grad(torch.tensor(rows)).grads.numpy(),
                                tape.value_and_grad(rows).grads, rtol=1e-13)
+
+
+def test_docs_tape_md_examples_run_as_shown():
+    import doctest
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "docs" / "tape.md"
+    failures, attempted = doctest.testfile(str(path), module_relative=False, optionflags=doctest.ELLIPSIS)
+    assert attempted >= 5 and failures == 0

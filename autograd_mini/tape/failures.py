@@ -1,10 +1,8 @@
-"""Where a tape replay failed, in the eager engine's words: the example and the row.
+"""The tape's errors, and where a replay failed in the eager engine's words: the example and the row.
 
-`_tape_replay` calls these only when a number is not finite. Each finds the
-first failing (node, example) of a group, re-runs the row on floats there as
-the eager engine would, and raises the error `autograd_mini.errors` builds for
-that failure, with `where` naming the example and the row of the tape (the
-instruction's index).
+`replay` calls these only when a number is not finite (or a row does not run on arrays):
+they find the first failing (node, example) of a group, re-run the row on floats there as
+the eager engine would, and raise the error `autograd_mini.errors` builds for it.
 """
 
 from __future__ import annotations
