@@ -18,6 +18,7 @@ from .schedule import (
     IndexArray,
     Instruction,
     Matmul,
+    OneNode,
     Port,
     Reduce,
     Rows,
@@ -160,8 +161,8 @@ def _order_for_consumers(levels: list[list[Instruction]]) -> None:
 def _build_ports(group: Group, row: list[int], shared: list[bool], needs: list[bool]) -> None:
     """Split the group's operand positions into ports and precompute their indices."""
     arity = len(group.nodes[0].inputs)
-    if group.scalar:
-        _build_scalar(group, row, needs)
+    if group.shared and group.k == 1 and arity > 2:
+        group.one_node = _one_node(group, row, needs)
         return
     buckets: dict[tuple[bool, bool, bool], list[int]] = {}
     for p in range(arity):
@@ -190,18 +191,20 @@ def _build_ports(group: Group, row: list[int], shared: list[bool], needs: list[b
         group.reads = [_read(group, p, row, shared) for p in range(arity)]
 
 
-def _build_scalar(group: Group, row: list[int], needs: list[bool]) -> None:
+def _one_node(group: Group, row: list[int], needs: list[bool]) -> OneNode:
     """A one-node shared group: its operands' rows, and the batched form of a sum or dot."""
     slots = group.nodes[0].inputs
-    group.index = np.array([row[s] for s in slots], dtype=np.intp)
-    group.take = rows_of(group.index)
+    index = np.array([row[s] for s in slots], dtype=np.intp)
     name = group.op.name
-    if OPS.get(name) is group.op and name in BATCHED and (name == "sum" or len(slots) % 2 == 0) and slots:
-        group.batched = BATCHED[name]
-    group.positions = [p for p, s in enumerate(slots) if needs[s]]
-    if group.needs_grad and group.positions:
-        targets = group.index[group.positions]
-        group.scatter = Scatter(np.arange(len(targets)), targets, len(targets))
+    batched = None
+    if OPS.get(name) is group.op and name in BATCHED and (name == "sum" or len(slots) % 2 == 0):
+        batched = BATCHED[name]
+    positions = [p for p, s in enumerate(slots) if needs[s]]
+    scatter = None
+    if group.needs_grad and positions:
+        targets = index[positions]
+        scatter = Scatter(np.arange(len(targets)), targets, len(targets))
+    return OneNode(index, rows_of(index), positions, scatter, batched)
 
 
 def _read(group: Group, p: int, row: list[int], shared: list[bool]) -> tuple[bool, Rows]:
@@ -230,7 +233,7 @@ def grid_of(index: IndexArray, n_rows: int) -> Grid | None:
 def _matmul(group: Group, row: list[int], shared: list[bool], needs: list[bool], n_shared: int) -> Matmul | None:
     """The group as one matrix product, when it is `dot` rows whose weights are shared
     and whose other operand is read by every node alike (see docs/tape.md)."""
-    if group.scalar or group.op is not OPS.get("dot") or "dot" not in BATCHED:
+    if group.one_node is not None or group.op is not OPS.get("dot") or "dot" not in BATCHED:
         return None
     arity = len(group.nodes[0].inputs)
     n = arity // 2

@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import AutogradMiniError, forward_error, gradient_error, rule_error
 from .arrays import Array, Buffers, concat, finite, namespace
 from .failures import array_rule_error, check_accumulated, checked_grads, location, raise_forward
-from .schedule import DirectAdd, Group, Matmul, Port, Reduce, Scatter, Schedule, rows_of
+from .schedule import DirectAdd, Group, Matmul, OneNode, Port, Reduce, Scatter, Schedule, rows_of
 
 
 class NeedsNumpy(Exception):
@@ -80,8 +80,8 @@ class Replay:
         values[: self.n_inputs] = batch
         saved: list[Any] = []
         for group in self.groups:
-            if group.scalar:
-                saved.append(_forward_scalar(group, shared))
+            if group.one_node is not None:
+                saved.append(_forward_one_node(group, group.one_node, shared))
             elif group.matmul is not None:
                 saved.append(_forward_matmul(group, group.matmul, values, shared))
             else:
@@ -98,8 +98,8 @@ class Replay:
         for group, operands in zip(self.groups, saved, strict=False):
             bad = ~np.isfinite((shared if group.shared else values)[group.rows])
             if bad.any():
-                if group.scalar:  # its operands are finite: the float row raises, or numpy's sum overflowed
-                    datas = shared[group.index, 0].tolist()
+                if group.one_node is not None:  # finite operands: the float row raises, or numpy's sum overflowed
+                    datas = shared[group.one_node.index, 0].tolist()
                     _scalar_forward(group, datas)
                     result = float(shared[group.start, 0])
                     raise forward_error(group.op, datas, result=result, where=location(group, 0, 0))
@@ -125,8 +125,8 @@ class Replay:
         for group, operands in zip(reversed(self.groups), reversed(saved), strict=True):
             if not group.needs_grad:
                 continue
-            if group.scalar:
-                _backward_scalar(group, operands, g_shared, shared, careful)
+            if group.one_node is not None:
+                _backward_one_node(group, group.one_node, operands, g_shared, shared, careful)
                 continue
             g = handoffs.pop(group.number, None) if group.receives else None
             if g is None:
@@ -194,14 +194,14 @@ def _forward_matmul(group: Group, mm: Matmul, values: Array, shared: Array) -> t
     return w, x
 
 
-def _forward_scalar(group: Group, shared: Array) -> Any:
+def _forward_one_node(group: Group, one: OneNode, shared: Array) -> Any:
     """A one-node shared row on Python floats as the eager engine runs it (a sum or dot: on one
     array with its batched form, not once per operand); returns its operands."""
-    if group.batched is not None:
-        column = shared[group.take]
-        shared[group.start] = _vector_forward(group, column)
+    if one.batched is not None:
+        column = shared[one.take]
+        shared[group.start] = _vector_forward(group, one, column)
         return column
-    column = shared[group.index, 0]
+    column = shared[one.index, 0]
     datas = column.tolist()
     # A non-finite operand means an earlier group failed: the check after the loop names that group.
     shared[group.start, 0] = _scalar_forward(group, datas) if finite(column) else float("nan")
@@ -230,11 +230,12 @@ def _backward_matmul(mm: Matmul, g: Array, out: Array, operands: tuple[Array, Ar
     return dw, dx
 
 
-def _backward_scalar(group: Group, operands: Any, g_shared: Array, shared: Array, careful: bool) -> None:
-    if group.batched is not None and not careful:
-        _vector_backward(group, operands, g_shared, shared[group.start])
+def _backward_one_node(group: Group, one: OneNode, operands: Any, g_shared: Array, shared: Array,
+                       careful: bool) -> None:
+    if one.batched is not None and not careful:
+        _vector_backward(group, one, operands, g_shared, shared[group.start])
     else:
-        _scalar_backward(group, shared[group.index, 0].tolist(), g_shared, float(shared[group.start, 0]))
+        _scalar_backward(group, one, shared[one.index, 0].tolist(), g_shared, float(shared[group.start, 0]))
 
 
 # --- gather, and the one accumulate ---------------------------------------------------------------
@@ -327,10 +328,10 @@ def _scalar_forward(group: Group, datas: list[float]) -> float:
     return data
 
 
-def _scalar_backward(group: Group, datas: list[float], g_shared: Array, out: float) -> None:
+def _scalar_backward(group: Group, one: OneNode, datas: list[float], g_shared: Array, out: float) -> None:
     """The row's rule on floats, as the eager engine applies it (skipped when g is 0)."""
     g = float(g_shared[group.start])
-    if g == 0.0 or group.scatter is None:
+    if g == 0.0 or one.scatter is None:
         return
     op = group.op
     try:
@@ -339,42 +340,42 @@ def _scalar_backward(group: Group, datas: list[float], g_shared: Array, out: flo
         raise
     except (ArithmeticError, ValueError) as exc:
         raise rule_error(op, datas, exc, where=location(group, 0, 0)) from None
-    picked = grads if len(group.positions) == len(grads) else [grads[p] for p in group.positions]
+    picked = grads if len(one.positions) == len(grads) else [grads[p] for p in one.positions]
     block = np.array([0.0 if x is None else x for x in picked], dtype=float)
     if not isinstance(g_shared, np.ndarray):
         block = namespace(g_shared).asarray(block, device=g_shared.device)
-    accumulate(g_shared, group.scatter, block)
-    total = g_shared[group.scatter.targets]
+    accumulate(g_shared, one.scatter, block)
+    total = g_shared[one.scatter.targets]
     if not finite(total):
         if not isinstance(total, np.ndarray):
             raise NeedsNumpy
         i = int(np.flatnonzero(~np.isfinite(np.atleast_1d(total)))[0])
-        position = group.positions[i]
+        position = one.positions[i]
         raise gradient_error(op, datas, position, float(np.atleast_1d(total)[i]), where=location(group, 0, 0))
 
 
-def _vector_forward(group: Group, column: Array) -> Array:
+def _vector_forward(group: Group, one: OneNode, column: Array) -> Array:
     """A one-node sum or dot on its operands as one (n, 1) array (its row's batched form)."""
-    assert group.batched is not None
-    forward = group.batched[0]
+    assert one.batched is not None
+    forward = one.batched[0]
     if group.op.name == "sum":
         return forward(column)
     n = len(column) // 2
     return forward(column[:n].T, column[n:])[0]
 
 
-def _vector_backward(group: Group, column: Array, g_shared: Array, out: Array) -> None:
+def _vector_backward(group: Group, one: OneNode, column: Array, g_shared: Array, out: Array) -> None:
     """`_scalar_backward` on one array: checked once at the end of backward, like a group."""
     g = g_shared[group.start : group.start + 1]
-    if g[0] == 0.0 or group.scatter is None or group.batched is None:
+    if g[0] == 0.0 or one.scatter is None or one.batched is None:
         return
-    vjp = group.batched[1]
+    vjp = one.batched[1]
     if group.op.name == "sum":
         block = vjp(g, out, column)[0].reshape(-1)
     else:
         n = len(column) // 2
         dw, dx = vjp(g[:, None], out, column[:n].T, column[n:])
         block = concat(namespace(dw), [dw.reshape(-1), dx.reshape(-1)])
-    if len(group.positions) != len(block):
-        block = block[group.positions]
-    accumulate(g_shared, group.scatter, block)
+    if len(one.positions) != len(block):
+        block = block[one.positions]
+    accumulate(g_shared, one.scatter, block)

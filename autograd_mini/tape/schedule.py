@@ -199,6 +199,24 @@ class Matmul:
         self.x_scatter: Scatter | None = None
 
 
+@dataclass
+class OneNode:
+    """How a one-node shared group of more than two operands runs (a sum over every parameter,
+    say): on (1, 1) numpy arrays it would pay numpy's per-call overhead once per operand, so it
+    runs on Python floats as the eager engine does or, a built-in sum or dot, on one (n, 1)
+    array with its row's batched form (`batched`).
+
+    index:     the operands' rows in the shared matrix (`take`: the same, a slice if it can be).
+    positions: the operands a parameter reaches; `scatter` adds their gradients (None: none).
+    """
+
+    index: IndexArray
+    take: Rows
+    positions: list[int]
+    scatter: Scatter | None
+    batched: tuple[Callable[..., Any], Callable[..., Any]] | None
+
+
 @dataclass(eq=False, slots=True)
 class Group:
     """Instructions sharing op, arity, depth and operand layout: one row call.
@@ -207,8 +225,7 @@ class Group:
     `nodes[j].output - n_leaf`. The operands are read by `ports` (re-ordered by `perm`), or
     one by one through `reads` for rows of a few operands; gradients leave through each
     port's `Scatter` (`actions` pairs it with its `DirectAdd` shortcut, if any).
-    A one-node shared group of more than two operands (`scalar`) runs on Python floats as
-    the eager engine does, or on one array with its row's batched form (`batched`).
+    A one-node shared group of more than two operands is read and run as its `one_node` says.
     """
 
     op: Op
@@ -224,14 +241,8 @@ class Group:
     actions: list[tuple[Port, DirectAdd | None]] = field(default_factory=list)
     matmul: Matmul | None = None
     receives: bool = False  # its g comes whole from one later group (a hand-over)
-    # One-node shared groups (`scalar`): the operands' rows, those needing a gradient, their Scatter.
-    index: IndexArray = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
-    take: Rows = field(default_factory=lambda: slice(0, 0))
-    positions: list[int] = field(default_factory=list)
-    scatter: Scatter | None = None
-    batched: tuple[Callable[..., Any], Callable[..., Any]] | None = None
-    k: int = field(init=False)  # the number of nodes (rows)
-    scalar: bool = field(init=False)
+    one_node: OneNode | None = None
+    k: int = field(init=False)  # the number of nodes (rows); an attribute: read at every group and step
 
     @property
     def start(self) -> int:
@@ -242,11 +253,7 @@ class Group:
         return int(self.rows.stop)
 
     def __post_init__(self) -> None:
-        # Plain attributes, not properties: the replay reads them at every group and step.
         self.k = len(self.nodes)
-        # On numpy (1, 1) arrays, a row of many operands would pay numpy's per-call overhead
-        # once per operand: a one-node shared group of more than two runs on floats instead.
-        self.scalar = self.shared and self.k == 1 and len(self.nodes[0].inputs) > 2
 
     def row_of(self, j: int) -> int:
         """The tape row (instruction index) of the group's node j."""
