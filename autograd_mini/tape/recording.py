@@ -17,7 +17,7 @@ from ..value import Value
 from .failures import TraceError
 from .schedule import Instruction
 
-TracedFunction = Callable[[list[Value], list[Value]], Any]
+TracedFunction = Callable[[list[Value], list[Value]], "Value | tuple[Value, ...]"]
 """fn(params, inputs) -> the loss Value of one example, or a tuple (loss, extra, ...) of Values."""
 
 
@@ -32,9 +32,7 @@ class Recording:
         outputs = _outputs(fn(params, self.inputs))
         slot_of = {id(p): i for i, p in enumerate(params)}
         slot_of.update({id(x): len(params) + i for i, x in enumerate(self.inputs)})
-        anchor = Value(0.0)
-        anchor.inputs = tuple(outputs)  # one walk covers the loss and the extra outputs
-        order = reverse_topological_order(anchor)[1:]
+        order = reverse_topological_order(_Outputs(outputs))[1:]
         order.reverse()
         self.constants: list[Value] = [v for v in order if v.op is None and id(v) not in slot_of]
         nodes = [v for v in order if v.op is not None and id(v) not in slot_of]
@@ -50,6 +48,15 @@ class Recording:
         """What must be equal between two traces of the same function."""
         ops = tuple((ins.op.name, ins.inputs) for ins in self.instructions)
         return ops, tuple(self.roots), len(self.constants)
+
+
+class _Outputs:
+    """The traced outputs as the inputs of one node, so one walk covers the loss and the extras."""
+
+    __slots__ = ("inputs",)
+
+    def __init__(self, outputs: list[Value]) -> None:
+        self.inputs = tuple(outputs)
 
 
 def _op_of(node: Value) -> Op:

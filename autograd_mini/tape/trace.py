@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import NumericOverflowError
 from ..params import check_params
 from ..value import Value
-from .arrays import namespace, to_numpy
+from .arrays import Array, namespace, to_numpy
 from .failures import TraceError
 from .planner import schedule
 from .recording import Recording, TracedFunction, check_example, check_retrace, real_array
@@ -37,24 +38,25 @@ class TapeResult:
     losses:  per-example loss, shape (batch,).
     grads:   d loss / d param for each parameter, shape (P,), reduced like the
              loss (summed over the batch, divided by the batch for "mean");
-             None after `Tape.forward`.
+             None after `Tape.forward` (typed as an array all the same, so that the
+             result of `value_and_grad` needs no narrowing).
     outputs: the extra outputs the traced function returned, shape (n_extra, batch).
     The arrays are numpy's, or the inputs' own namespace's (torch tensors in, torch out).
     """
 
     loss: float
-    losses: Any
-    grads: Any | None
-    outputs: Any
+    losses: Array
+    grads: Array
+    outputs: Array
 
 
 def trace(
     fn: TracedFunction,
     params: Sequence[Value],
-    example_inputs: Sequence[float] | np.ndarray,
+    example_inputs: npt.ArrayLike,
     *,
     reduction: Reduction = "mean",
-    check_inputs: Sequence[Sequence[float]] | np.ndarray | None = None,
+    check_inputs: npt.ArrayLike | None = None,
     check: bool = True,
 ) -> Tape:
     """Record `fn` for one example and return the `Tape` that replays it batched.
@@ -135,18 +137,18 @@ class Tape:
         """The parameters, in slot order."""
         return self._recording.params
 
-    def forward(self, inputs: Any, param_values: Any = None) -> TapeResult:
+    def forward(self, inputs: npt.ArrayLike, param_values: npt.ArrayLike | None = None) -> TapeResult:
         """Per-example losses (and extra outputs) of a batch; `grads` is None."""
         return self._replay(inputs, param_values, backward=False)
 
-    def value_and_grad(self, inputs: Any, param_values: Any = None) -> TapeResult:
+    def value_and_grad(self, inputs: npt.ArrayLike, param_values: npt.ArrayLike | None = None) -> TapeResult:
         """Loss and parameter gradients of a batch, leaving every `.grad` untouched.
 
         `param_values` (shape (P,)) replaces the parameters' `.data` for this call.
         """
         return self._replay(inputs, param_values, backward=True)
 
-    def backward(self, inputs: Any) -> TapeResult:
+    def backward(self, inputs: npt.ArrayLike) -> TapeResult:
         """As `value_and_grad`, and add the gradients into the parameters' `.grad`
         (accumulating, as `Value.backward` does)."""
         result = self.value_and_grad(inputs)
@@ -154,7 +156,7 @@ class Tape:
             p.grad += g
         return result
 
-    def reference_value_and_grad(self, inputs: Any, param_values: Any = None) -> TapeResult:
+    def reference_value_and_grad(self, inputs: npt.ArrayLike, param_values: npt.ArrayLike | None = None) -> TapeResult:
         """`value_and_grad` by the plain replay (`reference.reference_replay`: one instruction at
         a time, no groups, numpy only, no error location): what the fast replay is tested against."""
         params = param_array(param_values, self.params)
@@ -165,7 +167,7 @@ class Tape:
         outputs, grads = reference_replay(self.instructions, self._recording.roots, leaves, self.n_params)
         return self._reduced(outputs, grads, b)
 
-    def check(self, inputs: Any) -> None:
+    def check(self, inputs: npt.ArrayLike) -> None:
         """Re-trace on every example of `inputs` (shape (batch, n_inputs)) and raise
         TraceError if any builds a different graph than the recorded one."""
         rows = real_array(inputs, "Tape.check: inputs")
