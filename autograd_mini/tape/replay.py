@@ -137,7 +137,10 @@ class Replay:
                 continue
             if group.matmul is not None:  # careful: the dot row itself, operand by operand
                 operands = gather(group, values, shared, b)
-            grads = _rule(group, g, out, operands)
+            try:
+                grads = list(group.op.vjp(g, out, *operands))  # the row's rule on stacked arrays
+            except (TypeError, ValueError) as exc:
+                raise array_rule_error(group.op, "rule", exc) from exc
             kept.append(grads)
             if careful:
                 grads = checked_grads(group, g, out, operands, grads, offset)
@@ -199,24 +202,16 @@ def _forward_one_node(group: Group, one: OneNode, shared: Array) -> Any:
     array with its batched form, not once per operand); returns its operands."""
     if one.batched is not None:
         column = shared[one.take]
-        shared[group.start] = _vector_forward(group, one, column)
+        shared[group.rows.start] = _vector_forward(group, one, column)
         return column
     column = shared[one.index, 0]
     datas = column.tolist()
     # A non-finite operand means an earlier group failed: the check after the loop names that group.
-    shared[group.start, 0] = _scalar_forward(group, datas) if finite(column) else float("nan")
+    shared[group.rows.start, 0] = _scalar_forward(group, datas) if finite(column) else float("nan")
     return datas
 
 
 # --- the kinds of group: backward -----------------------------------------------------------------
-def _rule(group: Group, g: Array, out: Array, operands: list[Array]) -> list[Any]:
-    """The row's vjp on stacked arrays: one gradient block (or None, or a number) per position."""
-    try:
-        return list(group.op.vjp(g, out, *operands))
-    except (TypeError, ValueError) as exc:
-        raise array_rule_error(group.op, "rule", exc) from exc
-
-
 def _backward_matmul(mm: Matmul, g: Array, out: Array, operands: tuple[Array, Array], g_values: Array,
                      g_shared: Array, handoffs: dict[int, Array]) -> tuple[Array, Array]:
     """dE/dW = g @ X.T into the weights, dE/dX = W.T @ g into X or handed over (the batched form of (1.5))."""
@@ -232,10 +227,11 @@ def _backward_matmul(mm: Matmul, g: Array, out: Array, operands: tuple[Array, Ar
 
 def _backward_one_node(group: Group, one: OneNode, operands: Any, g_shared: Array, shared: Array,
                        careful: bool) -> None:
+    row = group.rows.start
     if one.batched is not None and not careful:
-        _vector_backward(group, one, operands, g_shared, shared[group.start])
+        _vector_backward(group, one, operands, g_shared, shared[row])
     else:
-        _scalar_backward(group, one, shared[one.index, 0].tolist(), g_shared, float(shared[group.start, 0]))
+        _scalar_backward(group, one, shared[one.index, 0].tolist(), g_shared, float(shared[row, 0]))
 
 
 # --- gather, and the one accumulate ---------------------------------------------------------------
@@ -330,7 +326,7 @@ def _scalar_forward(group: Group, datas: list[float]) -> float:
 
 def _scalar_backward(group: Group, one: OneNode, datas: list[float], g_shared: Array, out: float) -> None:
     """The row's rule on floats, as the eager engine applies it (skipped when g is 0)."""
-    g = float(g_shared[group.start])
+    g = float(g_shared[group.rows.start])
     if g == 0.0 or one.scatter is None:
         return
     op = group.op
@@ -366,7 +362,7 @@ def _vector_forward(group: Group, one: OneNode, column: Array) -> Array:
 
 def _vector_backward(group: Group, one: OneNode, column: Array, g_shared: Array, out: Array) -> None:
     """`_scalar_backward` on one array: checked once at the end of backward, like a group."""
-    g = g_shared[group.start : group.start + 1]
+    g = g_shared[group.rows.start : group.rows.stop]
     if g[0] == 0.0 or one.scatter is None or one.batched is None:
         return
     vjp = one.batched[1]
