@@ -1,8 +1,9 @@
 """The compiled tape against the eager engine: same rows, same numbers (1e-12 relative, float64).
 
-Oracles: the eager engine (`engine.gradients` on each example's graph), and
-PyTorch for the moons MLP when installed. Errors: the eager engine's typed
-errors, raised with the op, the operands and the example's index.
+Oracles: the eager engine (`engine.gradients` on each example's graph), the plain
+reference replay (`Tape.reference_value_and_grad`, one instruction at a time) for the
+grouped one, and PyTorch for the moons MLP when installed. Errors: the eager engine's
+typed errors, raised with the op, the operands and the example's index.
 """
 
 from __future__ import annotations
