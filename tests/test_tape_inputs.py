@@ -5,6 +5,8 @@ Oracles: the same batch given as numpy rows; the eager engine for the numbers.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -102,3 +104,17 @@ def test_a_custom_op_calling_math_names_the_op(registry):
     tape = trace(lambda params, xs: op(params[0] * xs[0]), [Value(0.5)], [1.0])
     with pytest.raises(ArrayRuleError, match=rf"op '{name}': its forward does not run on numpy arrays"):
         tape.forward(np.array([[1.0], [2.0]]))
+
+
+def test_one_input_torch_batches_give_the_numpy_numbers_without_warnings():
+    torch = pytest.importorskip("torch")
+    w = Value(1.5)
+    tape = trace(lambda params, xs: (params[0] * xs[0]).tanh(), [w], [0.3])
+    xs = np.array([0.1, -0.4, 2.0])
+    expected = tape.value_and_grad(xs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch deprecates .T on a 1-D tensor
+        for batch in (torch.tensor(xs), [torch.tensor(xs)], torch.tensor(xs[:, None])):
+            result = tape.value_and_grad(batch)
+            assert result.loss == pytest.approx(expected.loss, rel=1e-15)
+            np.testing.assert_allclose(result.grads.numpy(), expected.grads, rtol=1e-14)

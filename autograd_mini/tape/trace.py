@@ -240,8 +240,10 @@ def read_batch(inputs: Any, n_inputs: int) -> Any:
     if xp is np:
         return _numpy_batch(inputs, n_inputs)
     _check_foreign(inputs, "Tape: inputs")
-    batch = _as_float64(xp, inputs).T
-    return _foreign_batch(batch[None] if batch.ndim == 1 and n_inputs == 1 else batch, n_inputs, inputs)
+    rows = _as_float64(xp, inputs)
+    if rows.ndim == 1 and n_inputs == 1:
+        return _foreign_batch(rows[None], n_inputs, inputs)  # one number per example
+    return _foreign_batch(rows.T if rows.ndim == 2 else rows, n_inputs, inputs)
 
 
 def _is_column(x: Any) -> bool:
