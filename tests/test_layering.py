@@ -27,7 +27,7 @@ CORE = {
     "engine": {"errors", "graph", "value"},
 }
 LAYERS = ["", "tape", "nn", "views", "cli"]  # "" is the core at the root; each may import those before it
-TAPE = ["trace", "replay", "failures", "schedule"]  # the tape reads in this direction
+TAPE = ["trace", "recording", "reference", "replay", "arrays", "failures", "planner", "schedule"]  # one direction
 
 
 def module_name(path):

@@ -1,8 +1,9 @@
 """The compiled tape against the eager engine: same rows, same numbers (1e-12 relative, float64).
 
-Oracles: the eager engine (`engine.gradients` on each example's graph), and
-PyTorch for the moons MLP when installed. Errors: the eager engine's typed
-errors, raised with the op, the operands and the example's index.
+Oracles: the eager engine (`engine.gradients` on each example's graph), the plain
+reference replay (`Tape.reference_value_and_grad`, one instruction at a time) for the
+grouped one, and PyTorch for the moons MLP when installed. Errors: the eager engine's
+typed errors, raised with the op, the operands and the example's index.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 
 from autograd_mini import DomainError, NumericOverflowError, Tape, TraceError, Value, dot, sum_of, trace
 from autograd_mini.engine import gradients
+from autograd_mini.graph import reverse_topological_order
 from autograd_mini.nn import MLP
 from autograd_mini.nn.datasets import make_moons
 from autograd_mini.nn.losses import squared_error
@@ -26,14 +28,24 @@ RTOL = 1e-12
 
 
 def eager(fn, params, rows):
-    """Per-example losses and per-example gradients (rows x params) on the eager engine."""
-    losses, grads = [], []
+    """Per-example losses, per-example gradients (rows x params) and per-example loss
+    conditions on the eager engine.
+
+    The condition of an example's loss is sum |dL/dv| |v| over every node v of its graph
+    (the output included, so it is at least |L|): a change of one ulp in v moves L by about
+    eps |dL/dv| |v|, so it bounds how far two evaluations whose ops differ by an ulp (numpy's
+    tanh against math's) may fall apart. It is |L| itself unless terms cancel.
+    """
+    losses, grads, conditions = [], [], []
     for row in np.asarray(rows, dtype=float).tolist():
         out = fn(params, [Value(v) for v in row])
         out = out[0] if isinstance(out, tuple) else out
         losses.append(out.data)
         grads.append(gradients(out, params))
-    return np.array(losses), np.array(grads, dtype=float).reshape(len(losses), len(params))
+        nodes = reverse_topological_order(out)
+        conditions.append(sum(abs(g * v.data) for g, v in zip(gradients(out, nodes), nodes, strict=True)))
+    shape = (len(losses), len(params))
+    return np.array(losses), np.array(grads, dtype=float).reshape(shape), np.array(conditions)
 
 
 def assert_matches_eager(tape: Tape, fn, params, rows, vector_relative: bool = False) -> None:
@@ -41,18 +53,22 @@ def assert_matches_eager(tape: Tape, fn, params, rows, vector_relative: bool = F
     and summed over the batch (relative to the sum of the magnitudes, as cancellation
     between examples is rounding-order dependent).
 
-    vector_relative: gradients relative to max(1, the largest gradient of the
-    example) instead of elementwise. numpy's tanh, exp, ... may differ from math's by one
-    ulp, and a rule such as 1 - tanh(x)**2 at a saturated tanh turns that ulp into
-    a large relative error of a derivative that is nearly 0 (random expressions
-    reach such points; an MLP's float64 derivatives match elementwise).
+    vector_relative: for random expressions, where numpy's tanh, exp, ... may differ from
+    math's by one ulp and the expression may cancel that ulp's neighbours away.
+    Gradients are then compared relative to max(1, the largest gradient of the example)
+    instead of elementwise: a rule such as 1 - tanh(x)**2 at a saturated tanh turns that ulp
+    into a large relative error of a derivative that is nearly 0. Losses are compared
+    relative to their condition (see `eager`) instead of to |L|: tanh(v) - v at v = 5e-4 is
+    -4e-11, and one ulp of tanh(v) (1e-19) is 1e-9 of it, though both engines are right to
+    the last bit of each op. An MLP's float64 numbers match elementwise.
     """
-    losses, per_example = eager(fn, params, rows)
+    losses, per_example, conditions = eager(fn, params, rows)
     result = tape.value_and_grad(rows)
-    np.testing.assert_allclose(result.losses, losses, rtol=RTOL, atol=1e-300)
+    scale_of_loss = conditions if vector_relative else np.abs(losses)
+    assert np.all(np.abs(result.losses - losses) <= RTOL * scale_of_loss + 1e-300), (result.losses, losses)
     b = len(losses)
     scale = 1.0 / b if tape.reduction == "mean" else 1.0
-    assert result.loss == pytest.approx(losses.sum() * scale, rel=RTOL, abs=1e-13 * np.abs(losses).sum() * scale)
+    assert result.loss == pytest.approx(losses.sum() * scale, rel=RTOL, abs=RTOL * scale_of_loss.sum() * scale)
     magnitude = np.abs(per_example)
     if vector_relative:
         magnitude = np.broadcast_to(np.maximum(magnitude.max(axis=1, keepdims=True), 1.0), magnitude.shape)
@@ -228,12 +244,38 @@ def test_group_count_grows_with_depth_not_width():
 @settings(max_examples=100)
 @given(expressions(max_leaves=4, max_ops=8), st.integers(0, 3), st.randoms(use_true_random=False))
 def test_random_expressions_match_eager(expr, n_params, rnd):
-    check_expression(expr, n_params, rnd)
+    problem = expression_problem(expr, n_params, rnd)
+    if problem is not None:
+        assert_matches_eager(*problem, vector_relative=True)
 
 
-def check_expression(expr, n_params, rnd) -> bool:
-    """The first n_params inputs of `expr` become parameters, the rest per-example
-    inputs drawn around the expression's point; False if the graph is data-dependent."""
+@settings(max_examples=100)
+@given(expressions(max_leaves=4, max_ops=8), st.integers(0, 3), st.randoms(use_true_random=False))
+def test_random_expressions_fast_replay_matches_the_reference_replay(expr, n_params, rnd):
+    problem = expression_problem(expr, n_params, rnd)
+    if problem is not None:
+        assert_matches_reference(*problem)
+
+
+def assert_matches_reference(tape: Tape, fn, params, rows) -> None:
+    """The grouped replay against the plain one (one instruction at a time). Both run the same
+    rows on numpy, so they differ only in summation order (matrix products, sums over the batch)
+    and where the fast one runs a one-node shared row on floats (math's ulp, not numpy's): losses
+    are compared relative to their condition, gradients to the largest of each example (see
+    `assert_matches_eager`)."""
+    losses, per_example, conditions = eager(fn, params, rows)
+    fast, plain = tape.value_and_grad(rows), tape.reference_value_and_grad(rows)
+    assert np.all(np.abs(fast.losses - plain.losses) <= RTOL * conditions + 1e-300)
+    np.testing.assert_allclose(fast.outputs, plain.outputs, rtol=1e-12, atol=1e-300)
+    scale = 1.0 / len(losses) if tape.reduction == "mean" else 1.0
+    magnitude = np.maximum(np.abs(per_example).max(axis=1, keepdims=True), 1.0).sum() * scale
+    assert np.all(np.abs(fast.grads - plain.grads) <= RTOL * magnitude), (fast.grads, plain.grads)
+
+
+def expression_problem(expr, n_params, rnd):
+    """(tape, fn, params, rows): the first n_params inputs of `expr` become parameters, the
+    rest per-example inputs drawn around the expression's point; None if the graph is
+    data-dependent."""
     n_params = min(n_params, expr.n_inputs - 1) if expr.n_inputs > 1 else 0
     params = [Value(x) for x in expr.inputs[:n_params]]
     if not params:
@@ -251,9 +293,19 @@ def check_expression(expr, n_params, rnd) -> bool:
     try:
         tape = trace(fn, params, rows[0], check_inputs=rows[1:2] or None)
     except TraceError:
-        return False  # a guard that reads .data (not an op) shaped the graph differently
-    assert_matches_eager(tape, fn, params, np.array(rows), vector_relative=True)
-    return True
+        return None  # a guard that reads .data (not an op) shaped the graph differently
+    return tape, fn, params, np.array(rows)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_the_fast_replay_of_an_mlp_matches_the_reference_replay(reduction):
+    """Every shortcut the schedule plans for an MLP (matrix products, views, hand-overs, folds)."""
+    _, params, fn, rows = moons_problem(n=30, width=5)
+    tape = trace(fn, params, rows[0], reduction=reduction)
+    assert any(g.matmul is not None for g in tape._replayer.groups) and any(g.receives for g in tape._replayer.groups)
+    assert_matches_reference(tape, fn, params, rows)
+    plain = tape.reference_value_and_grad(rows)
+    assert plain.loss == pytest.approx(tape.value_and_grad(rows).loss, rel=1e-13)
 
 
 # --- errors ----------------------------------------------------------------------------------
@@ -410,7 +462,8 @@ def test_matmul_groups_match_the_dot_rows_exactly():
     tape = trace(fn, params, rows[0])
     marked = [g for g in tape._replayer.groups if g.matmul is not None]
     assert len(marked) == 3  # one per layer
-    assert all(g.matmul.w_grid is not None and g.matmul.w_whole for g in marked)  # weights read as views
+    assert all(g.matmul.w_grid is not None for g in marked)  # weights read as views
+    assert all(g.matmul.w_scatter.grid is not None for g in marked)  # and their gradients added through them
     assert_matches_eager(tape, fn, params, rows)
 
 
@@ -541,7 +594,8 @@ def test_operands_no_parameter_reaches_take_no_gradient_port():
 def test_rows_read_as_views_only_where_the_layout_allows():
     """Evenly spaced rows become (stepped) slices, a layer's weight grid a reshaped view;
     anything else stays a fancy index (a copy), read and scattered the general way."""
-    from autograd_mini.tape.schedule import grid_of, rows_of
+    from autograd_mini.tape.planner import grid_of
+    from autograd_mini.tape.schedule import rows_of
 
     assert rows_of(np.array([2, 5, 8])) == slice(2, 9, 3)
     assert rows_of(np.array([4, 5, 6])) == slice(4, 7)
@@ -578,3 +632,12 @@ def test_gradients_handed_over_whole_only_from_a_sole_consumer():
     torch = pytest.importorskip("torch")
     np.testing.assert_allclose(tape.value_and_grad(torch.tensor(rows)).grads.numpy(),
                                tape.value_and_grad(rows).grads, rtol=1e-13)
+
+
+def test_docs_tape_md_examples_run_as_shown():
+    import doctest
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "docs" / "tape.md"
+    failures, attempted = doctest.testfile(str(path), module_relative=False, optionflags=doctest.ELLIPSIS)
+    assert attempted >= 5 and failures == 0

@@ -1,10 +1,11 @@
 """The compiled tape: record a scalar program once, replay it on a batch with numpy (or torch).
 
-`trace` records and checks the program; `schedule` groups its rows for batched
-replay; `replay` runs them forward and backward; `failures` re-states a
-non-finite replay in the eager engine's words; `arrays` reads user batches.
+`trace` (the public `trace` and `Tape`) -> `replay` (forward and backward by groups) ->
+`schedule` (the records it reads, built by `planner`); `reference` is the plain replay the
+fast one is tested against. How it reads, file by file: docs/tape.md.
 """
 
-from .trace import REDUCTIONS, Tape, TapeResult, TraceError, trace
+from .failures import ArrayRuleError, TraceError
+from .trace import REDUCTIONS, Tape, TapeResult, trace
 
-__all__ = ["REDUCTIONS", "Tape", "TapeResult", "TraceError", "trace"]
+__all__ = ["REDUCTIONS", "ArrayRuleError", "Tape", "TapeResult", "TraceError", "trace"]

@@ -1,11 +1,16 @@
-"""The arrays a tape replays on: their namespace (numpy, or the inputs' own Array API
-namespace, such as torch's), and the checks that turn user input into them."""
+"""The arrays a tape replays on: their library (numpy, or the inputs' own Array API namespace,
+such as torch's) and the value and gradient matrices a replay reuses."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+
+from .schedule import Schedule
+
+Array = Any
+"""A float64 array of numpy or of another Array API namespace (a torch tensor, on its device)."""
 
 
 def namespace(x: Any) -> Any:
@@ -19,7 +24,7 @@ def namespace(x: Any) -> Any:
         return get()
     if type(x).__module__.startswith("torch"):
         try:
-            import array_api_compat
+            import array_api_compat  # type: ignore[import-not-found]  # optional, and ships no types
 
             return array_api_compat.array_namespace(x)
         except ImportError:
@@ -29,21 +34,7 @@ def namespace(x: Any) -> Any:
     return np
 
 
-def real_array(data: Any, what: str) -> np.ndarray:
-    """`data` as a float array; complex numbers (or anything not real) are refused, never cast."""
-    try:
-        array = np.asarray(data)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{what} must be real numbers: {exc}") from None
-    if array.dtype.kind == "c":
-        raise TypeError(f"{what} must be real numbers, got complex values (dtype {array.dtype}); the tape "
-                        "does not cast them to real")
-    if array.dtype.kind not in "fiub":
-        raise TypeError(f"{what} must be real numbers, got dtype {array.dtype}")
-    return array.astype(float, copy=False)
-
-
-def to_numpy(array: Any) -> np.ndarray:
+def to_numpy(array: Any) -> np.ndarray[Any, Any]:
     """Another namespace's array (torch, on any device) as a numpy array."""
     for step in ("detach", "cpu"):
         if hasattr(array, step):
@@ -51,61 +42,64 @@ def to_numpy(array: Any) -> np.ndarray:
     return np.asarray(array)
 
 
-def batch_of(inputs: Any, n_inputs: int) -> np.ndarray:
-    """The inputs (rows of examples, or one array per input) as an (n_inputs, batch) float
-    array; ValueError naming the shape, or the first input that is not finite."""
-    if isinstance(inputs, (list, tuple)) and inputs and all(isinstance(c, np.ndarray) for c in inputs):
-        columns = [real_array(c, "Tape: inputs") for c in inputs]
-        if len(columns) != n_inputs or any(c.ndim != 1 or c.shape != columns[0].shape for c in columns):
-            shapes = [c.shape for c in columns]
-            raise ValueError(f"Tape: expected {n_inputs} input arrays of shape (batch,), got shapes {shapes}")
-        batch = np.stack(columns)
-    else:
-        rows = real_array(inputs, "Tape: inputs")
-        if rows.ndim == 1 and n_inputs == 1:
-            rows = rows[:, None]
-        if rows.ndim != 2 or rows.shape[1] != n_inputs:
-            raise ValueError(f"Tape: inputs must have shape (batch, {n_inputs}), got {rows.shape}")
-        batch = rows.T
-    if batch.shape[1] == 0:
-        raise ValueError("Tape: the batch is empty")
-    if not np.isfinite(batch).all():
-        example, number = (int(i[0]) for i in np.nonzero(~np.isfinite(batch.T)))
-        bad = float(batch[number, example])
-        value = "NaN" if bad != bad else repr(bad)
-        raise ValueError(f"Tape: input {number} of example {example} is {value}; inputs must be finite")
-    return batch
+def zeros(xp: Any, shape: tuple[int, ...], like: Array) -> Array:
+    """Zeros of float64 in `like`'s namespace and on its device."""
+    return np.zeros(shape) if xp is np else xp.zeros(shape, dtype=xp.float64, device=like.device)
 
 
-def foreign_batch_of(inputs: Any, n_inputs: int) -> Any:
-    """`batch_of` for another namespace's array (a torch tensor), checked on its device:
-    anything wrong is reported by `batch_of` on a numpy copy."""
-    kind = str(inputs.dtype)
-    if "complex" in kind:
-        raise TypeError(f"Tape: inputs must be real numbers, got complex values (dtype {kind}); the tape "
-                        "does not cast them to real")
-    xp = namespace(inputs)
-    batch = (xp.astype(inputs, xp.float64) if hasattr(xp, "astype") else inputs.to(xp.float64)).T
-    if batch.ndim == 1 and n_inputs == 1:
-        batch = batch[None]
-    if batch.ndim != 2 or batch.shape[0] != n_inputs or batch.shape[1] == 0 or not bool(xp.all(xp.isfinite(batch))):
-        batch_of(to_numpy(inputs), n_inputs)  # raises the numpy path's error
-    return batch
+def concat(xp: Any, parts: list[Array], axis: int = 0) -> Array:
+    """Join arrays along `axis` (numpy < 2 has no `concat`)."""
+    return np.concatenate(parts, axis=axis) if xp is np else xp.concat(parts, axis=axis)
 
 
-def param_array(param_values: Any, params: list[Any]) -> np.ndarray:
-    """The parameters' values (their `.data`, or `param_values` of shape (P,), numpy or not)
-    as a finite float array; ValueError naming a bad one (NaN named NaN) and its label."""
-    if param_values is None:
-        values = np.array([p.data for p in params], dtype=float)
-    else:
-        values = real_array(param_values if namespace(param_values) is np else to_numpy(param_values),
-                            "Tape: param_values")
-        if values.shape != (len(params),):
-            raise ValueError(f"Tape: param_values must have shape ({len(params)},), got {values.shape}")
-    if not np.isfinite(values).all():
-        i = int(np.flatnonzero(~np.isfinite(values))[0])
-        value = "NaN" if values[i] != values[i] else repr(float(values[i]))
-        raise ValueError(f"Tape: parameter {i} ({params[i].label or 'unlabelled'}) is {value}; "
-                         "parameters must be finite")
-    return values
+def finite(array: Array) -> bool:
+    """Every entry of `array` is finite (one reduction, in the array's namespace)."""
+    if type(array) is np.ndarray:
+        return bool(np.isfinite(array).all())
+    return bool(namespace(array).isfinite(array).all())
+
+
+class Buffers:
+    """The value and gradient matrices, reused between replays of one batch size (a fresh
+    matrix per step would be page-faulted in again at every large batch)."""
+
+    def __init__(self, plan: Schedule, n_params: int, constants: list[float]) -> None:
+        self.n_shared, self.n_batched = plan.n_shared, plan.n_batched
+        self.n_params = n_params
+        self.constants = np.array(constants, dtype=float)
+        self.added_rows = plan.added_rows
+        self._values: dict[tuple[int, type, Any], tuple[Array, Array]] = {}
+        self._grads: tuple[Array, Array] | None = None
+
+    def values(self, b: int, like: Array) -> tuple[Array, Array]:
+        """(batched (n_batched, b), shared (n_shared, 1)) in `like`'s namespace, constants written."""
+        key = (b, type(like), getattr(like, "device", None))
+        if key not in self._values:
+            xp = namespace(like)
+            values = zeros(xp, (self.n_batched, b), like)
+            shared = zeros(xp, (self.n_shared, 1), like)
+            shared[self.n_params : self.n_params + len(self.constants), 0] = (
+                self.constants if xp is np else xp.asarray(self.constants, device=like.device))
+            self._values = {key: (values, shared)}
+            self._grads = None
+        return self._values[key]
+
+    def current(self) -> tuple[Array, Array]:
+        """The value matrices of the replay under way."""
+        return next(iter(self._values.values()))
+
+    def gradients(self, values: Array, handing_over: bool) -> tuple[Array, Array]:
+        """The gradient matrices, zeroed. `handing_over`: only the batched rows gradients
+        are added into are zeroed (`Schedule.added_rows`); the others are handed over whole."""
+        if self._grads is None or self._grads[0].shape != values.shape:
+            xp = namespace(values)
+            self._grads = (xp.zeros_like(values), zeros(xp, (self.n_shared,), values))
+        elif handing_over:
+            g_values, g_shared = self._grads
+            for rows in self.added_rows:
+                g_values[rows] = 0.0
+            g_shared[...] = 0.0
+        else:
+            for matrix in self._grads:
+                matrix[...] = 0.0
+        return self._grads

@@ -1,10 +1,8 @@
-"""Where a tape replay failed, in the eager engine's words: the example and the row.
+"""The tape's errors, and where a replay failed in the eager engine's words: the example and the row.
 
-`_tape_replay` calls these only when a number is not finite. Each finds the
-first failing (node, example) of a group, re-runs the row on floats there as
-the eager engine would, and raises the error `autograd_mini.errors` builds for
-that failure, with `where` naming the example and the row of the tape (the
-instruction's index).
+`replay` calls these only when a number is not finite (or a row does not run on arrays):
+they find the first failing (node, example) of a group, re-run the row on floats there as
+the eager engine would, and raise the error `autograd_mini.errors` builds for it.
 """
 
 from __future__ import annotations
@@ -13,8 +11,30 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import forward_error, gradient_error, rule_error
+from ..errors import AutogradMiniError, forward_error, gradient_error, rule_error
+from ..ops import Op
 from .schedule import Group, Port
+
+
+class TraceError(AutogradMiniError, ValueError):
+    """The traced function cannot be replayed as one tape for every example."""
+
+
+class ArrayRuleError(TraceError, TypeError):
+    """An op's forward or rule does not run on arrays, so the tape cannot batch its rows."""
+
+
+def array_rule_error(op: Op, part: str, exc: Exception) -> ArrayRuleError:
+    """The error for an op whose `part` ("forward", "rule", "domain check") failed on arrays."""
+    why = f"{type(exc).__name__}: {exc}"
+    if "truth value" in str(exc):
+        why += " (a Python `if` or `and` on an operand?)"
+    return ArrayRuleError(
+        f"op {op.name!r}: its {part} does not run on numpy arrays ({why}). The tape evaluates each row "
+        "for the whole batch at once, so a row must be written with arithmetic and the functions of "
+        "autograd_mini.primitives (relu, step, sign, ... instead of `if`); or train this function "
+        "without the tape (Value.backward, fit(compiled=False))"
+    )
 
 
 def location(group: Group, node: int, example: int) -> str:

@@ -1,27 +1,10 @@
-"""One batch through a recorded tape: forward and backward, in one file.
+"""One batch through a recorded tape, forward and backward, group by group.
 
-`Replay.run` is the whole path of `Tape.forward` / `Tape.value_and_grad`
-after the inputs are checked: write the batch and the parameters into the two
-value matrices laid out by `_tape_schedule.schedule`, call every group's row of
-`ops.OPS` on stacked operands (`op.forward`, then `op.vjp` in reverse: the chain
-rule (1.5), gradients summed over consumers as in (1.8)), and return the
-outputs and the parameters' gradients summed over the batch. A `matmul` group
-runs the dot row's batched form `ops.BATCHED["dot"]` instead. No derivative math
-lives here. On numpy, backward takes the shortcuts the schedule planned (direct
-adds, gradients handed over whole); any surprise (a rule returning a number or
-None) falls back to the general `scatter`, and the careful pass never uses them.
-The arrays are numpy's, or those of the batch's own Array API namespace (torch
-tensors stay torch tensors, on their device); a non-finite number there raises
-`NeedsNumpy` and the tape re-runs the batch on numpy.
-
-Errors read like the eager engine's (`_tape_errors`, built by the functions of
-`autograd_mini.errors`), with where it happened appended: the example and the
-row of the tape (the instruction's index). Forward results are checked once
-per replay; if one is not finite, the first group (in order) that produced one
-is found and the row re-run on floats for that example, as eager would.
-Backward is checked once at the end; if a gradient is not finite, backward is
-re-run with checks at every group and the eager engine's rule of skipping
-nodes whose gradient is 0 (so 0 * inf never happens), raising what eager raises.
+`Replay.run` writes the batch and the parameters into two value matrices laid out by
+`planner.schedule`, calls every group's row of `ops.OPS` on stacked operands (`op.forward`,
+then `op.vjp` in reverse: (1.5), each gradient added by `accumulate`, summed as in (1.8)),
+and returns the outputs and the parameters' gradients summed over the batch. It computes
+what `reference.reference_replay` does, by groups; docs/tape.md says how and why.
 """
 
 from __future__ import annotations
@@ -31,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import AutogradMiniError, forward_error, gradient_error, rule_error
-from .arrays import namespace
-from .failures import check_accumulated, checked_grads, location, raise_forward
-from .schedule import Group, Port, Scatter, Schedule, rows_of
+from .arrays import Array, Buffers, concat, finite, namespace
+from .failures import array_rule_error, check_accumulated, checked_grads, location, raise_forward
+from .schedule import DirectAdd, Group, Matmul, OneNode, Port, Reduce, Scatter, Schedule, rows_of
 
 
 class NeedsNumpy(Exception):
@@ -48,21 +31,17 @@ class Replay:
         self.groups = plan.groups
         self.roots = plan.roots
         self.n_params, self.n_inputs = n_params, n_inputs
-        self.n_shared, self.n_batched = plan.n_shared, plan.n_batched
-        self.constants = np.array(constants, dtype=float)
         self.chunk_size = plan.chunk_size
-        self.added_rows = plan.added_rows
-        self._buffers: dict[Any, tuple[Any, Any]] = {}
+        self.buffers = Buffers(plan, n_params, constants)
         self._previous: list[Any] = []
-        self._grad_buffers: tuple[Any, Any] | None = None
         batched_roots = not any(s for s, _ in self.roots)
         self._root_rows = rows_of(np.array([r for _, r in self.roots], dtype=np.intp)) if batched_roots else None
 
-    def run(self, batch: Any, params: Any, backward: bool) -> tuple[Any, Any]:
+    def run(self, batch: Array, params: Array, backward: bool) -> tuple[Array, Array | None]:
         """(outputs of shape (1 + n_extra, batch), d sum(losses) / d params or None), chunk by chunk.
 
         `batch` (n_inputs, batch) and `params` (P,) are float64 arrays of one namespace (numpy,
-        or torch & co.: see `_arrays.namespace`); the results are arrays of the same one.
+        or torch & co.: see `namespace`); the results are arrays of the same one.
         """
         xp = namespace(batch)
         b = batch.shape[1]
@@ -83,108 +62,31 @@ class Replay:
                 parts.append(self._outputs(part.shape[1]))
                 del self._previous[:-2]  # chunked: only the latest chunk's temporaries stay alive
         del previous
-        return (parts[0] if len(parts) == 1 else _concat(xp, parts, axis=1)), grads
+        return (parts[0] if len(parts) == 1 else concat(xp, parts, axis=1)), grads
 
-    @staticmethod
-    def _zeros(xp: Any, shape: tuple[int, ...], like: Any) -> Any:
-        """Zeros of float64 in `like`'s namespace and on its device."""
-        if xp is np:
-            return np.zeros(shape)
-        return xp.zeros(shape, dtype=xp.float64, device=like.device)
-
-    def _matrices(self, b: int, like: Any = None) -> tuple[Any, Any]:
-        """The value matrices for batch size b (in `like`'s namespace), reused between replays."""
-        key = (b, type(like), getattr(like, "device", None))
-        if key not in self._buffers:
-            xp = namespace(like) if like is not None else np
-            values = self._zeros(xp, (self.n_batched, b), like)
-            shared = self._zeros(xp, (self.n_shared, 1), like)
-            shared[self.n_params : self.n_params + len(self.constants), 0] = (
-                self.constants if xp is np else xp.asarray(self.constants, device=like.device))
-            self._buffers = {key: (values, shared)}
-            self._grad_buffers = None
-        return self._buffers[key]
-
-    def _current(self) -> tuple[Any, Any]:
-        """The value matrices of the replay under way."""
-        return next(iter(self._buffers.values()))
-
-    def _gradients(self, values: Any, handing_over: bool = False) -> tuple[Any, Any]:
-        """The gradient matrices, zeroed; reused between replays (a fresh matrix per step
-        would be page-faulted in again at every large batch). `handing_over`: only the
-        batched rows gradients are added into are zeroed (`Schedule.added_rows`)."""
-        if self._grad_buffers is None or self._grad_buffers[0].shape != values.shape:
-            xp = namespace(values)
-            self._grad_buffers = (xp.zeros_like(values), self._zeros(xp, (self.n_shared,), values))
-        elif handing_over:
-            g_values, g_shared = self._grad_buffers
-            for rows in self.added_rows:
-                g_values[rows] = 0.0
-            g_shared[...] = 0.0
-        else:
-            for matrix in self._grad_buffers:
-                matrix[...] = 0.0
-        return self._grad_buffers
-
-    def _outputs(self, b: int) -> Any:
-        values, shared = self._current()
+    def _outputs(self, b: int) -> Array:
+        values, shared = self.buffers.current()
         if self._root_rows is not None and type(values) is np.ndarray:  # all batched: one copy of their rows
             return values[self._root_rows].copy()
         xp = namespace(values)
         return xp.stack([xp.broadcast_to(shared[r, 0], (b,)) if s else values[r] for s, r in self.roots])
 
-    # --- forward --------------------------------------------------------------------------
-    def _forward(self, batch: Any, params: Any, offset: int) -> list[Any]:
+    def _forward(self, batch: Array, params: Array, offset: int) -> list[Any]:
         """Every group's row, in order; what backward needs of each is returned."""
         b = batch.shape[1]
-        values, shared = self._matrices(b, batch)
+        values, shared = self.buffers.values(b, batch)
         xp = namespace(values)
         shared[: self.n_params, 0] = params
         values[: self.n_inputs] = batch
         saved: list[Any] = []
         for group in self.groups:
-            if group.scalar:
-                if group.batched is not None:
-                    column = shared[group.take]
-                    shared[group.start] = _vector_forward(group, column)
-                    saved.append(column)
-                    continue
-                column = shared[group.index, 0]
-                datas = column.tolist()
-                # A non-finite operand means an earlier group failed: the check after
-                # the loop names that group, the first in order.
-                shared[group.start, 0] = _scalar_forward(group, datas) if _finite(column) else float("nan")
-                saved.append(datas)
-                continue
-            block = shared if group.shared else values
-            mm = group.matmul
-            if mm is not None:
-                grid = mm.w_grid
-                w = shared[mm.w_index, 0] if grid is None else shared[grid[0], 0].reshape(grid[1])[:, grid[2]]
-                x = (shared if mm.x_shared else values)[mm.x_index]
-                block[group.rows] = mm.forward(w, x)
-                saved.append((w, x))
-                continue
-            reads = group.reads
-            if reads is not None:
-                operands = [(shared if in_shared else values)[rows] for in_shared, rows in reads]
+            if group.one_node is not None:
+                saved.append(_forward_one_node(group, group.one_node, shared))
+            elif group.matmul is not None:
+                saved.append(_forward_matmul(group, group.matmul, values, shared))
             else:
-                operands = gather(group, values, shared, b)
-            op = group.op
-            if op.valid is not None and not bool(xp.all(op.valid(*operands))):
-                if xp is not np:
-                    raise NeedsNumpy
-                bad = ~np.broadcast_to(op.valid(*operands), (group.k, 1 if group.shared else b))
-                raise_forward(group, operands, bad, offset, invalid=True)
-            try:
-                block[group.rows] = op.forward(*operands)
-            except TypeError as exc:
-                raise TypeError(
-                    f"op {op.name!r}: its row does not run on numpy arrays ({exc}); rows must use "
-                    "arithmetic and autograd_mini.primitives to be replayed by a tape"
-                ) from exc
-            saved.append(operands)
-        if not (_finite(values) and _finite(shared)):
+                saved.append(_forward_rows(group, values, shared, offset))
+        if not (finite(values) and finite(shared)):
             if xp is not np:
                 raise NeedsNumpy
             self._raise_first_nonfinite(saved, offset)
@@ -192,13 +94,12 @@ class Replay:
 
     def _raise_first_nonfinite(self, saved: list[Any], offset: int) -> None:
         """Raise the error of the first group (in order) whose output is not finite."""
-        values, shared = self._current()
+        values, shared = self.buffers.current()
         for group, operands in zip(self.groups, saved, strict=False):
-            block = shared if group.shared else values
-            bad = ~np.isfinite(block[group.start : group.stop])
+            bad = ~np.isfinite((shared if group.shared else values)[group.rows])
             if bad.any():
-                if group.scalar:  # its operands are finite: the float row raises, or numpy's sum overflowed
-                    datas = shared[group.index, 0].tolist()
+                if group.one_node is not None:  # finite operands: the float row raises, or numpy's sum overflowed
+                    datas = shared[group.one_node.index, 0].tolist()
                     _scalar_forward(group, datas)
                     result = float(shared[group.start, 0])
                     raise forward_error(group.op, datas, result=result, where=location(group, 0, 0))
@@ -206,16 +107,16 @@ class Replay:
                     operands = gather(group, values, shared, values.shape[1])
                 raise_forward(group, operands, bad, offset, invalid=False)
 
-    # --- backward -------------------------------------------------------------------------
-    def _backward(self, b: int, saved: list[Any], offset: int, careful: bool = False) -> np.ndarray:
-        """d(sum of the chunk's losses)/d param for each parameter."""
-        values, shared = self._current()
+    def _backward(self, b: int, saved: list[Any], offset: int, careful: bool = False) -> Array:
+        """d(sum of the chunk's losses)/d param for each parameter. `careful`: the eager engine's
+        checks at every group (after a non-finite gradient), and no shortcut."""
+        values, shared = self.buffers.current()
         xp = namespace(values)
-        fast = not careful and xp is np  # rows handed over whole are not zeroed: see below
-        g_values, g_shared = self._gradients(values, handing_over=fast)
-        kept: list[Any] = []
+        fast = not careful and xp is np  # rows handed over whole are not zeroed: see Buffers.gradients
+        g_values, g_shared = self.buffers.gradients(values, handing_over=fast)
+        kept: list[Any] = []  # the rules' results live until the next replay (see run)
         self._previous.append(kept)
-        handoffs: dict[int, Any] = {}  # group number -> its g, handed over whole (_tape_schedule._hand_over)
+        handoffs: dict[int, Array] = {}  # group number -> its g, handed over whole (docs/tape.md)
         root_shared, root_row = self.roots[0]
         if root_shared:
             g_shared[root_row] = float(b)  # shared gradients are kept summed over the batch
@@ -224,67 +125,139 @@ class Replay:
         for group, operands in zip(reversed(self.groups), reversed(saved), strict=True):
             if not group.needs_grad:
                 continue
-            if group.scalar:
-                if group.batched is not None and not careful:
-                    _vector_backward(group, operands, g_shared, shared[group.start])
-                else:
-                    datas = shared[group.index, 0].tolist()
-                    _scalar_backward(group, datas, g_shared, float(shared[group.start, 0]))
+            if group.one_node is not None:
+                _backward_one_node(group, group.one_node, operands, g_shared, shared, careful)
                 continue
-            rows = group.rows
-            if group.shared:
-                g, out = g_shared[rows, None], shared[rows]
-            else:
-                g = handoffs.pop(group.number, None) if group.receives else None
-                if g is None:
-                    g = g_values[rows]
-                out = values[rows]
-            mm = group.matmul
-            if mm is not None and not careful:
-                grads = mm.vjp(g, out, *operands)
-                kept.append(grads)
-                grid = mm.w_grid
-                if grid is not None and mm.w_whole:
-                    g_shared[grid[0]].reshape(grid[1])[:, grid[2]] += grads[0]  # a view of g_shared
-                elif mm.w_scatter is not None:
-                    scatter_add(mm.w_scatter, g_shared, grads[0].reshape(-1))
-                if mm.x_handoff is not None:
-                    handoffs[mm.x_handoff] = grads[1]
-                elif mm.x_scatter is not None:
-                    dx = grads[1].reshape(-1) if mm.x_shared else grads[1]
-                    scatter_add(mm.x_scatter, g_shared if mm.x_shared else g_values, dx)
+            g = handoffs.pop(group.number, None) if group.receives else None
+            if g is None:
+                g = g_shared[group.rows, None] if group.shared else g_values[group.rows]
+            out = (shared if group.shared else values)[group.rows]
+            if group.matmul is not None and not careful:
+                kept.append(_backward_matmul(group.matmul, g, out, operands, g_values, g_shared, handoffs))
                 continue
-            if mm is not None:  # careful: the dot row itself, operand by operand
+            if group.matmul is not None:  # careful: the dot row itself, operand by operand
                 operands = gather(group, values, shared, b)
-            grads = list(group.op.vjp(g, out, *operands))
+            try:
+                grads = list(group.op.vjp(g, out, *operands))  # the row's rule on stacked arrays
+            except (TypeError, ValueError) as exc:
+                raise array_rule_error(group.op, "rule", exc) from exc
             kept.append(grads)
             if careful:
                 grads = checked_grads(group, g, out, operands, grads, offset)
-            if fast:
-                for port, action in group.actions:
-                    into = g_shared if port.shared else g_values
-                    if action is None or not _add_direct(action, grads, g, into, handoffs):
-                        if action is not None and action[3] is not None:
-                            into[action[2]] = 0.0  # rows meant to be handed over were not zeroed
-                        scatter(port, grads, g, into, xp)
-                continue
-            for port in group.ports:
-                if port.scatter is not None:
-                    into = g_shared if port.shared else g_values
-                    scatter(port, grads, g, into, xp)
-                    if careful:
-                        check_accumulated(group, port, into, grads, g, operands, offset)
+            for port, action in group.actions:
+                into = g_shared if port.shared else g_values
+                if fast and action is not None and _add_direct(action, grads, g, into, handoffs):
+                    continue
+                if fast and action is not None and action.receiver is not None:
+                    into[action.scatter.targets] = 0.0  # rows meant to be handed over were not zeroed
+                scatter(port, grads, g, into, xp)
+                if careful:
+                    check_accumulated(group, port, into, grads, g, operands, offset)
         result = g_shared[: self.n_params]
-        if not careful and not _finite(result):
+        if not careful and not finite(result):
             if not isinstance(result, np.ndarray):
                 raise NeedsNumpy
             return self._backward(b, saved, offset, careful=True)
         return result
 
 
-# --- gather and scatter -----------------------------------------------------------------------
-def scatter_add(plan: Scatter, into: Any, block: Any) -> None:
-    """into[plan's targets] += the rows of `block`, summed per target ((1.8))."""
+# --- the kinds of group: forward ------------------------------------------------------------------
+def _forward_rows(group: Group, values: Array, shared: Array, offset: int) -> list[Array]:
+    """The row on stacked operands (k or 1, batch or 1); returns the operands."""
+    reads = group.reads
+    if reads is not None:
+        operands = [(shared if in_shared else values)[rows] for in_shared, rows in reads]
+    else:
+        operands = gather(group, values, shared, values.shape[1])
+    op, check = group.op, group.op.valid
+    if check is not None:
+        try:
+            inside = check(*operands)
+            valid = bool(namespace(values).all(inside))
+        except (TypeError, ValueError) as exc:
+            raise array_rule_error(op, "domain check", exc) from exc
+        if not valid:
+            if type(values) is not np.ndarray:
+                raise NeedsNumpy
+            bad = ~np.broadcast_to(inside, (group.k, 1 if group.shared else values.shape[1]))
+            raise_forward(group, operands, bad, offset, invalid=True)
+    try:
+        (shared if group.shared else values)[group.rows] = op.forward(*operands)
+    except (TypeError, ValueError) as exc:
+        raise array_rule_error(op, "forward", exc) from exc
+    return operands
+
+
+def _forward_matmul(group: Group, mm: Matmul, values: Array, shared: Array) -> tuple[Array, Array]:
+    """A layer's dot rows as one product W @ X (the dot row's batched form); returns (W, X)."""
+    grid = mm.w_grid
+    w = shared[mm.w_index, 0] if grid is None else shared[grid[0], 0].reshape(grid[1])[:, grid[2]]
+    x = (shared if mm.x_shared else values)[mm.x_index]
+    (shared if group.shared else values)[group.rows] = mm.forward(w, x)
+    return w, x
+
+
+def _forward_one_node(group: Group, one: OneNode, shared: Array) -> Any:
+    """A one-node shared row on Python floats as the eager engine runs it (a sum or dot: on one
+    array with its batched form, not once per operand); returns its operands."""
+    if one.batched is not None:
+        column = shared[one.take]
+        shared[group.rows.start] = _vector_forward(group, one, column)
+        return column
+    column = shared[one.index, 0]
+    datas = column.tolist()
+    # A non-finite operand means an earlier group failed: the check after the loop names that group.
+    shared[group.rows.start, 0] = _scalar_forward(group, datas) if finite(column) else float("nan")
+    return datas
+
+
+# --- the kinds of group: backward -----------------------------------------------------------------
+def _backward_matmul(mm: Matmul, g: Array, out: Array, operands: tuple[Array, Array], g_values: Array,
+                     g_shared: Array, handoffs: dict[int, Array]) -> tuple[Array, Array]:
+    """dE/dW = g @ X.T into the weights, dE/dX = W.T @ g into X or handed over (the batched form of (1.5))."""
+    dw, dx = mm.vjp(g, out, *operands)
+    if mm.w_scatter is not None:
+        accumulate(g_shared, mm.w_scatter, dw)
+    if mm.x_handoff is not None:
+        handoffs[mm.x_handoff] = dx
+    elif mm.x_scatter is not None:
+        accumulate(g_shared if mm.x_shared else g_values, mm.x_scatter, dx)
+    return dw, dx
+
+
+def _backward_one_node(group: Group, one: OneNode, operands: Any, g_shared: Array, shared: Array,
+                       careful: bool) -> None:
+    row = group.rows.start
+    if one.batched is not None and not careful:
+        _vector_backward(group, one, operands, g_shared, shared[row])
+    else:
+        _scalar_backward(group, one, shared[one.index, 0].tolist(), g_shared, float(shared[row, 0]))
+
+
+# --- gather, and the one accumulate ---------------------------------------------------------------
+def gather(group: Group, values: Array, shared: Array, b: int) -> list[Array]:
+    """The group's operands, one (k or 1, batch or 1) array per position."""
+    parts: list[Array] = []
+    for port in group.ports:
+        source = shared if port.shared else values
+        if len(port.positions) == 1:  # (k or 1, batch) already: no reshape, no iteration
+            parts.append(source[port.take])
+            continue
+        rows = 1 if port.uniform else group.k
+        parts.extend(source[port.take].reshape(len(port.positions), rows, source.shape[1]))
+    if group.perm is None:
+        return parts
+    return [parts[i] for i in group.perm]
+
+
+def accumulate(into: Array, plan: Scatter, block: Array) -> None:
+    """into[plan's targets] += the rows of `block`, summed per target: (1.8), and the only
+    place the replay adds a gradient. Shared targets (1-D `into`) take a flattened block."""
+    if plan.grid is not None:  # a layer's weights, through a view of the shared matrix
+        into[plan.grid[0]].reshape(plan.grid[1])[:, plan.grid[2]] += block
+        return
+    if into.ndim == 1 and block.ndim > 1:
+        block = block.reshape(-1)
     if plan.rows is not None:
         block = block[plan.rows]
     if plan.fold:
@@ -298,79 +271,42 @@ def scatter_add(plan: Scatter, into: Any, block: Any) -> None:
     into[plan.targets] += block
 
 
-def _concat(xp: Any, parts: list[Any], axis: int = 0) -> Any:
-    """Join arrays along `axis` (numpy < 2 has no `concat`)."""
-    return np.concatenate(parts, axis=axis) if xp is np else xp.concat(parts, axis=axis)
-
-
-def _finite(array: Any) -> bool:
-    """Every entry of `array` is finite (one reduction, in the array's namespace)."""
-    if type(array) is np.ndarray:
-        return bool(np.isfinite(array).all())
-    return bool(namespace(array).isfinite(array).all())
-
-
-def gather(group: Group, values: Any, shared: Any, b: int) -> list[Any]:
-    """The group's operands, one (k or 1, batch or 1) array per position."""
-    parts: list[Any] = []
-    for port in group.ports:
-        source = shared if port.shared else values
-        if len(port.positions) == 1:  # (k or 1, batch) already: no reshape, no iteration
-            parts.append(source[port.take])
-            continue
-        rows = 1 if port.uniform else group.k
-        parts.extend(source[port.take].reshape(len(port.positions), rows, source.shape[1]))
-    if group.perm is None:
-        return parts
-    return [parts[i] for i in group.perm]
-
-
-def _add_direct(action: list[Any], grads: list[Any], g: Any, into: np.ndarray, handoffs: dict[int, Any]) -> bool:
-    """`scatter` for a port whose gradient blocks go straight to its targets (see
-    `Port.direct`): the rule's results themselves, or their sums over the batch or the
-    nodes, added up when several positions read the same targets (1.8), or handed over
-    whole to the group that owns the targets. False (nothing added) when the rule
-    returned something else than arrays of g's shape (None, a number, a broadcast row):
-    `scatter` handles those."""
-    positions, reduce, targets, receiver = action
+def _add_direct(action: DirectAdd, grads: list[Any], g: Array, into: Array, handoffs: dict[int, Array]) -> bool:
+    """`scatter` for a port whose blocks go straight to their targets (`schedule.DirectAdd`):
+    each block reduced, summed over the positions (p * p), then added or handed over whole.
+    False (nothing added) when the rule returned anything but arrays of g's shape."""
     total = None
-    for position in positions:
+    for position in action.positions:
         gx = grads[position]
         if type(gx) is not np.ndarray or gx.shape != g.shape:
             return False
-        if reduce == "batch":
-            gx = gx.sum(axis=1)
-        elif reduce == "flat":  # a shared group: one column already
-            gx = gx.reshape(-1)
-        elif reduce == "nodes":
-            gx = gx.sum(axis=0, keepdims=True)
-        elif reduce == "all":
-            gx = gx.sum().reshape(1)
+        if action.reduce is not Reduce.NONE:
+            gx = action.reduce.apply(gx)
         total = gx if total is None else total + gx
-    if receiver is not None:
-        handoffs[receiver] = total
+    if action.receiver is not None:
+        handoffs[action.receiver] = total
     else:
-        into[targets] += total
+        accumulate(into, action.scatter, total)
     return True
 
 
-def scatter(port: Port, grads: list[Any], g: Any, into: Any, xp: Any = np) -> None:
+def scatter(port: Port, grads: list[Any], g: Array, into: Array, xp: Any = np) -> None:
     """Add the gradients of one port's positions into their slots (arrays of namespace `xp`)."""
     picked = grads if port.everything else [grads[p] for p in port.positions]
     try:
         if len(picked) == 1 and picked[0].shape == g.shape:
             block = picked[0][None] if port.uniform else picked[0]
         else:
-            block = xp.stack(picked) if port.uniform else _concat(xp, picked)
+            block = xp.stack(picked) if port.uniform else concat(xp, picked)
     except (AttributeError, TypeError, ValueError, RuntimeError):  # a None (not differentiable here) or a scalar
         picked = [xp.zeros_like(g) if x is None else xp.broadcast_to(x * xp.ones_like(g), g.shape) for x in picked]
-        block = xp.stack(picked) if port.uniform else _concat(xp, picked)
+        block = xp.stack(picked) if port.uniform else concat(xp, picked)
     if port.uniform:
         block = block.sum(axis=(1, 2) if port.shared else 1)
     elif port.shared:
         block = block.sum(axis=1)
     assert port.scatter is not None
-    scatter_add(port.scatter, into, block)
+    accumulate(into, port.scatter, block)
 
 
 # --- one-node shared groups, on floats as the eager engine runs them --------------------------
@@ -388,10 +324,10 @@ def _scalar_forward(group: Group, datas: list[float]) -> float:
     return data
 
 
-def _scalar_backward(group: Group, datas: list[float], g_shared: np.ndarray, out: float) -> None:
+def _scalar_backward(group: Group, one: OneNode, datas: list[float], g_shared: Array, out: float) -> None:
     """The row's rule on floats, as the eager engine applies it (skipped when g is 0)."""
-    g = float(g_shared[group.start])
-    if g == 0.0 or group.scatter is None:
+    g = float(g_shared[group.rows.start])
+    if g == 0.0 or one.scatter is None:
         return
     op = group.op
     try:
@@ -400,43 +336,42 @@ def _scalar_backward(group: Group, datas: list[float], g_shared: np.ndarray, out
         raise
     except (ArithmeticError, ValueError) as exc:
         raise rule_error(op, datas, exc, where=location(group, 0, 0)) from None
-    picked = grads if len(group.positions) == len(grads) else [grads[p] for p in group.positions]
-    if any(x is None for x in picked):
-        picked = [0.0 if x is None else x for x in picked]
-    block = np.array(picked, dtype=float)
+    picked = grads if len(one.positions) == len(grads) else [grads[p] for p in one.positions]
+    block = np.array([0.0 if x is None else x for x in picked], dtype=float)
     if not isinstance(g_shared, np.ndarray):
         block = namespace(g_shared).asarray(block, device=g_shared.device)
-    scatter_add(group.scatter, g_shared, block)
-    total = g_shared[group.scatter.targets]
-    if not _finite(total):
+    accumulate(g_shared, one.scatter, block)
+    total = g_shared[one.scatter.targets]
+    if not finite(total):
         if not isinstance(total, np.ndarray):
             raise NeedsNumpy
         i = int(np.flatnonzero(~np.isfinite(np.atleast_1d(total)))[0])
-        position = group.positions[i]
+        position = one.positions[i]
         raise gradient_error(op, datas, position, float(np.atleast_1d(total)[i]), where=location(group, 0, 0))
 
 
-def _vector_forward(group: Group, column: np.ndarray) -> np.ndarray:
+def _vector_forward(group: Group, one: OneNode, column: Array) -> Array:
     """A one-node sum or dot on its operands as one (n, 1) array (its row's batched form)."""
-    forward = group.batched[0]  # type: ignore[index]
+    assert one.batched is not None
+    forward = one.batched[0]
     if group.op.name == "sum":
         return forward(column)
     n = len(column) // 2
     return forward(column[:n].T, column[n:])[0]
 
 
-def _vector_backward(group: Group, column: np.ndarray, g_shared: np.ndarray, out: np.ndarray) -> None:
+def _vector_backward(group: Group, one: OneNode, column: Array, g_shared: Array, out: Array) -> None:
     """`_scalar_backward` on one array: checked once at the end of backward, like a group."""
-    g = g_shared[group.start : group.start + 1]
-    if g[0] == 0.0 or group.scatter is None:
+    g = g_shared[group.rows.start : group.rows.stop]
+    if g[0] == 0.0 or one.scatter is None or one.batched is None:
         return
-    vjp = group.batched[1]  # type: ignore[index]
+    vjp = one.batched[1]
     if group.op.name == "sum":
         block = vjp(g, out, column)[0].reshape(-1)
     else:
         n = len(column) // 2
         dw, dx = vjp(g[:, None], out, column[:n].T, column[n:])
-        block = _concat(namespace(dw), [dw.reshape(-1), dx.reshape(-1)])
-    if len(group.positions) != len(block):
-        block = block[group.positions]
-    scatter_add(group.scatter, g_shared, block)
+        block = concat(namespace(dw), [dw.reshape(-1), dx.reshape(-1)])
+    if len(one.positions) != len(block):
+        block = block[one.positions]
+    accumulate(g_shared, one.scatter, block)

@@ -1,83 +1,33 @@
-"""The compiled tape: record a scalar graph once, replay it for a whole batch.
+"""The compiled tape: `trace` records a per-example function once; `Tape` replays it on a batch.
 
-The graph a model builds is the same for every example; only the numbers
-differ. `trace` calls a per-example function once on Values, walks the graph it
-recorded (`graph.reverse_topological_order`, iterative) into a flat list of
-instructions (op row, input slots, output slot), and returns a `Tape`. A replay
-holds one number per example in every slot and runs the *same rows* of
-`ops.OPS` on numpy arrays: `op.forward(*arrays)` forward and
-`op.vjp(g, out, *arrays)` backward, the chain rule (1.5) with gradients summed
-over consumers (1.8). No op has a second implementation here.
-
-Slots come in four kinds: parameters (the Values passed as `params`, one
-number shared by every example), per-example inputs (one number per example),
-constants (leaves created while tracing, such as the 2 in `x * 2`) and op
-results. A node that depends only on parameters and constants is *shared*: it
-is computed once per replay, and its gradient is kept already summed over the
-batch. Every other node is *batched*: a row of a (slots x batch) matrix.
-
-Level scheduling: instructions with the same op, arity, depth and operand
-layout form one group, evaluated by one call of the row on stacked operands of
-shape (k, batch), so the number of numpy calls per replay grows with the
-graph's depth, not its node count. Every index array is computed at trace time
-by `_tape_schedule` (grouping, row layout, gather and scatter indices). The
-replay of a batch, forward and backward, is `_tape_replay.Replay.run`; the
-errors it raises are located by `_tape_errors`. One direction: tape ->
-replay -> errors -> schedule, none imports the tape.
-
-A layer's `dot` rows that read the same inputs run as one matrix product
-(the dot row's batched form, `ops.BATCHED`), forward and backward, so weight
-gradients are summed over the batch by the product itself. Replays run on
-numpy arrays, or on the namespace of the inputs passed: torch tensors (on any
-device) give torch results.
-
-The rule of tracing (what cannot be recorded): the traced function must build
-the same graph for every example. Branches inside ops (relu, abs, the
-sigmoid's two formulas) are fine, because they are ops evaluated per example.
-A Python `if` on `.data`, a loop whose length depends on an input, or a
-number read from an input's `.data` and fed back as a constant is recorded
-for the traced example only. `trace` re-traces on a second example and raises
-`TraceError` when the op sequence, the wiring or a constant differs; that
-catches most violations, not all (both examples may take the same branch), so
-`Tape.check(inputs)` re-traces on as many examples as you like.
-
-A Value captured from outside the function (neither in `params` nor built
-inside it) is refused with `TraceError`: it is usually a parameter missing from
-`params`. Pass it in `params`, or build constants inside the function. (Only
-the re-trace can tell a captured Value from a fresh constant; with
-`check=False` a captured leaf is frozen as a constant.)
-
-Errors: a forward value that is not finite raises the eager engine's
-`DomainError` / `NumericOverflowError` with the eager engine's words, plus
-the example's index in the batch and the row of the tape. NaN is named NaN;
-complex inputs are refused (never cast); a non-finite parameter is named. Backward is checked once at the end; if any
-gradient is not finite, backward is re-run with checks at every group (and the
-eager rule of skipping nodes whose gradient is 0), so errors match the engine's.
-Gradients are computed only for nodes on a path from a parameter to the loss,
-so a rule whose derivative is infinite only towards an input raises nothing.
+`Tape.value_and_grad(rows)` reads the batch here, runs `replay.Replay.run` (every group's
+row of `ops.OPS` forward, then its vjp backward: (1.5), summed as in (1.8)) and reduces.
+The tracing rules, the slot layout and the errors are described in docs/tape.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
-from ..errors import AutogradMiniError, NumericOverflowError
-from ..graph import reverse_topological_order
+from ..errors import NumericOverflowError
 from ..params import check_params
 from ..value import Value
-from .arrays import batch_of, foreign_batch_of, namespace, param_array, real_array, to_numpy
+from .arrays import Array, namespace, to_numpy
+from .failures import TraceError
+from .planner import schedule
+from .recording import Recording, TracedFunction, check_example, check_retrace, real_array
+from .reference import reference_replay
 from .replay import NeedsNumpy, Replay
-from .schedule import Instruction, schedule
+from .schedule import Instruction
 
-REDUCTIONS = ("mean", "sum")
-
-
-class TraceError(AutogradMiniError, ValueError):
-    """The traced function cannot be replayed as one tape for every example."""
+Reduction = Literal["mean", "sum"]
+REDUCTIONS: tuple[Reduction, ...] = ("mean", "sum")
+__all__ = ["REDUCTIONS", "Tape", "TapeResult", "TraceError", "trace"]
 
 
 @dataclass
@@ -88,24 +38,25 @@ class TapeResult:
     losses:  per-example loss, shape (batch,).
     grads:   d loss / d param for each parameter, shape (P,), reduced like the
              loss (summed over the batch, divided by the batch for "mean");
-             None after `Tape.forward`.
+             None after `Tape.forward` (typed as an array all the same, so that the
+             result of `value_and_grad` needs no narrowing).
     outputs: the extra outputs the traced function returned, shape (n_extra, batch).
     The arrays are numpy's, or the inputs' own namespace's (torch tensors in, torch out).
     """
 
     loss: float
-    losses: np.ndarray
-    grads: np.ndarray | None
-    outputs: np.ndarray
+    losses: Array
+    grads: Array
+    outputs: Array
 
 
 def trace(
-    fn: Callable[[list[Value], list[Value]], Any],
+    fn: TracedFunction,
     params: Sequence[Value],
-    example_inputs: Sequence[float],
+    example_inputs: npt.ArrayLike,
     *,
-    reduction: str = "mean",
-    check_inputs: Sequence[Sequence[float]] | None = None,
+    reduction: Reduction = "mean",
+    check_inputs: npt.ArrayLike | None = None,
     check: bool = True,
 ) -> Tape:
     """Record `fn` for one example and return the `Tape` that replays it batched.
@@ -122,8 +73,8 @@ def trace(
         example_inputs: the numbers of one example (features, target, ...).
         reduction:      "mean" (default) or "sum" over the batch, for the loss and
                         the gradients alike.
-        check_inputs:   further examples to re-trace and compare (see the module
-                        docstring); by default one perturbed copy of the example.
+        check_inputs:   further examples to re-trace and compare (see docs/tape.md);
+                        by default one perturbed copy of the example.
         check:          False skips the re-trace.
 
     Raises:
@@ -131,76 +82,24 @@ def trace(
     """
     if reduction not in REDUCTIONS:
         raise ValueError(f"trace: reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    params = check_params(params, "trace", allow_empty=True)
-    example = _check_example(example_inputs, None, "example_inputs")
-    recording = _Recording(fn, params, example)
-    tape = Tape(recording, reduction)
+    checked = check_params(params, "trace", allow_empty=True)
+    example = check_example(example_inputs, None, "example_inputs")
+    tape = Tape(Recording(fn, checked, example), reduction)
     if check:
         if check_inputs is None:
-            tape._check_one([x * -1.37 + 0.29 for x in example], perturbed=True)
+            check_retrace(tape._recording, [x * -1.37 + 0.29 for x in example], perturbed=True)
         else:
             tape.check(check_inputs)
     return tape
 
 
-class _Recording:
-    """One trace of `fn`: the instructions in topological order, in unified slots."""
-
-    def __init__(self, fn: Callable[..., Any], params: list[Value], example: list[float]) -> None:
-        self.fn = fn
-        self.params = params
-        self.inputs = [Value(x, label=f"input{i}") for i, x in enumerate(example)]
-        roots = _roots(fn(params, self.inputs))
-        slot_of = {id(p): i for i, p in enumerate(params)}
-        slot_of.update({id(x): len(params) + i for i, x in enumerate(self.inputs)})
-        anchor = Value(0.0)
-        anchor.inputs = tuple(roots)  # one walk covers the loss and the extra outputs
-        order = reverse_topological_order(anchor)[1:]
-        order.reverse()
-        self.constants: list[Value] = []
-        nodes: list[Value] = []
-        for node in order:
-            if id(node) in slot_of:
-                continue
-            if node.op is None:
-                self.constants.append(node)
-            else:
-                nodes.append(node)
-        base = len(params) + len(self.inputs)
-        for j, c in enumerate(self.constants):
-            slot_of[id(c)] = base + j
-        base += len(self.constants)
-        for j, node in enumerate(nodes):
-            slot_of[id(node)] = base + j
-        self.instructions = [
-            Instruction(node.op, tuple(slot_of[id(x)] for x in node.inputs), slot_of[id(node)])  # type: ignore[arg-type]
-            for node in nodes
-        ]
-        self.roots = [slot_of[id(r)] for r in roots]
-        self.n_params = len(params)
-
-    def signature(self) -> tuple[Any, ...]:
-        """What must be equal between two traces of the same function."""
-        ops = tuple((ins.op.name, ins.inputs) for ins in self.instructions)
-        return ops, tuple(self.roots), len(self.constants)
-
-
-def _roots(result: Any) -> list[Value]:
-    items = list(result) if isinstance(result, tuple) else [result]
-    if not items or not all(isinstance(v, Value) for v in items):
-        raise TypeError(
-            f"trace: the function must return a Value (the loss) or a tuple of Values, got {type(result).__name__}"
-        )
-    return items
-
-
 class Tape:
-    """A recorded per-example function, replayed on batches with numpy.
+    """A recorded per-example function, replayed on batches with numpy (or torch & co.).
 
     Build it with `trace`. `forward(X)` gives the losses; `value_and_grad(X)`
     also the parameters' gradients; `backward(X)` adds them into `.grad`.
     X has shape (batch, n_inputs): one row per example, in the order of
-    `example_inputs` (a sequence of n_inputs arrays of shape (batch,) works too).
+    `example_inputs`; a list of n_inputs arrays of shape (batch,), one per input, works too.
     Parameter values are read from the Values' `.data` at every replay.
 
     Attributes:
@@ -210,22 +109,21 @@ class Tape:
                       gradients are summed (set at trace time from the widest group).
     """
 
-    def __init__(self, recording: _Recording, reduction: str) -> None:
+    def __init__(self, recording: Recording, reduction: Reduction) -> None:
         self._recording = recording
-        self._fn_params: list[Value] = recording.params
-        self.reduction = reduction
+        self.reduction: Reduction = reduction
         self.instructions: list[Instruction] = recording.instructions
         self.n_params = recording.n_params
         self.n_inputs = len(recording.inputs)
         self.n_constants = len(recording.constants)
         plan = schedule(self.instructions, self.n_params, self.n_inputs, self.n_constants, recording.roots)
-        self._depth, self._n_groups = plan.depth, len(plan.groups)
+        self.depth = plan.depth  # length of the longest path from a leaf to an output
+        self.n_groups = len(plan.groups)  # row calls per forward replay (the same backward, at most)
         self._replayer = Replay(plan, self.n_params, self.n_inputs, [c.data for c in recording.constants])
 
     @property
     def chunk_size(self) -> int:
-        """Examples replayed at once: larger batches run in chunks whose gradients are summed
-        (set at trace time from the widest group)."""
+        """Examples replayed at once (larger batches run in chunks whose gradients are summed)."""
         return self._replayer.chunk_size
 
     @chunk_size.setter
@@ -234,50 +132,49 @@ class Tape:
             raise ValueError(f"Tape.chunk_size must be an int >= 1, got {size!r}")
         self._replayer.chunk_size = size
 
-    # --- public replay ----------------------------------------------------------------------
-    def forward(self, inputs: Any, param_values: np.ndarray | None = None) -> TapeResult:
+    @property
+    def params(self) -> list[Value]:
+        """The parameters, in slot order."""
+        return self._recording.params
+
+    def forward(self, inputs: npt.ArrayLike, param_values: npt.ArrayLike | None = None) -> TapeResult:
         """Per-example losses (and extra outputs) of a batch; `grads` is None."""
         return self._replay(inputs, param_values, backward=False)
 
-    def value_and_grad(self, inputs: Any, param_values: np.ndarray | None = None) -> TapeResult:
+    def value_and_grad(self, inputs: npt.ArrayLike, param_values: npt.ArrayLike | None = None) -> TapeResult:
         """Loss and parameter gradients of a batch, leaving every `.grad` untouched.
 
         `param_values` (shape (P,)) replaces the parameters' `.data` for this call.
         """
         return self._replay(inputs, param_values, backward=True)
 
-    def backward(self, inputs: Any) -> TapeResult:
+    def backward(self, inputs: npt.ArrayLike) -> TapeResult:
         """As `value_and_grad`, and add the gradients into the parameters' `.grad`
         (accumulating, as `Value.backward` does)."""
         result = self.value_and_grad(inputs)
-        assert result.grads is not None
-        for p, g in zip(self.params, result.grads.tolist(), strict=True):
+        for p, g in zip(self.params, to_numpy(result.grads).tolist(), strict=True):
             p.grad += g
         return result
 
-    def check(self, inputs: Any) -> None:
+    def reference_value_and_grad(self, inputs: npt.ArrayLike, param_values: npt.ArrayLike | None = None) -> TapeResult:
+        """`value_and_grad` by the plain replay (`reference.reference_replay`: one instruction at
+        a time, no groups, numpy only, no error location): what the fast replay is tested against."""
+        params = param_array(param_values, self.params)
+        batch = to_numpy(read_batch(inputs, self.n_inputs))
+        b = batch.shape[1]
+        constants = [np.full(b, c.data) for c in self._recording.constants]
+        leaves = [np.full(b, p) for p in params.tolist()] + list(batch) + constants
+        outputs, grads = reference_replay(self.instructions, self._recording.roots, leaves, self.n_params)
+        return self._reduced(outputs, grads, b)
+
+    def check(self, inputs: npt.ArrayLike) -> None:
         """Re-trace on every example of `inputs` (shape (batch, n_inputs)) and raise
         TraceError if any builds a different graph than the recorded one."""
         rows = real_array(inputs, "Tape.check: inputs")
         if rows.ndim != 2 or rows.shape[1] != self.n_inputs:
             raise ValueError(f"Tape.check: inputs must have shape (batch, {self.n_inputs}), got {rows.shape}")
         for row in rows.tolist():
-            self._check_one(row, perturbed=False)
-
-    @property
-    def params(self) -> list[Value]:
-        """The parameters, in slot order."""
-        return self._fn_params
-
-    @property
-    def depth(self) -> int:
-        """Length of the longest path from a leaf to an output."""
-        return self._depth
-
-    @property
-    def n_groups(self) -> int:
-        """Row calls per forward replay (the same number backward, at most)."""
-        return self._n_groups
+            check_retrace(self._recording, check_example(row, self.n_inputs, "check_inputs"), perturbed=False)
 
     def __repr__(self) -> str:
         return (
@@ -285,23 +182,25 @@ class Tape:
             f"{self.n_constants} constants, depth {self.depth}, {self.n_groups} groups, {self.reduction})"
         )
 
-    # --- replay -------------------------------------------------------------------------------
     def _replay(self, inputs: Any, param_values: Any, backward: bool) -> TapeResult:
-        """Check the batch and the parameters, replay (`_tape_replay.Replay.run`), reduce."""
+        """Check the batch and the parameters, replay (`replay.Replay.run`), reduce."""
         params = param_array(param_values, self.params)
-        xp = namespace(inputs)
+        batch = read_batch(inputs, self.n_inputs)
+        xp = namespace(batch)
         if xp is np:
-            batch = batch_of(inputs, self.n_inputs)
             rows, grads = self._replayer.run(batch, params, backward)
         else:  # torch & co., on their device; a non-finite number re-runs the batch on numpy
-            batch = foreign_batch_of(inputs, self.n_inputs)
             try:
                 rows, grads = self._replayer.run(batch, xp.asarray(params, device=batch.device), backward)
             except NeedsNumpy:
                 rows, grads = self._replayer.run(to_numpy(batch), params, backward)
                 rows = xp.asarray(rows, device=batch.device)
                 grads = None if grads is None else xp.asarray(grads, device=batch.device)
-        b = batch.shape[1]
+        return self._reduced(rows, grads, batch.shape[1])
+
+    def _reduced(self, rows: Any, grads: Any | None, b: int) -> TapeResult:
+        """The result of a replay, with the loss and gradients reduced over the batch."""
+        xp = namespace(rows)
         if grads is not None and not (np.isfinite(grads).all() if xp is np else bool(xp.all(xp.isfinite(grads)))):
             grads = to_numpy(grads)
             i = int(np.flatnonzero(~np.isfinite(grads))[0])
@@ -317,57 +216,115 @@ class Tape:
             loss = float(losses.sum())
         return TapeResult(loss, losses, grads, outputs)
 
-    # --- structure checks -------------------------------------------------------------------
-    def _check_one(self, example: list[float], perturbed: bool) -> None:
-        rec = self._recording
-        example = _check_example(example, self.n_inputs, "check_inputs")
-        try:
-            other = _Recording(rec.fn, self.params, example)
-        except AutogradMiniError:
-            if perturbed:
-                return  # the perturbed example left the function's domain: nothing to compare
-            raise
-        _compare(rec, other, example)
+
+# --- reading a batch ------------------------------------------------------------------------------
+def read_batch(inputs: Any, n_inputs: int) -> Any:
+    """The inputs as an (n_inputs, batch) float64 array in their own namespace (numpy, or
+    torch & co., on their device): rows of examples, or a list of n_inputs arrays of shape
+    (batch,), one per input. ValueError names a wrong shape or the first input not finite;
+    TypeError a tensor the tape cannot read (complex, sparse, meta, requiring grad)."""
+    if isinstance(inputs, (list, tuple)) and inputs and all(_is_column(c) for c in inputs):
+        spaces = {id(namespace(c)): namespace(c) for c in inputs}
+        if len(spaces) > 1:
+            raise TypeError("Tape: the input arrays must all be of one kind (all numpy, or all torch), got "
+                            + ", ".join(sorted({type(c).__name__ for c in inputs})))
+        xp = next(iter(spaces.values()))
+        if xp is np:
+            return _numpy_batch(inputs, n_inputs)
+        for i, column in enumerate(inputs):
+            _check_foreign(column, f"Tape: inputs[{i}]")
+        if len(inputs) != n_inputs or any(tuple(c.shape) != (inputs[0].shape[0],) for c in inputs):
+            _numpy_batch([to_numpy(c) for c in inputs], n_inputs)  # raises the numpy path's error
+        return _foreign_batch(xp.stack([_as_float64(xp, c) for c in inputs]), n_inputs, inputs)
+    xp = namespace(inputs)
+    if xp is np:
+        return _numpy_batch(inputs, n_inputs)
+    _check_foreign(inputs, "Tape: inputs")
+    rows = _as_float64(xp, inputs)
+    if rows.ndim == 1 and n_inputs == 1:
+        return _foreign_batch(rows[None], n_inputs, inputs)  # one number per example
+    return _foreign_batch(rows.T if rows.ndim == 2 else rows, n_inputs, inputs)
 
 
-def _compare(first: _Recording, other: _Recording, example: list[float]) -> None:
-    """Raise TraceError unless `other` recorded the same program as `first`."""
-    hint = (
-        "the traced function must build the same graph for every example (no Python `if` on .data; "
-        "relu/abs are fine)"
-    )
-    if first.signature() != other.signature():
-        where = _first_difference(first, other)
-        raise TraceError(f"the recorded graph differs for the example {example}: {where}; {hint}")
-    for j, (a, c) in enumerate(zip(first.constants, other.constants, strict=True)):
-        if a is c:
-            label = f" labelled {a.label!r}" if a.label else ""
-            raise TraceError(
-                f"the function uses a Value{label} (data={a.data!r}) created outside it that is not in params; "
-                "pass it in params to train it, or build constants inside the function"
-            )
-        if a.data != c.data:
-            raise TraceError(
-                f"constant {j} is {a.data!r} for the traced example but {c.data!r} for {example}: "
-                f"it was computed from an input's .data; {hint}"
-            )
+def _is_column(x: Any) -> bool:
+    """x is an array of one dimension or more, of numpy or another namespace (a torch tensor)."""
+    if isinstance(x, np.ndarray):
+        return x.ndim >= 1
+    return not isinstance(x, np.generic) and namespace(x) is not np and getattr(x, "ndim", 0) >= 1
 
 
-def _first_difference(first: _Recording, other: _Recording) -> str:
-    for i, (a, b) in enumerate(zip(first.instructions, other.instructions, strict=False)):
-        if (a.op.name, a.inputs) != (b.op.name, b.inputs):
-            return f"instruction {i} is {a.op.name}{a.inputs} in the trace but {b.op.name}{b.inputs} here"
-    n1, n2 = len(first.instructions), len(other.instructions)
-    if n1 != n2:
-        return f"{n1} instructions in the trace, {n2} here"
-    return "the outputs or the number of constants differ"
+def _check_foreign(x: Any, what: str) -> None:
+    """Refuse, naming `x`, an array of another namespace the replay cannot compute on."""
+    kind = str(x.dtype)
+    if "complex" in kind:
+        raise TypeError(f"{what} must be real numbers, got complex values (dtype {kind}); the tape "
+                        "does not cast them to real")
+    if getattr(x, "requires_grad", False):
+        # Detaching silently would cut the caller's torch graph at a distance: the results
+        # carry no gradient back to the inputs (the tape differentiates its params only).
+        raise TypeError(f"{what} is a tensor with requires_grad=True; the tape computes gradients for its "
+                        "params only and records nothing into torch's autograd: pass inputs.detach()")
+    layout = str(getattr(x, "layout", "strided"))
+    if getattr(x, "is_sparse", False) or "sparse" in layout:
+        raise TypeError(f"{what} is a sparse tensor (layout {layout}); the tape replays on dense arrays: "
+                        "pass inputs.to_dense()")
+    if getattr(x, "is_meta", False) or str(getattr(x, "device", "")) == "meta":
+        raise TypeError(f"{what} is on the 'meta' device, which holds shapes but no numbers; "
+                        "pass a tensor on a real device (cpu, cuda, ...)")
 
 
-def _check_example(example: Any, expected: int | None, name: str) -> list[float]:
-    items = real_array(example, f"trace: {name}")
-    if items.ndim != 1 or (expected is not None and items.shape[0] != expected):
-        want = f"({expected},)" if expected is not None else "(n_inputs,)"
-        raise ValueError(f"trace: {name} must be one example of shape {want}, got shape {items.shape}")
-    if not np.isfinite(items).all():
-        raise ValueError(f"trace: {name} must be finite, got {example!r}")
-    return items.tolist()
+def _as_float64(xp: Any, x: Any) -> Any:
+    return xp.astype(x, xp.float64) if hasattr(xp, "astype") else x.to(xp.float64)
+
+
+def _numpy_batch(inputs: Any, n_inputs: int) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """`read_batch` for numpy: rows of examples, or one array per input."""
+    if isinstance(inputs, (list, tuple)) and inputs and all(_is_column(c) for c in inputs):
+        columns = [real_array(c if isinstance(c, np.ndarray) else to_numpy(c), "Tape: inputs") for c in inputs]
+        if len(columns) != n_inputs or any(c.ndim != 1 or c.shape != columns[0].shape for c in columns):
+            shapes = [c.shape for c in columns]
+            raise ValueError(f"Tape: expected {n_inputs} input arrays of shape (batch,), got shapes {shapes}")
+        batch = np.stack(columns)
+    else:
+        rows = real_array(inputs, "Tape: inputs")
+        if rows.ndim == 1 and n_inputs == 1:
+            rows = rows[:, None]
+        if rows.ndim != 2 or rows.shape[1] != n_inputs:
+            raise ValueError(f"Tape: inputs must have shape (batch, {n_inputs}), got {rows.shape}")
+        batch = rows.T
+    if batch.shape[1] == 0:
+        raise ValueError("Tape: the batch is empty")
+    if not np.isfinite(batch).all():
+        example, number = (int(i[0]) for i in np.nonzero(~np.isfinite(batch.T)))
+        bad = float(batch[number, example])
+        value = "NaN" if bad != bad else repr(bad)
+        raise ValueError(f"Tape: input {number} of example {example} is {value}; inputs must be finite")
+    return batch
+
+
+def _foreign_batch(batch: Any, n_inputs: int, inputs: Any) -> Any:
+    """Another namespace's (n_inputs, batch) float64 array, checked on its device: anything
+    wrong is reported by `_numpy_batch` on a numpy copy of `inputs`."""
+    xp = namespace(batch)
+    if batch.ndim != 2 or batch.shape[0] != n_inputs or batch.shape[1] == 0 or not bool(xp.all(xp.isfinite(batch))):
+        _numpy_batch([to_numpy(c) for c in inputs] if isinstance(inputs, (list, tuple)) else to_numpy(inputs),
+                     n_inputs)
+    return batch
+
+
+def param_array(param_values: Any, params: list[Value]) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """The parameters' values (their `.data`, or `param_values` of shape (P,), numpy or not)
+    as a finite float array; ValueError naming a bad one (NaN named NaN) and its label."""
+    if param_values is None:
+        values = np.array([p.data for p in params], dtype=float)
+    else:
+        values = real_array(param_values if namespace(param_values) is np else to_numpy(param_values),
+                            "Tape: param_values")
+        if values.shape != (len(params),):
+            raise ValueError(f"Tape: param_values must have shape ({len(params)},), got {values.shape}")
+    if not np.isfinite(values).all():
+        i = int(np.flatnonzero(~np.isfinite(values))[0])
+        value = "NaN" if values[i] != values[i] else repr(float(values[i]))
+        raise ValueError(f"Tape: parameter {i} ({params[i].label or 'unlabelled'}) is {value}; "
+                         "parameters must be finite")
+    return values
