@@ -1,0 +1,38 @@
+"""A failure's graph drawn by `autograd_mini.draw`, with both numbers on every node.
+
+The graph is autograd_mini's own (rebuilt from the failure's program, so the
+drawing owns it); each node's label carries the learner's numbers beside the
+expected ones that `draw` shows, and the paths from the first wrong node to
+the output are drawn in red.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..views.draw import Drawing, draw
+from .program import Program
+from .run import run_reference
+
+Yours = tuple[float | None, float | None, bool]
+"""A node's numbers in the learner's engine: (data, grad, differs from the expected)."""
+
+
+def failure_drawing(program: Program, yours: Mapping[str, Yours], first_wrong: str | None,
+                    backward_calls: int = 1) -> Drawing:
+    """The program drawn with each node labelled "name | yours: data d, grad g" beside the expected
+    data and grad that `draw` shows; the paths from `first_wrong` to the output in red."""
+    if program.loop is not None:
+        raise ValueError("this failure's graph is a long loop: there is no small graph to draw")
+    _, nodes = run_reference(program, backward_calls=backward_calls)
+    first = None
+    for slot, node in enumerate(nodes):
+        name = program.name(slot)
+        if name not in yours:
+            continue
+        data, grad, wrong = yours[name]
+        shown = ["-" if x is None else f"{x:.4g}" for x in (data, grad)]
+        node.label = f"{name} | yours: data {shown[0]}, grad {shown[1]}{' ✗' if wrong else ''}"
+        if name == first_wrong:
+            first = node
+    return draw(nodes[-1], highlight=first, show_order=True, rankdir="LR")
