@@ -262,3 +262,36 @@ def test_an_engine_without_multiplication(tmp_path):
     source += "    def __add__(self, other):\n        return Value(self.data + other.data)\n"
     report = check_engine(engine(tmp_path, source))
     assert [(f.op, f.kind) for f in report.failures] == [("mul", "missing op")]
+
+
+BREADTH_FIRST = """topo, seen, queue = [], {id(self)}, [self]
+        while queue:
+            v = queue.pop(0)
+            topo.insert(0, v)
+            for child in v._prev:
+                if id(child) not in seen:
+                    seen.add(id(child))
+                    queue.append(child)
+"""
+
+
+def test_only_the_random_search_catches_a_breadth_first_order(tmp_path):
+    """Breadth-first from the root is a topological order for every trap, not for a skip connection."""
+    report = check_engine(broken(tmp_path, ANSWERS["topo = []\n"], BREADTH_FIRST), examples=300)
+    assert [c.name for c in report.checks if c.status == "FAIL"] == ["random DAGs"]
+    failure = report.failures[0]
+    assert (failure.op, failure.kind) == ("backward", "order")
+    assert failure.program.size <= 7 and len(failure.program.leaves) == 1, failure.expression
+    assert failure.first_wrong == "x0"
+
+
+def test_the_search_shrinks_to_the_smallest_program():
+    from autograd_mini.check.search import smallest_failure
+
+    def reuses_a_product(program):  # some mul reads one node twice
+        return any(s.op == "mul" and len(set(s.args)) == 1 for s in program.steps)
+
+    found = smallest_failure(["add", "mul", "tanh"], reuses_a_product, seed=1, examples=200)
+    assert found is not None
+    assert len(found.steps) == 1 and len(found.leaves) == 1 and found.steps[0].op == "mul"
+    assert found == smallest_failure(["add", "mul", "tanh"], reuses_a_product, seed=1, examples=200)

@@ -11,8 +11,9 @@ What it is instead tells the cause:
 - a consumer op whose rule is wrong when tested alone: a wrong local derivative;
 - one use's share missing (`a + a` gives 1, not 2): assignment instead of
   accumulation, pinned on the op whose backward assigns (`rules.accumulates`);
-- more than the sum: the node passed its gradient on before all its consumers
-  had added theirs, or more than once: no topological order.
+- anything else, the consumers' gradients and rules being right: a consumer
+  passed its gradient on before it was complete, or more than once: no
+  topological order.
 """
 
 from __future__ import annotations
@@ -120,14 +121,12 @@ def _first_wrong(program: Program, slot: int, mine: Run, expected: Expected, ref
         return Diagnosis(blamed, "accumulation",
                          f"assignment instead of accumulation: {name} is used {len(shares)} times and should "
                          f"get {sums} = {want:.6g}, but gets {got:.6g}: {how}, so a share is lost", slot)
-    if abs(got) > abs(want):
-        return Diagnosis("backward", "order",
-                         f"no topological order: {name} gets {got:.6g}, but the shares of its uses add up to "
-                         f"{sums} = {want:.6g} and its consumers' gradients are right, so a consumer passed "
-                         f"its gradient on to {name} before it was complete, or more than once; backward() "
-                         "must visit each node once, in reverse topological order", slot)
-    return Diagnosis("backward", "gradient",
-                     f"{name} gets {got:.6g}, but the shares of its uses add up to {sums} = {want:.6g}", slot)
+    users = ", ".join(dict.fromkeys(program.name(c) for c, _ in program.uses()[slot]))
+    return Diagnosis("backward", "order",
+                     f"no topological order: {name} gets {got:.6g}, but the shares of its uses add up to "
+                     f"{sums} = {want:.6g}; the gradients of its consumers ({users}) and their rules are right, "
+                     f"so one of them passed its gradient on to {name} before that gradient was complete, or "
+                     "more than once: backward() must visit each node once, in reverse topological order", slot)
 
 
 def _base(op: str, found: Unit, unit: Callable[[str], Unit]) -> tuple[str, Unit]:

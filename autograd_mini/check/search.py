@@ -83,7 +83,21 @@ def smallest_failure(names: Sequence[str], fails: Callable[[Program], bool], *, 
     quiet = settings(max_examples=examples, database=None, deadline=None, verbosity=Verbosity.quiet,
                      phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck))
     try:
-        return find(programs(names), lambda p: well_posed(p) and fails(p), settings=quiet, random=Random(seed))
+        found = find(programs(names), lambda p: well_posed(p) and fails(p), settings=quiet, random=Random(seed))
     except NoSuchExample:
         return None
+    pruned = without_unused_leaves(found)
+    return pruned if pruned != found and fails(pruned) else found
+
+
+def without_unused_leaves(program: Program) -> Program:
+    """The program without the leaves no step reads (the shrinker keeps the number of leaves drawn)."""
+    read = sorted({a for s in program.steps for a in s.args if a < len(program.leaves)})
+    if len(read) == len(program.leaves) or not read:
+        return program
+    n = len(program.leaves)
+    new = {old: i for i, old in enumerate(read)}
+    new.update({n + k: len(read) + k for k in range(len(program.steps))})
+    steps = tuple(Step(s.op, tuple(new[a] for a in s.args), s.c) for s in program.steps)
+    return Program(tuple(program.leaves[i] for i in read), steps)
 
