@@ -96,7 +96,7 @@ def test_json_junit_table_and_draw(capsys, tmp_path):
     assert data["failures"][0]["kind"] == "accumulation"
     assert "<testcase" in junit.read_text() and "<failure" in junit.read_text()
     text = svg.read_text()
-    assert "<svg" in text and "yours: data" in text
+    assert "<svg" in text and "yours: data" in text and "expected:" in text
     code, out, _ = run(capsys, f"{path}:Value", "--table", "--examples", "20")
     assert out.startswith("Engine `") and "| a + a |" in out
 

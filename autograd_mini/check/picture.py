@@ -2,7 +2,7 @@
 
 The graph is autograd_mini's own (rebuilt from the failure's program, so the
 drawing owns it); each node's label carries the learner's numbers beside the
-expected ones that `draw` shows, and the paths from the first wrong node to
+expected ones that `draw` shows (where they differ), and the paths from the first wrong node to
 the output are drawn in red.
 """
 
@@ -20,8 +20,9 @@ Yours = tuple[float | None, float | None, bool]
 
 def failure_drawing(program: Program, yours: Mapping[str, Yours], first_wrong: str | None,
                     backward_calls: int = 1) -> Drawing:
-    """The program drawn with each node labelled "name | yours: data d, grad g" beside the expected
-    data and grad that `draw` shows; the paths from `first_wrong` to the output in red."""
+    """The program drawn by `draw`, whose cells show the expected data and grad; a node where the
+    learner's numbers differ is labelled "name ✗ yours: data d, grad g; expected:", one that agrees
+    "name ✓". The paths from `first_wrong` to the output are red, and each node has its backward step."""
     if program.loop is not None:
         raise ValueError("this failure's graph is a long loop: there is no small graph to draw")
     _, nodes = run_reference(program, backward_calls=backward_calls)
@@ -32,7 +33,7 @@ def failure_drawing(program: Program, yours: Mapping[str, Yours], first_wrong: s
             continue
         data, grad, wrong = yours[name]
         shown = ["-" if x is None else f"{x:.4g}" for x in (data, grad)]
-        node.label = f"{name} | yours: data {shown[0]}, grad {shown[1]}{' ✗' if wrong else ''}"
+        node.label = f"{name} ✗ yours: data {shown[0]}, grad {shown[1]}; expected:" if wrong else f"{name} ✓"
         if name == first_wrong:
             first = node
     return draw(nodes[-1], highlight=first, show_order=True, rankdir="LR")
