@@ -76,7 +76,7 @@ def diagnose(program: Program, mine: Run, expected: Expected, reference: list[Va
 def _error(program: Program, mine: Run, unit: Callable[[str], Unit]) -> Diagnosis:
     error = mine.error
     assert error is not None
-    if error.recursion:
+    if error.recursion and error.stage.startswith("running backward"):
         return Diagnosis("backward", "recursion",
                          f"backward() raised RecursionError on a graph {program.size} nodes deep: a recursive "
                          "topological sort (or a recursive backward) fails past Python's recursion limit "

@@ -61,14 +61,16 @@ def run_learner(adapter: Adapter, program: Program, backward_calls: int = 1) -> 
     n = program.size
     run = Run([None] * n, [None] * n)
     nodes: list[Any] = []
-    stage = "building the leaves"
+    stage, step_op = "building the leaves", None
     try:
-        nodes = [adapter.leaf(x) for x in program.leaves]
+        for x in program.leaves:
+            nodes.append(adapter.leaf(x))
+            run.values[len(nodes) - 1] = adapter.data(nodes[-1])
         for k, step in enumerate(program.steps):
-            stage = f"computing {program.name(len(program.leaves) + k)} = {program.step_code(k)}"
+            stage, step_op = f"computing {program.name(len(program.leaves) + k)} = {program.step_code(k)}", step.op
             nodes.append(adapter.apply(step.op, [nodes[a] for a in step.args], step.c))
-        stage = "reading .data"
-        run.values = [adapter.data(node) for node in nodes]
+            run.values[len(nodes) - 1] = adapter.data(nodes[-1])  # read at once: a bad result blames its op
+        step_op = None
         for call in range(backward_calls):
             stage = "running backward()" + (" a second time" if call else "")
             adapter.backward(nodes[-1])
@@ -76,7 +78,7 @@ def run_learner(adapter: Adapter, program: Program, backward_calls: int = 1) -> 
         run.grads = [adapter.grad(node) for node in nodes]
     except Exception as exc:  # noqa: BLE001 - anything the learner's code raises is a finding
         run.error = EngineError(stage, type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "",
-                                _blamed_method(exc.__traceback__))
+                                _blamed_method(exc.__traceback__) or step_op)
     return run
 
 
