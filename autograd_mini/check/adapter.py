@@ -19,10 +19,15 @@ shipped example of an engine that is not a micrograd clone.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from .program import SPECS, Program, number_code
+
+LOADED_PREFIX = "_autograd_mini_checked_"
+"""The module name prefix of engine files loaded by `loading.load_engine`."""
 
 
 class Adapter:
@@ -30,7 +35,11 @@ class Adapter:
 
     def __init__(self, engine: Any) -> None:
         self.engine = engine
-        self.name = f"{getattr(engine, '__module__', '?')}.{getattr(engine, '__qualname__', repr(engine))}"
+        module = getattr(engine, "__module__", "?")
+        qualname = getattr(engine, "__qualname__", repr(engine))
+        self.name = f"{module}.{qualname}"
+        if module.startswith(LOADED_PREFIX):  # loaded from a file by `loading.load_engine`: name the file
+            self.name = f"{Path(getattr(sys.modules.get(module), '__file__', None) or module).name}:{qualname}"
         self.class_name = getattr(engine, "__name__", "Value")
 
     def leaf(self, x: float) -> Any:

@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .adapter import LOADED_PREFIX
+
 
 class EngineLoadError(Exception):
     """The engine could not be loaded: no such file, module or class, or its import raised."""
@@ -43,7 +45,7 @@ def load_engine(target: str) -> Any:
 def _load_file(path: Path) -> Any:
     if not path.is_file():
         raise EngineLoadError(f"no such file: {path}")
-    module_name = f"_autograd_mini_checked_{path.stem}"
+    module_name = f"{LOADED_PREFIX}{path.stem}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise EngineLoadError(f"cannot load {path} as a Python module")

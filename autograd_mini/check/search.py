@@ -81,7 +81,8 @@ def smallest_failure(names: Sequence[str], fails: Callable[[Program], bool], *, 
                      examples: int) -> Program | None:
     """The smallest well-posed program over `names` for which `fails` holds, or None if none is found."""
     quiet = settings(max_examples=examples, database=None, deadline=None, verbosity=Verbosity.quiet,
-                     phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck))
+                     derandomize=False, phases=[Phase.generate, Phase.shrink],
+                     suppress_health_check=list(HealthCheck))
     try:
         found = find(programs(names), lambda p: well_posed(p) and fails(p), settings=quiet, random=Random(seed))
     except NoSuchExample:
