@@ -295,3 +295,18 @@ def test_the_search_shrinks_to_the_smallest_program():
     assert found is not None
     assert len(found.steps) == 1 and len(found.leaves) == 1 and found.steps[0].op == "mul"
     assert found == smallest_failure(["add", "mul", "tanh"], reuses_a_product, seed=1, examples=200)
+
+
+def test_an_engine_that_raises_the_recursion_limit_still_meets_a_chain_too_deep(tmp_path):
+    """A learner's file may call sys.setrecursionlimit; the chain grows past the new limit."""
+    import sys
+
+    before = sys.getrecursionlimit()
+    try:
+        value = broken(tmp_path, ANSWERS["topo = []\n"], RECURSIVE_TOPO.replace(
+            "topo, visited = [], set()", "import sys; sys.setrecursionlimit(6000)\n        topo, visited = [], set()"))
+        report = check_engine(value, examples=10)
+    finally:
+        sys.setrecursionlimit(before)
+    assert [(f.op, f.kind) for f in report.failures] == [("backward", "recursion")]
+    assert report.failures[0].check == "deep chain (12000 ops)"

@@ -7,12 +7,21 @@ A trap is built only from ops the engine has; one it cannot build is skipped.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 from .program import Program, Step
 
 DEEP = 5000
-"""Ops in the deep chain: several times Python's default recursion limit of 1000."""
+"""Ops in the deep chain: several times Python's default recursion limit of 1000 (more when an
+engine raised the limit: see `chain_depth`)."""
+DEEPEST = 100_000
+
+
+def chain_depth() -> int:
+    """DEEP, or twice the current recursion limit when an engine raised it (at most DEEPEST):
+    a recursive backward must still fail, not pass because the limit moved."""
+    return max(DEEP, min(2 * sys.getrecursionlimit(), DEEPEST))
 
 
 @dataclass(frozen=True)
@@ -47,8 +56,8 @@ def traps(supported: frozenset[str]) -> list[Trap]:
              (_p((-1.5,), ("mul", (0, 0))),)),
         Trap("diamond", "a shared interior node: backward without a topological order",
              (_p((0.5, -2.0), ("add", (0, 1)), ("mul", (2, 0)), ("mul", (2, 1)), ("add", (3, 4))),)),
-        Trap(f"deep chain ({DEEP} ops)", "a recursive topological sort or backward: RecursionError past ~1000",
-             (_deep_chain(supported),)),
+        Trap(f"deep chain ({chain_depth()} ops)", "a recursive topological sort or backward: RecursionError past "
+             f"the recursion limit (now {sys.getrecursionlimit()})", (_deep_chain(supported, chain_depth()),)),
         Trap("backward() twice", "interior gradients that compound on a second backward(); leaves must "
              "accumulate (twice the gradient, as in PyTorch)",
              (_p((0.5, -1.5), ("mul", (0, 1)), ("add", (2, 0)), ("mul", (3, 3))),), kind="twice"),
@@ -72,12 +81,12 @@ def traps(supported: frozenset[str]) -> list[Trap]:
     return found
 
 
-def _deep_chain(supported: frozenset[str]) -> Program:
-    """x0, then `out = out + 0.5` DEEP times (or `out = out + x0` for an engine without numbers on the right)."""
+def _deep_chain(supported: frozenset[str], depth: int) -> Program:
+    """x0, then `out = out + 0.5` depth times (or `out = out + x0` for an engine without numbers on the right)."""
     if "add_number" in supported:
-        steps = [Step("add_number", (k,), 0.5) for k in range(DEEP)]
+        steps = [Step("add_number", (k,), 0.5) for k in range(depth)]
         body = "out + 0.5"
     else:
-        steps = [Step("add", (k, 0)) for k in range(DEEP)]
+        steps = [Step("add", (k, 0)) for k in range(depth)]
         body = "out + x0"
-    return Program((0.25,), tuple(steps), f"out = x0\nfor _ in range({DEEP}):\n    out = {body}")
+    return Program((0.25,), tuple(steps), f"out = x0\nfor _ in range({depth}):\n    out = {body}")
