@@ -14,6 +14,7 @@ from autograd_mini import check_engine
 from autograd_mini.check import TorchAdapter, assert_engine_ok
 from autograd_mini.check.loading import load_engine
 from autograd_mini.check.template import TEMPLATE
+from autograd_mini.check.traps import traps
 
 ANSWERS = {
     "pass  # TODO: d(out)/d(self) = 1 and d(out)/d(other) = 1; add (+=), never assign (=)":
@@ -223,6 +224,8 @@ def test_an_adapter_for_other_names(correct):
             return self.inner.grad
 
     class RenamedAdapter(Adapter):
+        codes = {"add": "{0}.plus({1})"}
+
         def data(self, node):
             return node.inner.data
 
@@ -235,6 +238,8 @@ def test_an_adapter_for_other_names(correct):
     report = check_engine(RenamedAdapter(Renamed), examples=30)
     assert report.ok, str(report)
     assert report.tested == ["x + y", "x * y"]
+    a_plus_a = traps(frozenset({"add", "mul"}))[0].programs[0]
+    assert "out = x0.plus(x0)" in RenamedAdapter(Renamed).code(a_plus_a)
 
 
 def test_a_seed_gives_the_same_report(tmp_path):

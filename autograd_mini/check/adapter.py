@@ -13,8 +13,19 @@ for example minitorch's `Scalar`, whose gradient is `.derivative`::
     check_engine(MinitorchAdapter(minitorch.Scalar))
 
 Every call into the engine may raise anything: the checker catches it and
-reports it as a finding. `TorchAdapter` (PyTorch float64 scalars) is the
-shipped example of an engine that is not a micrograd clone.
+reports it as a finding. A method with another name takes an `apply` and a
+code template for the printed expressions::
+
+    class Renamed(Adapter):
+        codes = {"tanh": "{0}.hyperbolic_tangent()"}
+
+        def apply(self, op, operands, c):
+            if op == "tanh":
+                return operands[0].hyperbolic_tangent()
+            return super().apply(op, operands, c)
+
+`TorchAdapter` (PyTorch float64 scalars) is the shipped example of an engine
+that is not a micrograd clone.
 """
 
 from __future__ import annotations
@@ -32,6 +43,10 @@ LOADED_PREFIX = "_autograd_mini_checked_"
 
 class Adapter:
     """Drive a micrograd-style class `engine`; subclass and override what your API spells differently."""
+
+    codes: dict[str, str] = {}
+    """Code templates of the ops an adapter spells differently, for the printed expressions:
+    {"tanh": "{0}.hyperbolic_tangent()"} (see `program.SPECS` for the names and the defaults)."""
 
     def __init__(self, engine: Any) -> None:
         self.engine = engine
@@ -73,7 +88,7 @@ class Adapter:
         if program.loop is not None:
             lines.append(program.loop)
         else:
-            lines += [f"{program.name(len(program.leaves) + k)} = {program.step_code(k)}"
+            lines += [f"{program.name(len(program.leaves) + k)} = {program.step_code(k, self.codes)}"
                       for k in range(len(program.steps))]
         root = program.name(program.output)
         lines += [f"{root}.backward()"] * backward_calls

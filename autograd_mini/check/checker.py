@@ -71,7 +71,7 @@ class _Checker:
             return not grad_close(program, s, mine.grads[s], expected.grads[s])
 
         def code(s: int) -> str:
-            return self.adapter.leaf_code(program.leaves[s]) if s < n else program.step_code(s - n)
+            return self.adapter.leaf_code(program.leaves[s]) if s < n else program.step_code(s - n, self.adapter.codes)
 
         rows = [] if program.loop is not None else [
             NodeRow(program.name(s), code(s), expected.values[s], mine.values[s], expected.grads[s], mine.grads[s],

@@ -16,7 +16,7 @@ every derivative come from autograd_mini itself, never from here.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,15 +128,16 @@ class Program:
             return "out"
         return f"x{slot}" if slot < n else f"v{slot - n}"
 
-    def step_code(self, k: int, name: Callable[[int], str] | None = None) -> str:
-        """The code of step k (its right-hand side)."""
+    def step_code(self, k: int, codes: Mapping[str, str] | None = None) -> str:
+        """The code of step k (its right-hand side); `codes` overrides an op's code template."""
         step = self.steps[k]
         spec = SPECS[step.op]
-        names = [(name or self.name)(a) for a in step.args]
+        names = [self.name(a) for a in step.args]
+        template = (codes or {}).get(step.op, spec.code)
         c = str(_exponent(step.c)) if step.op == "pow" else number_code(step.c)
-        if step.c < 0 and spec.code.startswith("{c}"):
+        if step.c < 0 and template.startswith("{c}"):
             c = f"({c})"
-        return spec.code.format(*names, c=c)
+        return template.format(*names, c=c)
 
     def uses(self) -> list[list[tuple[int, int]]]:
         """For each slot, the (step slot, operand position) pairs that read it: one per edge."""

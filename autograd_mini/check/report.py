@@ -11,6 +11,7 @@ value and gradient, the first wrong one in backward order marked.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape, quoteattr
@@ -128,7 +129,7 @@ class Report:
         width = max(len(c.name) for c in self.checks) if self.checks else 10
         for check in self.checks:
             detail = f"  {check.detail}" if check.detail else ""
-            lines.append(f"  {check.status:<7} {check.name:<{width}}  {check.catches}{detail}"[:200])
+            lines.append(f"  {check.status:<7} {check.name:<{width}}  {check.catches}{detail}")
         lines += [f"note: {note}" for note in self.notes]
         for number, failure in enumerate(self.failures, 1):
             lines += ["", f"{number}. {failure}"]
@@ -149,7 +150,8 @@ class Report:
                 "checks": [c.__dict__ for c in self.checks], "failures": [f.to_dict() for f in self.failures]}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, allow_nan=True)
+        """The report as strict JSON (a non-finite number of the learner's becomes the string "inf", "nan")."""
+        return json.dumps(_finite(self.to_dict()), indent=2, allow_nan=False)
 
     def junit(self) -> str:
         """JUnit XML: one test case per check, the failure's section as its message."""
@@ -165,6 +167,17 @@ class Report:
             cases.append(f"  <testcase classname={quoteattr(self.engine)} name={quoteattr(c.name)}>{body}</testcase>")
         return (f'<?xml version="1.0" encoding="utf-8"?>\n<testsuite name="autograd-mini check" '
                 f'tests="{len(self.checks)}" failures="{failed}">\n' + "\n".join(cases) + "\n</testsuite>\n")
+
+
+def _finite(data: Any) -> Any:
+    """`data` with every float that JSON cannot hold (inf, nan) as its string."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return str(data)
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(v) for v in data]
+    return data
 
 
 def _num(x: float | None) -> str:
