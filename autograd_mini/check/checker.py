@@ -15,7 +15,7 @@ from .adapter import Adapter, as_adapter
 from .diagnose import Diagnosis, diagnose
 from .program import BASES, REQUIRED, SPECS, Program
 from .report import CheckRow, Failure, NodeRow, Report
-from .rules import Unit, accumulates, alone, points, unit
+from .rules import Unit, accumulates, alone, points, unit, with_sums
 from .run import Expected, Run, agrees, close, grad_close, run_learner, run_reference
 from .traps import Trap, traps
 
@@ -137,10 +137,7 @@ class _Checker:
                 failures.append(self.failure(f"op {op}", found.program,
                                              Diagnosis(blamed, found.kind, found.cause, None), mine, expected))
             elif self.unit("add").ok and not self.accumulates(op):  # op(x, y) + x + y needs a working add
-                x, y, c = points(op)[0]
-                from .rules import with_sums
-
-                program = with_sums(op, x, y, c)
+                program = with_sums(op, *points(op)[0])
                 judged = self.judge(f"op {op}", program)
                 if judged is not None:
                     failures.append(judged)
@@ -168,7 +165,7 @@ class _Checker:
                               "retain_graph=True")
             return None
         n = len(program.leaves)
-        ratios = [(mine.grads[i] or 0.0) / once.grads[i] for i in range(n)]
+        ratios = [(mine.grads[i] or 0.0) / once.grads[i] for i in range(n) if once.grads[i] != 0.0]
         if all(close(r, 2.0) for r in ratios):
             return None
         if all(close(r, 1.0) for r in ratios):
@@ -176,7 +173,8 @@ class _Checker:
                               "(PyTorch adds them up)")
             return None
         expected, _ = run_reference(program, backward_calls=2)
-        times = ", ".join(f"{program.name(i)} {r:.4g}x" for i, r in enumerate(ratios))
+        times = ", ".join(f"{program.name(i)} {(mine.grads[i] or 0.0) / once.grads[i]:.4g}x"
+                          for i in range(n) if once.grads[i] != 0.0)
         cause = (f"after two backward() calls the leaves hold {times} their one-pass gradient instead of 2x: "
                  "the second pass starts from the interior .grad values the first left behind, so interior "
                  "gradients compound; zero every interior node's .grad at the start of backward() "

@@ -73,6 +73,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         drawable = [f for f in report.failures if f.program is not None and f.program.loop is None]
         if drawable:
             drawable[0].drawing().save(args.draw)
+        else:
+            print(f"autograd-mini check: nothing drawn to {args.draw}: no failure has a small graph", file=sys.stderr)
     text = report.to_json() if args.json else report.table() if args.table else str(report)
     out.write(text + "\n")
     return EXIT_OK if report.ok else EXIT_FAILED
