@@ -139,6 +139,8 @@ DEFECTS = [
     ("mul's derivatives swapped", "self.grad += other.data * out.grad\n            other.grad += self.data * out.grad",
      "self.grad += self.data * out.grad\n            other.grad += other.data * out.grad",
      "mul", "local derivative", "swapped"),
+    ("a node visited more than once (no visited set)", "            elif v not in seen:\n                seen.add(v)\n",
+     "            else:\n", "backward", "order", "more than once"),
     ("wrong exp derivative", "self.grad += out.data * out.grad", "self.grad += self.data * out.grad",
      "exp", "local derivative", "yours gives x, the rule is t (= e**x)"),
 ]
