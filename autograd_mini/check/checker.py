@@ -77,11 +77,14 @@ class _Checker:
             NodeRow(program.name(s), code(s), expected.values[s], mine.values[s], expected.grads[s], mine.grads[s],
                     wrong(s))
             for s in range(program.size - 1, -1, -1)]
+        # The diagnosed node, else the first differing one in backward order (the rows' order).
+        first = program.name(found.first_wrong) if found.first_wrong is not None else next(
+            (row.name for row in rows if row.wrong), None)
         return Failure(check, found.op, found.kind, found.cause, self.adapter.code(program, backward_calls),
                        expected.values[-1], mine.values[-1],
                        {program.name(i): expected.grads[i] for i in range(n)},
                        {program.name(i): mine.grads[i] for i in range(n)},
-                       rows, program.name(found.first_wrong) if found.first_wrong is not None else None, program)
+                       rows, first, program)
 
     def record(self, name: str, catches: str, failures: list[Failure]) -> None:
         """A check row; each failure with a cause not reported yet joins the report's failures."""
