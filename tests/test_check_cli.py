@@ -114,3 +114,18 @@ def test_the_console_entry_point_runs_it(tmp_path):
     done = subprocess.run([sys.executable, "-m", "autograd_mini", "check", f"{path}:Value"],
                           capture_output=True, text=True)
     assert done.returncode == 2 and "Traceback" not in done.stderr and "syntax error" in done.stderr
+
+
+def test_draw_to_html_writes_an_explorer_page(capsys, tmp_path):
+    path = tmp_path / "engine.py"
+    path.write_text(filled().replace("(1 - t ** 2) * out.grad", "(1 - t) * out.grad"))
+    page = tmp_path / "failure.html"
+    code, _, _ = run(capsys, f"{path}:Value", "--draw", str(page), "--examples", "10")
+    assert code == 1
+    text = page.read_text()
+    assert text.lstrip().lower().startswith("<!doctype html") and "x0 ✗ yours: data 0.7, grad 0.3956" in text
+
+
+def test_nothing_to_draw_is_said(capsys, tmp_path, correct_file):
+    code, _, err = run(capsys, f"{correct_file}:Value", "--draw", str(tmp_path / "f.svg"), "--examples", "10")
+    assert code == 0 and "nothing drawn" in err and not (tmp_path / "f.svg").exists()

@@ -42,7 +42,8 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--table", action="store_true", help="print the per-check table in Markdown")
     p.add_argument("--junit", metavar="FILE", help="also write the report as JUnit XML to FILE")
-    p.add_argument("--draw", metavar="FILE", help="draw the first failure's graph to FILE (.svg, .png, .dot)")
+    p.add_argument("--draw", metavar="FILE",
+                   help="draw the first failure's graph to FILE (.svg, .png, .dot; .html: an explorer page)")
     p.set_defaults(handler=run)
     return p
 
@@ -71,7 +72,9 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         atomic_write(args.junit, report.junit())
     if args.draw:
         drawable = [f for f in report.failures if f.program is not None and f.program.loop is None]
-        if drawable:
+        if drawable and args.draw.lower().endswith((".html", ".htm")):
+            drawable[0].page().save(args.draw)
+        elif drawable:
             drawable[0].drawing().save(args.draw)
         else:
             print(f"autograd-mini check: nothing drawn to {args.draw}: no failure has a small graph", file=sys.stderr)

@@ -20,6 +20,7 @@ from .program import Program
 
 if TYPE_CHECKING:  # drawing needs graphviz: loaded only when a drawing is asked for
     from ..views.draw import Drawing
+    from ..views.explorer.page import Explorer
 
 MAX_ROWS = 16
 
@@ -84,6 +85,16 @@ class Failure:
             raise ValueError(f"failure {self.check!r} has no graph to draw")
         yours = {row.name: (row.data, row.grad, row.wrong) for row in self.rows}
         return failure_drawing(self.program, yours, self.first_wrong, self.expression.count(".backward()"))
+
+    def page(self) -> Explorer:
+        """The failing graph as an `autograd_mini.explore` page (the same labels as `drawing`; the page
+        steps through one backward pass, so after a second call its gradients are one pass's)."""
+        from .picture import failure_page
+
+        if self.program is None:
+            raise ValueError(f"failure {self.check!r} has no graph to show")
+        yours = {row.name: (row.data, row.grad, row.wrong) for row in self.rows}
+        return failure_page(self.program, yours, self.first_wrong, self.expression.count(".backward()"))
 
     def to_dict(self) -> dict[str, Any]:
         return {"check": self.check, "op": self.op, "kind": self.kind, "cause": self.cause,
