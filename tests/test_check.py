@@ -317,3 +317,24 @@ def test_an_engine_that_raises_the_recursion_limit_still_meets_a_chain_too_deep(
         sys.setrecursionlimit(before)
     assert [(f.op, f.kind) for f in report.failures] == [("backward", "recursion")]
     assert report.failures[0].check == "deep chain (12000 ops)"
+
+
+def test_an_engine_without_backward_gets_one_finding(tmp_path):
+    source = filled().replace("    def backward(self):", "    def backward_pass(self):")
+    report = check_engine(engine(tmp_path, source), examples=10)
+    assert [(f.op, f.kind) for f in report.failures] == [("backward", "exception")]
+    assert "has no attribute 'backward'" in report.failures[0].cause
+
+
+def test_a_wrong_sign_in_sub_is_named(tmp_path):
+    sub = """        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data - other.data, (self, other), "-")
+
+        def _backward():
+            self.grad += out.grad
+            other.grad += out.grad
+        out._backward = _backward
+        return out"""
+    report = check_engine(engine(tmp_path, filled().replace("        return self + (-other)", sub)), examples=10)
+    assert [(f.op, f.kind) for f in report.failures] == [("sub", "local derivative")]
+    assert "with respect to y: yours gives 1 (the sign is wrong), the rule is -1" in report.failures[0].cause

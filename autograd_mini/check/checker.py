@@ -136,7 +136,7 @@ class _Checker:
             if not found.ok and found.program is not None:
                 mine = run_learner(self.adapter, found.program)
                 expected, _ = run_reference(found.program)
-                blamed = "backward" if found.kind == "seed" else op  # the seed is backward()'s, not the op's
+                blamed = "backward" if found.kind == "seed" or found.cause.startswith("backward()") else op
                 failures.append(self.failure(f"op {op}", found.program,
                                              Diagnosis(blamed, found.kind, found.cause, None), mine, expected))
             elif self.unit("add").ok and not self.accumulates(op):  # op(x, y) + x + y needs a working add

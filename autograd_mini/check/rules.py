@@ -56,6 +56,9 @@ MISTAKES: dict[tuple[str, int], list[tuple[str, Rule]]] = {
     ("add", 1): [("x (the rule of mul)", lambda x, y, c, t: x), ("y", lambda x, y, c, t: y)],
     ("mul_number", 0): [("x", lambda x, y, c, t: x)],
     ("rmul", 0): [("x", lambda x, y, c, t: x)],
+    ("sub", 1): [("1 (the sign is wrong)", lambda x, y, c, t: 1.0)],
+    ("rsub", 0): [("1 (the sign is wrong)", lambda x, y, c, t: 1.0)],
+    ("neg", 0): [("1 (the sign is wrong)", lambda x, y, c, t: 1.0)],
     ("div", 0): [("y", lambda x, y, c, t: y), ("-1/y", lambda x, y, c, t: -1 / y)],
     ("div", 1): [("x/y**2", lambda x, y, c, t: x / (y * y)), ("-1/y**2", lambda x, y, c, t: -1 / (y * y)),
                  ("1/y", lambda x, y, c, t: 1 / y), ("-x/y", lambda x, y, c, t: -x / y)],
@@ -116,7 +119,9 @@ def unit(adapter: Adapter, op: str) -> Unit:
         mine = run_learner(adapter, program)
         expected, _ = run_reference(program)
         if mine.error is not None:
-            return Unit(op, False, "exception", f"{op} alone raised {mine.error}", program, mine.error)
+            who = op if mine.error.op not in (None, "backward") or not mine.error.stage.startswith("running") \
+                else "backward()"
+            return Unit(op, False, "exception", f"{who} raised {mine.error}", program, mine.error)
         t_mine, t = mine.values[-1], expected.values[-1]
         if not close(t_mine, t):
             return Unit(op, False, "forward", _forward_cause(op, program, x, y, c, t_mine, t), program)
