@@ -338,3 +338,13 @@ def test_a_wrong_sign_in_sub_is_named(tmp_path):
     report = check_engine(engine(tmp_path, filled().replace("        return self + (-other)", sub)), examples=10)
     assert [(f.op, f.kind) for f in report.failures] == [("sub", "local derivative")]
     assert "with respect to y: yours gives 1 (the sign is wrong), the rule is -1" in report.failures[0].cause
+
+
+def test_without_hypothesis_the_random_search_is_skipped_and_said(correct, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "autograd_mini.check.search", None)  # import fails as if hypothesis were absent
+    report = check_engine(correct)
+    row = next(c for c in report.checks if c.name == "random DAGs")
+    assert (row.status, row.detail) == ("skipped", "needs hypothesis (pip install hypothesis)")
+    assert report.ok
