@@ -40,6 +40,7 @@ _LAZY = {
     "explain": "views.explain",
     "Explorer": "views.explorer.page",
     "explore": "views.explorer.page",
+    "check_engine": "check",
 }
 
 # Modules that moved into subpackages, under the names the README used before: still importable.

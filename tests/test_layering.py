@@ -26,7 +26,7 @@ CORE = {
     "value": {"errors", "ops", "graph", "grad_mode"},  # engine attaches Value.backward from above
     "engine": {"errors", "graph", "value"},
 }
-LAYERS = ["", "tape", "nn", "views", "cli"]  # "" is the core at the root; each may import those before it
+LAYERS = ["", "tape", "nn", "views", "check", "cli"]  # "" is the core at the root; each may import those before it
 TAPE = ["trace", "recording", "reference", "replay", "arrays", "failures", "planner", "schedule"]  # one direction
 
 

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from .. import __version__
+from ..check.command import add_parser as _check_parser
 from ..errors import AutogradMiniError
 from ..views.draw import DEFAULT_MAX_NODES
 from .commands import EXIT_FAILURE, EXIT_OK, PROG, UsageError, run_demo, run_draw, run_grad, run_quiz
@@ -81,6 +82,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         "grad": _grad_parser(commands),
         "draw": _draw_parser(commands),
         "quiz": _quiz_parser(commands),
+        "check": _check_parser(commands),
     }
 
 

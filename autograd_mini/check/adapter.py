@@ -1,0 +1,139 @@
+"""How the checker drives an engine: the `Adapter`, and the one for PyTorch scalars.
+
+A micrograd-style class needs no adapter: `Adapter(Value)` makes leaves with
+`Value(x)`, applies Python's operators and the methods `relu`, `tanh`, `exp`,
+`log`, `sigmoid`, reads `.data` and `.grad` and calls `.backward()`. An engine
+that spells any of these differently overrides the few methods that differ,
+for example minitorch's `Scalar`, whose gradient is `.derivative`::
+
+    class MinitorchAdapter(Adapter):
+        def grad(self, node):
+            return node.derivative
+
+    check_engine(MinitorchAdapter(minitorch.Scalar))
+
+Every call into the engine may raise anything: the checker catches it and
+reports it as a finding. A method with another name takes an `apply` and a
+code template for the printed expressions::
+
+    class Renamed(Adapter):
+        codes = {"tanh": "{0}.hyperbolic_tangent()"}
+
+        def apply(self, op, operands, c):
+            if op == "tanh":
+                return operands[0].hyperbolic_tangent()
+            return super().apply(op, operands, c)
+
+`TorchAdapter` (PyTorch float64 scalars) is the shipped example of an engine
+that is not a micrograd clone.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .program import SPECS, Program, number_code
+
+LOADED_PREFIX = "_autograd_mini_checked_"
+"""The module name prefix of engine files loaded by `loading.load_engine`."""
+
+
+class Adapter:
+    """Drive a micrograd-style class `engine`; subclass and override what your API spells differently."""
+
+    codes: dict[str, str] = {}
+    """Code templates of the ops an adapter spells differently, for the printed expressions:
+    {"tanh": "{0}.hyperbolic_tangent()"} (see `program.SPECS` for the names and the defaults)."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        module = getattr(engine, "__module__", "?")
+        qualname = getattr(engine, "__qualname__", repr(engine))
+        self.name = f"{module}.{qualname}"
+        if module.startswith(LOADED_PREFIX):  # loaded from a file by `loading.load_engine`: name the file
+            self.name = f"{Path(getattr(sys.modules.get(module), '__file__', None) or module).name}:{qualname}"
+        self.class_name = getattr(engine, "__name__", "Value")
+
+    def leaf(self, x: float) -> Any:
+        """A new leaf holding x."""
+        return self.engine(x)
+
+    def apply(self, op: str, operands: Sequence[Any], c: float) -> Any:
+        """Op `op` (a name of `program.SPECS`) on engine nodes, with the number c if it takes one."""
+        return SPECS[op].apply(operands, c)
+
+    def data(self, node: Any) -> float:
+        """The node's forward value as a float."""
+        return float(node.data)
+
+    def grad(self, node: Any) -> float | None:
+        """The node's gradient as a float; None when the engine keeps none for it."""
+        grad = node.grad
+        return None if grad is None else float(grad)
+
+    def backward(self, root: Any) -> None:
+        """Run backward from `root` (seeded with 1)."""
+        root.backward()
+
+    def leaf_code(self, x: float) -> str:
+        """The code that makes a leaf holding x."""
+        return f"{self.class_name}({number_code(x)})"
+
+    def code(self, program: Program, backward_calls: int = 1) -> str:
+        """The whole program as code in this engine's API, ending with the backward call(s)."""
+        lines = [f"{program.name(i)} = {self.leaf_code(x)}" for i, x in enumerate(program.leaves)]
+        if program.loop is not None:
+            lines.append(program.loop)
+        else:
+            lines += [f"{program.name(len(program.leaves) + k)} = {program.step_code(k, self.codes)}"
+                      for k in range(len(program.steps))]
+        root = program.name(program.output)
+        lines += [f"{root}.backward()"] * backward_calls
+        return "\n".join(lines)
+
+
+class TorchAdapter(Adapter):
+    """PyTorch float64 scalar tensors: leaves with requires_grad, every interior node keeps its .grad.
+
+    `backward` retains the graph, so that a second call accumulates as
+    PyTorch documents instead of raising.
+    """
+
+    def __init__(self) -> None:
+        import torch
+
+        super().__init__(torch.tensor)
+        self.torch = torch
+        self.name = f"torch {torch.__version__} (float64 scalar tensors)"
+        self.class_name = "torch.tensor"
+
+    def leaf(self, x: float) -> Any:
+        return self.torch.tensor(x, dtype=self.torch.float64, requires_grad=True)
+
+    def apply(self, op: str, operands: Sequence[Any], c: float) -> Any:
+        out = super().apply(op, operands, c)
+        if out.requires_grad:
+            out.retain_grad()  # so that the interior gradients can be compared too
+        return out
+
+    def data(self, node: Any) -> float:
+        return float(node.item())
+
+    def grad(self, node: Any) -> float | None:
+        if node.grad is None:
+            return 0.0 if node.is_leaf else None
+        return float(node.grad.item())
+
+    def backward(self, root: Any) -> None:
+        root.backward(retain_graph=True)
+
+    def leaf_code(self, x: float) -> str:
+        return f"torch.tensor({number_code(x)}, dtype=torch.float64, requires_grad=True)"
+
+
+def as_adapter(engine: Any) -> Adapter:
+    """`engine` itself if it is an Adapter, else `Adapter(engine)` for a micrograd-style class."""
+    return engine if isinstance(engine, Adapter) else Adapter(engine)

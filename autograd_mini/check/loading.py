@@ -1,0 +1,85 @@
+"""Load a learner's engine class from `path/to/engine.py:Value` or `package.module:Value`.
+
+Loading runs the learner's file (or module) and nothing else: the file is
+executed as a module through `importlib.util.spec_from_file_location`, with
+its own folder on `sys.path` for the time of the import (so that it can
+import its sibling files). Every way this can fail is an `EngineLoadError`
+with a one-line message.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+from .adapter import LOADED_PREFIX
+
+
+class EngineLoadError(Exception):
+    """The engine could not be loaded: no such file, module or class, or its import raised."""
+
+
+def load_engine(target: str) -> Any:
+    """The class named by `target` ("engine.py:Value" or "pkg.module:Value")."""
+    where, sep, name = target.rpartition(":")
+    if not sep or not where or not name:
+        raise EngineLoadError(f"give the file (or module) and the class: ENGINE.py:Value, got {target!r}")
+    if not name.isidentifier():
+        raise EngineLoadError(f"{name!r} is not a class name")
+    is_file = where.endswith(".py") or "/" in where or "\\" in where
+    module = _load_file(Path(where)) if is_file else _load_module(where)
+    try:
+        engine = getattr(module, name)
+    except AttributeError:
+        defined = sorted(k for k, v in vars(module).items() if isinstance(v, type) and not k.startswith("_"))
+        raise EngineLoadError(f"{where} has no class {name!r} (it defines: {', '.join(defined) or 'no class'})") \
+            from None
+    if not isinstance(engine, type):
+        raise EngineLoadError(f"{where}:{name} is a {type(engine).__name__}, not a class")
+    return engine
+
+
+def _load_file(path: Path) -> Any:
+    if not path.is_file():
+        raise EngineLoadError(f"no such file: {path}")
+    module_name = f"{LOADED_PREFIX}{path.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise EngineLoadError(f"cannot load {path} as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # dataclasses and pickle look their module up here
+    folder = str(path.resolve().parent)
+    sys.path.insert(0, folder)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        sys.modules.pop(module_name, None)
+        raise EngineLoadError(f"syntax error in {path}, line {exc.lineno}: {exc.msg}") from None
+    except Exception as exc:  # noqa: BLE001 - whatever the learner's file raises at import
+        sys.modules.pop(module_name, None)
+        raise EngineLoadError(f"importing {path} raised {_one_line(exc)}") from None
+    finally:
+        if folder in sys.path:
+            sys.path.remove(folder)
+    return module
+
+
+def _load_module(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and name.startswith(exc.name):
+            raise EngineLoadError(f"no such module: {name} (a file needs its .py: {name}.py)") from None
+        raise EngineLoadError(f"importing {name} raised {_one_line(exc)}") from None
+    except SyntaxError as exc:
+        raise EngineLoadError(f"syntax error in {exc.filename}, line {exc.lineno}: {exc.msg}") from None
+    except Exception as exc:  # noqa: BLE001 - whatever the module raises at import
+        raise EngineLoadError(f"importing {name} raised {_one_line(exc)}") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
