@@ -5,17 +5,21 @@ command's start-up, and an interrupt during that import would otherwise end
 with a traceback: code inside the package cannot catch it.
 """
 
+import signal
 import sys
 
 
 def main() -> int:
-    """Import the command line and run it; Ctrl-C while importing exits 130 quietly."""
+    """Import the command line and run it; Ctrl-C while importing or exiting ends quietly with 130."""
     try:
         from autograd_mini.cli import main as run
+
+        code = run()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # done: a Ctrl-C now cannot turn the exit into a traceback
     except KeyboardInterrupt:
         print("autograd-mini: error: interrupted", file=sys.stderr)
         return 130
-    return run()
+    return code
 
 
 if __name__ == "__main__":

@@ -4,12 +4,15 @@
 script, `_autograd_mini_cli`, can also guard that import against Ctrl-C.)
 """
 
+import signal
 import sys
 
 try:
     from .cli import main
-except KeyboardInterrupt:  # Ctrl-C while the command line's modules load: no traceback
-    print("autograd-mini: error: interrupted", file=sys.stderr)
-    sys.exit(130)
 
-sys.exit(main())
+    code = main()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # done: a Ctrl-C now cannot turn the exit into a traceback
+except KeyboardInterrupt:  # while the command line's modules load, or right after main() returned
+    print("autograd-mini: error: interrupted", file=sys.stderr)
+    code = 130
+sys.exit(code)

@@ -170,6 +170,8 @@ ERRORS = [
     (["grad", "log(x)", "x=0"], "log(0.0) is undefined"),
     (["grad", "sqrt(x)", "x=0"], "sqrt"),  # the derivative 1/(2 sqrt x) is infinite at 0
     (["grad", "x*y", "x=1"], "no value for y"),
+    (["grad", "x*y", "X=3", "y=1"], "(X=3.0 was given: names are case-sensitive)"),
+    (["grad", "sigmod(x)", "x=1"], "unknown function 'sigmod': did you mean sigmoid?"),
     (["grad", "x", "x=1", "z=2"], "z given but not used"),
     (["grad", "x", "x"], "expected name=value"),
     (["grad", "x", "x=abc"], "'abc' is not a number"),
