@@ -389,3 +389,40 @@ def test_draw_to_html_takes_the_rankdir_it_is_given(tmp_path, rankdir):
     box = re.search(r'viewBox="[\d.]+ [\d.]+ ([\d.]+) ([\d.]+)"', (tmp_path / "g.html").read_text())
     width, height = float(box.group(1)), float(box.group(2))
     assert (width > height) == (rankdir == "LR")
+
+
+# --- help that cannot be written, an empty --out (issue 19, item 8) ------------------------------
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["grad", "--help"], ["demo", "--help"]])
+def test_help_and_version_to_a_full_disk_fail_with_one_line(args):
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "autograd_mini", *args],
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr == "autograd-mini: error: cannot write the output: No space left on device\n"
+
+
+def test_help_to_a_closed_pipe_ends_quietly():
+    done = subprocess.Popen([sys.executable, "-m", "autograd_mini", "--help"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done.stdout.close()
+    err = done.stderr.read()
+    done.stderr.close()
+    assert done.wait(timeout=60) == 0
+    assert err == ""
+
+
+def test_version_prints_the_version(capsys):
+    from autograd_mini import __version__
+    from autograd_mini.cli import main
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"autograd-mini {__version__}\n"
+
+
+@pytest.mark.parametrize("out", ["", " "])
+def test_demo_refuses_an_empty_out_folder(tmp_path, out):
+    done = run("demo", "--out", out, "--no-progress", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "--out" in done.stderr and "give a folder name" in done.stderr and "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written into the current folder

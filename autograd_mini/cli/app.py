@@ -30,7 +30,7 @@ from .commands import (
     quiz_command,
 )
 from .expression import ParseError
-from .interrupts import interrupts_kept
+from .interrupts import ctrl_c_pressed, watching_ctrl_c
 from .parser import functions
 from .quiz import DEFAULT_TOLERANCE
 from .quoting import printable
@@ -260,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     that closes the pipe early (`... | head`) ends the command quietly with 0.
     """
     try:
-        with interrupts_kept():
+        with watching_ctrl_c():
             return _run(list(sys.argv[1:] if argv is None else argv), StdoutWriter(sys.stdout))
     except KeyboardInterrupt:  # anywhere, even while another error is being reported
         try:
@@ -281,20 +281,26 @@ def _run(argv: list[str], out: StdoutWriter) -> int:
         code = handler(args, out)
         out.flush()
         return code
-    except OutputError as exc:
+    except Exception as exc:
+        if ctrl_c_pressed():  # a library turned the KeyboardInterrupt into this (numpy's import: ImportError)
+            raise KeyboardInterrupt from None
+        return _report(exc)
+
+
+def _report(exc: Exception) -> int:
+    """Say what failed, in one line (a bug: with its traceback); return the exit code."""
+    if isinstance(exc, OutputError):
         _close_stdout()
-        if isinstance(exc.__cause__, BrokenPipeError):
+        if isinstance(exc.__cause__, BrokenPipeError):  # the reader left (`| head`): nothing to say
             return EXIT_OK
         return _fail(f"cannot write the output: {exc}", EXIT_FAILURE)
-    except (ParseError, UsageError) as exc:
+    if isinstance(exc, (ParseError, UsageError)):
         return _fail(str(exc), EXIT_USAGE)
-    except AutogradMiniError as exc:
+    if isinstance(exc, AutogradMiniError):
         from ..views.render import RendererNotFoundError, RenderError
 
         if isinstance(exc, (RendererNotFoundError, RenderError)):  # the machine, not the input
             return _fail(str(exc), EXIT_FAILURE)
         return _fail(str(exc), EXIT_USAGE)  # DomainError, NumericOverflowError: the input's numbers
-    except Exception:  # a bug: show everything needed to report it
-        traceback.print_exc()
-        return _fail("internal error (the traceback above is a bug in autograd-mini; please report it)",
-                     EXIT_FAILURE)
+    traceback.print_exception(exc)  # a bug: show everything needed to report it
+    return _fail("internal error (the traceback above is a bug in autograd-mini; please report it)", EXIT_FAILURE)

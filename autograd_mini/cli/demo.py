@@ -109,9 +109,9 @@ def delta_check(report: Report, result: DemoResult) -> tuple[Value, Value, MLP]:
     loss.backward()
     reference = delta_gradients(model, NETWORK_X, NETWORK_T)
     report.say("1. backward() against the delta rule")
-    report.say("   MLP(2, [2, 1], bias=False): sigmoid neurons (1.1)-(1.3) without biases, as in the derivation")
-    report.say(f"   input x = {list(NETWORK_X)}, target t = {NETWORK_T}: output y = {y.data:.6g}, "
-        f"loss E = 1/2 (t - y)^2 (1.4) = {loss.data:.6g}")
+    report.say("   MLP(2, [2, 1], bias=False): the derivation's sigmoid neurons (1.1)-(1.3)")
+    report.say(f"   input x = {list(NETWORK_X)}, target t = {NETWORK_T}, output y = {y.data:.6g}")
+    report.say(f"   loss E = 1/2 (t - y)^2 (1.4) = {loss.data:.6g}")
     report.say("")
     rows = [(str(p.label), p.grad, d) for p, d in zip(model.parameters(), reference, strict=True)]
     report.table(comparison_table(rows, report.columns - 3))
@@ -130,8 +130,8 @@ def comparison_table(rows: Sequence[tuple[str, float, float]], columns: int) -> 
     header = f"{'weight':<10} {'backward()':>24} {'delta rule (1.5)-(1.8)':>24} {'difference':>12}"
     if len(header) <= columns:
         return "\n".join([header, *(f"{name:<10} {e!r:>24} {d!r:>24} {e - d:>12.3g}" for name, e, d in rows)])
-    return "\n".join(f"{name}:\n  backward()             {e!r}\n  delta rule (1.5)-(1.8) {d!r}\n"
-                     f"  difference             {e - d:.3g}" for name, e, d in rows)
+    stacked = [f"{name}:\n  backward()  {e!r}\n  delta rule  {d!r}\n  difference  {e - d:.3g}" for name, e, d in rows]
+    return "\n".join(["backward() and delta rule (1.5)-(1.8)", *stacked])
 
 
 # --- 2. the graph ---------------------------------------------------------------------------------
@@ -145,8 +145,8 @@ def draw_network(report: Report, loss: Value, weight: Value, out_dir: Path, resu
         path = atomic_write(out_dir / "network.dot", drawing.source)
         report.say(f"   no Graphviz renderer, so the graph is saved as DOT text: {exc}")
     result.files.append(path)
-    report.say(f"   {path}: {drawing.node_count} nodes; edges carry local derivatives, "
-        f"the paths from {weight.label} to E are red")
+    report.say(f"   {path}\n      {drawing.node_count} nodes; edges carry local derivatives; "
+               f"red: the paths from {weight.label} to E")
 
 
 def explore_network(report: Report, loss: Value, model: MLP, path: Path, result: DemoResult) -> None:
@@ -159,8 +159,8 @@ def explore_network(report: Report, loss: Value, model: MLP, path: Path, result:
         report.say(f"   no explorer page: it lays the graph out with a Graphviz renderer: {exc}")
         return
     result.files.append(page.save(path))
-    report.say(f"   {path}: open it in a browser and step through the forward and backward pass "
-        f"({page.steps} steps; click a node for its delta row and chain-rule paths)")
+    report.say(f"   {path}\n      open it in a browser: {page.steps} steps through the forward and backward pass;\n"
+               "      click a node for its delta row and chain-rule paths")
 
 
 # --- 3. training ----------------------------------------------------------------------------------
@@ -174,7 +174,7 @@ def train_moons(report: Report, result: DemoResult, progress: bool) -> tuple[MLP
     model = MLP(2, [16, 16, 1], activation="relu", output_activation="linear", seed=TRAINING_SEED)
     report.say(f"\n3. Training MLP(2, [16, 16, 1]) on make_moons({MOONS_POINTS} points, noise {MOONS_NOISE})")
     report.say(f"   relu hidden layers, hinge loss, {TRAINING_STEPS} full-batch SGD steps on the compiled tape")
-    report.say(f"   {SIGMOID_ONLY}")
+    report.say(SIGMOID_ONLY, indent="   ")
     start, bar = time.perf_counter(), None
     try:
         with held_interrupts():  # a tqdm cut in half by Ctrl-C prints a traceback when collected
@@ -190,7 +190,7 @@ def train_moons(report: Report, result: DemoResult, progress: bool) -> tuple[MLP
     result.accuracy = sum((s > 0.0) == (label == 1) for s, label in zip(scores.tolist(), y, strict=True)) / len(y)
     correct = round(result.accuracy * len(y))
     report.say(f"   final loss {result.final_loss:.4f}, accuracy {result.accuracy:.0%} ({correct}/{len(y)} points), "
-        f"trained in {result.train_seconds:.2f} s")
+               f"trained in {result.train_seconds:.2f} s")
     return model, X, y, history.loss
 
 
@@ -221,10 +221,11 @@ def plot_moons(report: Report, model: MLP, X: Points, y: list[int], losses: list
     """Step 4: decision boundary with the points, and the loss curve, in one PNG (needs matplotlib)."""
     report.say("\n4. The decision boundary")
     try:
-        import matplotlib
+        with held_interrupts():  # a C extension's import turns Ctrl-C into an ImportError
+            import matplotlib
 
-        matplotlib.use("Agg")  # files only: no display needed
-        import matplotlib.pyplot as plt
+            matplotlib.use("Agg")  # files only: no display needed
+            import matplotlib.pyplot as plt
     except ImportError:
         report.say(f"   skipped: the picture needs matplotlib; install it with\n      {INSTALL_DEMO}")
         return
@@ -250,7 +251,7 @@ def plot_moons(report: Report, model: MLP, X: Points, y: list[int], losses: list
     plt.close(figure)
     atomic_write(path, png.getvalue())
     result.files.append(path)
-    report.say(f"   {path}: the boundary with the training points, and the loss curve")
+    report.say(f"   {path}\n      the boundary with the training points, and the loss curve")
 
 
 def _grid(X: Points, steps: int = 120) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:

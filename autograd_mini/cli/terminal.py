@@ -30,16 +30,14 @@ def width() -> int:
 def fit_lines(text: str, columns: int, indent: str = "") -> str:
     """`text` with `indent` before each line, every line longer than `columns` wrapped at spaces.
 
-    A wrapped line's continuation is indented two more than the line itself, so a
-    report's structure (its own indentation) still shows.
+    A wrapped line's continuation gets the indent too, and two spaces more than the line's
+    own, so a report's structure still shows; a word longer than a line is left whole.
     """
+    room = max(columns - len(indent), MIN_WIDTH // 2)
     lines = []
-    for line in text.splitlines():
-        line = indent + line if line else indent.rstrip()
-        if len(line) <= columns:
-            lines.append(line)
-            continue
+    for line in text.splitlines() or [""]:
         own = " " * (len(line) - len(line.lstrip(" ")))
-        lines += textwrap.wrap(line, columns, initial_indent="", subsequent_indent=own + "  ",
-                               break_long_words=False, break_on_hyphens=False, drop_whitespace=True) or [line]
+        pieces = [line] if len(line) <= room else textwrap.wrap(
+            line, room, subsequent_indent=own + "  ", break_long_words=False, break_on_hyphens=False)
+        lines += [(indent + piece).rstrip() for piece in pieces or [line]]
     return "\n".join(lines)
