@@ -98,7 +98,7 @@ def describe(question: Question, columns: int = 80) -> str:
         f"Seed {question.seed}: a sigmoid network without biases (1.1)-(1.3)",
         "   with squared error E = sum_k 1/2 (t_k - y_k)^2 (1.4)",
         f"   inputs x = {question.x}, targets t = {question.t}",
-        "   weights (w{i} of neuron L{l}.N{j} is w_ij, from input i of the layer below into j):",
+        "   weights (w{i} of L{l}.N{j} is w_ij: from input i of the layer below into j):",
     ]
     for layer in question.model.layers:
         for neuron in layer.neurons:
@@ -214,6 +214,7 @@ def run_quiz(question: Question, stdin: TextIO, out: TextOutput, tolerance: floa
     say(f"\nnot quite: the answer is {truth:.6g}, you gave {answer:.6g}.")
     if (why := mistake_in(answer, question, tolerance)) is not None:
         say(f"Your answer is a common mistake: {why}.")
-    say("How it is built:\n")
+    say("How it is built:")
+    say("")
     print(worked_answer(question, columns), file=out, flush=True)
     return False
