@@ -223,3 +223,32 @@ def test_ctrl_c_while_matplotlib_loads_is_no_missing_matplotlib(monkeypatch, tmp
             if isinstance(getattr(sys.modules.get(name), "__loader__", None), _InterruptedImport):
                 del sys.modules[name]
     assert "skipped" not in printed.getvalue()
+
+
+def test_a_held_ctrl_c_wins_over_an_error_of_the_block():
+    from autograd_mini.cli.interrupts import held_interrupts
+
+    with pytest.raises(KeyboardInterrupt) as caught:
+        with held_interrupts():
+            _thread.interrupt_main()
+            for _ in range(1000):
+                pass
+            raise ImportError("cut short")
+    assert isinstance(caught.value.__context__, ImportError)
+
+
+def test_held_interrupts_change_nothing_outside_the_main_thread():
+    import threading
+
+    from autograd_mini.cli.interrupts import held_interrupts
+
+    seen = []
+
+    def body() -> None:
+        with held_interrupts():
+            seen.append("ran")
+
+    thread = threading.Thread(target=body)
+    thread.start()
+    thread.join()
+    assert seen == ["ran"]
