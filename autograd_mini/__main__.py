@@ -1,15 +1,19 @@
-"""`python -m autograd_mini`: the same command line as `autograd-mini`.
+"""`python -m autograd_mini`: the same command line as `autograd-mini` (see _autograd_mini_cli.py).
 
-(The package itself is imported before this file runs, so only the console
-script, `_autograd_mini_cli`, can also guard that import against Ctrl-C.)
+Python imports the package before this file runs, so only that import is unguarded here.
 """
 
+import signal
 import sys
 
 try:
-    from .cli import main
-except KeyboardInterrupt:  # Ctrl-C while the command line's modules load: no traceback
-    print("autograd-mini: error: interrupted", file=sys.stderr)
-    sys.exit(130)
+    from .cli.interrupts import held_interrupts
 
-sys.exit(main())
+    with held_interrupts():  # numpy's import turns a Ctrl-C into an ImportError
+        from .cli.app import main
+    code = main()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # done: a Ctrl-C now cannot turn the exit into a traceback
+except KeyboardInterrupt:  # while the modules load, or right after main() returned
+    print("autograd-mini: error: interrupted", file=sys.stderr)
+    code = 130
+sys.exit(code)

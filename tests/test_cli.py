@@ -170,6 +170,8 @@ ERRORS = [
     (["grad", "log(x)", "x=0"], "log(0.0) is undefined"),
     (["grad", "sqrt(x)", "x=0"], "sqrt"),  # the derivative 1/(2 sqrt x) is infinite at 0
     (["grad", "x*y", "x=1"], "no value for y"),
+    (["grad", "x*y", "X=3", "y=1"], "(X=3.0 was given: names are case-sensitive)"),
+    (["grad", "sigmod(x)", "x=1"], "unknown function 'sigmod': did you mean sigmoid?"),
     (["grad", "x", "x=1", "z=2"], "z given but not used"),
     (["grad", "x", "x"], "expected name=value"),
     (["grad", "x", "x=abc"], "'abc' is not a number"),
@@ -387,3 +389,40 @@ def test_draw_to_html_takes_the_rankdir_it_is_given(tmp_path, rankdir):
     box = re.search(r'viewBox="[\d.]+ [\d.]+ ([\d.]+) ([\d.]+)"', (tmp_path / "g.html").read_text())
     width, height = float(box.group(1)), float(box.group(2))
     assert (width > height) == (rankdir == "LR")
+
+
+# --- help that cannot be written, an empty --out (issue 19, item 8) ------------------------------
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["grad", "--help"], ["demo", "--help"]])
+def test_help_and_version_to_a_full_disk_fail_with_one_line(args):
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "autograd_mini", *args],
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr == "autograd-mini: error: cannot write the output: No space left on device\n"
+
+
+def test_help_to_a_closed_pipe_ends_quietly():
+    done = subprocess.Popen([sys.executable, "-m", "autograd_mini", "--help"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done.stdout.close()
+    err = done.stderr.read()
+    done.stderr.close()
+    assert done.wait(timeout=60) == 0
+    assert err == ""
+
+
+def test_version_prints_the_version(capsys):
+    from autograd_mini import __version__
+    from autograd_mini.cli import main
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"autograd-mini {__version__}\n"
+
+
+@pytest.mark.parametrize("out", ["", " "])
+def test_demo_refuses_an_empty_out_folder(tmp_path, out):
+    done = run("demo", "--out", out, "--no-progress", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "--out" in done.stderr and "give a folder name" in done.stderr and "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written into the current folder

@@ -4,6 +4,7 @@ the delta-rule check, trains to at least 95% accuracy and writes what it lists."
 from __future__ import annotations
 
 import io
+import os
 import re
 import subprocess
 import sys
@@ -24,6 +25,7 @@ def demo_run(tmp_path_factory):
         capture_output=True,
         text=True,
         timeout=300,
+        env={**os.environ, "COLUMNS": "80"},
     )
     return done, out
 
@@ -54,8 +56,8 @@ class _Terminal(io.StringIO):
 ])
 def test_the_bar_is_drawn_only_on_a_terminal_and_not_with_no_progress(monkeypatch, stderr, progress, drawn):
     monkeypatch.setattr(sys, "stderr", stderr())
-    monkeypatch.setitem(demo.TRAINING, "steps", 3)
-    demo.train_moons(lambda line: None, demo.DemoResult(), progress)
+    monkeypatch.setattr(demo, "TRAINING_STEPS", 3)
+    demo.train_moons(demo.Report(io.StringIO(), 80), demo.DemoResult(), progress)
     assert ("training" in sys.stderr.getvalue()) is drawn
 
 
@@ -98,8 +100,8 @@ def test_without_matplotlib_the_picture_is_skipped_with_install_advice(monkeypat
     printed = io.StringIO()
     result = demo.DemoResult()
     model = MLP(2, [2, 1], seed=0)
-    say = lambda line: print(line, file=printed)
-    demo.plot_moons(say, model, [[0.0, 0.0], [1.0, 1.0]], [0, 1], [1.0, 0.5], tmp_path / "m.png", result)
+    points, labels, losses = [[0.0, 0.0], [1.0, 1.0]], [0, 1], [1.0, 0.5]
+    demo.plot_moons(demo.Report(printed, 80), model, points, labels, losses, tmp_path / "m.png", result)
     assert 'pip install "autograd-mini[demo]"' in printed.getvalue()
     assert result.files == [] and not (tmp_path / "m.png").exists()
 
@@ -142,7 +144,7 @@ def _close(text: str, number: float) -> bool:
 def test_the_move_to_relu_and_hinge_says_the_delta_formulas_no_longer_apply(demo_run):
     done, _ = demo_run
     step3 = done.stdout.split("3. Training")[1].split("4. The decision boundary")[0]
-    assert "delta formulas (1.3)-(1.8) are for sigmoid neurons with squared error" in step3
+    assert "delta formulas (1.3)-(1.8) are for sigmoid neurons with squared error" in " ".join(step3.split())
 
 
 def test_every_file_the_demo_writes_goes_through_atomic_write(monkeypatch, tmp_path):
@@ -160,7 +162,37 @@ def test_every_file_the_demo_writes_goes_through_atomic_write(monkeypatch, tmp_p
 
     monkeypatch.setattr(demo, "atomic_write", spy)
     monkeypatch.setattr(explore, "atomic_write", spy)
-    monkeypatch.setitem(demo.TRAINING, "steps", 2)
-    result = demo.run(tmp_path / "out", out=io.StringIO(), progress=False)
+    monkeypatch.setattr(demo, "TRAINING_STEPS", 2)
+    result = demo.run_demo(tmp_path / "out", out=io.StringIO(), progress=False)
     assert sorted(written) == sorted(p.name for p in result.files) == ["explore.html", "moons.png", "network.svg"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(written)  # no temporary files left
+
+
+# --- 80 columns (issue 19, item 14) ---------------------------------------------------------------
+def test_the_demo_fits_80_columns_apart_from_the_delta_table(demo_run):
+    from autograd_mini.nn.delta import delta_table
+
+    done, _ = demo_run
+    table = str(delta_table(MLP(2, [2, 1], bias=False, seed=2), [0.35, 0.9], 0.5))  # its width is nn's
+    exempt = {line.strip() for line in table.splitlines()}
+    wide = [line for line in done.stdout.splitlines() if len(line) > 80 and line.strip() not in exempt]
+    assert not wide, wide
+
+
+def test_the_comparison_table_stacks_when_the_terminal_is_narrow():
+    rows = [("L1.N0.w0", 0.0009071475055484444, 0.0009071475055484444), ("L2.N0.w1", 0.25, 0.125)]
+    wide = demo.comparison_table(rows, 77).splitlines()
+    assert len(wide) == 3 and wide[0].split()[:2] == ["weight", "backward()"]
+    assert wide[2].split() == ["L2.N0.w1", "0.25", "0.125", "0.125"]
+    narrow = demo.comparison_table(rows, 40).splitlines()
+    assert max(map(len, narrow)) <= 40
+    assert narrow[0] == "backward() and delta rule (1.5)-(1.8)"
+    assert narrow[5:] == ["L2.N0.w1:", "  backward()  0.25", "  delta rule  0.125", "  difference  0.125"]
+
+
+def test_prose_is_wrapped_with_the_indent_kept(monkeypatch):
+    printed = io.StringIO()
+    demo.Report(printed, 40).say("   " + "word " * 20, indent="   | ")
+    lines = printed.getvalue().splitlines()
+    assert len(lines) > 1 and all(len(line) <= 40 and line.startswith("   |    ") for line in lines)
+    assert " ".join(printed.getvalue().replace("|", "").split()) == " ".join(["word"] * 20)

@@ -11,8 +11,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autograd_mini import DomainError, NumericOverflowError, Value, gradients, ops
-from autograd_mini.cli.commands import parse_assignment, parse_assignments
-from autograd_mini.cli.parser import MAX_DEPTH, MAX_LENGTH, ParseError, evaluate, functions, parse
+from autograd_mini.cli.expression import ParseError
+from autograd_mini.cli.parser import (
+    MAX_DEPTH,
+    MAX_LENGTH,
+    evaluate,
+    functions,
+    parse,
+    parse_assignment,
+    parse_assignments,
+)
 from autograd_mini.nn.losses import squared_error
 from autograd_mini.ops import OPS, UNARY_FUNCTIONS
 
@@ -423,3 +431,29 @@ def test_a_name_given_twice_shows_both_values_formatted_the_same():
     with pytest.raises(ParseError) as info:
         parse_assignments(["x=1", "x=2"])
     assert "(x=1.0 and x=2.0)" in str(info.value)
+
+
+# --- hints for near misses (issue 19, item 13) ---------------------------------------------------
+@pytest.mark.parametrize(("text", "meant"), [("sigmod(x)", "sigmoid"), ("tanhh(x)", "tanh"), ("Exp(x)", "exp"),
+                                             ("squared_eror(x, 1)", "squared_error")])
+def test_an_unknown_function_close_to_a_known_one_gets_a_did_you_mean(text, meant):
+    with pytest.raises(ParseError, match=rf"did you mean {meant}\? the functions are"):
+        parse(text)
+
+
+def test_an_unknown_function_far_from_every_known_one_only_lists_them():
+    with pytest.raises(ParseError) as caught:
+        parse("frobnicate(x)")
+    assert "did you mean" not in str(caught.value) and "the functions are" in str(caught.value)
+
+
+def test_a_value_given_in_another_case_is_pointed_out():
+    with pytest.raises(ParseError) as caught:
+        parse("x * y").leaves({"X": 3.0, "y": 1.0})
+    assert "no value for x: give x=<number> (X=3.0 was given: names are case-sensitive)" in str(caught.value)
+
+
+def test_a_variable_in_another_case_that_the_expression_uses_is_no_hint():
+    with pytest.raises(ParseError) as caught:
+        parse("x * X").leaves({"X": 3.0})
+    assert "case-sensitive" not in str(caught.value)

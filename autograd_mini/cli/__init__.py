@@ -1,10 +1,18 @@
-"""The `autograd-mini` command line: grad, draw, explain, explore, quiz and demo.
+"""The `autograd-mini` command line: grad, draw, quiz and demo.
 
-`app` builds the argument parser and turns errors into one-line messages;
-`commands` runs each subcommand; `parser`, `expression` and `quoting` read the
-safe expression grammar (never `eval`); `demo` and `quiz` are the two lessons.
+`app` parses the arguments and owns the process's edges; `commands` runs each command;
+`parser`, `expression` and `quoting` read the expression language (never `eval`);
+`demo` and `quiz` are the two lessons; `terminal` and `interrupts` serve them all.
 """
 
-from .app import main
+from __future__ import annotations
 
-__all__ = ["main"]
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line (see `app.main`). Importing this package loads nothing else, so the
+    entry points can hold Ctrl-C while the command line's modules (numpy among them) load."""
+    from .app import main as run
+
+    return run(argv)

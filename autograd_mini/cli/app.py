@@ -1,16 +1,8 @@
-"""The `autograd-mini` command line: `demo`, `grad`, `draw` and `quiz`.
+"""The `autograd-mini` command line's arguments and the process's edges; `commands` does the work.
 
-    autograd-mini demo [--out DIR]
-    autograd-mini grad "EXPR" x=1.5 y=-2 [--wrt x] [--explain x] [--svg g.svg] [--order 2]
-    autograd-mini draw "EXPR" x=1.5 y=-2 [-o g.svg | -o g.html]
-    autograd-mini quiz [--seed N] [--tolerance REL]
-
-This module is the argument grammar and the process's edges (exit codes, a
-stdout that fails, Ctrl-C); `commands` does the work. Expressions are read by
-`autograd_mini.parser` (a small grammar, never eval).
-Exit codes: 0 on success, 2 for bad usage or input (a message, no traceback),
-1 for an internal failure, a missing renderer, an unwritable stdout or a quiz
-answer that is wrong or missing, 130 when interrupted.
+The edges: errors become one-line messages and exit codes (`commands.EXIT_*`), a
+standard output that cannot be written is an error (a closed pipe is not), and
+Ctrl-C anywhere ends quietly with 130.
 """
 
 from __future__ import annotations
@@ -19,19 +11,36 @@ import argparse
 import os
 import sys
 import traceback
-from collections.abc import Sequence
-from typing import Any, TextIO
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TextIO
 
 from .. import __version__
-from ..check.command import add_parser as _check_parser
+from ..check.command import add_parser as add_check_parser
 from ..errors import AutogradMiniError
 from ..views.draw import DEFAULT_MAX_NODES
-from .commands import EXIT_FAILURE, EXIT_OK, PROG, UsageError, run_demo, run_draw, run_grad, run_quiz
-from .parser import ParseError, functions
+from .commands import (
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    PROG,
+    UsageError,
+    demo_command,
+    draw_command,
+    grad_command,
+    quiz_command,
+)
+from .expression import ParseError
+from .interrupts import ctrl_c_pressed, watching_ctrl_c
+from .parser import functions
 from .quiz import DEFAULT_TOLERANCE
 from .quoting import printable
+from .terminal import TextOutput
 
-EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
+Handler = Callable[[argparse.Namespace, TextOutput], int]
+"""A command: the parsed arguments and the output stream in, the exit code out."""
+AddParser = Callable[..., argparse.ArgumentParser]
+"""The `add_parser` method of `add_subparsers()`'s result."""
 
 _LANGUAGE = f"""\
 expressions: numbers, variables, + - * / **, unary minus, parentheses and the
@@ -46,7 +55,7 @@ class OutputError(Exception):
     """Standard output could not be written (a closed pipe, a full disk); the OSError is the cause."""
 
 
-class _Output:
+class StdoutWriter:
     """sys.stdout for the commands: a failed write raises OutputError, so it is never
     mistaken for a failure to write one of the command's own files."""
 
@@ -66,28 +75,67 @@ class _Output:
             raise OutputError(exc.strerror or str(exc)) from exc
 
 
-# --- the parser -----------------------------------------------------------------------------------
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+class _Writable(Protocol):
+    def write(self, text: str, /) -> object: ...
+
+
+# --- the argument parser ----------------------------------------------------------------------------
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, except that help for standard output raises OutputError when it cannot be
+    written (argparse ignores the failure, so `--help > /dev/full` would exit 0, having written nothing)."""
+
+    def print_help(self, file: _Writable | None = None) -> None:
+        _print_text(self.format_help(), file)
+
+    def print_usage(self, file: _Writable | None = None) -> None:
+        _print_text(self.format_usage(), file)
+
+
+class _Version(argparse.Action):
+    """--version: print the version to standard output (OutputError when that fails) and exit 0."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, version: str = "",
+                 help: str = "show the version and exit") -> None:
+        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, help=help)
+        self.version = version
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: str | Sequence[Any] | None, option_string: str | None = None) -> None:
+        _print_text(f"{self.version}\n", None)
+        parser.exit()
+
+
+def _print_text(text: str, file: _Writable | None) -> None:
+    """Write argparse's text to `file`: standard output (the default) through StdoutWriter; another
+    stream (stderr, for a usage error) as argparse does, ignoring a failure: there is nowhere to report it."""
+    if file is None or file is sys.stdout:
+        writer = StdoutWriter(sys.stdout)
+        writer.write(text)
+        writer.flush()
+        return
+    try:
+        file.write(text)
+    except OSError:
+        pass
+
+
+def build_argument_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     """The top-level parser and each command's parser, by command name."""
-    parser = argparse.ArgumentParser(
+    parser = _ArgumentParser(
         prog=PROG,
         description="A scalar reverse-mode autodiff engine that shows its work.",
         epilog=f"Run '{PROG} COMMAND --help' for a command's options.",
         allow_abbrev=False,
     )
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--version", action=_Version, version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    return parser, {
-        "demo": _demo_parser(commands),
-        "grad": _grad_parser(commands),
-        "draw": _draw_parser(commands),
-        "quiz": _quiz_parser(commands),
-        "check": _check_parser(commands),
-    }
+    add = commands.add_parser
+    return parser, {"demo": _demo_parser(add), "grad": _grad_parser(add), "draw": _draw_parser(add),
+                    "quiz": _quiz_parser(add), "check": add_check_parser(commands)}
 
 
-def _demo_parser(commands: Any) -> argparse.ArgumentParser:
-    p = commands.add_parser(
+def _demo_parser(add: AddParser) -> argparse.ArgumentParser:
+    p = add(
         "demo",
         help="the tour: the delta-rule check, a graph, a training run, a picture",
         description="Check backward() against the delta rule on a small sigmoid network, draw its graph, "
@@ -97,12 +145,12 @@ def _demo_parser(commands: Any) -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", default="autograd-mini-demo",
                    help="folder for the files the demo writes (default: autograd-mini-demo, in the current folder)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar while training")
-    p.set_defaults(handler=run_demo)
+    p.set_defaults(handler=demo_command)
     return p
 
 
-def _quiz_parser(commands: Any) -> argparse.ArgumentParser:
-    p = commands.add_parser(
+def _quiz_parser(add: AddParser) -> argparse.ArgumentParser:
+    p = add(
         "quiz",
         help="an exercise: compute one delta or one dE/dw of a small sigmoid network by hand",
         description="Show a small random sigmoid network (weights, inputs, targets, the forward pass) and ask "
@@ -114,7 +162,7 @@ def _quiz_parser(commands: Any) -> argparse.ArgumentParser:
                    "(default: a new one each time; the seed is printed)")
     p.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE, metavar="REL",
                    help=f"relative tolerance of a right answer (default: {DEFAULT_TOLERANCE})")
-    p.set_defaults(handler=run_quiz)
+    p.set_defaults(handler=quiz_command)
     return p
 
 
@@ -123,8 +171,8 @@ def _expression_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("values", metavar="NAME=VALUE", nargs="*", help="a value for each variable, e.g. x=1.5 y=-2")
 
 
-def _grad_parser(commands: Any) -> argparse.ArgumentParser:
-    p = commands.add_parser(
+def _grad_parser(add: AddParser) -> argparse.ArgumentParser:
+    p = add(
         "grad",
         help="the value and the partial derivatives of an expression",
         description="Print an expression's value and its partial derivatives (computed by backward).",
@@ -142,12 +190,12 @@ def _grad_parser(commands: Any) -> argparse.ArgumentParser:
     p.add_argument("--digits", type=int, metavar="N",
                    help="print N significant digits (default: every digit, as Python's repr)")
     _max_nodes_argument(p)
-    p.set_defaults(handler=run_grad)
+    p.set_defaults(handler=grad_command)
     return p
 
 
-def _draw_parser(commands: Any) -> argparse.ArgumentParser:
-    p = commands.add_parser(
+def _draw_parser(add: AddParser) -> argparse.ArgumentParser:
+    p = add(
         "draw",
         help="draw an expression's computation graph",
         description="Draw the computation graph of an expression, with each node's value and gradient.",
@@ -166,7 +214,7 @@ def _draw_parser(commands: Any) -> argparse.ArgumentParser:
                    help="inputs on the left (LR, the default for drawings) or on top (TB); "
                    "an .html page picks whichever fits its window unless this is given")
     _max_nodes_argument(p)
-    p.set_defaults(handler=run_draw)
+    p.set_defaults(handler=draw_command)
     return p
 
 
@@ -195,7 +243,7 @@ def _close_stdout() -> None:
 
 def _parse_arguments(argv: list[str]) -> argparse.Namespace:
     """Parse argv; commands accept options between their NAME=VALUE pairs."""
-    parser, commands = build_parser()
+    parser, commands = build_argument_parser()
     if argv and argv[0] in commands:
         command = commands[argv[0]]
         # parse_intermixed_args mishandles "--" (needed before an expression like "-x"),
@@ -213,36 +261,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     stdout not writable) or a bug (with its traceback); 130 interrupted. A reader
     that closes the pipe early (`... | head`) ends the command quietly with 0.
     """
-    out = _Output(sys.stdout)
+    try:
+        with watching_ctrl_c():
+            return _run(list(sys.argv[1:] if argv is None else argv), StdoutWriter(sys.stdout))
+    except KeyboardInterrupt:  # anywhere, even while another error is being reported
+        try:
+            return _fail("interrupted", EXIT_INTERRUPTED)
+        except KeyboardInterrupt:  # a second Ctrl-C while saying so
+            return EXIT_INTERRUPTED
+
+
+def _run(argv: list[str], out: StdoutWriter) -> int:
+    """Parse `argv`, run the command, and turn its errors into messages and exit codes."""
     try:
         try:
-            args = _parse_arguments(list(sys.argv[1:] if argv is None else argv))
+            args = _parse_arguments(argv)
         except SystemExit as exc:  # argparse: --help, --version (0) or a usage error (2)
             out.flush()
             return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-        code = args.handler(args, out)
+        handler: Handler = args.handler
+        code = handler(args, out)
         out.flush()
         return code
-    except OutputError as exc:
+    except Exception as exc:
+        if ctrl_c_pressed():  # a library turned the KeyboardInterrupt into this (numpy's import: ImportError)
+            raise KeyboardInterrupt from None
+        return _report(exc)
+
+
+def _report(exc: Exception) -> int:
+    """Say what failed, in one line (a bug: with its traceback); return the exit code."""
+    if isinstance(exc, OutputError):
         _close_stdout()
-        if isinstance(exc.__cause__, BrokenPipeError):
+        if isinstance(exc.__cause__, BrokenPipeError):  # the reader left (`| head`): nothing to say
             return EXIT_OK
         return _fail(f"cannot write the output: {exc}", EXIT_FAILURE)
-    except (ParseError, UsageError) as exc:
+    if isinstance(exc, (ParseError, UsageError)):
         return _fail(str(exc), EXIT_USAGE)
-    except AutogradMiniError as exc:
+    if isinstance(exc, AutogradMiniError):
         from ..views.render import RendererNotFoundError, RenderError
 
         if isinstance(exc, (RendererNotFoundError, RenderError)):  # the machine, not the input
             return _fail(str(exc), EXIT_FAILURE)
         return _fail(str(exc), EXIT_USAGE)  # DomainError, NumericOverflowError: the input's numbers
-    except KeyboardInterrupt:
-        return _fail("interrupted", EXIT_INTERRUPTED)
-    except Exception:  # a bug: show everything needed to report it
-        traceback.print_exc()
-        return _fail("internal error (the traceback above is a bug in autograd-mini; please report it)",
-                     EXIT_FAILURE)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    traceback.print_exception(exc)  # a bug: show everything needed to report it
+    return _fail("internal error (the traceback above is a bug in autograd-mini; please report it)", EXIT_FAILURE)

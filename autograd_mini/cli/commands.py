@@ -1,31 +1,35 @@
-"""What each `autograd-mini` command does; `cli` parses the arguments and owns the exit codes.
+"""What each `autograd-mini` command does; `app` parses the arguments and owns the edges.
 
-Each `run_*` takes the parsed arguments and the output stream and returns an
-exit code; bad input raises `UsageError` (or the parser's `ParseError`, or the
-engine's typed errors), which `cli.app.main` turns into a one-line message.
+Each `*_command` takes the parsed arguments and the output stream and returns an exit
+code; bad input raises `UsageError`, `ParseError` or the engine's typed errors, which
+`app.main` turns into a one-line message.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import random
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from ..engine import gradients, local_derivatives
 from ..errors import AutogradMiniError
 from ..graph import depending_on, reverse_topological_order
 from ..value import Value
-from .expression import Expression, ParseError
-from .parser import functions, is_variable_name, parse
-from .quoting import quote
+from .expression import ParsedExpression, Span
+from .parser import parse, parse_assignments
+from .terminal import TextOutput
+
+if TYPE_CHECKING:
+    from ..views.draw import Drawing
 
 PROG = "autograd-mini"
-EXIT_OK, EXIT_FAILURE = 0, 1
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+"""Success; a failure of the machine or a bug (or a wrong quiz answer); bad usage or input; Ctrl-C."""
+Formatter = Callable[[float], str]
 DRAW_SUFFIXES = (".svg", ".png", ".dot", ".gv")
 PAGE_SUFFIXES = (".html", ".htm")
 
@@ -34,9 +38,8 @@ class UsageError(Exception):
     """Bad input found by the CLI itself (a file that cannot be written, an unknown name...)."""
 
 
-
 # --- commands -------------------------------------------------------------------------------------
-def run_grad(args: argparse.Namespace, out: TextIO) -> int:
+def grad_command(args: argparse.Namespace, out: TextOutput) -> int:
     """`grad`: value, first (and with --order 2 second) derivatives, optional report and graph."""
     expression, leaves, root, spans = _build(args.expression, args.values)
     wrt = _names_in(expression, args.wrt, "--wrt") if args.wrt else list(leaves)
@@ -44,10 +47,10 @@ def run_grad(args: argparse.Namespace, out: TextIO) -> int:
         _names_in(expression, [args.explain], "--explain")
     if args.svg is not None:
         _check_suffix(args.svg, "--svg")
-        _check_size(root, args.max_nodes)
+        _check_max_nodes(root, args.max_nodes)
     inputs = [leaves[name] for name in wrt]
     fmt = _formatter(args.digits)
-    rows = [("value", fmt(root.data))]
+    rows: list[tuple[str, str]] = [("value", fmt(root.data))]
     with _blaming(expression, spans, root, leaves.values()):
         if args.order == 1:
             rows += [(f"d/d{name}", fmt(g)) for name, g in zip(wrt, gradients(root, inputs), strict=True)]
@@ -69,7 +72,8 @@ def run_grad(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _second_derivatives(names: list[str], inputs: list[Value], first: list[Value], fmt: Any) -> list[tuple[str, str]]:
+def _second_derivatives(names: list[str], inputs: list[Value], first: list[Value],
+                        fmt: Formatter) -> list[tuple[str, str]]:
     """d2/dxi dxj for i <= j: each first derivative (a Value graph) differentiated again."""
     rows = []
     for i, g in enumerate(first):
@@ -85,7 +89,7 @@ def _second_derivatives(names: list[str], inputs: list[Value], first: list[Value
 
 
 @contextmanager
-def _blaming(expression: Expression, spans: dict[Value, tuple[int, int]], root: Value,
+def _blaming(expression: ParsedExpression, spans: dict[Value, Span], root: Value,
              leaves: Iterable[Value]) -> Iterator[None]:
     """Report a derivative that fails in the block at the user's subexpression whose rule
     fails there, with a caret, rather than at an op of the engine's derivative graph
@@ -106,7 +110,7 @@ def _blaming(expression: Expression, spans: dict[Value, tuple[int, int]], root: 
         raise exc
 
 
-def run_draw(args: argparse.Namespace, out: TextIO) -> int:
+def draw_command(args: argparse.Namespace, out: TextOutput) -> int:
     """`draw`: the expression's graph (after backward, so nodes show gradients), or with
     `-o FILE.html` the interactive explorer page stepping through both passes."""
     expression, leaves, root, spans = _build(args.expression, args.values)
@@ -115,7 +119,7 @@ def run_draw(args: argparse.Namespace, out: TextIO) -> int:
         highlight = leaves[_names_in(expression, [args.highlight], "--highlight")[0]]
     if args.output is not None:
         _check_suffix(args.output, "-o", DRAW_SUFFIXES + PAGE_SUFFIXES)
-    _check_size(root, args.max_nodes)
+    _check_max_nodes(root, args.max_nodes)
     with _blaming(expression, spans, root, leaves.values()):
         root.backward()
     if args.output is not None and Path(args.output).suffix.lower() in PAGE_SUFFIXES:
@@ -129,7 +133,7 @@ def run_draw(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _save_page(root: Value, args: argparse.Namespace, out: TextIO) -> int:
+def _save_page(root: Value, args: argparse.Namespace, out: TextOutput) -> int:
     """`draw -o FILE.html`: the explorer page (`autograd_mini.explore`) of the graph."""
     given = [flag for flag, on in (("--derivatives", args.derivatives), ("--highlight", args.highlight is not None),
                                    ("--show-order", args.show_order)) if on]
@@ -147,30 +151,33 @@ def _save_page(root: Value, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def run_demo(args: argparse.Namespace, out: TextIO) -> int:
-    """`demo`: see `autograd_mini.demo.run`."""
-    from .demo import run
+def demo_command(args: argparse.Namespace, out: TextOutput) -> int:
+    """`demo`: see `demo.run_demo`; an empty --out is refused (it would be the current folder)."""
+    from .demo import run_demo
 
+    if not args.out.strip():
+        raise UsageError(f"--out {args.out!r}: give a folder name, e.g. --out autograd-mini-demo "
+                         "(an empty name would write into the current folder)")
     try:
-        run(Path(args.out), out=out, progress=not args.no_progress)
+        run_demo(Path(args.out), out=out, progress=not args.no_progress)
     except OSError as exc:  # the demo's files only: stdout failures are OutputError
         raise UsageError(f"cannot write the demo's files into {args.out}: {exc.strerror or exc}") from None
     return EXIT_OK
 
 
-def run_quiz(args: argparse.Namespace, out: TextIO) -> int:
-    """`quiz`: see `autograd_mini.quiz`; the answer is read from standard input."""
-    from . import quiz
+def quiz_command(args: argparse.Namespace, out: TextOutput) -> int:
+    """`quiz`: see `quiz.run_quiz`; the answer is read from standard input."""
+    from .quiz import make_question, run_quiz
 
     if not 0.0 < args.tolerance < 1.0:
         raise UsageError(f"--tolerance must be between 0 and 1 (a relative error), got {args.tolerance}")
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(100_000)
-    right = quiz.run(quiz.make_question(seed), sys.stdin, out, args.tolerance)
+    right = run_quiz(make_question(seed), sys.stdin, out, args.tolerance)
     return EXIT_OK if right else EXIT_FAILURE
 
 
 # --- helpers --------------------------------------------------------------------------------------
-def _build(text: str, pairs: Sequence[str]) -> tuple[Expression, dict[str, Value], Value, dict[Value, tuple[int, int]]]:
+def _build(text: str, pairs: Sequence[str]) -> tuple[ParsedExpression, dict[str, Value], Value, dict[Value, Span]]:
     """Parse the expression and the name=value pairs; evaluate it on labelled leaves.
 
     Returns the expression, its leaves, the result and the text span of each node.
@@ -183,40 +190,8 @@ def _build(text: str, pairs: Sequence[str]) -> tuple[Expression, dict[str, Value
     return expression, leaves, root, spans
 
 
-def parse_assignment(text: str) -> tuple[str, float]:
-    """A "name=value" pair as (name, float); ParseError unless the name is a variable name
-    (not a keyword or function) and the value a finite number in ASCII digits."""
-    left, sep, right = text.partition("=")
-    name, number, at = left.strip(), right.strip(), len(left) + 1
-    if not sep:
-        raise ParseError.at(text, f"expected name=value, got {quote(text)} (no '=')", 0, len(text))
-    if name in functions():
-        raise ParseError.at(text, f"{name!r} is a function name and cannot be a variable", 0, len(left))
-    if not is_variable_name(name):
-        raise ParseError.at(text, f"{quote(name)} is not a valid variable name", 0, len(left))
-    try:
-        if not number.isascii() or "_" in number:  # float() would read '٣' as 3 and '1_0' as 10
-            raise ValueError(number)
-        value = float(number)
-    except ValueError:
-        raise ParseError.at(text, f"{name}: {quote(number)} is not a number", at, len(text)) from None
-    if not math.isfinite(value):
-        raise ParseError.at(text, f"{name}: the value must be a finite number, got {quote(number)}", at, len(text))
-    return name, value
-
-
-def parse_assignments(pairs: Iterable[str]) -> dict[str, float]:
-    """Several "name=value" pairs as a dict, in order; ParseError on a malformed or repeated name."""
-    values: dict[str, float] = {}
-    for pair in pairs:
-        name, value = parse_assignment(pair)
-        if name in values:
-            raise ParseError(f"{name} is given twice ({name}={values[name]!r} and {name}={value!r})")
-        values[name] = value
-    return values
-
-
-def _names_in(expression: Expression, names: Sequence[str], option: str) -> list[str]:
+def _names_in(expression: ParsedExpression, names: Sequence[str], option: str) -> list[str]:
+    """`names` without repeats; UsageError naming `option` for one that is not a variable of the expression."""
     for name in names:
         if name not in expression.variables:
             uses = ", ".join(expression.variables) or "no variables"
@@ -224,7 +199,8 @@ def _names_in(expression: Expression, names: Sequence[str], option: str) -> list
     return list(dict.fromkeys(names))
 
 
-def _formatter(digits: int | None) -> Any:
+def _formatter(digits: int | None) -> Formatter:
+    """How numbers are printed: repr (every digit), or `digits` significant digits."""
     if digits is None:
         return repr
     if not 1 <= digits <= 17:
@@ -233,12 +209,13 @@ def _formatter(digits: int | None) -> Any:
 
 
 def _check_suffix(path: str, option: str, allowed: tuple[str, ...] = DRAW_SUFFIXES) -> None:
+    """UsageError naming `option` unless `path` ends in one of the `allowed` suffixes."""
     suffix = Path(path).suffix.lower()
     if suffix not in allowed:
         raise UsageError(f"{option} {path}: unknown file type {suffix or '(none)'!r}; use {', '.join(allowed)}")
 
 
-def _check_size(root: Value, max_nodes: int) -> None:
+def _check_max_nodes(root: Value, max_nodes: int) -> None:
     """Refuse, before any work, a graph with more boxes (Values and ops, as `draw` counts) than --max-nodes."""
     if max_nodes < 1:
         raise UsageError(f"--max-nodes must be a positive number, got {max_nodes}")
@@ -250,7 +227,7 @@ def _check_size(root: Value, max_nodes: int) -> None:
                          f"give --max-nodes {count} to draw it anyway")
 
 
-def _drawing(root: Value, options: dict[str, Any]) -> Any:
+def _drawing(root: Value, options: dict[str, Any]) -> Drawing:
     """draw(root, **options), its refusals as usage errors."""
     from ..views.draw import draw
 
@@ -260,12 +237,11 @@ def _drawing(root: Value, options: dict[str, Any]) -> Any:
         raise UsageError(str(exc)) from None
 
 
-def _save_drawing(root: Value, path: str, options: dict[str, Any], out: TextIO) -> None:
+def _save_drawing(root: Value, path: str, options: dict[str, Any], out: TextOutput) -> None:
+    """Draw and save to `path` (the suffix picks the format); a file that cannot be written is a UsageError."""
     drawing = _drawing(root, options)
     try:
         written = drawing.save(path)
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     print(f"graph written to {written}", file=out)
-
-

@@ -1,33 +1,24 @@
-"""A small, safe expression language for the command line: text to a postfix program.
+"""The command line's expression language: text to a postfix program, never eval.
 
-    sum     := product (("+" | "-") product)*
-    product := factor (("*" | "/") factor)*
-    factor  := ("+" | "-") factor | power                    (-x**2 is -(x**2), as in Python)
-    power   := atom ("**" factor)?                           (2**3**2 is 2**9, 2**-1 is 0.5)
-    atom    := NUMBER | NAME | NAME "(" sum ("," sum)* ")" | "(" sum ")"
-
-The functions are the rows in `ops.UNARY_FUNCTIONS` and `squared_error` (1.4): a new
-row is callable with no change here. Nothing reaches eval, exec or compile: a lazy
-regex tokenizer feeds a precedence-climbing parser that emits the flat postfix program
-an `Expression` runs on Values. A sum is a loop; only nesting recurses, capped at
-`MAX_DEPTH`, so a 20,000-term sum and 10,000 parentheses are both safe. Numbers are
-floats from the start (`9**9**9` overflows at once, never a huge integer). Errors
-quote the text with a caret under the culprit.
+A lazy tokenizer feeds a precedence-climbing parser (the grammar is above `_Parser`)
+that emits the flat program a `ParsedExpression` runs; `parse_assignments` reads the
+name=value pairs. Errors quote the text with a caret under the culprit.
 """
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import keyword
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import NamedTuple
 
 from .. import ops
 from ..value import Value
-from .expression import Binding, Expression, Instruction, ParseError, Span
-from .quoting import printable
+from .expression import Binding, ParsedExpression, ParseError, Span, Step
+from .quoting import printable, quote
 
 MAX_DEPTH = 100
 """Deepest nesting of parentheses, calls, unary signs and powers the parser accepts."""
@@ -44,7 +35,7 @@ def functions() -> dict[str, ops.Op]:
 # re.ASCII: a Unicode \d would accept '²' or '٣'. `glued` catches letters stuck to a number (2x, 1j).
 _TOKEN = re.compile(r"[ \t\r\n]*(?:(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(?P<glued>[\w.]*)"
                     r"|(?P<name>[A-Za-z_]\w*)|(?P<op>\*\*|[-+*(),]|/(?!/))|(?P<other>//|[^ \t\r\n]))", re.ASCII)
-_KEYWORDS = frozenset(keyword.kwlist + keyword.softkwlist)
+_KEYWORDS = frozenset([*keyword.kwlist, *keyword.softkwlist])
 _NOT_ALLOWED = {  # Python that is not this language; other ASCII symbols are "not an operator"
     ".": "attribute access ('.') is not allowed", **dict.fromkeys("[]", "subscripts and lists are not allowed"),
     **dict.fromkeys("{}", "sets and dicts are not allowed"), **dict.fromkeys("'\"", "strings are not allowed"),
@@ -105,12 +96,25 @@ _BINARY = {"+": (1, 2), "-": (1, 2), "*": (2, _FACTOR), "/": (2, _FACTOR), "**":
 operator's own makes it left-associative (+ - * /), below makes it right-associative (**)."""
 
 
+# The grammar, in precedence order (as Python's: -x**2 is -(x**2), 2**3**2 is 2**9, 2**-1 is 0.5):
+#     sum     := product (("+" | "-") product)*
+#     product := factor (("*" | "/") factor)*
+#     factor  := ("+" | "-") factor | power
+#     power   := atom ("**" factor)?
+#     atom    := NUMBER | NAME | NAME "(" sum ("," sum)* ")" | "(" sum ")"
+# The functions are the rows in `ops.UNARY_FUNCTIONS` and `squared_error` (1.4): a new row is
+# callable with no change here. Numbers are floats from the start (`9**9**9` overflows at once).
 class _Parser:
-    """Precedence climbing with one token of lookahead; each method emits postfix steps, returns its span."""
+    """Precedence climbing with one token of lookahead; each method emits postfix steps, returns its span.
+
+    A sum is a loop; only nesting recurses, capped at MAX_DEPTH, so a 20,000-term sum and
+    10,000 parentheses are both safe.
+    """
 
     def __init__(self, text: str) -> None:
-        self.text, self.tokens, self.current = text, _tokens(text), None
-        self.program: list[Instruction] = []
+        self.text, self.tokens = text, _tokens(text)
+        self.current: Token | None = None
+        self.program: list[Step] = []
         self.functions = functions()
 
     def expression(self, depth: int, level: int = 1) -> Span:
@@ -132,7 +136,8 @@ class _Parser:
         end = self.expression(depth + 1, _FACTOR)[1]
         last = self.program[-1]
         if sign.kind == "-" and last.kind == "number" and not self.text[sign.end : last.start].strip():
-            self.program[-1] = Instruction("number", -float(last.arg), sign.start, end)  # type: ignore[arg-type]
+            assert isinstance(last.arg, float)  # atom() emits numbers as floats
+            self.program[-1] = Step("number", -last.arg, sign.start, end)
         elif sign.kind == "-":
             self.emit("neg", None, sign.start, end, 1)
         return sign.start, end
@@ -158,8 +163,7 @@ class _Parser:
 
     def call(self, name: Token, depth: int) -> Span:
         if (op := self.functions.get(name.text)) is None:
-            known = ", ".join(self.functions)
-            raise ParseError.at(self.text, f"unknown function '{name.text}': the functions are {known}", *name[2:])
+            raise ParseError.at(self.text, _unknown_function(name.text, list(self.functions)), *name[2:])
         opening = self.take()
         if self.peek().kind == ")":
             raise self.unexpected(f"{name.text}() needs an argument")
@@ -202,12 +206,19 @@ class _Parser:
         return ParseError.at(self.text, f"unexpected {found}: {hint}", *token[2:])
 
     def emit(self, kind: str, arg: float | str | None, start: int, end: int, nargs: int = 0) -> None:
-        self.program.append(Instruction(kind, arg, start, end, nargs))
+        self.program.append(Step(kind, arg, start, end, nargs))
+
+
+def _unknown_function(name: str, known: list[str]) -> str:
+    """The error for a call of `name`, which is no function: a close one suggested, then the list."""
+    close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.6)
+    suggestion = f"did you mean {close[0]}? " if close else ""
+    return f"unknown function {quote(name)}: {suggestion}the functions are {', '.join(known)}"
 
 
 # --- entry points ---------------------------------------------------------------------------------
-def parse(text: str) -> Expression:
-    """Parse `text` into an Expression, or raise ParseError pointing at the problem.
+def parse(text: str) -> ParsedExpression:
+    """Parse `text` into a ParsedExpression, or raise ParseError pointing at the problem.
 
     >>> parse("sigmoid(x * y) + x ** 2").variables
     ('x', 'y')
@@ -226,7 +237,7 @@ def parse(text: str) -> Expression:
     if parser.peek().kind != "end":
         raise parser.unexpected("expected an operator (+ - * / **) or the end of the expression")
     variables = dict.fromkeys(str(step.arg) for step in parser.program if step.kind == "variable")
-    return Expression(text, tuple(parser.program), tuple(variables))
+    return ParsedExpression(text, tuple(parser.program), tuple(variables))
 
 
 def evaluate(text: str, values: Mapping[str, Binding]) -> Value:
@@ -236,3 +247,36 @@ def evaluate(text: str, values: Mapping[str, Binding]) -> Value:
     7.0
     """
     return parse(text).evaluate(values)
+
+
+def parse_assignment(text: str) -> tuple[str, float]:
+    """A "name=value" pair as (name, float); ParseError unless the name is a variable name
+    (not a keyword or function) and the value a finite number in ASCII digits."""
+    left, sep, right = text.partition("=")
+    name, number, at = left.strip(), right.strip(), len(left) + 1
+    if not sep:
+        raise ParseError.at(text, f"expected name=value, got {quote(text)} (no '=')", 0, len(text))
+    if name in functions():
+        raise ParseError.at(text, f"{name!r} is a function name and cannot be a variable", 0, len(left))
+    if not is_variable_name(name):
+        raise ParseError.at(text, f"{quote(name)} is not a valid variable name", 0, len(left))
+    try:
+        if not number.isascii() or "_" in number:  # float() would read '٣' as 3 and '1_0' as 10
+            raise ValueError(number)
+        value = float(number)
+    except ValueError:
+        raise ParseError.at(text, f"{name}: {quote(number)} is not a number", at, len(text)) from None
+    if not math.isfinite(value):
+        raise ParseError.at(text, f"{name}: the value must be a finite number, got {quote(number)}", at, len(text))
+    return name, value
+
+
+def parse_assignments(pairs: Iterable[str]) -> dict[str, float]:
+    """Several "name=value" pairs as a dict, in order; ParseError on a malformed or repeated name."""
+    values: dict[str, float] = {}
+    for pair in pairs:
+        name, value = parse_assignment(pair)
+        if name in values:
+            raise ParseError(f"{name} is given twice ({name}={values[name]!r} and {name}={value!r})")
+        values[name] = value
+    return values

@@ -1,22 +1,16 @@
-"""`autograd-mini quiz`: compute one delta or one dE/dw of a small sigmoid network by hand.
+"""`autograd-mini quiz`: compute one delta_j or one dE/dw_ij of a small sigmoid network by hand.
 
-The network is the derivation's kind: sigmoid neurons without biases (1.1)-(1.3),
-squared error (1.4) summed over the outputs, two inputs, a hidden layer of two
-and one or two outputs, with weights and inputs of two decimals and targets 0.01 or
-0.99 drawn from a seeded generator (`--seed` repeats a question). The forward pass is
-given; the question asks for delta_j = dE/dnet_j of one neuron, or dE/dw_ij of
-one weight, which (1.3) and (1.5)-(1.8) give. The answer (a number, or
-arithmetic on numbers such as `0.1069 * 0.2386`, read by the CLI's own parser)
-is checked against `delta_table` with a relative tolerance. A wrong answer gets
-the per-neuron table and `explain`'s chain-rule report for that neuron.
+The network is the derivation's kind (sigmoid neurons without biases (1.1)-(1.3), squared
+error (1.4)), seeded; the answer is checked against `delta_table` with a relative tolerance,
+a common mistake is named, and a wrong answer gets the table and `explain`'s report.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Literal, TextIO
 
 from ..nn.delta import DeltaTable, delta_table
 from ..nn.labels import neuron_label, parameter_label
@@ -24,11 +18,15 @@ from ..nn.losses import squared_error
 from ..nn.network import MLP
 from ..value import Value, sum_of
 from ..views.explain import explain
-from .parser import ParseError, parse
+from .expression import ParseError
+from .parser import parse
 from .quoting import printable
+from .terminal import TextOutput, fit_lines, width
 
 DEFAULT_TOLERANCE = 0.01
 """Relative tolerance of an answer: 1%, so four significant digits computed by hand pass."""
+KINDS: tuple[Literal["delta", "weight"], ...] = ("delta", "weight")
+ANSWER_HINT = "type a number such as 0.0123, or arithmetic on numbers such as 0.1069 * 0.2386"
 
 
 @dataclass(frozen=True)
@@ -38,7 +36,7 @@ class Question:
     model: MLP
     x: list[float]
     t: list[float]
-    kind: str  # "delta" or "weight"
+    kind: Literal["delta", "weight"]
     layer: int  # l, from 1
     index: int  # j, the neuron of layer l
     input_index: int  # i, the weight's input (for kind "weight")
@@ -46,10 +44,12 @@ class Question:
 
     @property
     def neuron(self) -> str:
+        """The label of neuron j ("L2.N0")."""
         return neuron_label(self.layer, self.index)
 
     @property
     def table(self) -> DeltaTable:
+        """The derivation's quantities of every neuron at this x and t."""
         return delta_table(self.model, self.x, self.t)
 
     @property
@@ -62,8 +62,16 @@ class Question:
 
     @property
     def answer(self) -> float:
+        """The right answer: delta_j, or dE/dw_ij = delta_j O_i (1.5)."""
         row = self.table.row(self.neuron)
         return row.delta if self.kind == "delta" else row.weight_grads[self.input_index]
+
+    @property
+    def input_out(self) -> float:
+        """O_i, the output of the weight's input: x_i in layer 1, else neuron i of the layer below."""
+        if self.layer == 1:
+            return self.x[self.input_index]
+        return self.table.row(neuron_label(self.layer - 1, self.input_index)).out
 
 
 def make_question(seed: int) -> Question:
@@ -81,17 +89,17 @@ def make_question(seed: int) -> Question:
     t = [rng.choice((0.01, 0.99)) for _ in range(outputs)]  # far from the outputs, as in Mazur's example
     layer = rng.choice((1, 2))
     index = rng.randrange(len(weights[layer - 1]))
-    return Question(model, x, t, rng.choice(("delta", "weight")), layer, index, rng.randrange(2), seed)
+    return Question(model, x, t, rng.choice(KINDS), layer, index, rng.randrange(2), seed)
 
 
-def describe(question: Question) -> str:
-    """The exercise as text: the network, the forward pass and the question."""
+def describe(question: Question, columns: int = 80) -> str:
+    """The exercise as text fitted to `columns`: the network, the forward pass and the question."""
     table = question.table
     lines = [
-        f"A sigmoid network without biases (1.1)-(1.3), squared error E = sum_k 1/2 (t_k - y_k)^2 (1.4); "
-        f"seed {question.seed}",
+        f"Seed {question.seed}: a sigmoid network without biases (1.1)-(1.3)",
+        "   with squared error E = sum_k 1/2 (t_k - y_k)^2 (1.4)",
         f"   inputs x = {question.x}, targets t = {question.t}",
-        "   weights (w{i} of neuron L{l}.N{j} is w_ij, from input i of the layer below into j):",
+        "   weights (w{i} of L{l}.N{j} is w_ij: from input i of the layer below into j):",
     ]
     for layer in question.model.layers:
         for neuron in layer.neurons:
@@ -102,29 +110,31 @@ def describe(question: Question) -> str:
         lines.append(f"      {row.neuron}: net_j = {row.net:.6g}, O_j = {row.out:.6g}")
     lines.append(f"   E = {table.total_error:.6g}")
     lines.append(f"\nWhat is {question.symbol}?")
-    return "\n".join(lines)
+    return fit_lines("\n".join(lines), columns)
 
 
 def read_answer(ask: Callable[[], str | None], say: Callable[[str], None]) -> float | None:
     """The first answer that is a number (or arithmetic on numbers); None at the end of input.
 
-    `ask()` returns one line, or None at the end of input; a malformed line is
-    explained and asked again.
+    `ask()` returns one line, or None at the end of input; a line that is no
+    number is explained and asked again.
     """
     while True:
         line = ask()
         if line is None:
             return None
         text = line.strip()
+        if not text:
+            say(f"no answer on that line; {ANSWER_HINT} (the end of input gives up)")
+            continue
         try:
             expression = parse(text)
             if expression.variables:
-                raise ParseError(f"give a number, not a formula with variables ({', '.join(expression.variables)})")
+                raise ParseError(f"it has variables ({', '.join(expression.variables)}), and an answer is a number")
             return expression.evaluate({}).data
         except (ParseError, ArithmeticError, ValueError) as exc:
             reason = str(exc).splitlines()[0]
-            say(f"not a number: {printable(repr(text[:60]))} ({reason}); type a number such as 0.0123, "
-                "or arithmetic such as 0.1069 * 0.2386 (end of input gives up)")
+            say(f"not a number: {printable(repr(text[:60]))} ({reason}); {ANSWER_HINT} (the end of input gives up)")
 
 
 def is_right(answer: float, truth: float, tolerance: float = DEFAULT_TOLERANCE) -> bool:
@@ -132,30 +142,69 @@ def is_right(answer: float, truth: float, tolerance: float = DEFAULT_TOLERANCE) 
     return abs(answer - truth) <= max(tolerance * abs(truth), 1e-9)
 
 
-def report(question: Question) -> str:
-    """The worked answer: the per-neuron table and explain's report for the neuron asked about."""
+def known_mistakes(question: Question) -> list[tuple[float, str]]:
+    """The answers common mistakes give, each with what the mistake is, most specific first."""
+    row = question.table.row(question.neuron)
+    slope = row.out * (1.0 - row.out)  # dO_j/dnet_j (1.3)
+    if question.kind == "weight":
+        o_i = question.input_out
+        mistakes = [
+            (row.delta, f"that is delta_j of {row.neuron}; dE/dw_ij = delta_j * O_i (1.5), "
+                        f"here {row.delta:.6g} * {o_i:.6g}"),
+            (row.dE_dout * o_i, f"that is dE/dO_j * O_i: the factor dO_j/dnet_j = O_j (1 - O_j) = {slope:.6g} "
+                                "(1.3) is missing"),
+        ]
+    else:
+        mistakes = [
+            (row.dE_dout, f"that is dE/dO_j of {row.neuron}; delta_j = dE/dO_j * O_j (1 - O_j) (1.3), "
+                          f"here {row.dE_dout:.6g} * {slope:.6g}"),
+        ]
+    flipped = "the sign is wrong: E = 1/2 (t - y)^2 gives dE/dy = y - t (1.6), not t - y"
+    return [(-question.answer, f"the size is right but {flipped}"), *mistakes,
+            *((-value, f"{why}; and {flipped}") for value, why in mistakes)]
+
+
+def mistake_in(answer: float, question: Question, tolerance: float = DEFAULT_TOLERANCE) -> str | None:
+    """What common mistake gives `answer` (a wrong one), or None when it is none of them."""
+    for value, why in known_mistakes(question):
+        if is_right(answer, value, tolerance):
+            return why
+    return None
+
+
+def worked_answer(question: Question, columns: int = 80) -> str:
+    """The per-neuron delta table and explain's report for the weight asked about (or one into the neuron)."""
     xs = [Value(v, label=f"x{i}") for i, v in enumerate(question.x)]
-    ys = question.model(xs)
-    ys = ys if isinstance(ys, list) else [ys]
-    losses = [squared_error(y, t) for y, t in zip(ys, question.t, strict=True)]
+    losses = [squared_error(y, t) for y, t in zip(_outputs(question.model, xs), question.t, strict=True)]
     loss = losses[0] if len(losses) == 1 else sum_of(losses)
     loss.label = "E"
     weight = question.model.layers[question.layer - 1].neurons[question.index].w[question.input_index]
-    return f"{question.table}\n\n{explain(loss, weight)}"
+    return f"{question.table}\n\n{fit_lines(str(explain(loss, weight)), columns)}"
 
 
-def run(question: Question, stdin: TextIO, out: TextIO, tolerance: float = DEFAULT_TOLERANCE) -> bool:
-    """Ask `question` on `out`, read the answer from `stdin`; True when it is right."""
+def _outputs(model: MLP, x: Sequence[Value]) -> list[Value]:
+    """The network's outputs as a list (one or several), layer by layer."""
+    outputs = list(x)
+    for layer in model.layers:
+        outputs = layer(outputs)
+    return outputs
 
-    def say(line: str) -> None:
-        print(line, file=out, flush=True)
+
+def run_quiz(question: Question, stdin: TextIO, out: TextOutput, tolerance: float = DEFAULT_TOLERANCE,
+             columns: int | None = None) -> bool:
+    """Ask `question` on `out` (lines fitted to `columns`, default the terminal's), read the answer
+    from `stdin`; True when it is right."""
+    columns = width() if columns is None else columns
+
+    def say(text: str) -> None:
+        print(fit_lines(text, columns), file=out, flush=True)
 
     def ask() -> str | None:
         print("your answer: ", end="", file=out, flush=True)
         line = stdin.readline()
         return line if line else None
 
-    say(describe(question))
+    say(describe(question, columns))
     answer, truth = read_answer(ask, say), question.answer
     if answer is None:
         say(f"\nno answer (end of input). The answer is {truth:.6g}.")
@@ -163,6 +212,10 @@ def run(question: Question, stdin: TextIO, out: TextIO, tolerance: float = DEFAU
     if is_right(answer, truth, tolerance):
         say(f"\nright: {truth:.6g} (you gave {answer:.6g}, within {tolerance:.0%}).")
         return True
-    say(f"\nnot quite: the answer is {truth:.6g}, you gave {answer:.6g}. How it is built:\n")
-    say(report(question))
+    say(f"\nnot quite: the answer is {truth:.6g}, you gave {answer:.6g}.")
+    if (why := mistake_in(answer, question, tolerance)) is not None:
+        say(f"Your answer is a common mistake: {why}.")
+    say("How it is built:")
+    say("")
+    print(worked_answer(question, columns), file=out, flush=True)
     return False
