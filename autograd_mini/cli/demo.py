@@ -119,7 +119,7 @@ def delta_check(report: Report, result: DemoResult) -> tuple[Value, Value, MLP]:
     weight = model.layers[0].neurons[0].w[0]
     report.say(f"\n   largest difference: {result.max_difference:.3g}")
     report.say("\n   the derivation's quantities per neuron, delta_table(model, x, t):")
-    report.table(str(delta_table(model, NETWORK_X, NETWORK_T)))
+    report.table(delta_table(model, NETWORK_X, NETWORK_T).format(report.columns - 3))  # 3: the indent
     report.say(f"\n   explain(E, {weight.label}): the chain rule path by path")
     report.say(str(explain(loss, weight)), indent="   | ")
     return loss, weight, model

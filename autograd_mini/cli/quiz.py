@@ -8,7 +8,7 @@ a common mistake is named, and a wrong answer gets the table and `explain`'s rep
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, TextIO
 
@@ -175,19 +175,11 @@ def mistake_in(answer: float, question: Question, tolerance: float = DEFAULT_TOL
 def worked_answer(question: Question, columns: int = 80) -> str:
     """The per-neuron delta table and explain's report for the weight asked about (or one into the neuron)."""
     xs = [Value(v, label=f"x{i}") for i, v in enumerate(question.x)]
-    losses = [squared_error(y, t) for y, t in zip(_outputs(question.model, xs), question.t, strict=True)]
+    losses = [squared_error(y, t) for y, t in zip(question.model.outputs(xs), question.t, strict=True)]
     loss = losses[0] if len(losses) == 1 else sum_of(losses)
     loss.label = "E"
     weight = question.model.layers[question.layer - 1].neurons[question.index].w[question.input_index]
     return f"{question.table}\n\n{fit_lines(str(explain(loss, weight)), columns)}"
-
-
-def _outputs(model: MLP, x: Sequence[Value]) -> list[Value]:
-    """The network's outputs as a list (one or several), layer by layer."""
-    outputs = list(x)
-    for layer in model.layers:
-        outputs = layer(outputs)
-    return outputs
 
 
 def run_quiz(question: Question, stdin: TextIO, out: TextOutput, tolerance: float = DEFAULT_TOLERANCE,
