@@ -25,7 +25,7 @@ from typing import Any, TextIO
 from .. import __version__
 from ..errors import AutogradMiniError
 from ..views.draw import DEFAULT_MAX_NODES
-from .commands import EXIT_FAILURE, EXIT_OK, PROG, UsageError, run_demo, run_draw, run_grad, run_quiz
+from .commands import EXIT_FAILURE, EXIT_OK, PROG, UsageError, run_demo, run_draw, run_explore, run_grad, run_quiz
 from .parser import ParseError, functions
 from .quiz import DEFAULT_TOLERANCE
 from .quoting import printable
@@ -80,6 +80,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         "demo": _demo_parser(commands),
         "grad": _grad_parser(commands),
         "draw": _draw_parser(commands),
+        "explore": _explore_parser(commands),
         "quiz": _quiz_parser(commands),
     }
 
@@ -165,6 +166,20 @@ def _draw_parser(commands: Any) -> argparse.ArgumentParser:
                    "an .html page picks whichever fits its window unless this is given")
     _max_nodes_argument(p)
     p.set_defaults(handler=run_draw)
+    return p
+
+
+def _explore_parser(commands: Any) -> argparse.ArgumentParser:
+    p = commands.add_parser("explore", help="the live explorer: change the numbers, see every value and gradient",
+                            description="Serve the explorer page of an expression on 127.0.0.1 with a number input "
+                            "and a slider per variable, a nudge and a predict mode; the engine recomputes on each "
+                            "change. Ctrl-C stops it.", allow_abbrev=False)
+    _expression_arguments(p)
+    p.add_argument("--serve", action="store_true", help="serve the live page (the only mode so far; required)")
+    p.add_argument("--port", type=int, default=0, metavar="N", help="the port (default: any free one)")
+    p.add_argument("--no-browser", action="store_true", help="print the URL only, do not open a browser")
+    _max_nodes_argument(p)
+    p.set_defaults(handler=run_explore)
     return p
 
 

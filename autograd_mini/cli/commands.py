@@ -11,7 +11,7 @@ import argparse
 import math
 import random
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
@@ -144,6 +144,31 @@ def _save_page(root: Value, args: argparse.Namespace, out: TextIO) -> int:
     except OSError as exc:
         raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     print(f"explorer page written to {written} ({page.steps} steps; open it in a browser)", file=out)
+    return EXIT_OK
+
+
+def run_explore(args: argparse.Namespace, out: TextIO) -> int:
+    """`explore --serve`: the live explorer (views/explorer/serve.py) until Ctrl-C, expressions read by `parse`."""
+    if not args.serve:
+        raise UsageError("explore: give --serve for the live page (draw -o FILE.html writes a static page)")
+    if not 0 <= args.port <= 65535 or args.max_nodes < 1:
+        raise UsageError(f"--port must be 0-65535 and --max-nodes positive, got {args.port} and {args.max_nodes}")
+    from ..views.explorer.serve import serve
+
+    def build(text: str, values: Mapping[str, float]) -> Value:
+        expression = parse(text)  # the safe grammar, never eval; ParseError is shown in the page
+        return _build(text, [f"{name}={values.get(name, 1.0)!r}" for name in expression.variables])[2]
+
+    _build(args.expression, args.values)  # the given names and values checked as `draw` checks them
+    try:
+        serve(build, args.expression, parse_assignments(args.values), port=args.port,
+              open_browser=not args.no_browser, max_nodes=args.max_nodes, out=out)
+    except OSError as exc:
+        raise UsageError(f"cannot serve on 127.0.0.1 port {args.port}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # e.g. the graph is over --max-nodes; the parser's own errors pass through
+        if isinstance(exc, ParseError):
+            raise
+        raise UsageError(str(exc)) from None
     return EXIT_OK
 
 

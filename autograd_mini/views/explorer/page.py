@@ -84,14 +84,16 @@ class Explorer:
         """The number of steps: forward steps, backward steps and the final one."""
         return len(self.data.steps)
 
-    def html(self) -> str:
-        """The whole page: one HTML document with the SVG, CSS, JavaScript and data inline."""
+    def html(self, start: int = 0) -> str:
+        """The whole page: one HTML document with the SVG, CSS, JavaScript and data inline.
+
+        `start` is the step the page opens at (0; `self.steps` for the end, as the live explorer does)."""
         css = _package_text("explorer.css")
         js = _package_text("explorer.js")
         title = html.escape(self.title)
         return _PAGE.format(
             csp=_CSP, title=title, css=css, steps=self.steps, svg=self.svg, data=script_json(self.data.payload()),
-            js=js, backward=self.data.backward_start,
+            js=js, backward=self.data.backward_start, start=max(0, min(start, self.steps)),
         )
 
     def save(self, path: str | Path) -> Path:
@@ -204,7 +206,8 @@ def _tag_nodes(svg: str, order: list[Value], ids: dict[Value, str], names: dict[
     attrs = {}
     for v in order:
         label = html.escape(names[v], quote=True)
-        attrs[ids[v]] = f'class="node value" data-node="{ids[v]}" data-label="{label}" data-grad=""'
+        attrs[ids[v]] = (f'class="node value" data-node="{ids[v]}" data-label="{label}" '
+                       f'data-data="{v.data!r}" data-grad=""')
         if v.op is not None:
             attrs[ids[v] + "_op"] = f'class="node op" data-node="{ids[v]}_op" data-of="{ids[v]}"'
     found = set()
@@ -300,7 +303,7 @@ _PAGE = """<!DOCTYPE html>
 {css}
 </style>
 </head>
-<body data-step="0" data-steps="{steps}" data-backward="{backward}">
+<body data-step="0" data-steps="{steps}" data-backward="{backward}" data-start="{start}">
 <header>
   <span class="brand">autograd_mini explorer: <b>{title}</b></span>
   <span class="controls">
