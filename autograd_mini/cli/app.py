@@ -170,7 +170,8 @@ def _draw_parser(commands: Any) -> argparse.ArgumentParser:
 
 
 def _explore_parser(commands: Any) -> argparse.ArgumentParser:
-    p = commands.add_parser("explore", help="the live explorer: change the numbers, see every value and gradient",
+    p: argparse.ArgumentParser = commands.add_parser(
+                            "explore", help="the live explorer: change the numbers, see every value and gradient",
                             description="Serve the explorer page of an expression on 127.0.0.1 with a number input "
                             "and a slider per variable, a nudge and a predict mode; the engine recomputes on each "
                             "change. Ctrl-C stops it.", allow_abbrev=False)
