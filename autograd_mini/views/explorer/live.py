@@ -184,6 +184,7 @@ def _questions(root: Value, names: dict[Value, str], grads: dict[Value, float], 
 class Nudge:
     """A leaf moved by h: the root's change observed, the linear prediction and what is left."""
 
+    name: str  # the root's, for the text
     leaf: str
     h: float
     before: float
@@ -214,13 +215,19 @@ class Nudge:
         }
 
     def text(self) -> str:
-        lines = [f"{self.leaf}: {self.leaf} + h, h = {self.h:.6g}",
-                 f"observed change      {self.observed:+.6g}",
-                 f"predicted dE/d{self.leaf} * h  {self.predicted:+.6g}  ({self.gradient:.6g} x {self.h:.6g})",
-                 f"difference           {self.difference:+.6g}"]
+        """The nudge as aligned lines: the observed change, the prediction, the difference and its cause."""
+        d = f"d{self.name}/d{self.leaf}"
+        rows = [(f"{self.name} at {self.leaf} + h", f"{self.after:.6g}  (was {self.before:.6g}, h = {self.h:.6g})"),
+                ("observed change", f"{self.observed:+.6g}"),
+                (f"predicted {d} * h", f"{self.predicted:+.6g}  ({self.gradient:.6g} x {self.h:.6g})"),
+                ("difference", f"{self.difference:+.6g}")]
         if self.curvature is not None:
-            lines.append(f"1/2 d2E/d{self.leaf}2 * h^2  {0.5 * self.curvature * self.h**2:+.6g}: the second-order "
-                         "term; it shrinks as h^2, so halving h quarters the difference")
+            rows.append((f"1/2 d2{self.name}/d{self.leaf}2 * h^2", f"{0.5 * self.curvature * self.h**2:+.6g}"))
+        width = max(len(label) for label, _ in rows)
+        lines = [f"{label:<{width}}  {value}" for label, value in rows]
+        if self.curvature is not None:
+            lines.append("the difference is the second-order term (and smaller ones): it shrinks as h^2, "
+                         "so halving h quarters it")
         return "\n".join(lines)
 
 
@@ -241,4 +248,4 @@ def nudge(root: Value, leaf: str, h: float) -> Nudge:
         second: float | None = float(curvature)
     except (AutogradMiniError, TypeError, ValueError, ArithmeticError):
         second = None
-    return Nudge(leaf, float(h), root.data, after.data, float(gradient.data), second, after)
+    return Nudge(root.label or "root", leaf, float(h), root.data, after.data, float(gradient.data), second, after)
