@@ -155,13 +155,9 @@ def run_explore(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError(f"--port must be 0-65535 and --max-nodes positive, got {args.port} and {args.max_nodes}")
     from ..views.explorer.serve import serve
 
-    def build(text: str, values: Mapping[str, float]) -> Value:
-        expression = parse(text)  # the safe grammar, never eval; ParseError is shown in the page
-        return _build(text, [f"{name}={values.get(name, 1.0)!r}" for name in expression.variables])[2]
-
     _build(args.expression, args.values)  # the given names and values checked as `draw` checks them
     try:
-        serve(build, args.expression, parse_assignments(args.values), port=args.port,
+        serve(build_live, args.expression, parse_assignments(args.values), port=args.port,
               open_browser=not args.no_browser, max_nodes=args.max_nodes, out=out)
     except OSError as exc:
         raise UsageError(f"cannot serve on 127.0.0.1 port {args.port}: {exc.strerror or exc}") from None
@@ -170,6 +166,13 @@ def run_explore(args: argparse.Namespace, out: TextIO) -> int:
             raise
         raise UsageError(str(exc)) from None
     return EXIT_OK
+
+
+def build_live(text: str, values: Mapping[str, float]) -> Value:
+    """The live page's expression box: `text` parsed by the safe grammar (never eval), on leaves with
+    `values` (1.0 for a name not given, names not used dropped); ParseError's message goes to the page."""
+    expression = parse(text)
+    return _build(text, [f"{name}={values.get(name, 1.0)!r}" for name in expression.variables])[2]
 
 
 def run_demo(args: argparse.Namespace, out: TextIO) -> int:
