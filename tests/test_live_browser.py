@@ -250,3 +250,73 @@ def test_predict_mode_asks_before_it_shows_and_marks_the_answer(page):
     wait_for(page, lambda: verdict.get_attribute("data-kind") == "wrong sign", "a wrong-sign verdict")
     # both numbers of the root's step asked: the page now shows that step
     wait_for(page, lambda: int(frame_body.get_attribute("data-step")) > backward_start, "the step shown")
+
+
+MOCK_MODEL = """
+window.model = {
+  listeners: {},
+  data: INITIAL,
+  get: function (key) { return this.data[key]; },
+  on: function (event, f) { (this.listeners[event] = this.listeners[event] || []).push(f); },
+  send: function (message) {
+    var self = this;
+    window.py(JSON.stringify(message)).then(function (reply) {
+      (self.listeners["msg:custom"] || []).forEach(function (f) { f(JSON.parse(reply)); });
+    });
+  }
+};
+"""
+
+
+def test_the_notebook_widgets_front_end_talks_to_the_kernel_side(browser):
+    """The widget's ESM in Chromium with a stand-in for anywidget's model whose messages reach the
+    real LiveExplorer in this process (what the kernel does with them), through expose_function."""
+    pytest.importorskip("anywidget", reason="anywidget is not installed (pip install autograd-mini[live])")
+    import base64
+    import json
+
+    from autograd_mini.views.explorer.widget import LiveExplorer
+
+    x, w = Value(1.0, label="x"), Value(0.5, label="w")
+    y = (x * w).tanh() + x**2
+    live = LiveExplorer(y)
+    text = "tanh(x*w) + x**2"  # the same graph, for engine_nodes' reference numbers
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    def kernel(message: str) -> str:
+        content = json.loads(message)
+        try:
+            reply = live._answer(content["kind"], content["payload"])
+        except Exception as exc:  # noqa: BLE001 (as the widget's own handler)
+            reply = {"error": str(exc)}
+        return json.dumps({"id": content["id"], "reply": reply})
+
+    page.expose_function("py", kernel)
+    esm = base64.b64encode(LiveExplorer._esm.encode()).decode()
+    initial = json.dumps({"values": live.values, "state": live.state})
+    page.set_content(f"<style>{LiveExplorer._css}</style><div id=el></div>"
+                     f"<script>{MOCK_MODEL.replace('INITIAL', initial)}</script>"
+                     f"<script type=module>import w from 'data:text/javascript;base64,{esm}';"
+                     "w.render({model: window.model, el: document.getElementById('el')});</script>")
+    settled(page, text, {"x": 1.0, "w": 0.5})
+    assert page.locator("#expression").count() == 0  # the graph is the user's: no expression box
+    page.locator('input[data-leaf="x"]').fill("2")
+    page.locator('input[data-leaf="x"]').press("Enter")
+    settled(page, text, {"x": 2.0, "w": 0.5})
+    assert live.values == {"x": 2.0, "w": 0.5}
+    live.set_leaf("w", 0.25)  # from the kernel: anywidget syncs `state` and fires change:state
+    page.evaluate("s => { model.data.state = s; model.listeners['change:state'].forEach(f => f()); }", live.state)
+    settled(page, text, {"x": 2.0, "w": 0.25})
+    assert page.locator('input[data-leaf="w"]').input_value() == "0.25"
+    page.locator("#nudge-leaf").select_option("x")
+    page.locator("#nudge-h").fill("-0.5")
+    page.locator("#nudge").click()
+    settled(page, text, {"x": 1.5, "w": 0.25})
+    assert "observed change" in page.locator("#nudge-result").text_content()
+    context.close()
+    assert errors == []
+    assert (x.data, x.grad, w.data, w.grad) == (1.0, 0.0, 0.5, 0.0)
