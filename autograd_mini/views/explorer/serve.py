@@ -161,6 +161,7 @@ def shell_page(expression: str, values: Mapping[str, float]) -> tuple[str, str]:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    timeout = 60  # seconds a connection may sit idle or half-sent before its thread gives up
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
         """Quiet: the request lines carry the token, which has no place in a log."""
