@@ -140,6 +140,9 @@ def test_the_page_opens_at_its_last_step_with_data_on_every_node():
     data = re.findall(r'class="node value"[^>]*data-data="([^"]*)"', page)
     assert data == [n["data"] for n in snap.nodes]
     assert 'data-start="3"' in snap.page(3)
+    assert f'data-backward="{snap.backward_start}"' in page  # the page's forward steps, as the questions count
+    labels = re.findall(r'class="node value"[^>]*data-label="([^"]*)"', page)
+    assert labels == [n["label"] for n in snap.nodes]
 
 
 def test_the_questions_are_the_contributions_and_sum_to_each_gradient():

@@ -190,7 +190,7 @@ function httpBackend() {
   var q = "?token=" + encodeURIComponent(token);
   return {
     served: true,
-    start: function (root) { return JSON.parse(root.getAttribute("data-start")); },
+    start: function (root) { return JSON.parse(root.getAttribute("data-initial")); },
     call: function (kind, payload) {
       return fetch("/api/" + kind + q, {method: "POST", headers: {"Content-Type": "application/json"},
         body: JSON.stringify(payload), credentials: "omit"}).then(function (r) { return r.json(); });

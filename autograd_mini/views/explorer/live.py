@@ -136,15 +136,16 @@ class Snapshot:
         self.leaves = leaf_names(root)
         order = forward_order(root)
         grads = gradients(root, order)
-        names = {v: self.explorer.data.names[v] for v in order}
+        numbers = {v: k for k, v in enumerate(reverse_topological_order(root), 1)}
+        names = {v: v.label or f"#{numbers[v]}" for v in order}  # as the page names its nodes
+        self.backward_start = sum(1 for v in order if v.op is not None)  # the page's forward steps: one per op
         self.root_name = names[root]
         self.nodes = [{"id": f"n{i}", "label": names[v], "data": repr(v.data),
                        "grad": repr(float(g)) if v.requires_grad else ""}
                       for i, (v, g) in enumerate(zip(order, grads, strict=True))]
         self.grad_of = {name: float(g) for v, g in zip(order, grads, strict=True)
                         for name, leaf in self.leaves.items() if leaf is v}
-        self.questions = _questions(root, names, dict(zip(order, grads, strict=True)),
-                                    self.explorer.data.backward_start)
+        self.questions = _questions(root, names, dict(zip(order, grads, strict=True)), self.backward_start)
 
     def page(self, step: int | None = None) -> str:
         """The explorer page opened at `step` (default: the last, where every gradient is backward()'s)."""
@@ -158,7 +159,7 @@ class Snapshot:
                        for name, v in self.leaves.items()],
             "nodes": self.nodes,
             "steps": self.explorer.steps,
-            "backwardStart": self.explorer.data.backward_start,
+            "backwardStart": self.backward_start,
             "questions": [q.public(self.root_name) for q in self.questions],
         }
 

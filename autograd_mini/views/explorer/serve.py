@@ -153,7 +153,7 @@ def shell_page(expression: str, values: Mapping[str, float]) -> tuple[str, str]:
            "frame-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
     page = (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f'<title>autograd_mini live explorer</title>\n<style>{style}</style>\n</head>\n'
-            f'<body>\n<div id="live" data-served="1" data-start="{start}"></div>\n'
+            f'<body>\n<div id="live" data-served="1" data-initial="{start}"></div>\n'
             f"<script>{script}</script>\n</body>\n</html>\n")
     return page, csp
 
