@@ -171,6 +171,10 @@ def test_nudge_observed_predicted_and_the_second_order_term():
     # the difference shrinks as h^2: halving h quarters it
     ratio = nudge(y, "x", 0.01).difference / nudge(y, "x", 0.005).difference
     assert ratio == pytest.approx(4.0, rel=0.01)
+    small = nudge(y, "x", 0.01)
+    assert [h for h, _ in small.smaller] == [0.005, 0.0025]
+    assert small.smaller[0][1] == pytest.approx(nudge(y, "x", 0.005).difference, rel=1e-9)
+    assert small.difference / small.smaller[1][1] == pytest.approx(16.0, rel=0.02)
     assert result.root.data == build(1.1, 0.5).data
     assert "observed change" in result.text() and result.public()["leaf"] == "x"
 

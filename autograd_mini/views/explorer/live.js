@@ -165,7 +165,8 @@ function liveExplorer(root, backend) {
     if (text.trim() === "" || !isFinite(guess)) { verdict.textContent = "type a number, such as -0.25"; return; }
     var i = asked;
     call("judge", {version: state.version, index: i, answer: guess}, function (reply) {
-      verdict.textContent = reply.message;
+      verdict.textContent = "step " + state.questions[i].step + ", to " + state.questions[i].input + ": " +
+        reply.message;
       verdict.setAttribute("data-kind", reply.kind);
       if (reply.kind === "right") { rightCount += 1; }
       ask(i + 1);  // the page moves on to just before the next question's step: this number is now shown

@@ -193,6 +193,7 @@ class Nudge:
     gradient: float  # d root / d leaf at the old value
     curvature: float | None  # d2 root / d leaf2 at the old value, None where the table has no second derivative
     root: Value  # the recomputed graph at the new value
+    smaller: tuple[tuple[float, float], ...] = ()  # (h/2, its difference), (h/4, ...): how the difference shrinks
 
     @property
     def observed(self) -> float:
@@ -212,6 +213,7 @@ class Nudge:
             "leaf": self.leaf, "h": repr(self.h), "before": repr(self.before), "after": repr(self.after),
             "gradient": repr(self.gradient), "observed": repr(self.observed), "predicted": repr(self.predicted),
             "difference": repr(self.difference), "secondOrder": None if second is None else repr(second),
+            "smaller": [[repr(h), repr(d)] for h, d in self.smaller],
             "text": self.text(),
         }
 
@@ -222,13 +224,14 @@ class Nudge:
                 ("observed change", f"{self.observed:+.6g}"),
                 (f"predicted {d} * h", f"{self.predicted:+.6g}  ({self.gradient:.6g} x {self.h:.6g})"),
                 ("difference", f"{self.difference:+.6g}")]
+        rows += [(f"difference at h = {h:.3g}", f"{d:+.6g}") for h, d in self.smaller]
         if self.curvature is not None:
             rows.append((f"1/2 d2{self.name}/d{self.leaf}2 * h^2", f"{0.5 * self.curvature * self.h**2:+.6g}"))
         width = max(len(label) for label, _ in rows)
         lines = [f"{label:<{width}}  {value}" for label, value in rows]
         if self.curvature is not None:
-            lines.append("the difference is the second-order term (and smaller ones): it shrinks as h^2, "
-                         "so halving h quarters it")
+            lines.append("the difference is the second-order term 1/2 f'' h^2 (and smaller ones): it shrinks as "
+                         "h^2, so each halving of h quarters it")
         return "\n".join(lines)
 
 
@@ -249,4 +252,11 @@ def nudge(root: Value, leaf: str, h: float) -> Nudge:
         second: float | None = float(curvature)
     except (AutogradMiniError, TypeError, ValueError, ArithmeticError):
         second = None
-    return Nudge(root.label or "root", leaf, float(h), root.data, after.data, float(gradient.data), second, after)
+    smaller = []
+    for k in (2, 4):  # the same nudge, smaller: the difference falls as h^2 where f is smooth
+        try:
+            smaller.append((h / k, recompute(root, {x: x.data + h / k}).data - root.data - gradient.data * h / k))
+        except AutogradMiniError:  # e.g. a domain edge between: show what there is
+            break
+    return Nudge(root.label or "root", leaf, float(h), root.data, after.data, float(gradient.data), second, after,
+                 tuple(smaller))
