@@ -286,6 +286,15 @@ def test_bad_requests_are_refused_with_a_reason(server):
         assert status == 400 and reason in json.loads(text)["error"]
     status, _, _ = fetch(server.url.replace("/?", "/api/recompute?"), b"{not json")
     assert status == 400
+    import http.client
+
+    host, port = server.server_address[:2]
+    connection = http.client.HTTPConnection(host, port, timeout=30)
+    connection.putrequest("POST", "/api/recompute?" + server.url.split("?")[1])
+    connection.putheader("Transfer-Encoding", "chunked")  # no Content-Length: the size is unknown up front
+    connection.endheaders()
+    assert connection.getresponse().status == 411
+    connection.close()
     status, _, _ = fetch(server.url.replace("/?", "/page?") + "&v=999999")
     assert status == 404
 
