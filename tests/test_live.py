@@ -340,3 +340,18 @@ def test_ctrl_c_stops_the_server_with_exit_130_and_no_traceback():
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
     assert "Traceback" not in err and err.strip() == "autograd-mini: error: interrupted"
+
+
+def test_the_live_numbers_agree_with_pytorch_at_new_values():
+    torch = pytest.importorskip("torch")
+    y, x, w = graph()
+    for xv, wv in ((0.3, -2.0), (-1.5, 0.25)):
+        snap = Snapshot(recompute(y, {x: xv, w: wv}))
+        tx = torch.tensor(xv, dtype=torch.float64, requires_grad=True)
+        tw = torch.tensor(wv, dtype=torch.float64, requires_grad=True)
+        shared = tx * tw
+        ty = torch.tanh(shared) + shared * shared + tx**2 + 3.0 * tw
+        ty.backward()
+        assert float(snap.root.data) == pytest.approx(ty.item(), rel=1e-14)
+        assert snap.grad_of["x"] == pytest.approx(tx.grad.item(), rel=1e-14)
+        assert snap.grad_of["w"] == pytest.approx(tw.grad.item(), rel=1e-14)
