@@ -174,6 +174,12 @@ def test_the_slider_recomputes_too(page):
     slider.evaluate("s => { s.value = s.min; s.dispatchEvent(new Event('input')); }")
     low = float(slider.get_attribute("min"))
     settled(page, EXPRESSION, {"x": 1.0, "w": low})
+    # a drag: many input events at once; the page ends on the engine's numbers for the last one
+    slider.evaluate("s => { for (let k = 0; k <= 20; k++) { s.value = String(Number(s.min) + k * Number(s.step)); "
+                    "s.dispatchEvent(new Event('input')); } }")
+    last = float(slider.input_value())
+    assert last == float(page.locator('input[data-leaf="w"]').input_value())
+    settled(page, EXPRESSION, {"x": 1.0, "w": last})
 
 
 def test_a_new_expression_is_parsed_and_drawn(page):

@@ -65,18 +65,30 @@ function liveExplorer(root, backend) {
     error.hidden = !message;
   }
 
-  function call(kind, payload, then) {
+  function call(kind, payload, then, after) {
     var mine = ++sequence;
     backend.call(kind, payload).then(function (reply) {
+      if (after) { after(); }
       if (mine !== sequence && kind !== "judge") { return; }  // a newer request is on its way
       if (reply.error) { showError(reply.error); return; }
       showError("");
       then(reply);
-    }, function (failure) { showError("the engine did not answer: " + failure); });
+    }, function (failure) {
+      if (after) { after(); }
+      showError("the engine did not answer: " + failure);
+    });
   }
 
+  // One recompute in flight at a time: a slider dragged meanwhile sends its latest values once it returns.
+  var busy = false;
+  var again = false;
   function recompute() {
-    call("recompute", {expression: expression, values: values}, show);
+    if (busy) { again = true; return; }
+    busy = true;
+    call("recompute", {expression: expression, values: values}, show, function () {
+      busy = false;
+      if (again) { again = false; recompute(); }
+    });
   }
 
   function show(next) {
