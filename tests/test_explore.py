@@ -123,8 +123,8 @@ def test_forward_steps_show_the_ops_forward_with_names_and_values():
 def test_nodes_carry_data_label_and_empty_data_grad_in_the_svg():
     loss, _ = neuron_loss()
     page = explore(loss)
-    tags = re.findall(r'<g id="am_(n\d+)" class="node value" data-node="(n\d+)" data-label="([^"]*)" data-grad="">',
-                      page.svg)
+    tags = re.findall(r'<g id="am_(n\d+)" class="node value" data-node="(n\d+)" data-label="([^"]*)" '
+                      r'data-data="[^"]*" data-grad="">', page.svg)
     assert len(tags) == len(page.data.nodes)
     assert {label for _, _, label in tags} >= {"x1", "x2", "w1", "w2", "b"}
     assert all(a == b for a, b, _ in tags)
@@ -367,7 +367,7 @@ def test_the_names_of_unlabelled_nodes_are_the_numbers_in_their_boxes():
     x = Value(0.5, label="x")
     y = (x * 2.0 + x.tanh()) * x
     svg = explore(y).svg
-    groups = re.findall(r'data-label="([^"]*)" data-grad="">(.*?)</g>', svg, re.S)
+    groups = re.findall(r'data-label="([^"]*)" data-data="[^"]*" data-grad="">(.*?)</g>', svg, re.S)
     assert len(groups) == 6  # x, 2.0, x * 2.0, tanh x, the sum, the product
     for label, body in groups:
         texts = re.findall(r"<text[^>]*>([^<]*)</text>", body)

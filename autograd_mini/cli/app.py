@@ -27,6 +27,7 @@ from .commands import (
     UsageError,
     demo_command,
     draw_command,
+    explore_command,
     grad_command,
     quiz_command,
 )
@@ -131,7 +132,7 @@ def build_argument_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     add = commands.add_parser
     return parser, {"demo": _demo_parser(add), "grad": _grad_parser(add), "draw": _draw_parser(add),
-                    "quiz": _quiz_parser(add), "check": add_check_parser(commands)}
+                    "explore": _explore_parser(add), "quiz": _quiz_parser(add), "check": add_check_parser(commands)}
 
 
 def _demo_parser(add: AddParser) -> argparse.ArgumentParser:
@@ -215,6 +216,21 @@ def _draw_parser(add: AddParser) -> argparse.ArgumentParser:
                    "an .html page picks whichever fits its window unless this is given")
     _max_nodes_argument(p)
     p.set_defaults(handler=draw_command)
+    return p
+
+
+def _explore_parser(add: AddParser) -> argparse.ArgumentParser:
+    p = add(
+                            "explore", help="the live explorer: change the numbers, see every value and gradient",
+                            description="Serve the explorer page of an expression on 127.0.0.1 with a number input "
+                            "and a slider per variable, a nudge and a predict mode; the engine recomputes on each "
+                            "change. Ctrl-C stops it.", allow_abbrev=False)
+    _expression_arguments(p)
+    p.add_argument("--serve", action="store_true", help="serve the live page (the only mode so far; required)")
+    p.add_argument("--port", type=int, default=0, metavar="N", help="the port (default: any free one)")
+    p.add_argument("--no-browser", action="store_true", help="print the URL only, do not open a browser")
+    _max_nodes_argument(p)
+    p.set_defaults(handler=explore_command)
     return p
 
 

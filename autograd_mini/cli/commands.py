@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +19,7 @@ from ..engine import gradients, local_derivatives
 from ..errors import AutogradMiniError
 from ..graph import depending_on, reverse_topological_order
 from ..value import Value
-from .expression import ParsedExpression, Span
+from .expression import ParsedExpression, ParseError, Span
 from .parser import parse, parse_assignments
 from .terminal import TextOutput
 
@@ -149,6 +149,34 @@ def _save_page(root: Value, args: argparse.Namespace, out: TextOutput) -> int:
         raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     print(f"explorer page written to {written} ({page.steps} steps; open it in a browser)", file=out)
     return EXIT_OK
+
+
+def explore_command(args: argparse.Namespace, out: TextOutput) -> int:
+    """`explore --serve`: the live explorer (views/explorer/serve.py) until Ctrl-C, expressions read by `parse`."""
+    if not args.serve:
+        raise UsageError("explore: give --serve for the live page (draw -o FILE.html writes a static page)")
+    if not 0 <= args.port <= 65535 or args.max_nodes < 1:
+        raise UsageError(f"--port must be 0-65535 and --max-nodes positive, got {args.port} and {args.max_nodes}")
+    from ..views.explorer.serve import serve
+
+    _build(args.expression, args.values)  # the given names and values checked as `draw` checks them
+    try:
+        serve(build_live, args.expression, parse_assignments(args.values), port=args.port,
+              open_browser=not args.no_browser, max_nodes=args.max_nodes, out=out)
+    except OSError as exc:
+        raise UsageError(f"cannot serve on 127.0.0.1 port {args.port}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # e.g. the graph is over --max-nodes; the parser's own errors pass through
+        if isinstance(exc, ParseError):
+            raise
+        raise UsageError(str(exc)) from None
+    return EXIT_OK
+
+
+def build_live(text: str, values: Mapping[str, float]) -> Value:
+    """The live page's expression box: `text` parsed by the safe grammar (never eval), on leaves with
+    `values` (1.0 for a name not given, names not used dropped); ParseError's message goes to the page."""
+    expression = parse(text)
+    return _build(text, [f"{name}={values.get(name, 1.0)!r}" for name in expression.variables])[2]
 
 
 def demo_command(args: argparse.Namespace, out: TextOutput) -> int:

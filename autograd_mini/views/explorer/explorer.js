@@ -387,5 +387,5 @@
     if ((step === 0 || step === steps.length) && fitsWhole()) { fit(); }
   });
 
-  render(0);
+  render(Number(body.getAttribute("data-start")) || 0);  // the live explorer opens at the end
 }());

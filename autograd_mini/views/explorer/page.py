@@ -54,14 +54,16 @@ class Explorer:
         """The number of steps: forward steps, backward steps and the final one."""
         return len(self.data.steps)
 
-    def html(self) -> str:
-        """The whole page: one HTML document with the SVG, CSS, JavaScript and data inline."""
+    def html(self, start: int = 0) -> str:
+        """The whole page: one HTML document with the SVG, CSS, JavaScript and data inline.
+
+        `start` is the step the page opens at (0; `self.steps` for the end, as the live explorer does)."""
         css = _package_text("explorer.css")
         script = "\n" + _package_text("explorer.js") + "\n"
         return _PAGE.format(
             csp=_CSP.format(script_hash=script_hash(script)), title=html.escape(self.title), css=css,
             steps=self.steps, svg=self.svg, data=script_json(self.data.payload()), script=script,
-            backward=self.data.backward_start,
+            backward=self.data.backward_start, start=max(0, min(start, self.steps)),
         )
 
     def save(self, path: str | Path) -> Path:
@@ -162,7 +164,8 @@ def _tag_nodes(svg: str, order: list[Value], ids: dict[Value, str], labels: dict
     for v in order:
         label = html.escape(labels[v], quote=True)
         example = "" if examples is None or v not in examples else f' data-example="{examples[v]}"'
-        attrs[ids[v]] = f'class="node value" data-node="{ids[v]}" data-label="{label}" data-grad=""{example}'
+        attrs[ids[v]] = (f'class="node value" data-node="{ids[v]}" data-label="{label}" '
+                         f'data-data="{v.data!r}" data-grad=""{example}')
         if v.op is not None:
             attrs[ids[v] + "_op"] = f'class="node op" data-node="{ids[v]}_op" data-of="{ids[v]}"{example}'
     found = set()
@@ -261,7 +264,7 @@ _PAGE = """<!DOCTYPE html>
 {css}
 </style>
 </head>
-<body data-step="0" data-steps="{steps}" data-backward="{backward}">
+<body data-step="0" data-steps="{steps}" data-backward="{backward}" data-start="{start}">
 <header>
   <span class="brand">autograd_mini explorer: <b>{title}</b></span>
   <span class="controls">
