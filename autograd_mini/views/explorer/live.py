@@ -24,7 +24,8 @@ from ...errors import AutogradMiniError
 from ...grad_mode import enable_grad
 from ...graph import forward_order, reverse_topological_order
 from ...value import Value, apply
-from .page import DEFAULT_MAX_NODES, Explorer, explore
+from ..draw import DEFAULT_MAX_NODES
+from .page import Explorer, explore
 
 TOLERANCE = 0.01
 """Relative tolerance of a right guess: 1%, as `autograd-mini quiz`."""

@@ -30,13 +30,13 @@ from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from typing import Any, TextIO
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from ...errors import AutogradMiniError
 from ...value import Value
+from ..draw import DEFAULT_MAX_NODES
 from .live import Snapshot, judge, nudge
-from .page import DEFAULT_MAX_NODES
 
 MAX_BODY = 64 * 1024
 """Largest request body accepted, in bytes (413 beyond)."""
@@ -262,8 +262,16 @@ def make_server(build: Build, expression: str, values: Mapping[str, float], *, p
     return _Server(port, LiveSession(build, max_nodes), shell_page(expression, values))
 
 
+class Output(Protocol):
+    """Where `serve` prints its URL: a text stream's `write` and `flush`."""
+
+    def write(self, text: str, /) -> int: ...
+
+    def flush(self) -> None: ...
+
+
 def serve(build: Build, expression: str, values: Mapping[str, float], *, port: int = 0, open_browser: bool = True,
-          max_nodes: int = DEFAULT_MAX_NODES, out: TextIO) -> None:
+          max_nodes: int = DEFAULT_MAX_NODES, out: Output) -> None:
     """Serve the live page until Ctrl-C (KeyboardInterrupt propagates: the CLI exits 130)."""
     server = make_server(build, expression, values, port=port, max_nodes=max_nodes)
     try:

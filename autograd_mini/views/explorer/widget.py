@@ -20,8 +20,8 @@ import anywidget
 import traitlets
 
 from ...value import Value
+from ..draw import DEFAULT_MAX_NODES
 from .live import Nudge, Snapshot, judge, leaf_names, nudge, recompute
-from .page import DEFAULT_MAX_NODES
 
 KEPT_VERSIONS = 16
 
