@@ -22,6 +22,7 @@ whether they are right the first time (order 1 checks that).
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 from collections.abc import Callable
@@ -361,7 +362,7 @@ def _check_rule_second_order(node: Value, eps: float, atol: float, rtol: float) 
                 continue
             h = eps * max(1.0, abs(datas[m]))
             try:
-                numeric = _central_difference(lambda p, k=k: _local(op, p, k), datas, m, h)
+                numeric = _central_difference(functools.partial(_local, op, k=k), datas, m, h)
             except (ArithmeticError, ValueError):
                 continue
             if abs(engine[m] - numeric) > atol + rtol * abs(numeric):

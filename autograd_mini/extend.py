@@ -36,7 +36,11 @@ from typing import Any
 
 from . import ops
 from .errors import OpRegistrationError
-from .value import Value, _lift_all, apply
+from .ops import Op, register
+from .value import Value, apply, constant, lift, lift_all
+
+# The op author's surface, as HIPS's extend.py: what defop builds on, for code that applies rows itself.
+__all__ = ["Op", "Value", "apply", "constant", "defop", "is_custom", "lift", "lift_all", "register", "remove_op"]
 
 _CUSTOM: set[str] = set()
 
@@ -79,7 +83,7 @@ def defop(
     OpRegistrationError naming the op.
     """
     _check_definition(name, forward, vjp, arity, nondiff, valid, replace)
-    op = ops.Op(
+    op = Op(
         name,
         arity,
         forward,
@@ -90,7 +94,7 @@ def defop(
         symbol=symbol,
         sample=sample,
     )
-    ops.register(op, replace=replace)
+    register(op, replace=replace)
     _CUSTOM.add(name)
     return _applier(op, vjp)
 
@@ -212,7 +216,7 @@ def _is_scalar_number(x: Any) -> bool:
     return type(x) is not float and isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
-def _applier(op: ops.Op, vjp: Callable[..., Any]) -> Callable[..., Value]:
+def _applier(op: Op, vjp: Callable[..., Any]) -> Callable[..., Value]:
     """The user-facing function for `op`: lifts numbers, checks arity, applies the row."""
     probed = False
 
@@ -222,7 +226,7 @@ def _applier(op: ops.Op, vjp: Callable[..., Any]) -> Callable[..., Value]:
             raise TypeError(f"{op.name} takes {op.arity} input{'s' if op.arity != 1 else ''}, got {len(inputs)}")
         if not inputs:
             raise TypeError(f"{op.name} needs at least one input")
-        values = _lift_all(inputs, op.name, "input {}")
+        values = lift_all(inputs, op.name, "input {}")
         out = apply(op, *values)
         if not probed:
             probed = _probe_rule(op, vjp, out, values)
@@ -234,7 +238,7 @@ def _applier(op: ops.Op, vjp: Callable[..., Any]) -> Callable[..., Value]:
     return apply_op
 
 
-def _probe_rule(op: ops.Op, vjp: Callable[..., Any], out: Value, inputs: list[Value]) -> bool:
+def _probe_rule(op: Op, vjp: Callable[..., Any], out: Value, inputs: list[Value]) -> bool:
     """Run the rule once on the first inputs, outside the engine, to check its shape.
 
     The engine reports rule failures during backward as DomainError; checking

@@ -38,20 +38,92 @@ import contextvars
 import functools
 import numbers
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol, overload
 
-from . import value as _value
 from .engine import gradients
-from .value import Value, enable_grad
+from .value import Value, enable_grad, sum_of
 
 Argnums = int | Sequence[int]
+Function = Callable[..., Value | float]
+"""What the functional API differentiates: a function of numbers (or Values) returning a scalar."""
+
+
+# The types of the functions returned: floats for number arguments, Values for Value arguments
+# (Value mode); arguments of any other type (not differentiated) give Any.
+class Derivative(Protocol):
+    """`grad(f)` for an int `argnums`: `grad(f)(2.0)` is a float, `grad(f)(Value(2.0))` a Value."""
+
+    @overload
+    def __call__(self, *args: float, **kwargs: Any) -> float: ...
+    @overload
+    def __call__(self, *args: Value | float, **kwargs: Any) -> Value: ...
+    @overload
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+class Derivatives(Protocol):
+    """`grad(f, argnums=(0, 1))`: a tuple of derivatives, floats or Values as for `Derivative`."""
+
+    @overload
+    def __call__(self, *args: float, **kwargs: Any) -> tuple[float, ...]: ...
+    @overload
+    def __call__(self, *args: Value | float, **kwargs: Any) -> tuple[Value, ...]: ...
+    @overload
+    def __call__(self, *args: Any, **kwargs: Any) -> tuple[Any, ...]: ...
+
+
+class ValueAndDerivative(Protocol):
+    """`value_and_grad(f)`: (f(*args), df/d args[argnums])."""
+
+    @overload
+    def __call__(self, *args: float, **kwargs: Any) -> tuple[float, float]: ...
+    @overload
+    def __call__(self, *args: Value | float, **kwargs: Any) -> tuple[Value, Value]: ...
+    @overload
+    def __call__(self, *args: Any, **kwargs: Any) -> tuple[Any, Any]: ...
+
+
+class ValueAndDerivatives(Protocol):
+    """`value_and_grad(f, argnums=(0, 1))`: (f(*args), a tuple of derivatives)."""
+
+    @overload
+    def __call__(self, *args: float, **kwargs: Any) -> tuple[float, tuple[float, ...]]: ...
+    @overload
+    def __call__(self, *args: Value | float, **kwargs: Any) -> tuple[Value, tuple[Value, ...]]: ...
+    @overload
+    def __call__(self, *args: Any, **kwargs: Any) -> tuple[Any, tuple[Any, ...]]: ...
+
+
+class Hessian(Protocol):
+    """`hessian(f)`: the matrix of second derivatives, a list of rows."""
+
+    @overload
+    def __call__(self, *args: float, **kwargs: Any) -> list[list[float]]: ...
+    @overload
+    def __call__(self, *args: Value | float, **kwargs: Any) -> list[list[Value]]: ...
+    @overload
+    def __call__(self, *args: Any, **kwargs: Any) -> list[list[Any]]: ...
+
+
+class HessianVectorProduct(Protocol):
+    """`hvp(f)`: `hvp(f)(args, v)`, the list H(args) v (floats for numbers; Values in Value mode)."""
+
+    @overload
+    def __call__(self, args: Sequence[float], v: Sequence[float]) -> list[float]: ...
+    @overload
+    def __call__(self, args: Sequence[Any], v: Sequence[Any]) -> list[Any]: ...
+
 
 # > 0 while a grad/value_and_grad/hessian/hvp evaluates its function: calls made
 # inside must return Values so that the outer call can differentiate them.
 _nesting: contextvars.ContextVar[int] = contextvars.ContextVar("autograd_mini_nesting", default=0)
 
 
-def grad(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., Any]:
+@overload
+def grad(f: Function, argnums: int = 0) -> Derivative: ...
+@overload
+def grad(f: Function, argnums: Sequence[int]) -> Derivatives: ...
+def grad(f: Function, argnums: Argnums = 0) -> Derivative | Derivatives:
     """The function computing df/d(args[argnums]) of `f`.
 
     `f` takes numbers or Values and returns a scalar Value. `grad(f)(2.0, 3.0)`
@@ -74,7 +146,11 @@ def grad(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., Any]:
     return grad_f
 
 
-def value_and_grad(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., tuple[Any, Any]]:
+@overload
+def value_and_grad(f: Function, argnums: int = 0) -> ValueAndDerivative: ...
+@overload
+def value_and_grad(f: Function, argnums: Sequence[int]) -> ValueAndDerivatives: ...
+def value_and_grad(f: Function, argnums: Argnums = 0) -> ValueAndDerivative | ValueAndDerivatives:
     """Like `grad`, but the new function returns `(f(*args), gradient)`.
 
     The value is a float in number mode and the Value `f` returned in Value
@@ -89,7 +165,7 @@ def value_and_grad(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[...,
     return value_and_grad_f
 
 
-def hessian(f: Callable[..., Any], argnums: Argnums | None = None) -> Callable[..., list[list[Any]]]:
+def hessian(f: Function, argnums: Argnums | None = None) -> Hessian:
     """The function computing the matrix of second derivatives of `f`.
 
     `hessian(f)(x, y, ...)` returns a list of lists H with
@@ -104,13 +180,13 @@ def hessian(f: Callable[..., Any], argnums: Argnums | None = None) -> Callable[.
     def hessian_f(*args: Any, **kwargs: Any) -> list[list[Any]]:
         with _differentiating(args, argnums, "hessian") as (positions, as_values):
             inputs, out = _evaluate(f, args, kwargs, positions, as_values, "hessian")
-            first = _gradients_of(out, inputs, create_graph=True)
-            return [_gradients_of(g, inputs, create_graph=as_values) for g in first]
+            first = gradients(out, inputs, create_graph=True)
+            return [gradients(g, inputs, create_graph=as_values) for g in first]
 
     return hessian_f
 
 
-def hvp(f: Callable[..., Any], argnums: Argnums | None = None) -> Callable[[Sequence[Any], Sequence[Any]], list[Any]]:
+def hvp(f: Function, argnums: Argnums | None = None) -> HessianVectorProduct:
     """The function computing the Hessian-vector product H(args) v of `f`.
 
     `hvp(f)(args, v)` returns the list sum_j H[i][j] v[j] without building H:
@@ -126,9 +202,9 @@ def hvp(f: Callable[..., Any], argnums: Argnums | None = None) -> Callable[[Sequ
             if len(v) != len(positions):
                 raise ValueError(f"hvp: v has {len(v)} entries but {len(positions)} arguments are differentiated")
             inputs, out = _evaluate(f, args, {}, positions, as_values, "hvp")
-            first = _gradients_of(out, inputs, create_graph=True)
-            directional = _value.sum_of([g * vj for g, vj in zip(first, v, strict=True)])
-            return _gradients_of(directional, inputs, create_graph=as_values)
+            first = gradients(out, inputs, create_graph=True)
+            directional = sum_of([g * vj for g, vj in zip(first, v, strict=True)])
+            return gradients(directional, inputs, create_graph=as_values)
 
     hvp_f.__name__ = hvp_f.__qualname__ = f"hvp_of_{getattr(f, '__name__', 'f')}"
     return hvp_f
@@ -140,7 +216,7 @@ def _value_and_gradients(
 ) -> tuple[Any, Any]:
     with _differentiating(args, argnums, caller) as (positions, as_values):
         inputs, out = _evaluate(f, args, kwargs, positions, as_values, caller)
-        derivatives = _gradients_of(out, inputs, create_graph=as_values)
+        derivatives = gradients(out, inputs, create_graph=as_values)
     value = out if as_values else float(out)
     if isinstance(argnums, int):
         return value, derivatives[0]
@@ -191,13 +267,9 @@ def _evaluate(
     if isinstance(out, Value):
         return inputs, out
     if isinstance(out, numbers.Real) and not isinstance(out, bool):
-        return inputs, Value(out)  # a constant: every derivative is 0
+        return inputs, Value(out)  # type: ignore[arg-type]  # any Real: Value converts and checks it; a constant
     name = getattr(f, "__name__", repr(f))
     raise TypeError(f"{caller}: {name} must return a scalar Value (or a number), got {type(out).__name__}")
-
-
-def _gradients_of(out: Value, inputs: list[Value], create_graph: bool) -> list[Any]:
-    return gradients(out, inputs, create_graph=create_graph)
 
 
 def _check_argnums_type(argnums: Any, caller: str) -> None:

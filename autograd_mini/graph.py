@@ -16,13 +16,15 @@ from collections.abc import Sequence
 from typing import Any
 
 
-def reverse_topological_order(root: Any, leaves: bool = True) -> list[Any]:
+def reverse_topological_order(root: Any, leaves: bool = True, skip: type | None = None) -> list[Any]:
     """Every node `root` depends on, each before its inputs (root first).
 
     An iterative depth-first search: a node is pushed back under a `None`
     marker with its inputs above it, and emitted when the marker resurfaces,
     i.e. after all its inputs. Depth costs heap memory, not recursion.
-    With `leaves=False` only nodes that have inputs are listed.
+    With `leaves=False` only nodes that have inputs are listed. With `skip`
+    a type, a node whose `inputs` is of that type is neither listed nor walked
+    through (backward passes `ConstantInputs`: constants and what lies only below them).
     """
     seen: set[Any] = set()
     postorder: list[Any] = []
@@ -32,15 +34,18 @@ def reverse_topological_order(root: Any, leaves: bool = True) -> list[Any]:
         node = pop()
         if node is None:
             emit(pop())
-        elif not node.inputs:
-            if leaves and node not in seen:
-                mark(node)
+            continue
+        inputs = node.inputs
+        if inputs.__class__ is skip or node in seen:
+            continue
+        mark(node)
+        if not inputs:
+            if leaves:
                 emit(node)
-        elif node not in seen:
-            mark(node)
+        else:
             push(node)
             push(None)
-            extend(node.inputs)
+            extend(inputs)
     postorder.reverse()
     return postorder
 

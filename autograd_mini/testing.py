@@ -245,9 +245,8 @@ def _draw_arity(draw: Callable[..., Any], name: str) -> int:
     """How many graph operands the step reads (constants of the op are drawn as numbers instead)."""
     op = OPS[name]
     if op.arity is None:
-        if op.sample is not None:
-            return draw(_variadic_count(name))
-        return draw(st.integers(1, 3))
+        count: int = draw(_variadic_count(name) if op.sample is not None else st.integers(1, 3))
+        return count
     return op.arity - len(op.nondiff)
 
 
