@@ -179,7 +179,8 @@ POW = _row("pow", 2,         power,            pow_vjp,                         
            nondiff=(1,), domain="a real result: no negative base with a fractional exponent, no 0 ** negative")
 POW_VALUE = _row("pow_value", 2, power,        pow_value_vjp,                              POW_VALUE_SAMPLE, "**",
                  valid=lambda x, y: x > 0,
-                 domain="a positive base (d/dy x**y = x**y log x); use a number exponent for other bases")
+                 domain="a positive base x when y is a Value (d/dy x**y = x**y log x); "
+                        "use a number exponent for other bases")
 SUM = _row("sum", None,      sum_forward,      lambda g, out, *xs: (g,) * len(xs),         _on(REAL))  # (1.1)
 DOT = _row("dot", None,      dot_forward,      dot_vjp,                                    _on(REAL))  # (1.1), (1.5)
 # The two n-ary rows in batched form, for the tape. dot: k dot rows (one per neuron j) that
