@@ -253,3 +253,20 @@ def test_requires_grad_is_the_type_of_inputs_and_survives_copy_and_assignment():
     assert node.requires_grad and type(node.inputs) is tuple and node.inputs == (c, c)
     with pytest.raises(TypeError, match="requires_grad"):
         x.requires_grad = "yes"
+
+
+def test_every_operator_and_function_is_a_documented_method_of_the_class_body():
+    """Readers and checkers see each op where they look: `def` in `class Value`, with a docstring."""
+    import inspect
+
+    from autograd_mini.ops import UNARY_FUNCTIONS
+
+    source = inspect.getsource(Value)
+    operators = ["add", "sub", "mul", "truediv"]
+    names = [f"__{o}__" for o in operators] + [f"__r{o}__" for o in operators]
+    names += ["__pow__", "__rpow__", "__neg__", "__pos__", "__abs__", "__lt__", "__float__", "step", "sign"]
+    for name in names + list(UNARY_FUNCTIONS):
+        method = Value.__dict__[name]
+        assert method.__qualname__ == f"Value.{name}", name
+        assert f"    def {name}(self" in source, name
+        assert name.startswith("__l") or method.__doc__, name
