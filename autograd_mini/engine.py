@@ -11,7 +11,7 @@ import math
 import numbers
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 from .errors import AutogradMiniError, NumericOverflowError, grad_type_error, gradient_error, rule_error
 from .graph import reverse_topological_order
@@ -54,6 +54,12 @@ def _vjp(node: Value, g: Any, create_graph: bool) -> tuple[Any, ...]:
     return op.vjp(g, node, *operands)
 
 
+@overload
+def gradients(output: Value, inputs: Sequence[Value], create_graph: Literal[False] = False) -> list[float]: ...
+@overload
+def gradients(output: Value, inputs: Sequence[Value], create_graph: Literal[True]) -> list[Value]: ...
+@overload
+def gradients(output: Value, inputs: Sequence[Value], create_graph: bool) -> list[Any]: ...
 def gradients(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> list[Any]:
     """d output / d x for each x in `inputs`, leaving every `.grad` untouched.
 
