@@ -26,7 +26,7 @@ LAYERS = ["", "tape", "nn", "views", "cli"]  # "" is the core at the package roo
 
 USER_FILE = """
     import math
-    from typing import Any, assert_type
+    from typing_extensions import assert_type
 
     from autograd_mini import Value, dot, grad, gradients, hessian, hvp, no_grad, sum_of, value_and_grad
     from autograd_mini.nn.losses import squared_error
@@ -88,7 +88,7 @@ USER_FILE = """
 """
 
 MLP_FILE = """
-    from typing import assert_type
+    from typing_extensions import assert_type
 
     from autograd_mini import Value
     from autograd_mini.nn import MLP
