@@ -1,23 +1,11 @@
 """`gradcheck`: the engine's derivatives against central finite differences.
 
 >>> from autograd_mini import gradcheck
->>> report = gradcheck(lambda x, y: x * y + x.exp(), 0.5, 2.0)
->>> bool(report)
+>>> bool(gradcheck(lambda x, y: x * y + x.exp(), 0.5, 2.0))
 True
 
-The report is true when every derivative agrees and its `str` is a table with
-one row per input (and, with `order=2`, one per pair of inputs): analytic,
-numeric, absolute error, relative error and ok/FAIL. For a failing input it
-lists the ops on the input's paths to the output and re-checks each of their
-rules on its own (the rule against finite differences of the op's forward, at
-the inputs the graph gave it), so a wrong derivative rule is named.
-
-First derivatives are compared with (f(x + h) - f(x - h)) / 2h, h = eps *
-max(1, |x|). Second derivatives (order=2) come from the engine with
-create_graph=True, that is, from the table's rules run on Values, and are
-compared with central differences of the engine's own first derivatives: this
-checks that the rules differentiate correctly a second time, independently of
-whether they are right the first time (order 1 checks that).
+A failing derivative names the rule at fault: each op on the input's paths is
+re-checked on its own against finite differences of its forward.
 """
 
 from __future__ import annotations
@@ -167,6 +155,17 @@ def gradcheck(
     derivative agrees when |analytic - numeric| <= atol + rtol * |numeric|.
     Returns a GradcheckReport (true iff all agree); with raise_on_failure=True
     a disagreement raises GradcheckError (an AssertionError) carrying the report.
+
+    The report's `str` is a table with one row per input (and, with order=2, per
+    pair of inputs): analytic, numeric, absolute and relative error, ok/FAIL. For
+    a failing input it lists the ops on the input's paths to the output and
+    re-checks each rule on its own (against finite differences of the op's
+    forward, at the inputs the graph gave it), so a wrong rule is named.
+    First derivatives are compared with (f(x + h) - f(x - h)) / 2h, h = eps *
+    max(1, |x|). Second derivatives come from the engine with create_graph=True
+    (the table's rules run on Values) and are compared with central differences
+    of the engine's own first derivatives: that checks the rules differentiate
+    correctly a second time, independently of order 1.
     """
     if order not in (1, 2):
         raise ValueError(f"gradcheck: order must be 1 or 2, got {order!r}")

@@ -1,30 +1,10 @@
-"""Adding an op to the engine: `defop`, the one function to call.
+"""Adding an op to the engine: `defop`, and what op authors build on (as HIPS's extend.py).
 
-A custom op becomes one more row of the derivative table (`ops.OPS`), exactly
-like the built-in ones, so it then works in `backward()`, in gradients of
-gradients, in `gradcheck`, in `draw` and in `explain` with no other change:
-
->>> from autograd_mini import Value, grad
->>> from autograd_mini.extend import defop
->>> from autograd_mini.primitives import exp, log, sigmoid
->>> softplus = defop(
-...     "softplus_doc",
-...     forward=lambda x: log(1.0 + exp(x)),
-...     vjp=lambda g, out, x: (g * sigmoid(x),),   # one gradient per input
-... )
->>> y = softplus(Value(0.0))
->>> round(y.data, 6)
-0.693147
->>> grad(lambda x: softplus(x))(0.0), grad(grad(lambda x: softplus(x)))(0.0)
-(0.5, 0.25)
-
-The rule `vjp(g, out, *inputs)` returns a tuple with one entry per input: g
-times d out / d input, or None for an input that is not differentiable (list
-those positions in `nondiff`). Write forward and rule with ordinary arithmetic
-and the functions of `autograd_mini.primitives` (exp, log, sigmoid, ...): the
-same rule then runs on floats for `backward()` and on Values for gradients of
-gradients. A rule that calls `math.exp` silently loses second derivatives;
-`gradcheck(..., order=2)` catches that.
+A custom op becomes one more row of the derivative table (`ops.OPS`), so
+`backward()`, gradients of gradients, `gradcheck`, `draw` and `explain` work on it
+unchanged. Write its forward and rule `vjp(g, out, *inputs)` with ordinary
+arithmetic and `autograd_mini.primitives` (not `math`), so the rule also runs on
+Values; the README's "custom ops" section shows one.
 """
 
 from __future__ import annotations

@@ -1,34 +1,12 @@
-"""The functional API: `grad`, `value_and_grad`, `hessian`, `hvp`.
+"""The functional API: `grad`, `value_and_grad`, `hessian`, `hvp`, as in HIPS autograd and JAX.
 
-Each takes a function of scalars and returns a new function that computes
-derivatives with the engine (`engine.gradients`), in the style of HIPS autograd
-and JAX:
+Each turns a function of scalars into one computing its derivatives with
+`engine.gradients`: floats for number arguments; Values, built with
+`create_graph=True`, for Value arguments or inside another of these calls, so
+`grad(grad(f))` is exact. A function returning a number is a constant (derivative 0).
 
->>> from autograd_mini import grad
->>> f = lambda x: x * x * x          # x**3
->>> grad(f)(2.0), grad(grad(f))(2.0), grad(grad(grad(f)))(2.0)
-(12.0, 12.0, 6.0)
-
-Two modes, chosen per call:
-
-- number mode (the arguments being differentiated are numbers and no outer
-  `grad` is running): the arguments become fresh leaf Values and the results
-  are floats.
-- Value mode (an argument is a Value, or the call happens while an outer
-  `grad`, `hessian`, ... evaluates its function): the gradients are built with
-  `create_graph=True` and returned as Values, so the outer call can
-  differentiate them again. This is how `grad(grad(f))` gives the exact second
-  derivative: the derivative rules of the table run on Values, so no second
-  copy of any rule exists.
-
-In Value mode each differentiated argument `a` is first passed through an
-identity node (`a + 0`), and derivatives are taken with respect to that node.
-That keeps nested derivatives apart: in `grad(lambda x: grad(lambda y: x * y)(x))`
-the inner derivative is x (not 2x), so the outer one is 1, as in JAX.
-
-A function that returns a plain number instead of a Value is constant as far as
-the engine can see: its derivatives are 0 (0.0, or Value(0.0) in Value mode).
-Any other result (a list, None, ...) is a TypeError.
+>>> grad(lambda x: x * x * x)(2.0), grad(grad(lambda x: x * x * x))(2.0)
+(12.0, 12.0)
 """
 
 from __future__ import annotations
@@ -253,7 +231,13 @@ def _evaluate(
     as_values: bool,
     caller: str,
 ) -> tuple[list[Value], Any]:
-    """Call f with the differentiated arguments replaced by input nodes."""
+    """Call f with the differentiated arguments replaced by input nodes.
+
+    In Value mode an argument `a` becomes an identity node `a + 0`, and derivatives are
+    taken with respect to it: that keeps nested derivatives apart, so in
+    `grad(lambda x: grad(lambda y: x * y)(x))` the inner derivative is x (not 2x) and
+    the outer one 1, as in JAX.
+    """
     call_args = list(args)
     inputs = []
     for i in positions:

@@ -1,13 +1,8 @@
-"""Walking a recorded graph: the one traversal every part of the library uses.
+"""Walking a recorded graph: the one traversal module of the library (nothing recurses).
 
-Also the walks the views share: `depending_on(root, wrt)` ("which nodes depend
-on x", used by `checking`, `explain` and `viz`) and `forward_order(root)` (the
-order a reader meets the nodes, used by `draw` and `explore`).
-
-Works on any node with an `inputs` tuple (a `Value`), so it imports nothing
-from the package: `value` (copying, zero_grad), `engine` (backward) and the
-views (`draw`, `explain`, the tape) all walk graphs with it. Nothing here
-recurses, so graphs a million ops deep work under the default recursion limit.
+`reverse_topological_order` is the order backward visits (and copying, zero_grad,
+the tape and the views use); `depending_on` and `forward_order` are the walks the
+views share. Works on any node with an `inputs` tuple; imports nothing from the package.
 """
 
 from __future__ import annotations

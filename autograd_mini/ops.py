@@ -1,18 +1,11 @@
 """The derivative table: every op of the engine is one row of `OPS`.
 
-A row gives the op's forward and its vector-Jacobian rule
-`vjp(g, out, *inputs)`, which returns one gradient per input: the upstream
-gradient g times the local derivative d out / d input (None for an input that
-is not differentiable). Backward adds these into the inputs' gradients, which is
-the chain rule (1.5) applied at every node and summed over consumers as in (1.8).
-
-Both are written with ordinary arithmetic and the functions of `primitives`, so
-the same row runs on floats (eager backward), on Values (gradients of
-gradients) and on numpy arrays (the compiled tape). No derivative math lives
-anywhere else: the engine, `explain`, `draw` and the tape all read these rows.
-Each row also says where to sample it (`sample`): the strategies of
-`autograd_mini.testing` and the op tests draw inputs from there.
-Custom ops join the same table through `register` (see `autograd_mini.extend`).
+A row gives the op's forward and its rule `vjp(g, out, *inputs)`: g times each
+local derivative d out / d input (None where not differentiable), the factors of
+(1.5) that backward sums over consumers as (1.8). Written with ordinary arithmetic
+and `primitives`, one row runs on floats, on Values (gradients of gradients) and on
+numpy arrays (the tape); no derivative math lives anywhere else. `sample` says where
+tests draw inputs; custom ops join through `register` (see `extend`).
 """
 
 from __future__ import annotations
