@@ -4,7 +4,8 @@ A custom op becomes one more row of the derivative table (`ops.OPS`), so
 `backward()`, gradients of gradients, `gradcheck`, `draw` and `explain` work on it
 unchanged. Write its forward and rule `vjp(g, out, *inputs)` with ordinary
 arithmetic and `autograd_mini.primitives` (not `math`), so the rule also runs on
-Values; the README's "custom ops" section shows one.
+Values; `defop`'s docstring shows one. A rule calling `math.exp` silently loses second
+derivatives: `gradcheck(..., order=2)` catches that.
 """
 
 from __future__ import annotations
@@ -39,6 +40,18 @@ def defop(
     replace: bool = False,
 ) -> Callable[..., Value]:
     """Register the op `name` in the derivative table; return a function applying it.
+
+    >>> from autograd_mini import Value, grad
+    >>> from autograd_mini.primitives import exp, log, sigmoid
+    >>> softplus = defop(
+    ...     "softplus_doc",
+    ...     forward=lambda x: log(1.0 + exp(x)),
+    ...     vjp=lambda g, out, x: (g * sigmoid(x),),   # one gradient per input
+    ... )
+    >>> round(softplus(Value(0.0)).data, 6)
+    0.693147
+    >>> grad(lambda x: softplus(x))(0.0), grad(grad(lambda x: softplus(x)))(0.0)
+    (0.5, 0.25)
 
     name:     an identifier, not already registered (unless `replace=True`,
               which may replace a custom op, never a built-in one).

@@ -5,8 +5,10 @@ Each turns a function of scalars into one computing its derivatives with
 `create_graph=True`, for Value arguments or inside another of these calls, so
 `grad(grad(f))` is exact. A function returning a number is a constant (derivative 0).
 
->>> grad(lambda x: x * x * x)(2.0), grad(grad(lambda x: x * x * x))(2.0)
-(12.0, 12.0)
+>>> from autograd_mini import grad
+>>> f = lambda x: x * x * x          # x**3
+>>> grad(f)(2.0), grad(grad(f))(2.0), grad(grad(grad(f)))(2.0)
+(12.0, 12.0, 6.0)
 """
 
 from __future__ import annotations
