@@ -180,7 +180,7 @@ def gradcheck(
     steps = [eps * max(1.0, abs(x)) for x in point]
     analytic = gradients(out, leaves)
     for i, name in enumerate(names):
-        numeric = _central_difference(lambda p: _evaluate(f, p), point, i, steps[i])
+        numeric = _central_difference(lambda p: _value_at(f, p), point, i, steps[i])
         report.entries.append(GradcheckEntry(f"d/d{name}", (i,), analytic[i], numeric, atol, rtol))
     if order == 2:
         _check_second_order(f, point, names, steps, report, atol, rtol)
@@ -212,7 +212,7 @@ def _check_second_order(
 
 
 # --- finite differences -------------------------------------------------------------------
-def _evaluate(f: Callable[..., Any], point: list[float]) -> float:
+def _value_at(f: Callable[..., Any], point: list[float]) -> float:
     with no_grad():
         return _call(f, [Value(x) for x in point]).data
 

@@ -120,7 +120,7 @@ class Expression:
         for k, step in enumerate(self.steps):
             slot = f"v{k}"
             names.append(slot)
-            lines.append(f"  {slot} = {_describe(step, [names[a] for a in step.args])}")
+            lines.append(f"  {slot} = {_describe_step(step, [names[a] for a in step.args])}")
         lines.append(f"  output = {' + '.join(names[i] for i in self.outputs)}")
         return "\n".join(lines)
 
@@ -306,7 +306,7 @@ def _apply_step(step: Step, xs: list[Value], kinks: list[float], squashed: list[
     return apply(OPS[step.op], *operands)
 
 
-def _describe(step: Step, args: list[str]) -> str:
+def _describe_step(step: Step, args: list[str]) -> str:
     shown = _guarded(step, args, repr, lambda lo, hi, name: f"{lo} + {hi - lo:.6g}*sigmoid({name})")
     return f"{step.op}({', '.join(shown)})"
 
