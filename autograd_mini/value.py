@@ -449,12 +449,12 @@ def _result_as_float(op: Op, data: Any) -> float:
 # and those checks is most of the cost per op. Same errors, same node.
 def _binary(op: Op, a: Any, b: Any) -> Value:
     """`a <op> b`, one of them a Value; a number is lifted. NotImplemented for other types."""
-    if a.__class__ is not Value:
-        a = constant(a) if a.__class__ is float else lift(a)  # a float (`2.0 * x`): one call, not two
+    if a.__class__ is not Value:  # a finite float (`2.0 * x`) made a constant in one call, not three
+        a = _node(None, a, NO_INPUTS) if a.__class__ is float and -_INF < a < _INF else lift(a)
         if a is None:
             return NotImplemented  # type: ignore[no-any-return]  # the operator's protocol: Python tries the other operand
     if b.__class__ is not Value:
-        b = constant(b) if b.__class__ is float else lift(b)
+        b = _node(None, b, NO_INPUTS) if b.__class__ is float and -_INF < b < _INF else lift(b)
         if b is None:
             return NotImplemented  # type: ignore[no-any-return]  # as above
     x = a._data
