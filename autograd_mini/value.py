@@ -14,35 +14,14 @@ import numbers
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Union, overload
 
+from . import ops
 from .errors import AutogradMiniError, format_number, forward_error
 from .grad_mode import enable_grad as enable_grad
 from .grad_mode import is_grad_enabled as is_grad_enabled
 from .grad_mode import no_grad as no_grad
 from .grad_mode import recording
 from .graph import reverse_topological_order
-from .ops import (
-    ABS,
-    ADD,
-    COS,
-    DIV,
-    DOT,
-    EXP,
-    LOG,
-    MUL,
-    NEG,
-    POW,
-    POW_VALUE,
-    RELU,
-    SIGMOID,
-    SIGN,
-    SIN,
-    SQRT,
-    STEP,
-    SUB,
-    SUM,
-    TANH,
-    Op,
-)
+from .ops import Op
 
 _INF = math.inf
 
@@ -153,50 +132,50 @@ class Value:
     # --- arithmetic: each operator applies one row of the table --------------------------------
     def __add__(self, other: Operand) -> Value:
         """self + other (op `add`)."""
-        return _binary(ADD, self, other)
+        return _binary(ops.ADD, self, other)
 
     def __radd__(self, other: Number) -> Value:
         """other + self, for a number other (op `add`)."""
-        return _binary(ADD, other, self)
+        return _binary(ops.ADD, other, self)
 
     def __sub__(self, other: Operand) -> Value:
         """self - other (op `sub`)."""
-        return _binary(SUB, self, other)
+        return _binary(ops.SUB, self, other)
 
     def __rsub__(self, other: Number) -> Value:
         """other - self, for a number other (op `sub`)."""
-        return _binary(SUB, other, self)
+        return _binary(ops.SUB, other, self)
 
     def __mul__(self, other: Operand) -> Value:
         """self * other (op `mul`)."""
-        return _binary(MUL, self, other)
+        return _binary(ops.MUL, self, other)
 
     def __rmul__(self, other: Number) -> Value:
         """other * self, for a number other (op `mul`)."""
-        return _binary(MUL, other, self)
+        return _binary(ops.MUL, other, self)
 
     def __truediv__(self, other: Operand) -> Value:
         """self / other (op `div`); raises DomainError for other == 0."""
-        return _binary(DIV, self, other)
+        return _binary(ops.DIV, self, other)
 
     def __rtruediv__(self, other: Number) -> Value:
         """other / self, for a number other (op `div`)."""
-        return _binary(DIV, other, self)
+        return _binary(ops.DIV, other, self)
 
     def __pow__(self, exponent: Operand) -> Value:
         """x ** n for a number n (op `pow`), x ** y for a Value y (op `pow_value`, needs x > 0)."""
         if exponent.__class__ is Value or isinstance(exponent, Value):
-            return apply(POW_VALUE, self, exponent)
-        return _binary(POW, self, exponent)
+            return apply(ops.POW_VALUE, self, exponent)
+        return _binary(ops.POW, self, exponent)
 
     def __rpow__(self, base: Number) -> Value:
         """n ** x for a number base n (op `pow_value`): needs n > 0, as d/dx n**x = n**x log n."""
         lifted = lift(base)
-        return NotImplemented if lifted is None else apply(POW_VALUE, lifted, self)
+        return NotImplemented if lifted is None else apply(ops.POW_VALUE, lifted, self)
 
     def __neg__(self) -> Value:
         """-self (op `neg`)."""
-        return _unary(NEG, self)
+        return _unary(ops.NEG, self)
 
     def __pos__(self) -> Value:
         """self itself: no node is recorded."""
@@ -204,52 +183,52 @@ class Value:
 
     def __abs__(self) -> Value:
         """|self| (op `abs`), with derivative sign(self) (0 at 0)."""
-        return _unary(ABS, self)
+        return _unary(ops.ABS, self)
 
     # --- elementary functions (ops.UNARY_FUNCTIONS), and the two derivative helpers -------------
     def exp(self) -> Value:
         """e ** self; raises NumericOverflowError above 709.78."""
-        return _unary(EXP, self)
+        return _unary(ops.EXP, self)
 
     def log(self) -> Value:
         """Natural logarithm; raises DomainError for self <= 0."""
-        return _unary(LOG, self)
+        return _unary(ops.LOG, self)
 
     def sqrt(self) -> Value:
         """Square root; raises DomainError for self < 0."""
-        return _unary(SQRT, self)
+        return _unary(ops.SQRT, self)
 
     def sin(self) -> Value:
         """Sine (radians), with derivative cos."""
-        return _unary(SIN, self)
+        return _unary(ops.SIN, self)
 
     def cos(self) -> Value:
         """Cosine (radians), with derivative -sin."""
-        return _unary(COS, self)
+        return _unary(ops.COS, self)
 
     def abs(self) -> Value:
         """|self|, with derivative sign(self) (0 at 0); the same as abs(self)."""
-        return _unary(ABS, self)
+        return _unary(ops.ABS, self)
 
     def tanh(self) -> Value:
         """Hyperbolic tangent, finite for every input."""
-        return _unary(TANH, self)
+        return _unary(ops.TANH, self)
 
     def sigmoid(self) -> Value:
         """The logistic function phi of (1.2), finite everywhere; derivative (1.3)."""
-        return _unary(SIGMOID, self)
+        return _unary(ops.SIGMOID, self)
 
     def relu(self) -> Value:
         """max(self, 0), with derivative 1 for self > 0 and 0 otherwise."""
-        return _unary(RELU, self)
+        return _unary(ops.RELU, self)
 
     def step(self) -> Value:
         """1.0 where self > 0, else 0.0 (the derivative of relu); not differentiable."""
-        return _unary(STEP, self)
+        return _unary(ops.STEP, self)
 
     def sign(self) -> Value:
         """-1.0, 0.0 or 1.0 (the derivative of abs); not differentiable."""
-        return _unary(SIGN, self)
+        return _unary(ops.SIGN, self)
 
     # --- plain numbers: the data, leaving the graph --------------------------------------------
     def item(self) -> float:
@@ -485,7 +464,7 @@ def sum_of(values: Iterable[Operand]) -> Value:
     items = lift_all(values, "sum_of")
     if not items:
         raise ValueError("sum_of needs at least one value")
-    return apply(SUM, *items)
+    return apply(ops.SUM, *items)
 
 
 def dot(weights: Iterable[Operand], xs: Iterable[Operand]) -> Value:
@@ -494,4 +473,4 @@ def dot(weights: Iterable[Operand], xs: Iterable[Operand]) -> Value:
     x = lift_all(xs, "dot")
     if len(w) != len(x) or not w:
         raise ValueError(f"dot needs two non-empty sequences of equal length, got {len(w)} and {len(x)}")
-    return apply(DOT, *w, *x)
+    return apply(ops.DOT, *w, *x)
