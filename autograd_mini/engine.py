@@ -164,9 +164,9 @@ def _backward_floats(root: Value, seed: float) -> None:
     Every node it writes starts at 0.0 (the others' .grad is saved first:
     usually none, in a training loop); at the end each saved leaf gets its old
     .grad plus this pass's, as torch accumulates; if anything raises, every
-    .grad is put back. The saving, the in-place sums, the local names and the
-    identity test for constant leaves are the optimisation: a dict per pass and
-    a call per edge cost about a third more here (moons step, bench_engine).
+    .grad is put back. Keeping sums in `.grad` rather than a dict, unpacking by
+    arity and calling nothing per edge are the optimisation: `backpropagate` on
+    floats takes 2.6 times as long on the deep chain of bench_engine (2,000 steps).
     """
     order = reverse_topological_order(root, skip=ConstantInputs)  # root first; empty for a constant
     saved = [(n, n.grad) for n in order if n.grad != 0.0]
@@ -182,7 +182,7 @@ def _backward_floats(root: Value, seed: float) -> None:
             if not inputs or g == 0.0:
                 continue  # a leaf, or nothing flows on: no rule runs (so no kink can raise)
             # Unpacked by arity, each input's accumulate written out: a loop over zip(inputs, local)
-            # for every node took the deep-chain backward from 0.66 to 1.6 ms (bench_engine's chain, 4,000 nodes).
+            # for every node took this loop from 0.66 to 1.6 ms on bench_engine's chain (4,000 nodes).
             op = node.op
             if len(inputs) == 2:
                 a, b = inputs
