@@ -5,23 +5,13 @@
 >>> bool(report)
 True
 
-The report is true when every derivative agrees and its `str` is a table with
-one row per input (and, with `order=2`, one per pair of inputs): analytic,
-numeric, absolute error, relative error and ok/FAIL. For a failing input it
-lists the ops on the input's paths to the output and re-checks each of their
-rules on its own (the rule against finite differences of the op's forward, at
-the inputs the graph gave it), so a wrong derivative rule is named.
-
-First derivatives are compared with (f(x + h) - f(x - h)) / 2h, h = eps *
-max(1, |x|). Second derivatives (order=2) come from the engine with
-create_graph=True, that is, from the table's rules run on Values, and are
-compared with central differences of the engine's own first derivatives: this
-checks that the rules differentiate correctly a second time, independently of
-whether they are right the first time (order 1 checks that).
+A failing derivative names the rule at fault: each op on the input's paths is
+re-checked on its own against finite differences of its forward.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 from collections.abc import Callable
@@ -166,6 +156,17 @@ def gradcheck(
     derivative agrees when |analytic - numeric| <= atol + rtol * |numeric|.
     Returns a GradcheckReport (true iff all agree); with raise_on_failure=True
     a disagreement raises GradcheckError (an AssertionError) carrying the report.
+
+    The report's `str` is a table with one row per input (and, with order=2, per
+    pair of inputs): analytic, numeric, absolute and relative error, ok/FAIL. For
+    a failing input it lists the ops on the input's paths to the output and
+    re-checks each rule on its own (against finite differences of the op's
+    forward, at the inputs the graph gave it), so a wrong rule is named.
+    First derivatives are compared with (f(x + h) - f(x - h)) / 2h, h = eps *
+    max(1, |x|). Second derivatives come from the engine with create_graph=True
+    (the table's rules run on Values) and are compared with central differences
+    of the engine's own first derivatives: that checks the rules differentiate
+    correctly a second time, independently of order 1.
     """
     if order not in (1, 2):
         raise ValueError(f"gradcheck: order must be 1 or 2, got {order!r}")
@@ -179,7 +180,7 @@ def gradcheck(
     steps = [eps * max(1.0, abs(x)) for x in point]
     analytic = gradients(out, leaves)
     for i, name in enumerate(names):
-        numeric = _central_difference(lambda p: _evaluate(f, p), point, i, steps[i])
+        numeric = _central_difference(lambda p: _value_at(f, p), point, i, steps[i])
         report.entries.append(GradcheckEntry(f"d/d{name}", (i,), analytic[i], numeric, atol, rtol))
     if order == 2:
         _check_second_order(f, point, names, steps, report, atol, rtol)
@@ -211,7 +212,7 @@ def _check_second_order(
 
 
 # --- finite differences -------------------------------------------------------------------
-def _evaluate(f: Callable[..., Any], point: list[float]) -> float:
+def _value_at(f: Callable[..., Any], point: list[float]) -> float:
     with no_grad():
         return _call(f, [Value(x) for x in point]).data
 
@@ -361,7 +362,7 @@ def _check_rule_second_order(node: Value, eps: float, atol: float, rtol: float) 
                 continue
             h = eps * max(1.0, abs(datas[m]))
             try:
-                numeric = _central_difference(lambda p, k=k: _local(op, p, k), datas, m, h)
+                numeric = _central_difference(functools.partial(_local, op, k=k), datas, m, h)
             except (ArithmeticError, ValueError):
                 continue
             if abs(engine[m] - numeric) > atol + rtol * abs(numeric):

@@ -1,17 +1,10 @@
 """The typed errors autograd_mini raises, and the one place their messages are built.
 
-Every error about an op names the op and its operands ("mul(2.0, NaN)"), so the
-message points at the call that caused it rather than at the engine's
-internals. The eager engine, the tape and `gradcheck` all build their messages
-with the functions below, so the same failure has the same type and the same
-words wherever it happens; the tape only adds a `where` suffix such as
-" at example 3 of the batch". Kinds of failure map to types:
-
-- a value or gradient that would be +-inf (beyond float64)  -> NumericOverflowError
-- an op or rule that is undefined there, or a NaN            -> DomainError
-
-This module imports nothing from the package: it is the bottom of the core
-(errors <- primitives <- ops <- value <- engine).
+A message names the op and its operands ("mul(2.0, NaN)"), so it points at the
+call that caused it; the eager engine, the tape and `gradcheck` all build theirs
+here (the tape adds a `where` such as " at example 3 of the batch"). An overflow
+is a NumericOverflowError, an op or rule undefined there (or a NaN) a DomainError.
+Imports nothing from the package: the bottom of the core.
 """
 
 from __future__ import annotations
@@ -61,9 +54,22 @@ def format_number(x: Any) -> str:
     return "NaN" if f != f else repr(f)
 
 
+# Rows whose name a user never writes, named in messages as written: (the expression, its operands' names).
+WRITTEN_AS = {"pow_value": ("x ** y", ("x", "y"))}
+
+
+def op_name(op: OpLike) -> str:
+    """How messages name an op: its row's name ("mul"), or as written ("x ** y" for pow_value)."""
+    written = WRITTEN_AS.get(op.name)
+    return op.name if written is None else written[0]
+
+
 def describe_call(op: OpLike, operands: Iterable[Any], limit: int = 6) -> str:
-    """`name(a, b, ...)` with at most `limit` operands shown: "mul(2.0, NaN)"."""
+    """`name(a, b, ...)` with at most `limit` operands shown: "mul(2.0, NaN)", "x ** y at x = -2.0, y = 0.5"."""
     shown = [format_number(x) for x in operands]
+    written = WRITTEN_AS.get(op.name)
+    if written is not None and len(shown) == len(written[1]):
+        return f"{written[0]} at " + ", ".join(f"{name} = {x}" for name, x in zip(written[1], shown))
     if len(shown) > limit:
         shown = shown[:limit] + [f"... {len(shown) - limit} more"]
     return f"{op.name}({', '.join(shown)})"
@@ -97,10 +103,10 @@ def forward_error(
     if isinstance(exc, OverflowError) or (exc is None and op.name == "exp"):
         return NumericOverflowError(f"{call} overflows float64 (|result| > 1.8e308)")
     if exc is None and result is not None and result != result:
-        return DomainError(f"{call} is undefined (NaN): {op.name} needs {op.domain}")
+        return DomainError(f"{call} is undefined (NaN): {op_name(op)} needs {op.domain}")
     if exc is None:
         return NumericOverflowError(f"{call} is not finite: the result overflows float64")
-    return DomainError(f"{call} is undefined: {op.name} needs {op.domain}")
+    return DomainError(f"{call} is undefined: {op_name(op)} needs {op.domain}")
 
 
 def rule_error(op: OpLike, operands: list[Any], exc: BaseException | None, where: str = "") -> AutogradMiniError:

@@ -1,30 +1,11 @@
-"""Adding an op to the engine: `defop`, the one function to call.
+"""Adding an op to the engine: `defop`, and what op authors build on (as HIPS's extend.py).
 
-A custom op becomes one more row of the derivative table (`ops.OPS`), exactly
-like the built-in ones, so it then works in `backward()`, in gradients of
-gradients, in `gradcheck`, in `draw` and in `explain` with no other change:
-
->>> from autograd_mini import Value, grad
->>> from autograd_mini.extend import defop
->>> from autograd_mini.primitives import exp, log, sigmoid
->>> softplus = defop(
-...     "softplus_doc",
-...     forward=lambda x: log(1.0 + exp(x)),
-...     vjp=lambda g, out, x: (g * sigmoid(x),),   # one gradient per input
-... )
->>> y = softplus(Value(0.0))
->>> round(y.data, 6)
-0.693147
->>> grad(lambda x: softplus(x))(0.0), grad(grad(lambda x: softplus(x)))(0.0)
-(0.5, 0.25)
-
-The rule `vjp(g, out, *inputs)` returns a tuple with one entry per input: g
-times d out / d input, or None for an input that is not differentiable (list
-those positions in `nondiff`). Write forward and rule with ordinary arithmetic
-and the functions of `autograd_mini.primitives` (exp, log, sigmoid, ...): the
-same rule then runs on floats for `backward()` and on Values for gradients of
-gradients. A rule that calls `math.exp` silently loses second derivatives;
-`gradcheck(..., order=2)` catches that.
+A custom op becomes one more row of the derivative table (`ops.OPS`), so
+`backward()`, gradients of gradients, `gradcheck`, `draw` and `explain` work on it
+unchanged. Write its forward and rule `vjp(g, out, *inputs)` with ordinary
+arithmetic and `autograd_mini.primitives` (not `math`), so the rule also runs on
+Values; `defop`'s docstring shows one. A rule calling `math.exp` silently loses second
+derivatives: `gradcheck(..., order=2)` catches that.
 """
 
 from __future__ import annotations
@@ -36,7 +17,11 @@ from typing import Any
 
 from . import ops
 from .errors import OpRegistrationError
-from .value import Value, _lift_all, apply
+from .ops import Op, register
+from .value import Value, apply, constant, lift, lift_all
+
+# The op author's surface, as HIPS's extend.py: what defop builds on, for code that applies rows itself.
+__all__ = ["Op", "Value", "apply", "constant", "defop", "is_custom", "lift", "lift_all", "register", "remove_op"]
 
 _CUSTOM: set[str] = set()
 
@@ -55,6 +40,18 @@ def defop(
     replace: bool = False,
 ) -> Callable[..., Value]:
     """Register the op `name` in the derivative table; return a function applying it.
+
+    >>> from autograd_mini import Value, grad
+    >>> from autograd_mini.primitives import exp, log, sigmoid
+    >>> softplus = defop(
+    ...     "softplus_doc",
+    ...     forward=lambda x: log(1.0 + exp(x)),
+    ...     vjp=lambda g, out, x: (g * sigmoid(x),),   # one gradient per input
+    ... )
+    >>> round(softplus(Value(0.0)).data, 6)
+    0.693147
+    >>> grad(lambda x: softplus(x))(0.0), grad(grad(lambda x: softplus(x)))(0.0)
+    (0.5, 0.25)
 
     name:     an identifier, not already registered (unless `replace=True`,
               which may replace a custom op, never a built-in one).
@@ -79,7 +76,7 @@ def defop(
     OpRegistrationError naming the op.
     """
     _check_definition(name, forward, vjp, arity, nondiff, valid, replace)
-    op = ops.Op(
+    op = Op(
         name,
         arity,
         forward,
@@ -90,7 +87,7 @@ def defop(
         symbol=symbol,
         sample=sample,
     )
-    ops.register(op, replace=replace)
+    register(op, replace=replace)
     _CUSTOM.add(name)
     return _applier(op, vjp)
 
@@ -212,7 +209,7 @@ def _is_scalar_number(x: Any) -> bool:
     return type(x) is not float and isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
-def _applier(op: ops.Op, vjp: Callable[..., Any]) -> Callable[..., Value]:
+def _applier(op: Op, vjp: Callable[..., Any]) -> Callable[..., Value]:
     """The user-facing function for `op`: lifts numbers, checks arity, applies the row."""
     probed = False
 
@@ -222,7 +219,7 @@ def _applier(op: ops.Op, vjp: Callable[..., Any]) -> Callable[..., Value]:
             raise TypeError(f"{op.name} takes {op.arity} input{'s' if op.arity != 1 else ''}, got {len(inputs)}")
         if not inputs:
             raise TypeError(f"{op.name} needs at least one input")
-        values = _lift_all(inputs, op.name, "input {}")
+        values = lift_all(inputs, op.name, "input {}")
         out = apply(op, *values)
         if not probed:
             probed = _probe_rule(op, vjp, out, values)
@@ -234,7 +231,7 @@ def _applier(op: ops.Op, vjp: Callable[..., Any]) -> Callable[..., Value]:
     return apply_op
 
 
-def _probe_rule(op: ops.Op, vjp: Callable[..., Any], out: Value, inputs: list[Value]) -> bool:
+def _probe_rule(op: Op, vjp: Callable[..., Any], out: Value, inputs: list[Value]) -> bool:
     """Run the rule once on the first inputs, outside the engine, to check its shape.
 
     The engine reports rule failures during backward as DomainError; checking

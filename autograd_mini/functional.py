@@ -1,34 +1,14 @@
-"""The functional API: `grad`, `value_and_grad`, `hessian`, `hvp`.
+"""The functional API: `grad`, `value_and_grad`, `hessian`, `hvp`, as in HIPS autograd and JAX.
 
-Each takes a function of scalars and returns a new function that computes
-derivatives with the engine (`engine.gradients`), in the style of HIPS autograd
-and JAX:
+Each turns a function of scalars into one computing its derivatives with
+`engine.gradients`: floats for number arguments; Values, built with
+`create_graph=True`, for Value arguments or inside another of these calls, so
+`grad(grad(f))` is exact. A function returning a number is a constant (derivative 0).
 
 >>> from autograd_mini import grad
 >>> f = lambda x: x * x * x          # x**3
 >>> grad(f)(2.0), grad(grad(f))(2.0), grad(grad(grad(f)))(2.0)
 (12.0, 12.0, 6.0)
-
-Two modes, chosen per call:
-
-- number mode (the arguments being differentiated are numbers and no outer
-  `grad` is running): the arguments become fresh leaf Values and the results
-  are floats.
-- Value mode (an argument is a Value, or the call happens while an outer
-  `grad`, `hessian`, ... evaluates its function): the gradients are built with
-  `create_graph=True` and returned as Values, so the outer call can
-  differentiate them again. This is how `grad(grad(f))` gives the exact second
-  derivative: the derivative rules of the table run on Values, so no second
-  copy of any rule exists.
-
-In Value mode each differentiated argument `a` is first passed through an
-identity node (`a + 0`), and derivatives are taken with respect to that node.
-That keeps nested derivatives apart: in `grad(lambda x: grad(lambda y: x * y)(x))`
-the inner derivative is x (not 2x), so the outer one is 1, as in JAX.
-
-A function that returns a plain number instead of a Value is constant as far as
-the engine can see: its derivatives are 0 (0.0, or Value(0.0) in Value mode).
-Any other result (a list, None, ...) is a TypeError.
 """
 
 from __future__ import annotations
@@ -38,20 +18,92 @@ import contextvars
 import functools
 import numbers
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol, overload
 
-from . import value as _value
 from .engine import gradients
-from .value import Value, enable_grad
+from .value import Value, enable_grad, sum_of
 
 Argnums = int | Sequence[int]
+Function = Callable[..., Value | float]
+"""What the functional API differentiates: a function of numbers (or Values) returning a scalar."""
+
+
+# The types of the functions returned: floats for number arguments, Values for Value arguments
+# (Value mode); arguments of any other type (not differentiated) give Any.
+class Derivative(Protocol):
+    """`grad(f)` for an int `argnums`: `grad(f)(2.0)` is a float, `grad(f)(Value(2.0))` a Value."""
+
+    @overload
+    def __call__(self, *args: float, **kwargs: Any) -> float: ...
+    @overload
+    def __call__(self, *args: Value | float, **kwargs: Any) -> Value: ...
+    @overload
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+class Derivatives(Protocol):
+    """`grad(f, argnums=(0, 1))`: a tuple of derivatives, floats or Values as for `Derivative`."""
+
+    @overload
+    def __call__(self, *args: float, **kwargs: Any) -> tuple[float, ...]: ...
+    @overload
+    def __call__(self, *args: Value | float, **kwargs: Any) -> tuple[Value, ...]: ...
+    @overload
+    def __call__(self, *args: Any, **kwargs: Any) -> tuple[Any, ...]: ...
+
+
+class ValueAndDerivative(Protocol):
+    """`value_and_grad(f)`: (f(*args), df/d args[argnums])."""
+
+    @overload
+    def __call__(self, *args: float, **kwargs: Any) -> tuple[float, float]: ...
+    @overload
+    def __call__(self, *args: Value | float, **kwargs: Any) -> tuple[Value, Value]: ...
+    @overload
+    def __call__(self, *args: Any, **kwargs: Any) -> tuple[Any, Any]: ...
+
+
+class ValueAndDerivatives(Protocol):
+    """`value_and_grad(f, argnums=(0, 1))`: (f(*args), a tuple of derivatives)."""
+
+    @overload
+    def __call__(self, *args: float, **kwargs: Any) -> tuple[float, tuple[float, ...]]: ...
+    @overload
+    def __call__(self, *args: Value | float, **kwargs: Any) -> tuple[Value, tuple[Value, ...]]: ...
+    @overload
+    def __call__(self, *args: Any, **kwargs: Any) -> tuple[Any, tuple[Any, ...]]: ...
+
+
+class Hessian(Protocol):
+    """`hessian(f)`: the matrix of second derivatives, a list of rows."""
+
+    @overload
+    def __call__(self, *args: float, **kwargs: Any) -> list[list[float]]: ...
+    @overload
+    def __call__(self, *args: Value | float, **kwargs: Any) -> list[list[Value]]: ...
+    @overload
+    def __call__(self, *args: Any, **kwargs: Any) -> list[list[Any]]: ...
+
+
+class HessianVectorProduct(Protocol):
+    """`hvp(f)`: `hvp(f)(args, v)`, the list H(args) v (floats for numbers; Values in Value mode)."""
+
+    @overload
+    def __call__(self, args: Sequence[float], v: Sequence[float]) -> list[float]: ...
+    @overload
+    def __call__(self, args: Sequence[Any], v: Sequence[Any]) -> list[Any]: ...
+
 
 # > 0 while a grad/value_and_grad/hessian/hvp evaluates its function: calls made
 # inside must return Values so that the outer call can differentiate them.
 _nesting: contextvars.ContextVar[int] = contextvars.ContextVar("autograd_mini_nesting", default=0)
 
 
-def grad(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., Any]:
+@overload
+def grad(f: Function, argnums: int = 0) -> Derivative: ...
+@overload
+def grad(f: Function, argnums: Sequence[int]) -> Derivatives: ...
+def grad(f: Function, argnums: Argnums = 0) -> Derivative | Derivatives:
     """The function computing df/d(args[argnums]) of `f`.
 
     `f` takes numbers or Values and returns a scalar Value. `grad(f)(2.0, 3.0)`
@@ -74,7 +126,11 @@ def grad(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., Any]:
     return grad_f
 
 
-def value_and_grad(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., tuple[Any, Any]]:
+@overload
+def value_and_grad(f: Function, argnums: int = 0) -> ValueAndDerivative: ...
+@overload
+def value_and_grad(f: Function, argnums: Sequence[int]) -> ValueAndDerivatives: ...
+def value_and_grad(f: Function, argnums: Argnums = 0) -> ValueAndDerivative | ValueAndDerivatives:
     """Like `grad`, but the new function returns `(f(*args), gradient)`.
 
     The value is a float in number mode and the Value `f` returned in Value
@@ -89,7 +145,7 @@ def value_and_grad(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[...,
     return value_and_grad_f
 
 
-def hessian(f: Callable[..., Any], argnums: Argnums | None = None) -> Callable[..., list[list[Any]]]:
+def hessian(f: Function, argnums: Argnums | None = None) -> Hessian:
     """The function computing the matrix of second derivatives of `f`.
 
     `hessian(f)(x, y, ...)` returns a list of lists H with
@@ -104,13 +160,13 @@ def hessian(f: Callable[..., Any], argnums: Argnums | None = None) -> Callable[.
     def hessian_f(*args: Any, **kwargs: Any) -> list[list[Any]]:
         with _differentiating(args, argnums, "hessian") as (positions, as_values):
             inputs, out = _evaluate(f, args, kwargs, positions, as_values, "hessian")
-            first = _gradients_of(out, inputs, create_graph=True)
-            return [_gradients_of(g, inputs, create_graph=as_values) for g in first]
+            first = gradients(out, inputs, create_graph=True)
+            return [gradients(g, inputs, create_graph=as_values) for g in first]
 
     return hessian_f
 
 
-def hvp(f: Callable[..., Any], argnums: Argnums | None = None) -> Callable[[Sequence[Any], Sequence[Any]], list[Any]]:
+def hvp(f: Function, argnums: Argnums | None = None) -> HessianVectorProduct:
     """The function computing the Hessian-vector product H(args) v of `f`.
 
     `hvp(f)(args, v)` returns the list sum_j H[i][j] v[j] without building H:
@@ -126,9 +182,9 @@ def hvp(f: Callable[..., Any], argnums: Argnums | None = None) -> Callable[[Sequ
             if len(v) != len(positions):
                 raise ValueError(f"hvp: v has {len(v)} entries but {len(positions)} arguments are differentiated")
             inputs, out = _evaluate(f, args, {}, positions, as_values, "hvp")
-            first = _gradients_of(out, inputs, create_graph=True)
-            directional = _value.sum_of([g * vj for g, vj in zip(first, v, strict=True)])
-            return _gradients_of(directional, inputs, create_graph=as_values)
+            first = gradients(out, inputs, create_graph=True)
+            directional = sum_of([g * vj for g, vj in zip(first, v, strict=True)])
+            return gradients(directional, inputs, create_graph=as_values)
 
     hvp_f.__name__ = hvp_f.__qualname__ = f"hvp_of_{getattr(f, '__name__', 'f')}"
     return hvp_f
@@ -154,7 +210,7 @@ def _value_and_gradients(
 ) -> tuple[Any, Any]:
     with _differentiating(args, argnums, caller) as (positions, as_values):
         inputs, out = _evaluate(f, args, kwargs, positions, as_values, caller)
-        derivatives = _gradients_of(out, inputs, create_graph=as_values)
+        derivatives = gradients(out, inputs, create_graph=as_values)
     value = out if as_values else float(out)
     if isinstance(argnums, int):
         return value, derivatives[0]
@@ -191,7 +247,13 @@ def _evaluate(
     as_values: bool,
     caller: str,
 ) -> tuple[list[Value], Any]:
-    """Call f with the differentiated arguments replaced by input nodes."""
+    """Call f with the differentiated arguments replaced by input nodes.
+
+    In Value mode an argument `a` becomes an identity node `a + 0`, and derivatives are
+    taken with respect to it: that keeps nested derivatives apart, so in
+    `grad(lambda x: grad(lambda y: x * y)(x))` the inner derivative is x (not 2x) and
+    the outer one 1, as in JAX.
+    """
     call_args = list(args)
     inputs = []
     for i in positions:
@@ -205,13 +267,9 @@ def _evaluate(
     if isinstance(out, Value):
         return inputs, out
     if isinstance(out, numbers.Real) and not isinstance(out, bool):
-        return inputs, Value(out)  # a constant: every derivative is 0
+        return inputs, Value(out)  # type: ignore[arg-type]  # any Real: Value converts and checks it; a constant
     name = getattr(f, "__name__", repr(f))
     raise TypeError(f"{caller}: {name} must return a scalar Value (or a number), got {type(out).__name__}")
-
-
-def _gradients_of(out: Value, inputs: list[Value], create_graph: bool) -> list[Any]:
-    return gradients(out, inputs, create_graph=create_graph)
 
 
 def _check_argnums_type(argnums: Any, caller: str) -> None:

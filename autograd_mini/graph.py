@@ -1,13 +1,8 @@
-"""Walking a recorded graph: the one traversal every part of the library uses.
+"""Walking a recorded graph: the one traversal module of the library (nothing recurses).
 
-Also the walks the views share: `depending_on(root, wrt)` ("which nodes depend
-on x", used by `checking`, `explain` and `viz`) and `forward_order(root)` (the
-order a reader meets the nodes, used by `draw` and `explore`).
-
-Works on any node with an `inputs` tuple (a `Value`), so it imports nothing
-from the package: `value` (copying, zero_grad), `engine` (backward) and the
-views (`draw`, `explain`, the tape) all walk graphs with it. Nothing here
-recurses, so graphs a million ops deep work under the default recursion limit.
+`reverse_topological_order` is the order backward visits (and copying, zero_grad,
+the tape and the views use); `depending_on` and `forward_order` are the walks the
+views share. Works on any node with an `inputs` tuple; imports nothing from the package.
 """
 
 from __future__ import annotations
@@ -16,13 +11,15 @@ from collections.abc import Sequence
 from typing import Any
 
 
-def reverse_topological_order(root: Any, leaves: bool = True) -> list[Any]:
+def reverse_topological_order(root: Any, leaves: bool = True, skip: type | None = None) -> list[Any]:
     """Every node `root` depends on, each before its inputs (root first).
 
     An iterative depth-first search: a node is pushed back under a `None`
     marker with its inputs above it, and emitted when the marker resurfaces,
     i.e. after all its inputs. Depth costs heap memory, not recursion.
-    With `leaves=False` only nodes that have inputs are listed.
+    With `leaves=False` only nodes that have inputs are listed. With `skip`
+    a type, a node whose `inputs` is of that type is neither listed nor walked
+    through (backward passes `ConstantInputs`: constants and what lies only below them).
     """
     seen: set[Any] = set()
     postorder: list[Any] = []
@@ -32,15 +29,18 @@ def reverse_topological_order(root: Any, leaves: bool = True) -> list[Any]:
         node = pop()
         if node is None:
             emit(pop())
-        elif not node.inputs:
-            if leaves and node not in seen:
-                mark(node)
+            continue
+        inputs = node.inputs
+        if inputs.__class__ is skip or node in seen:
+            continue
+        mark(node)
+        if not inputs:
+            if leaves:
                 emit(node)
-        elif node not in seen:
-            mark(node)
+        else:
             push(node)
             push(None)
-            extend(node.inputs)
+            extend(inputs)
     postorder.reverse()
     return postorder
 

@@ -1,18 +1,11 @@
 """The derivative table: every op of the engine is one row of `OPS`.
 
-A row gives the op's forward and its vector-Jacobian rule
-`vjp(g, out, *inputs)`, which returns one gradient per input: the upstream
-gradient g times the local derivative d out / d input (None for an input that
-is not differentiable). Backward adds these into the inputs' gradients, which is
-the chain rule (1.5) applied at every node and summed over consumers as in (1.8).
-
-Both are written with ordinary arithmetic and the functions of `primitives`, so
-the same row runs on floats (eager backward), on Values (gradients of
-gradients) and on numpy arrays (the compiled tape). No derivative math lives
-anywhere else: the engine, `explain`, `draw` and the tape all read these rows.
-Each row also says where to sample it (`sample`): the strategies of
-`autograd_mini.testing` and the op tests draw inputs from there.
-Custom ops join the same table through `register` (see `autograd_mini.extend`).
+A row gives the op's forward and its rule `vjp(g, out, *inputs)`: g times each
+local derivative d out / d input (None where not differentiable), the factors of
+(1.5) that backward sums over consumers as (1.8). Written with ordinary arithmetic
+and `primitives`, one row runs on floats, on Values (gradients of gradients) and on
+numpy arrays (the tape); no derivative math lives anywhere else. `sample` says where
+tests draw inputs; custom ops join through `register` (see `extend`).
 """
 
 from __future__ import annotations
@@ -179,7 +172,8 @@ POW = _row("pow", 2,         power,            pow_vjp,                         
            nondiff=(1,), domain="a real result: no negative base with a fractional exponent, no 0 ** negative")
 POW_VALUE = _row("pow_value", 2, power,        pow_value_vjp,                              POW_VALUE_SAMPLE, "**",
                  valid=lambda x, y: x > 0,
-                 domain="a positive base (d/dy x**y = x**y log x); use a number exponent for other bases")
+                 domain="a positive base x when y is a Value (d/dy x**y = x**y log x); "
+                        "use a number exponent for other bases")
 SUM = _row("sum", None,      sum_forward,      lambda g, out, *xs: (g,) * len(xs),         _on(REAL))  # (1.1)
 DOT = _row("dot", None,      dot_forward,      dot_vjp,                                    _on(REAL))  # (1.1), (1.5)
 # The two n-ary rows in batched form, for the tape. dot: k dot rows (one per neuron j) that

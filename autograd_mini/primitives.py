@@ -1,15 +1,8 @@
-"""Elementary functions that work on floats, arrays and Values alike.
+"""Elementary functions that work on floats, arrays and Values alike, for the rows of `ops.py`.
 
-The derivative table (`ops.py`) writes every forward and every rule with
-ordinary arithmetic plus these functions, so one rule serves the eager engine
-(floats), gradients of gradients (Values) and the compiled tape (numpy arrays).
-
-Floats go to `math`. Anything else with a method of the function's name (a
-Value, whose methods apply the table's row and so record the call; a torch
-tensor) is dispatched to that method; the rest goes to numpy. This module
-imports nothing from the package: it is the layer just above `errors`.
-Domain errors are not checked here: `value.apply` turns them into typed errors
-that name the op, and the tape checks its results for non-finite numbers.
+Floats go to `math`; anything with a method of the function's name (a Value, which
+records the call; a torch tensor) to that method; the rest to numpy. No domain
+checks here: `value.apply` and the tape type the errors. Imports nothing from the package.
 """
 
 from __future__ import annotations

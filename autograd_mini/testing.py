@@ -1,46 +1,9 @@
 """Hypothesis strategies and assertions for property-testing gradients (needs hypothesis).
 
-`expressions()` draws a random expression DAG over a few inputs, together with
-input values at which every op is defined and differentiable. An
-`Expression` is a small program, not a fixed graph: calling it with any input
-values rebuilds the graph, so finite differences can be taken around the drawn
-point. `assert_grads_close` compares the engine's first (and second)
-derivatives with finite differences and fails with `gradcheck`'s table.
-
-Example (a test file of your own)::
-
-    from hypothesis import given
-    from autograd_mini.testing import assert_grads_close, expressions
-
-    @given(expressions(max_leaves=3, max_ops=6))
-    def test_engine_matches_finite_differences(expr):
-        assert_grads_close(expr, expr.inputs, order=2)
-
-    @given(expressions(ops=["mul", "softplus"]))   # a custom op of yours
-    def test_my_op(expr):
-        assert_grads_close(expr, expr.inputs)
-
-What the drawn programs contain:
-
-- every differentiable op of the table (`DEFAULT_OPS`), or the ops you name;
-  `step` and `sign` (piecewise constant) only when named;
-- shared subexpressions: each op picks its operands among all earlier results,
-  so `a * a`, diamonds (two ops reading one node) and reuse across levels occur;
-- the output is the sum of every result no later op consumed, so every op
-  counts;
-- domain guards read from each row's `sample` (see `ops.Op`): an input whose
-  sample is not `ops.REAL` is mapped into one interval [lo, hi] of it by
-  lo + (hi - lo) * sigmoid(a), so every op stays where it is defined and well
-  conditioned; a constant input of the op (`nondiff`, the exponent of `pow`)
-  is drawn from its sample as a number;
-- drawn points where a kink (abs, relu, step, sign) is within 1e-3 of its
-  argument, where some node exceeds 1e6 in size, or where a guard's sigmoid
-  is saturated (its argument beyond +-12, see `SATURATION_LIMIT`), are rejected.
-
-A custom op you name (registered with `autograd_mini.extend.defop`) is guarded
-the same way if it was given a `sample`, otherwise applied to raw operands
-(variadic ops to 1 to 3 of them); points outside its `valid` domain are
-rejected. `sample_inputs(op)` draws input tuples straight from a row's sample.
+`expressions()` draws random expression DAGs (shared subexpressions, every op of
+the table, inputs kept in each op's `sample` domain) with a point to test them
+at; `assert_grads_close` compares the engine's first (and second) derivatives
+with finite differences and fails with `gradcheck`'s table. The README shows use.
 """
 
 from __future__ import annotations
@@ -157,7 +120,7 @@ class Expression:
         for k, step in enumerate(self.steps):
             slot = f"v{k}"
             names.append(slot)
-            lines.append(f"  {slot} = {_describe(step, [names[a] for a in step.args])}")
+            lines.append(f"  {slot} = {_describe_step(step, [names[a] for a in step.args])}")
         lines.append(f"  output = {' + '.join(names[i] for i in self.outputs)}")
         return "\n".join(lines)
 
@@ -179,6 +142,28 @@ def expressions(
 
     Draws an `Expression`: call it with input values to build the graph;
     `.inputs` holds the drawn values, at which `is_well_posed()` holds.
+
+    What the drawn programs contain:
+
+    - every differentiable op of the table (`DEFAULT_OPS`), or the ops you name;
+      `step` and `sign` (piecewise constant) only when named;
+    - shared subexpressions: each op picks its operands among all earlier results,
+      so `a * a`, diamonds (two ops reading one node) and reuse across levels occur;
+    - the output is the sum of every result no later op consumed, so every op
+      counts;
+    - domain guards read from each row's `sample` (see `ops.Op`): an input whose
+      sample is not `ops.REAL` is mapped into one interval [lo, hi] of it by
+      lo + (hi - lo) * sigmoid(a), so every op stays where it is defined and well
+      conditioned; a constant input of the op (`nondiff`, the exponent of `pow`)
+      is drawn from its sample as a number;
+    - drawn points where a kink (abs, relu, step, sign) is within 1e-3 of its
+      argument, where some node exceeds 1e6 in size, or where a guard's sigmoid
+      is saturated (its argument beyond +-12, see `SATURATION_LIMIT`), are rejected.
+
+    A custom op you name (registered with `autograd_mini.extend.defop`) is guarded
+    the same way if it was given a `sample`, otherwise applied to raw operands
+    (variadic ops to 1 to 3 of them); points outside its `valid` domain are
+    rejected. `sample_inputs(op)` draws input tuples straight from a row's sample.
     """
     if max_leaves < 1 or max_ops < 1:
         raise ValueError(f"expressions needs max_leaves >= 1 and max_ops >= 1, got {max_leaves} and {max_ops}")
@@ -245,9 +230,8 @@ def _draw_arity(draw: Callable[..., Any], name: str) -> int:
     """How many graph operands the step reads (constants of the op are drawn as numbers instead)."""
     op = OPS[name]
     if op.arity is None:
-        if op.sample is not None:
-            return draw(_variadic_count(name))
-        return draw(st.integers(1, 3))
+        count: int = draw(_variadic_count(name) if op.sample is not None else st.integers(1, 3))
+        return count
     return op.arity - len(op.nondiff)
 
 
@@ -322,7 +306,7 @@ def _apply_step(step: Step, xs: list[Value], kinks: list[float], squashed: list[
     return apply(OPS[step.op], *operands)
 
 
-def _describe(step: Step, args: list[str]) -> str:
+def _describe_step(step: Step, args: list[str]) -> str:
     shown = _guarded(step, args, repr, lambda lo, hi, name: f"{lo} + {hi - lo:.6g}*sigmoid({name})")
     return f"{step.op}({', '.join(shown)})"
 

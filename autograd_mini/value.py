@@ -1,26 +1,9 @@
-"""`Value`: one scalar node of the computation graph.
+"""`Value`: one scalar node of the computation graph, and the ops that build nodes.
 
-A Value records which op produced it and from which inputs; it computes no
-derivative itself. Forward values come from the op's row in `ops.OPS`, and
-`backward()` (in `engine.py`) walks the recorded graph with the same rows.
-
-Invariants the rest of the library relies on:
-- `data` is always a finite float: assigning anything else raises at once, and
-  an op whose result would be NaN or +-inf raises `DomainError` or
-  `NumericOverflowError` at the op that caused it.
-- `inputs` is an ordered tuple that keeps duplicates: `a * a` has `a` twice.
-- A node refers only to its inputs and to its (shared) op row, never back, so
-  a graph has no reference cycles and is freed by reference counting alone.
-- `requires_grad` is False for constants: numbers lifted into a graph
-  (`x * 2.0`), Values made with `requires_grad=False`, and every node all of
-  whose inputs are constants. Backward gives constants no gradient and runs no
-  rule for a constant node, so nothing about a constant can raise there.
-  The flag is the type of `inputs` (a `ConstantInputs` tuple for a constant),
-  not a slot of its own: see `ConstantInputs` for why.
-
-Imports: errors, ops, graph, grad_mode, nothing else: `Value.backward` is attached
-by `engine.py`, the layer above, which the package always imports (so the
-core's import graph has no cycle, not even a late one).
+A Value records which row of the derivative table (`ops.py`) produced it and
+from which inputs; it computes no derivative itself. `backward()` is attached by
+`engine.py`, the layer above, so the core's imports run one way with no cycle.
+Imports: errors, ops, graph, grad_mode.
 """
 
 from __future__ import annotations
@@ -29,43 +12,42 @@ import copy
 import math
 import numbers
 from collections.abc import Callable, Iterable
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union, overload
 
 from . import ops
 from .errors import AutogradMiniError, format_number, forward_error
 from .grad_mode import enable_grad as enable_grad
 from .grad_mode import is_grad_enabled as is_grad_enabled
 from .grad_mode import no_grad as no_grad
-from .grad_mode import recording as _recording
+from .grad_mode import recording
 from .graph import reverse_topological_order
 from .ops import Op
 
 _INF = math.inf
 
+Number = int | float
+Operand = Union["Value", int, float]  # noqa: UP007 (a forward reference)
 
-class ConstantInputs(tuple):  # type: ignore[type-arg]
-    """The `inputs` tuple of a constant node (`requires_grad` False): its type is the flag.
 
-    A tuple like any other (same items, order, length, equality), so every
-    walk reads it as usual. Why not a slot: a seventh slot moves a Value from
-    96 to 112 bytes (CPython's allocator rounds to 16) and adds one member to
-    every garbage-collector traversal; measured, that cost 5% of the forward
-    pass and of a wide backward. The engine tests `inputs.__class__` directly.
+class ConstantInputs(tuple):  # type: ignore[type-arg]  # a tuple of Values; tuple[Value, ...] cannot be subclassed here
+    """The `inputs` of a constant node (`requires_grad` False): the type of the tuple is the flag.
+
+    Constants are numbers lifted into a graph (`x * 2.0`), Values made with
+    `requires_grad=False`, and nodes all of whose inputs are constants;
+    backward gives them nothing and runs no rule for them. A tuple like any
+    other, so every walk reads it as usual. Not a slot of its own: a seventh
+    slot took a Value from 96 to 112 bytes and cost 5% of a forward pass.
     """
 
     __slots__ = ()
 
     def __new__(cls, items: Iterable[Value] = ()) -> ConstantInputs:
         made = tuple.__new__(cls, items)
-        return made if made else NO_INPUTS  # every empty one is NO_INPUTS itself
+        return made if made else NO_INPUTS
 
 
-# Every constant leaf's inputs, this one object, so that the engine tells a constant leaf by
-# one identity test (`x.inputs is NO_INPUTS`) on every edge of a pass.
+# The inputs of every constant leaf: one object, so the float backward tells a constant leaf by identity.
 NO_INPUTS = tuple.__new__(ConstantInputs)
-
-Number = int | float
-Operand = Union["Value", int, float]  # noqa: UP007 (a forward reference)
 
 
 class Value:
@@ -83,14 +65,20 @@ class Value:
                        when the gradient was built with `create_graph=True`.
         label:         an optional name shown in graphs and reports.
         op:            the `ops.Op` row that produced this node (None for a leaf).
-        inputs:        the op's operands, in order, duplicates kept.
-        requires_grad: False for a constant (see the module docstring).
+        inputs:        the op's operands, in order, duplicates kept (`a * a` has `a` twice).
+        requires_grad: False for a constant (see `ConstantInputs`).
 
-    Comparisons (<, <=, >, >=) with numbers and Values compare `.data` and
-    return plain bools, so `v > 0`, `sorted(values)` and `max(values)` work.
-    `==` is identity, as in micrograd: Values are dict keys and set members
-    all over the engine (gradients, traversals), and an `==` on data would make
-    two distinct nodes equal while hashing them apart. Compare `a.data == b.data`.
+    Each operator and function below applies one row of the table through
+    `_binary` or `_unary`, and every node is made by `_node`. An op whose result
+    would be NaN or +-inf raises `DomainError` or `NumericOverflowError` naming
+    the op and its operands. `backward` is defined in `engine.py` and attached
+    to the class there.
+
+    `float(v)` is the data, so `math.tanh(v)` works but returns a float: it
+    leaves the graph (no gradient flows through it); use `v.tanh()`.
+    Comparisons (<, <=, >, >=) compare `.data` and return bools. `==` is
+    identity, as in micrograd: Values are dict keys all over the engine.
+    A node refers only to its inputs, never back, so graphs have no cycles.
     """
 
     __slots__ = ("_data", "grad", "op", "inputs", "label", "__weakref__")
@@ -100,22 +88,6 @@ class Value:
     op: Op | None
     inputs: tuple[Value, ...]
     label: str | None
-
-    # Arithmetic operators and these methods are made from the table's rows right
-    # after the class (see `_binary_method` and `_unary_method`).
-    # `backward(gradient=1.0, *, create_graph=False)` is attached by engine.py.
-    backward: Callable[..., None]
-    exp: Callable[[], Value]
-    log: Callable[[], Value]
-    sqrt: Callable[[], Value]
-    sin: Callable[[], Value]
-    cos: Callable[[], Value]
-    abs: Callable[[], Value]
-    tanh: Callable[[], Value]
-    sigmoid: Callable[[], Value]
-    relu: Callable[[], Value]
-    step: Callable[[], Value]
-    sign: Callable[[], Value]
 
     def __init__(self, data: Number, label: str | None = None, *, requires_grad: bool = True) -> None:
         self._data = data if data.__class__ is float and -_INF < data < _INF else _as_data(data)
@@ -130,7 +102,7 @@ class Value:
 
     @property
     def requires_grad(self) -> bool:
-        """False for a constant (see the module docstring); settable, to True or False."""
+        """False for a constant (see `ConstantInputs`); settable, to True or False."""
         return self.inputs.__class__ is not ConstantInputs
 
     @requires_grad.setter
@@ -157,38 +129,145 @@ class Value:
         text = f"Value(data={self._data!r}, grad={shown}"
         return text + (f", label={self.label!r})" if self.label is not None else ")")
 
-    # --- plain-number views of the data -------------------------------------------------------
+    # --- arithmetic: each operator applies one row of the table --------------------------------
+    def __add__(self, other: Operand) -> Value:
+        """self + other (op `add`)."""
+        return _binary(ops.ADD, self, other)
+
+    def __radd__(self, other: Number) -> Value:
+        """other + self, for a number other (op `add`)."""
+        return _binary(ops.ADD, other, self)
+
+    def __sub__(self, other: Operand) -> Value:
+        """self - other (op `sub`)."""
+        return _binary(ops.SUB, self, other)
+
+    def __rsub__(self, other: Number) -> Value:
+        """other - self, for a number other (op `sub`)."""
+        return _binary(ops.SUB, other, self)
+
+    def __mul__(self, other: Operand) -> Value:
+        """self * other (op `mul`)."""
+        return _binary(ops.MUL, self, other)
+
+    def __rmul__(self, other: Number) -> Value:
+        """other * self, for a number other (op `mul`)."""
+        return _binary(ops.MUL, other, self)
+
+    def __truediv__(self, other: Operand) -> Value:
+        """self / other (op `div`); raises DomainError for other == 0."""
+        return _binary(ops.DIV, self, other)
+
+    def __rtruediv__(self, other: Number) -> Value:
+        """other / self, for a number other (op `div`)."""
+        return _binary(ops.DIV, other, self)
+
+    def __pow__(self, exponent: Operand) -> Value:
+        """x ** n for a number n (op `pow`), x ** y for a Value y (op `pow_value`, needs x > 0)."""
+        if exponent.__class__ is Value or isinstance(exponent, Value):
+            return apply(ops.POW_VALUE, self, exponent)
+        return _binary(ops.POW, self, exponent)
+
+    def __rpow__(self, base: Number) -> Value:
+        """n ** x for a number base n (op `pow_value`): needs n > 0, as d/dx n**x = n**x log n."""
+        lifted = lift(base)
+        return NotImplemented if lifted is None else apply(ops.POW_VALUE, lifted, self)
+
+    def __neg__(self) -> Value:
+        """-self (op `neg`)."""
+        return _unary(ops.NEG, self)
+
+    def __pos__(self) -> Value:
+        """self itself: no node is recorded."""
+        return self
+
+    def __abs__(self) -> Value:
+        """|self| (op `abs`), with derivative sign(self) (0 at 0)."""
+        return _unary(ops.ABS, self)
+
+    # --- elementary functions (ops.UNARY_FUNCTIONS), and the two derivative helpers -------------
+    def exp(self) -> Value:
+        """e ** self; raises NumericOverflowError above 709.78."""
+        return _unary(ops.EXP, self)
+
+    def log(self) -> Value:
+        """Natural logarithm; raises DomainError for self <= 0."""
+        return _unary(ops.LOG, self)
+
+    def sqrt(self) -> Value:
+        """Square root; raises DomainError for self < 0."""
+        return _unary(ops.SQRT, self)
+
+    def sin(self) -> Value:
+        """Sine (radians), with derivative cos."""
+        return _unary(ops.SIN, self)
+
+    def cos(self) -> Value:
+        """Cosine (radians), with derivative -sin."""
+        return _unary(ops.COS, self)
+
+    def abs(self) -> Value:
+        """|self|, with derivative sign(self) (0 at 0); the same as abs(self)."""
+        return _unary(ops.ABS, self)
+
+    def tanh(self) -> Value:
+        """Hyperbolic tangent, finite for every input."""
+        return _unary(ops.TANH, self)
+
+    def sigmoid(self) -> Value:
+        """The logistic function phi of (1.2), finite everywhere; derivative (1.3)."""
+        return _unary(ops.SIGMOID, self)
+
+    def relu(self) -> Value:
+        """max(self, 0), with derivative 1 for self > 0 and 0 otherwise."""
+        return _unary(ops.RELU, self)
+
+    def step(self) -> Value:
+        """1.0 where self > 0, else 0.0 (the derivative of relu); not differentiable."""
+        return _unary(ops.STEP, self)
+
+    def sign(self) -> Value:
+        """-1.0, 0.0 or 1.0 (the derivative of abs); not differentiable."""
+        return _unary(ops.SIGN, self)
+
+    # --- plain numbers: the data, leaving the graph --------------------------------------------
     def item(self) -> float:
         """The data as a float (as torch's `item()`)."""
         return self._data
 
     def __float__(self) -> float:
+        """The data: `float(v)`, and `math.tanh(v)` alike, leave the graph (see the class docstring)."""
         return self._data
 
     def __int__(self) -> int:
         return int(self._data)
 
-    def __round__(self, ndigits: int | None = None) -> float | int:
+    @overload
+    def __round__(self, ndigits: None = None) -> int: ...
+    @overload
+    def __round__(self, ndigits: int) -> float: ...
+    def __round__(self, ndigits: int | None = None) -> float:
         return round(self._data, ndigits)
 
-    def __lt__(self, other: Any) -> bool:
+    def __lt__(self, other: Operand) -> bool:
         o = _comparable(other)
         return NotImplemented if o is None else self._data < o
 
-    def __le__(self, other: Any) -> bool:
+    def __le__(self, other: Operand) -> bool:
         o = _comparable(other)
         return NotImplemented if o is None else self._data <= o
 
-    def __gt__(self, other: Any) -> bool:
+    def __gt__(self, other: Operand) -> bool:
         o = _comparable(other)
         return NotImplemented if o is None else self._data > o
 
-    def __ge__(self, other: Any) -> bool:
+    def __ge__(self, other: Operand) -> bool:
         o = _comparable(other)
         return NotImplemented if o is None else self._data >= o
 
     __hash__ = object.__hash__  # identity, see the class docstring
 
+    # --- the graph below self -------------------------------------------------------------------
     def __deepcopy__(self, memo: dict[int, Any]) -> Value:
         """A copy of the whole graph below self, made without recursion.
 
@@ -203,42 +282,31 @@ class Value:
                 clone.inputs = node.inputs.__class__(memo[id(x)] for x in node.inputs)  # a constant's stays one
                 clone.label = node.label
                 memo[id(node)] = clone
-        return memo[id(self)]
-
-    # --- arithmetic and elementary functions: each applies one row of the table ----------
-    # The methods are made from the rows by `_binary_method` / `_unary_method` below.
-    def __pow__(self, exponent: Operand) -> Value:
-        """x ** n for a number n (op `pow`), x ** y for a Value y (op `pow_value`, needs x > 0)."""
-        if exponent.__class__ is Value or isinstance(exponent, Value):
-            return apply(ops.POW_VALUE, self, exponent)
-        return _pow_number(self, exponent)
-
-    def __rpow__(self, base: Number) -> Value:
-        """n ** x for a number base n: needs n > 0, as its derivative in x is n**x log n."""
-        lifted = _lift(base)
-        return NotImplemented if lifted is None else apply(ops.POW_VALUE, lifted, self)
-
-    def __pos__(self) -> Value:
-        return self
-
-    # --- gradients: `backward` is attached by engine.py (see the class's attribute notes) ------
+        result: Value = memo[id(self)]
+        return result
 
     def zero_grad(self) -> None:
         """Set `.grad` to 0.0 on self and on every node self depends on (leaves included)."""
         for node in reverse_topological_order(self):
             node.grad = 0.0
 
+    if TYPE_CHECKING:  # defined in engine.py, which attaches it; declared here for checkers and editors
 
-def _comparable(other: Any) -> float | None:
+        def backward(self, gradient: float | Value = 1.0, *, create_graph: bool = False) -> None:
+            """Accumulate gradient * d(self)/d(node) into every node's `.grad` (engine.py)."""
+
+
+# `data` reads the slot directly (its C-level getter, as fast as a plain slot); writes are checked.
+_data_property = Value.__dict__["data"]
+Value.data = property(Value.__dict__["_data"].__get__, _data_property.fset, None, _data_property.__doc__)  # type: ignore[method-assign,assignment]  # the same property, a faster getter
+
+
+def _comparable(other: object) -> float | None:
     if other.__class__ is Value or isinstance(other, Value):
         return other._data
     if isinstance(other, numbers.Real) and not isinstance(other, bool):
-        return other  # type: ignore[return-value]
+        return other  # type: ignore[return-value]  # a Real compares with a float
     return None
-
-
-# `data` reads the slot directly (a C-level getter, as fast as a plain slot); writes are checked.
-Value.data = property(Value._data.__get__, Value.data.fset, None, Value.data.__doc__)  # type: ignore[attr-defined,method-assign,assignment]
 
 
 def _as_data(data: object) -> float:
@@ -252,40 +320,82 @@ def _as_data(data: object) -> float:
             value = float(data)
         except OverflowError:
             raise ValueError(
-                f"Value data must be finite, got an int of {int(data).bit_length()} bits, beyond float64"
+                f"Value data must be finite, got an int of {int(data).bit_length()} bits, beyond float64"  # type: ignore[call-overload]  # a Real has __trunc__
             ) from None
     if not -_INF < value < _INF:
         raise ValueError(f"Value data must be finite, got {format_number(value)}")
     return value
 
 
+# --- making nodes ----------------------------------------------------------------------------
 _new = object.__new__
-_CONSTANT = ConstantInputs  # a module global: the fast paths below read it on every op
-_is_recording = _recording.get
+_is_recording = recording.get
 
 
-def _constant(x: Number) -> Value:
-    """A number lifted into a graph: a leaf with no gradient (requires_grad False)."""
-    node = _new(Value)
-    node._data = x if x.__class__ is float and -_INF < x < _INF else _as_data(x)
+def _node(op: Op | None, data: float, inputs: tuple[Value, ...]) -> Value:
+    """The one node constructor: a node holding `data`, made by `op` from `inputs`.
+
+    `op` None makes a leaf (`inputs` () or NO_INPUTS). Inside `no_grad()` an
+    op's node is recorded as a plain leaf. A node all of whose inputs are
+    constants is a constant itself (its inputs a `ConstantInputs`).
+    """
+    node = _new(Value)  # not Value(...): __init__'s checks are done by the callers; this runs once per op
+    node._data = data
     node.grad = 0.0
-    node.op = None
-    node.inputs = NO_INPUTS
     node.label = None
+    if op is None:
+        node.op = None
+        node.inputs = inputs
+    elif _is_recording():
+        node.op = op
+        node.inputs = inputs
+        if inputs[0].inputs.__class__ is ConstantInputs:  # usually the one test: a first input that is no constant
+            for x in inputs:
+                if x.inputs.__class__ is not ConstantInputs:
+                    break
+            else:
+                node.inputs = ConstantInputs(inputs)
+    else:
+        node.op = None
+        node.inputs = ()
     return node
 
 
-def _lift(x: object) -> Value | None:
-    """x as a Value: Values pass through, numbers become constants (`_constant`), else None."""
+def constant(x: Number) -> Value:
+    """A number lifted into a graph: a leaf that takes no gradient (requires_grad False)."""
+    return _node(None, x if x.__class__ is float and -_INF < x < _INF else _as_data(x), NO_INPUTS)
+
+
+def lift(x: object) -> Value | None:
+    """x as a Value: Values pass through, numbers become constants, anything else gives None."""
     if x.__class__ is Value or isinstance(x, Value):
-        return x  # type: ignore[return-value]
-    if type(x) is float or (isinstance(x, numbers.Real) and not isinstance(x, bool)):
-        return _constant(x)  # type: ignore[arg-type]
+        return x
+    if isinstance(x, numbers.Real) and not isinstance(x, bool):
+        return constant(x)  # type: ignore[arg-type]  # any Real: _as_data converts and checks it
     return None
 
 
+def lift_all(values: Iterable[object], caller: str | Callable[[], str], what: str = "item {}") -> list[Value]:
+    """A new list of the values, numbers lifted to constants (`lift`).
+
+    An item that is neither raises TypeError "{caller}: {what} must be a Value, ...",
+    `what` formatted with the item's index ("item 3", "input 0", "ys[1]");
+    `caller` may be a function giving the name, called only then. The one
+    such loop: sum_of, dot, nn's forward passes, losses and custom ops use it.
+    """
+    items: list[Any] = list(values)
+    for i, v in enumerate(items):
+        if v.__class__ is not Value:  # the common case, Values, costs one test
+            lifted = lift(v)
+            if lifted is None:
+                name = caller() if callable(caller) else caller
+                raise TypeError(f"{name}: {what.format(i)} must be a Value, int or float, got {type(v).__name__}")
+            items[i] = lifted
+    return items
+
+
 def apply(op: Op, *inputs: Value) -> Value:
-    """Compute `op` on the inputs' data and record a node for it: the one checked forward.
+    """Compute `op` on the inputs' data and record its node: the checked forward of any row.
 
     Raises DomainError or NumericOverflowError, naming the op and the
     operands, when the op is undefined there or its result is not finite.
@@ -303,24 +413,7 @@ def apply(op: Op, *inputs: Value) -> Value:
         raise forward_error(op, datas, exc) from None
     if not -_INF < data < _INF:
         raise forward_error(op, datas, None, data)
-    node = _new(Value)  # the node, made here rather than in a helper: apply runs once per net_j of (1.1)
-    node._data = data
-    node.grad = 0.0
-    node.label = None
-    if _is_recording():
-        node.op = op
-        # The usual case, a first input that is no constant, costs two tests.
-        if not inputs or inputs[0].inputs.__class__ is _CONSTANT and all(_is_constant(x) for x in inputs):
-            inputs = _CONSTANT(inputs)
-        node.inputs = inputs
-    else:  # an ordinary leaf, as a Value made by hand
-        node.op = None
-        node.inputs = ()
-    return node
-
-
-def _is_constant(x: Value) -> bool:
-    return x.inputs.__class__ is _CONSTANT
+    return _node(op, data, inputs)
 
 
 def _result_as_float(op: Op, data: Any) -> float:
@@ -330,110 +423,45 @@ def _result_as_float(op: Op, data: Any) -> float:
     return float(data)
 
 
-# The two fast paths below inline `apply` for the built-in unary and binary
-# rows: the arithmetic operators are the engine's hottest path, and building argument lists,
-# calling `valid` (None for these rows) and one more call are most of the cost per op.
-# Same checks, same errors, same node.
-def _binary_method(op: Op, reflected: bool = False) -> Callable[[Value, Any], Value]:
-    """`self <op> other` (or `other <op> self` when reflected) for a binary row."""
-    forward = op.forward
-
-    def method(self: Value, other: Any) -> Value:
-        if other.__class__ is not Value:
-            # A float operand (`x * 2.0`) is made a constant here: one call instead of `_lift`'s two.
-            other = _constant(other) if other.__class__ is float else _lift(other)
-            if other is None:
-                return NotImplemented
-        a, b = (other, self) if reflected else (self, other)
-        x = a._data
-        y = b._data
-        try:
-            data = forward(x, y)
-        except (ArithmeticError, ValueError) as exc:
-            raise forward_error(op, [x, y], exc) from None
-        if not -_INF < data < _INF:
-            raise forward_error(op, [x, y], None, data)
-        node = _new(Value)  # as in `apply`
-        node._data = data
-        node.grad = 0.0
-        node.label = None
-        if _is_recording():
-            node.op = op
-            if a.inputs.__class__ is not _CONSTANT or b.inputs.__class__ is not _CONSTANT:
-                node.inputs = (a, b)
-            else:
-                node.inputs = _CONSTANT((a, b))
-        else:
-            node.op = None
-            node.inputs = ()
-        return node
-
-    method.__name__ = f"{'r' if reflected else ''}{op.name}"
-    method.__doc__ = f"Op `{op.name}` ({op.symbol}) of the derivative table."
-    return method
+# `_binary` and `_unary` are `apply` for the built-in rows that have no `valid` and always
+# return floats: the operators are the engine's hottest path, and skipping the argument list
+# and those checks is most of the cost per op. Same errors, same node.
+def _binary(op: Op, a: Any, b: Any) -> Value:
+    """`a <op> b`, one of them a Value; a number is lifted. NotImplemented for other types."""
+    if a.__class__ is not Value:  # a finite float (`2.0 * x`) made a constant in one call, not three
+        a = _node(None, a, NO_INPUTS) if a.__class__ is float and -_INF < a < _INF else lift(a)
+        if a is None:
+            return NotImplemented  # type: ignore[no-any-return]  # the operator's protocol: Python tries the other operand
+    if b.__class__ is not Value:
+        b = _node(None, b, NO_INPUTS) if b.__class__ is float and -_INF < b < _INF else lift(b)
+        if b is None:
+            return NotImplemented  # type: ignore[no-any-return]  # as above
+    x = a._data
+    y = b._data
+    try:
+        data = op.forward(x, y)
+    except (ArithmeticError, ValueError) as exc:
+        raise forward_error(op, [x, y], exc) from None
+    if not -_INF < data < _INF:
+        raise forward_error(op, [x, y], None, data)
+    return _node(op, data, (a, b))
 
 
-def _unary_method(op: Op, doc: str) -> Callable[[Value], Value]:
-    """`self.<op>()` for a unary row, specialised like `_binary_method`."""
-    forward = op.forward
-
-    def method(self: Value) -> Value:
-        x = self._data
-        try:
-            data = forward(x)
-        except (ArithmeticError, ValueError) as exc:
-            raise forward_error(op, [x], exc) from None
-        if not -_INF < data < _INF:
-            raise forward_error(op, [x], None, data)
-        node = _new(Value)  # as in `apply`
-        node._data = data
-        node.grad = 0.0
-        node.label = None
-        if _is_recording():
-            node.op = op
-            node.inputs = (self,) if self.inputs.__class__ is not _CONSTANT else _CONSTANT((self,))
-        else:
-            node.op = None
-            node.inputs = ()
-        return node
-
-    method.__name__ = op.name
-    method.__doc__ = doc
-    return method
-
-
-Value.__add__ = _binary_method(ops.ADD)
-Value.__radd__ = _binary_method(ops.ADD, reflected=True)
-Value.__sub__ = _binary_method(ops.SUB)
-Value.__rsub__ = _binary_method(ops.SUB, reflected=True)
-Value.__mul__ = _binary_method(ops.MUL)
-Value.__rmul__ = _binary_method(ops.MUL, reflected=True)
-Value.__truediv__ = _binary_method(ops.DIV)
-Value.__rtruediv__ = _binary_method(ops.DIV, reflected=True)
-_pow_number = _binary_method(ops.POW)
-Value.__neg__ = _unary_method(ops.NEG, "-self.")
-Value.__abs__ = _unary_method(ops.ABS, "|self|, with derivative sign(self) (0 at 0).")
-
-_FUNCTION_DOCS = {
-    "exp": "e ** self; raises NumericOverflowError above 709.78.",
-    "log": "Natural logarithm; raises DomainError for self <= 0.",
-    "sqrt": "Square root; raises DomainError for self < 0.",
-    "sin": "Sine (radians), with derivative cos.",
-    "cos": "Cosine (radians), with derivative -sin.",
-    "abs": "|self|, with derivative sign(self) (0 at 0).",
-    "tanh": "Hyperbolic tangent, finite for every input.",
-    "sigmoid": "The logistic function phi of (1.2), finite everywhere; derivative (1.3).",
-    "relu": "max(self, 0), with derivative 1 for self > 0 and 0 otherwise.",
-}
-for _name in ops.UNARY_FUNCTIONS:  # one method per elementary-function row of the table
-    setattr(Value, _name, _unary_method(ops.OPS[_name], _FUNCTION_DOCS.get(_name, f"Op `{_name}` of the table.")))
-Value.step = _unary_method(ops.STEP, "1.0 where self > 0, else 0.0 (the derivative of relu); not differentiable.")
-Value.sign = _unary_method(ops.SIGN, "-1.0, 0.0 or 1.0 (the derivative of abs); not differentiable.")
+def _unary(op: Op, a: Value) -> Value:
+    """`op(a)` for a unary built-in row, as `_binary`."""
+    x = a._data
+    try:
+        data = op.forward(x)
+    except (ArithmeticError, ValueError) as exc:
+        raise forward_error(op, [x], exc) from None
+    if not -_INF < data < _INF:
+        raise forward_error(op, [x], None, data)
+    return _node(op, data, (a,))
 
 
 def sum_of(values: Iterable[Operand]) -> Value:
     """sum(values) as one n-ary node (op `sum`) instead of a chain of adds: a net_j of (1.1)."""
-    items = _lift_all(values, "sum_of")
+    items = lift_all(values, "sum_of")
     if not items:
         raise ValueError("sum_of needs at least one value")
     return apply(ops.SUM, *items)
@@ -441,28 +469,8 @@ def sum_of(values: Iterable[Operand]) -> Value:
 
 def dot(weights: Iterable[Operand], xs: Iterable[Operand]) -> Value:
     """sum_k weights[k] * xs[k] as one node (op `dot`): net_j of (1.1)."""
-    w = _lift_all(weights, "dot")
-    x = _lift_all(xs, "dot")
+    w = lift_all(weights, "dot")
+    x = lift_all(xs, "dot")
     if len(w) != len(x) or not w:
         raise ValueError(f"dot needs two non-empty sequences of equal length, got {len(w)} and {len(x)}")
     return apply(ops.DOT, *w, *x)
-
-
-def _lift_all(values: Iterable[Operand], caller: str | Callable[[], str], what: str = "item {}") -> list[Value]:
-    """A new list of the values, numbers lifted to constants (`_lift`).
-
-    An item that is neither raises TypeError "{caller}: {what} must be a Value, ...",
-    `what` being formatted with the item's index ("item 3", "input 0", "ys[1]");
-    `caller` may be a function giving the name, called only then (nn's forward
-    passes name the model without formatting its name on every call).
-    The one such loop: sum_of, dot, nn's forward passes, losses and custom ops use it.
-    """
-    items = list(values)
-    for i, v in enumerate(items):
-        if v.__class__ is not Value:  # the common case, Values, costs one test
-            lifted = _lift(v)
-            if lifted is None:
-                name = caller() if callable(caller) else caller
-                raise TypeError(f"{name}: {what.format(i)} must be a Value, int or float, got {type(v).__name__}")
-            items[i] = lifted
-    return items

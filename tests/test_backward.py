@@ -15,8 +15,10 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from autograd_mini import DomainError, Value, dot, gradients, sum_of
+from autograd_mini.engine import backpropagate
 from autograd_mini.graph import reverse_topological_order
 from autograd_mini.nn.losses import squared_error
+from autograd_mini.testing import expressions
 
 
 # --- the worked example: a chain of single sigmoid neurons, (1.9) and (1.10) ----------------
@@ -150,6 +152,33 @@ def test_gradients_function_agrees_with_backward(dag):
     assert all(v.grad == 0.0 for v in leaves)  # gradients() leaves .grad alone
     out.backward()
     assert functional == [v.grad for v in leaves]
+
+
+# --- the float fast path against the reference backward (engine.backpropagate) ----------------
+@given(expr=expressions(max_leaves=3, max_ops=10), old=st.sampled_from([0.0, 0.5, -2.0]),
+       seed=st.sampled_from([1.0, -0.25]), constant=st.booleans())
+def test_the_fast_path_gives_the_reference_backwards_gradients_on_every_node(expr, old, seed, constant):
+    """backward() (in place, rollback, identity tests) equals backpropagate (a dict, the idea).
+
+    Every node that requires a gradient gets the reference's gradient exactly (the same rules
+    summed in the same order); leaves add it to what they held; constants keep their .grad.
+    """
+    out, slots, _ = expr.build(expr.inputs)
+    leaves = slots[: expr.n_inputs]
+    if constant:
+        leaves[0].requires_grad = False  # a constant input: it and what only it feeds get nothing
+    for leaf in leaves:
+        leaf.grad = old
+    reference = backpropagate(out, seed)
+    out.backward(seed)
+    for node in reverse_topological_order(out):
+        before = old if node in leaves else 0.0
+        if not node.requires_grad:
+            assert node.grad == before
+        elif node.inputs:
+            assert node.grad == reference.get(node, 0.0)
+        else:
+            assert node.grad == before + reference.get(node, 0.0)
 
 
 @given(dag=dags())

@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from autograd_mini import errors
+from autograd_mini import Value, errors
 from autograd_mini.errors import DomainError, NumericOverflowError
 from autograd_mini.ops import OPS
 
@@ -53,3 +53,13 @@ def test_the_core_builds_no_message_itself(module):
     assert "def describe_call" not in source
     assert "def forward_error" not in source
     assert "def rule_error" not in source
+
+
+@pytest.mark.parametrize("build", [lambda: Value(-2.0) ** Value(0.5), lambda: (-2.0) ** Value(0.5)])
+def test_a_value_exponent_of_a_negative_base_is_named_as_written_not_by_its_row(build):
+    """Issue 19 item 10: `x ** y` at x = -2 named the internal row `pow_value`."""
+    with pytest.raises(DomainError) as info:
+        build()
+    message = str(info.value)
+    assert message.startswith("x ** y at x = -2.0, y = 0.5 is undefined: x ** y needs a positive base x")
+    assert "pow_value" not in message

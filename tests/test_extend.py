@@ -252,7 +252,7 @@ def test_a_rule_failing_on_the_first_point_is_probed_again_later(registry):
     assert calls == [0.0, 1.0]
 
 
-def test_the_module_docstring_example_runs():
+def test_the_docstring_example_runs():
     import doctest
     import sys
 

@@ -217,7 +217,7 @@ def test_repr_of_a_value_gradient_shows_only_its_data():
 
 
 def test_lift_all_lifts_numbers_and_names_the_caller_only_on_error():
-    from autograd_mini.value import _lift_all
+    from autograd_mini.value import lift_all
 
     named = []
 
@@ -226,14 +226,14 @@ def test_lift_all_lifts_numbers_and_names_the_caller_only_on_error():
         return "MLP(2, [1])"
 
     a = Value(2.0)
-    items = _lift_all((a, 3, 0.5), caller, "input {}")
+    items = lift_all((a, 3, 0.5), caller, "input {}")
     assert items[0] is a and [v.data for v in items] == [2.0, 3.0, 0.5] and not named
     with pytest.raises(TypeError, match=r"^MLP\(2, \[1\]\): input 2 must be a Value, int or float, got str$"):
-        _lift_all([a, 1.0, "x"], caller, "input {}")
+        lift_all([a, 1.0, "x"], caller, "input {}")
     with pytest.raises(TypeError, match=r"^mse: ys\[0\] must be a Value, int or float, got bool$"):
-        _lift_all([True], "mse", "ys[{}]")
+        lift_all([True], "mse", "ys[{}]")
     with pytest.raises(TypeError, match=r"^sum_of: item 1 must be a Value"):
-        _lift_all([a, None], "sum_of")
+        lift_all([a, None], "sum_of")
 
 
 def test_requires_grad_is_the_type_of_inputs_and_survives_copy_and_assignment():
@@ -253,3 +253,20 @@ def test_requires_grad_is_the_type_of_inputs_and_survives_copy_and_assignment():
     assert node.requires_grad and type(node.inputs) is tuple and node.inputs == (c, c)
     with pytest.raises(TypeError, match="requires_grad"):
         x.requires_grad = "yes"
+
+
+def test_every_operator_and_function_is_a_documented_method_of_the_class_body():
+    """Readers and checkers see each op where they look: `def` in `class Value`, with a docstring."""
+    import inspect
+
+    from autograd_mini.ops import UNARY_FUNCTIONS
+
+    source = inspect.getsource(Value)
+    operators = ["add", "sub", "mul", "truediv"]
+    names = [f"__{o}__" for o in operators] + [f"__r{o}__" for o in operators]
+    names += ["__pow__", "__rpow__", "__neg__", "__pos__", "__abs__", "__lt__", "__float__", "step", "sign"]
+    for name in names + list(UNARY_FUNCTIONS):
+        method = Value.__dict__[name]
+        assert method.__qualname__ == f"Value.{name}", name
+        assert f"    def {name}(self" in source, name
+        assert name.startswith("__l") or method.__doc__, name

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import ops
-from ..value import Operand, Value, _lift, _lift_all, apply, sum_of
+from ..value import Operand, Value, apply, lift, lift_all, sum_of
 
 
 def squared_error(y: Operand, t: Operand) -> Value:
@@ -24,7 +24,7 @@ def squared_error(y: Operand, t: Operand) -> Value:
 
 
 def _operand(x: Operand, name: str) -> Value:
-    lifted = _lift(x)
+    lifted = lift(x)
     if lifted is None:
         raise TypeError(f"squared_error: {name} must be a Value, int or float, got {type(x).__name__}")
     return lifted
@@ -153,4 +153,4 @@ def _as_values(items: Any, name: str, what: str) -> list[Value]:
         items = [items]
     elif not isinstance(items, Sequence) or isinstance(items, str):
         raise TypeError(f"{name}: {what} must be a Value, a number or a sequence of them, got {type(items).__name__}")
-    return _lift_all(items, name, f"{what}[{{}}]")
+    return lift_all(items, name, f"{what}[{{}}]")

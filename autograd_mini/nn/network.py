@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from .. import ops
-from ..value import Operand, Value, _lift_all, apply
+from ..value import Operand, Value, apply, lift_all
 from .labels import neuron_label, node_label, parameter_label
 from .losses import softmax
 from .serialization import load_json, model_to_dict, parameter_values, save_json, weights_to_dict
@@ -322,7 +322,7 @@ def _inputs(x: Sequence[Operand], expected: int, module: Module) -> list[Value]:
     items = list(x)
     if len(items) != expected:
         raise ValueError(f"{_describe(module)}: expected {expected} inputs, got {len(items)}")
-    return _lift_all(items, lambda: _describe(module), "input {}")
+    return lift_all(items, lambda: _describe(module), "input {}")
 
 
 def _describe(module: Module) -> str:
