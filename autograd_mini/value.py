@@ -370,6 +370,8 @@ def lift(x: object) -> Value | None:
     """x as a Value: Values pass through, numbers become constants, anything else gives None."""
     if x.__class__ is Value or isinstance(x, Value):
         return x
+    if x.__class__ is float and -_INF < x < _INF:  # constant(x) less one call (numbers in sums)
+        return _node(None, x, NO_INPUTS)
     if isinstance(x, numbers.Real) and not isinstance(x, bool):
         return constant(x)  # type: ignore[arg-type]  # any Real: _as_data converts and checks it
     return None
