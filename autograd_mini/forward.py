@@ -1,20 +1,9 @@
 """Forward mode from the same table: `jvp`, and Jacobians both ways (`jacfwd`, `jacrev`).
 
-Reverse mode carries an adjoint g = d root / d node backwards; forward mode
-carries a tangent t = d node / d input forwards, beside each value (a dual
-number value + t eps). Both read the same rows of `ops.OPS`: a row's rule is
-linear in g, so its local derivatives are `vjp(1.0, out, *inputs)`, and
-
-    t_out = sum_i (d out / d input_i) t_i                  (the chain rule (1.5), forwards)
-
-where reverse mode computes g_i += g (d out / d input_i) (1.8). No second
-derivative table exists. `jvp` runs f on Values (recording the graph, as
-`grad` does), then pushes tangents through the recorded nodes inputs first.
-
-Number mode and Value mode as in `functional`: with numbers the results are
-floats; with a Value among the primals or tangents, or inside an outer
-`grad`, they are Values with graphs of their own, so jvp composes with grad
-both ways (`jvp(grad(f), ...)` is a forward-over-reverse Hessian-vector product).
+A tangent t = d node / d input rides beside each value: t_out = sum_i (d out / d
+input_i) t_i, the chain rule (1.5) forwards, each local derivative read from the
+row's rule as `vjp(1.0, out, *inputs)` (no second table). With numbers the results
+are floats; with Values (or inside `grad`) they carry graphs, so jvp and grad compose.
 """
 
 from __future__ import annotations
