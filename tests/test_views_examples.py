@@ -128,7 +128,7 @@ def test_the_explorer_says_which_example_a_node_belongs_to():
     doc = page.html()
     data = json.loads(re.search(r'id="explorer-data">(.*?)</script>', doc, re.S)[1])
     tagged = re.findall(r'<g id="am_(n\d+)" class="node value" data-node="n\d+" data-label="([^"]*)" '
-                        r'data-grad="" data-example="(\d+)"', page.svg)
+                        r'data-data="[^"]*" data-grad="" data-example="(\d+)"', page.svg)
     outs = {(label, int(k)): node for node, label, k in tagged if label.endswith(".out")}
     for k, found in enumerate(passes):
         for neuron, out in found.items():
