@@ -82,11 +82,18 @@ def _error(program: Program, mine: Run, unit: Callable[[str], Unit]) -> Diagnosi
                          "topological sort (or a recursive backward) fails past Python's recursion limit "
                          "(about 1000); build the order with a loop and an explicit stack", None)
     op = error.op or "backward"
+    if error.timeout and program.loop is not None:
+        slow = ("a backward linear in the graph's size takes well under a second there (a topological sort "
+                "per node? a list searched where a set belongs?)" if error.stage.startswith("running backward")
+                else "each op should take microseconds however big the graph (does it walk the graph?)")
+        return Diagnosis(op, "timeout", f"{error}: on a chain of {program.size} nodes, {slow}", None)
     if op not in ("backward",):
         found = unit(op)
-        if not found.ok and found.kind != "exception":
+        if not found.ok and found.kind not in ("exception", "timeout"):
             op, found = _base(op, found, unit)
             return Diagnosis(op, found.kind, found.cause, None)
+    if error.timeout:
+        return Diagnosis(op, "timeout", str(error), None)
     return Diagnosis(op, "exception", f"raised {error}", None)
 
 

@@ -44,8 +44,9 @@ def _p(leaves: tuple[float, ...], *steps: tuple[str, tuple[int, ...]] | tuple[st
     return Program(leaves, tuple(Step(*s) for s in steps), loop)
 
 
-def traps(supported: frozenset[str]) -> list[Trap]:
-    """Every trap the engine's ops can build, in the order the report lists them."""
+def traps(supported: frozenset[str], float32: bool = False) -> list[Trap]:
+    """Every trap the engine's ops can build, in the order the report lists them (`float32`: for an engine
+    computing in float32, whose exp overflows past 88.7 instead of 709.8)."""
     found = [
         Trap("a + a", "= instead of += when one node feeds one op twice",
              (_p((1.5,), ("add", (0, 0))),)),
@@ -72,7 +73,8 @@ def traps(supported: frozenset[str]) -> list[Trap]:
     if "relu" in supported:
         found.append(Trap("relu at 0", "a convention, not a bug: shows relu's derivative at its kink",
                           (_p((0.0,), ("relu", (0,))),), kind="convention"))
-    large = [_p((x,), (op, (0,))) for op, x in (("tanh", 1000.0), ("tanh", -1000.0), ("exp", 700.0),
+    near = 88.0 if float32 else 700.0  # exp near overflow: e**88 < 3.4e38, e**700 < 1.8e308
+    large = [_p((x,), (op, (0,))) for op, x in (("tanh", 1000.0), ("tanh", -1000.0), ("exp", near),
                                                 ("sigmoid", -1000.0), ("sigmoid", 1000.0))
              if op in supported]
     if large:
