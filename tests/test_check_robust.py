@@ -141,3 +141,12 @@ def test_the_random_search_stops_when_its_time_is_up(correct, monkeypatch):
 @pytest.fixture(scope="module")
 def correct(tmp_path_factory):
     return engine(tmp_path_factory.mktemp("correct"), filled(), "correct_robust")
+
+
+def test_tanh_built_on_exp_that_overflows_is_blamed_on_tanh(tmp_path):
+    value = broken(tmp_path, "        t = math.tanh(self.data)\n",
+                   "        return ((self * 2.0).exp() - 1.0) / ((self * 2.0).exp() + 1.0)\n        t = 0.0\n")
+    report = check_engine(value, examples=20)
+    large = next(f for f in report.failures if f.check == "large inputs")
+    assert (large.op, large.kind) == ("tanh", "exception")
+    assert "OverflowError in exp (called by tanh)" in large.cause

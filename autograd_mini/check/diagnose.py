@@ -82,6 +82,8 @@ def _error(program: Program, mine: Run, unit: Callable[[str], Unit]) -> Diagnosi
                          "topological sort (or a recursive backward) fails past Python's recursion limit "
                          "(about 1000); build the order with a loop and an explicit stack", None)
     op = error.op or "backward"
+    if error.exception == "OverflowError" and error.step_op is not None:
+        op = error.step_op  # tanh(1000) through exp(2000): the formula is tanh's, exp overflows rightly
     if error.timeout and program.loop is not None:
         slow = ("a backward linear in the graph's size takes well under a second there (a topological sort "
                 "per node? a list searched where a set belongs?)" if error.stage.startswith("running backward")

@@ -111,6 +111,7 @@ class EngineError:
     exception: str
     message: str
     op: str | None
+    step_op: str | None = None  # the op of the step being computed, when it was another op's code that raised
 
     @property
     def recursion(self) -> bool:
@@ -122,6 +123,8 @@ class EngineError:
 
     def __str__(self) -> str:
         where = f" in {self.op}" if self.op else ""
+        if self.op and self.step_op and self.step_op != self.op:
+            where += f" (called by {self.step_op})"
         if self.timeout:
             return f"no answer{where} while {self.stage}: it {self.message} (an endless loop, or far too slow?)"[:300]
         return f"{self.exception}{where} while {self.stage}: {self.message}"[:300]
@@ -150,7 +153,7 @@ def run_learner(adapter: Adapter, program: Program, backward_calls: int = 1) -> 
             _run(adapter, program, backward_calls, run, where)
     except (Exception, SystemExit, EngineTimeout) as exc:  # noqa: BLE001 - what the learner's code raises is a finding
         run.error = EngineError(where[0], type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "",
-                                _blamed_method(exc.__traceback__) or where[1])
+                                _blamed_method(exc.__traceback__) or where[1], where[1])
         if isinstance(exc, EngineTimeout):
             timed_out[key] = run
     return run
