@@ -150,3 +150,14 @@ def test_tanh_built_on_exp_that_overflows_is_blamed_on_tanh(tmp_path):
     large = next(f for f in report.failures if f.check == "large inputs")
     assert (large.op, large.kind) == ("tanh", "exception")
     assert "OverflowError in exp (called by tanh)" in large.cause
+    assert "a formula overflows where the function does not" in large.cause
+
+
+def test_an_init_with_required_children_says_how_to_make_a_leaf(capsys, tmp_path):
+    path = tmp_path / "engine.py"
+    path.write_text(filled().replace('def __init__(self, data, _children=(), _op=""):',
+                                     "def __init__(self, data, _children, _op):"))
+    code = main(["check", f"{path}:Value"])
+    err = capsys.readouterr().err
+    assert code == 2 and "missing 2 required positional arguments" in err
+    assert "give your other parameters defaults" in err

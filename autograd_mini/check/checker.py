@@ -294,7 +294,10 @@ def check_engine(engine: Any, *, seed: int = 0, examples: int = EXAMPLES) -> Rep
                 data = adapter.data(adapter.leaf(1.5))
                 tenth = adapter.data(adapter.leaf(0.1))
         except GUARDED as exc:  # the engine cannot even make a leaf
-            return _broken(adapter, seed, f"{adapter.leaf_code(1.5)} raised {_why(exc)}")
+            hint = (": the checker makes each leaf as Value(x), so give your other parameters defaults "
+                    "(_children=(), _op=''), or check it through an Adapter (see docs/check.md)"
+                    if isinstance(exc, TypeError) else "")
+            return _broken(adapter, seed, f"{adapter.leaf_code(1.5)} raised {_why(exc)}{hint}")
         if not close(data, 1.5):
             return _broken(adapter, seed, f"{adapter.leaf_code(1.5)}.data is {data!r}, not 1.5")
         single = tenth != 0.1 and tenth == struct.unpack("f", struct.pack("f", 0.1))[0]

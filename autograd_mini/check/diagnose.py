@@ -18,6 +18,7 @@ What it is instead tells the cause:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import combinations
@@ -44,7 +45,7 @@ def diagnose(program: Program, mine: Run, expected: Expected, reference: list[Va
     """The cause of the disagreement between `mine` and `expected` on `program`."""
     n = len(program.leaves)
     if mine.error is not None:
-        return _error(program, mine, unit)
+        return _error(program, mine, expected, unit)
     for slot in range(program.size):
         if not close(mine.values[slot], expected.values[slot]):
             if slot < n:
@@ -73,7 +74,7 @@ def diagnose(program: Program, mine: Run, expected: Expected, reference: list[Va
     return Diagnosis("backward", "mismatch", "the results differ", None)
 
 
-def _error(program: Program, mine: Run, unit: Callable[[str], Unit]) -> Diagnosis:
+def _error(program: Program, mine: Run, expected: Expected, unit: Callable[[str], Unit]) -> Diagnosis:
     error = mine.error
     assert error is not None
     if error.recursion and error.stage.startswith("running backward"):
@@ -96,6 +97,11 @@ def _error(program: Program, mine: Run, unit: Callable[[str], Unit]) -> Diagnosi
             return Diagnosis(op, found.kind, found.cause, None)
     if error.timeout:
         return Diagnosis(op, "timeout", str(error), None)
+    if error.exception == "OverflowError" and all(math.isfinite(x) for x in expected.values):
+        return Diagnosis(op, "exception", f"raised {error}; every value of this graph is finite (out = "
+                         f"{expected.values[-1]!r}), so a formula overflows where the function does not: compute "
+                         "it another way (math.tanh(x); for sigmoid, 1 / (1 + e**-x) when x >= 0, e**x / (1 + e**x) "
+                         "otherwise)", None)
     return Diagnosis(op, "exception", f"raised {error}", None)
 
 
