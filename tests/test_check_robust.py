@@ -161,3 +161,36 @@ def test_an_init_with_required_children_says_how_to_make_a_leaf(capsys, tmp_path
     err = capsys.readouterr().err
     assert code == 2 and "missing 2 required positional arguments" in err
     assert "give your other parameters defaults" in err
+
+
+RENAMED = filled().replace("class Value", "class Scalar").replace("Value(", "Scalar(").replace(
+    "isinstance(other, Value)", "isinstance(other, Scalar)").replace(".data", ".value").replace(
+    "self.data =", "self.value =")
+
+
+def test_an_engine_with_other_names_says_to_use_an_adapter(capsys, tmp_path):
+    path = tmp_path / "engine.py"
+    path.write_text(RENAMED)
+    code = main(["check", f"{path}:Scalar"])
+    err = capsys.readouterr().err
+    assert code == 2 and "has no attribute 'data'" in err and "through an Adapter" in err
+
+
+def test_the_command_takes_an_adapter_defined_in_the_file(capsys, tmp_path):
+    path = tmp_path / "engine.py"
+    path.write_text(RENAMED + '''
+
+from autograd_mini.check import Adapter
+
+
+class Names(Adapter):
+    def data(self, node):
+        return node.value
+
+
+adapter = Names(Scalar)
+''')
+    code = main(["check", f"{path}:adapter", "--examples", "30"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "engine.py:Scalar" in out.splitlines()[0]

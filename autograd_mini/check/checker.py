@@ -296,7 +296,9 @@ def check_engine(engine: Any, *, seed: int = 0, examples: int = EXAMPLES) -> Rep
         except GUARDED as exc:  # the engine cannot even make a leaf
             hint = (": the checker makes each leaf as Value(x), so give your other parameters defaults "
                     "(_children=(), _op=''), or check it through an Adapter (see docs/check.md)"
-                    if isinstance(exc, TypeError) else "")
+                    if isinstance(exc, TypeError) else
+                    ": the checker reads .data and .grad and calls .backward(); for other names, check it "
+                    "through an Adapter (see docs/check.md)" if isinstance(exc, AttributeError) else "")
             return _broken(adapter, seed, f"{adapter.leaf_code(1.5)} raised {_why(exc)}{hint}")
         if not close(data, 1.5):
             return _broken(adapter, seed, f"{adapter.leaf_code(1.5)}.data is {data!r}, not 1.5")

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .adapter import LOADED_PREFIX
+from .adapter import LOADED_PREFIX, Adapter
 from .run import EngineTimeout, time_limit
 
 IMPORT_SECONDS = 30.0
@@ -34,7 +34,8 @@ class EngineLoadError(Exception):
 
 
 def load_engine(target: str) -> Any:
-    """The class named by `target` ("engine.py:Value" or "pkg.module:Value")."""
+    """The class named by `target` ("engine.py:Value" or "pkg.module:Value"), or the `Adapter` instance
+    ("engine.py:adapter", for an engine with other names: `adapter = MyAdapter(Scalar)` in the file)."""
     where, sep, name = target.rpartition(":")
     if not sep or not where or not name:
         raise EngineLoadError(f"give the file (or module) and the class: ENGINE.py:Value, got {target!r}")
@@ -48,8 +49,8 @@ def load_engine(target: str) -> Any:
         defined = sorted(k for k, v in vars(module).items() if isinstance(v, type) and not k.startswith("_"))
         raise EngineLoadError(f"{where} has no class {name!r} (it defines: {', '.join(defined) or 'no class'})") \
             from None
-    if not isinstance(engine, type):
-        raise EngineLoadError(f"{where}:{name} is a {type(engine).__name__}, not a class")
+    if not isinstance(engine, type | Adapter):
+        raise EngineLoadError(f"{where}:{name} is a {type(engine).__name__}, not a class (or an Adapter)")
     return engine
 
 
