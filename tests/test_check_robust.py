@@ -12,13 +12,14 @@ import subprocess
 import sys
 
 import pytest
-from test_check import broken, engine, filled
+from test_check import ANSWERS, broken, engine, filled
 
 from autograd_mini import check_engine
 from autograd_mini.check import checker, run
 from autograd_mini.cli.app import main
 
 np = pytest.importorskip("numpy")
+ANSWERS_TOPO = ANSWERS["topo = []\n"]
 
 FLOAT32 = "import numpy as np\n" + filled().replace(
     "self.data = float(data)", "self.data = np.float32(data)").replace(
@@ -194,3 +195,25 @@ adapter = Names(Scalar)
     out = capsys.readouterr().out
     assert code == 0, out
     assert "engine.py:Scalar" in out.splitlines()[0]
+
+
+def test_a_raised_recursion_limit_and_recursion_through_c_is_a_finding_not_a_crash(tmp_path):
+    """Recursing through map() with the limit at 10**6 overflows the C stack near 14,000 levels (a
+    segfault); the checker holds the limit at 4000 while the engine runs. In a subprocess: a crash
+    must fail this test, not end the suite."""
+    path = tmp_path / "engine.py"
+    source = "import sys\nsys.setrecursionlimit(10 ** 6)\n" + filled().replace(ANSWERS_TOPO, """topo, seen = [], set()
+
+        def build(v):
+            if v not in seen:
+                seen.add(v)
+                list(map(build, v._prev))
+                topo.append(v)
+        build(self)
+""")
+    path.write_text(source)
+    done = subprocess.run([sys.executable, "-m", "autograd_mini", "check", f"{path}:Value", "--examples", "20"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, (done.returncode, done.stderr[-500:])
+    assert "deep chain (100000 ops)" in done.stdout and "blamed: backward (recursion)" in done.stdout
+    assert "recursion limit (now 4000)" in done.stdout

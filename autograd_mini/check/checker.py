@@ -29,11 +29,11 @@ from .run import (
     agrees,
     close,
     grad_close,
+    guard,
     run_learner,
     run_reference,
     session,
-    time_limit,
-)
+    )
 from .traps import Trap, traps
 
 EXAMPLES = 300
@@ -138,7 +138,7 @@ class _Checker:
             x, y, c = points(op)[0]
             program = alone(op, x, y, c)
             try:
-                with time_limit(SECONDS):
+                with guard(SECONDS):
                     leaves = [self.adapter.leaf(v) for v in program.leaves]
                     out = self.adapter.apply(op, leaves, c)
                     if isinstance(out, numbers.Number) and not isinstance(leaves[0], numbers.Number):
@@ -290,7 +290,7 @@ def check_engine(engine: Any, *, seed: int = 0, examples: int = EXAMPLES) -> Rep
     with warnings.catch_warnings():  # an engine's numpy overflow warnings are not the report's business
         warnings.simplefilter("ignore")
         try:
-            with time_limit(SECONDS):
+            with guard(SECONDS):
                 data = adapter.data(adapter.leaf(1.5))
                 tenth = adapter.data(adapter.leaf(0.1))
         except GUARDED as exc:  # the engine cannot even make a leaf

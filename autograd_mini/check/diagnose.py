@@ -81,7 +81,9 @@ def _error(program: Program, mine: Run, expected: Expected, unit: Callable[[str]
         return Diagnosis("backward", "recursion",
                          f"backward() raised RecursionError on a graph {program.size} nodes deep: a recursive "
                          "topological sort (or a recursive backward) fails past Python's recursion limit "
-                         "(about 1000); build the order with a loop and an explicit stack", None)
+                         "(about 1000; a limit raised past 4000 is held at 4000 while the checker runs your code, as "
+                         "recursion through C code can crash Python beyond); build the order with a loop and an "
+                         "explicit stack", None)
     op = error.op or "backward"
     if error.exception == "OverflowError" and error.step_op is not None:
         op = error.step_op  # tanh(1000) through exp(2000): the formula is tanh's, exp overflows rightly

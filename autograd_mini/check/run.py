@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import math
 import signal
+import sys
 import threading
 import types
 from collections.abc import Iterator
@@ -39,6 +40,12 @@ SECONDS = 2.0
 """Time allowed to one small program (build, backward, read): microseconds on any engine, unless it hangs."""
 DEEP_SECONDS = 10.0
 """Time allowed to the deep chain: a linear engine needs well under a second for its 5000 ops."""
+
+
+SAFE_RECURSION_LIMIT = 4000
+"""The recursion limit while the learner's code runs, when its file raised it higher: Python frames that
+recurse through C (map, a dunder called from C) overflow an 8 MB C stack near 14,000 levels and crash
+the process; a RecursionError is a finding."""
 
 
 class EngineTimeout(BaseException):
@@ -71,6 +78,21 @@ def session(rel_tol: float = REL_TOL, abs_tol: float = ABS_TOL) -> Iterator[Sess
 
 def _session() -> Session:
     return _SESSION.get() or Session()
+
+
+@contextlib.contextmanager
+def guard(seconds: float) -> Iterator[None]:
+    """`time_limit(seconds)`, with the recursion limit at most `SAFE_RECURSION_LIMIT`: around every call
+    into the learner's engine."""
+    limit = sys.getrecursionlimit()
+    capped = min(limit, SAFE_RECURSION_LIMIT)
+    sys.setrecursionlimit(capped)
+    try:
+        with time_limit(seconds):
+            yield
+    finally:
+        if sys.getrecursionlimit() == capped:  # else the engine set its own limit in the call: it stays
+            sys.setrecursionlimit(limit)
 
 
 @contextlib.contextmanager
@@ -149,7 +171,7 @@ def run_learner(adapter: Adapter, program: Program, backward_calls: int = 1) -> 
     run = Run([None] * program.size, [None] * program.size)
     where: list[Any] = ["building the leaves", None]  # the stage, and the op of the step being computed
     try:
-        with time_limit(SECONDS if program.loop is None else DEEP_SECONDS):
+        with guard(SECONDS if program.loop is None else DEEP_SECONDS):
             _run(adapter, program, backward_calls, run, where)
     except (Exception, SystemExit, EngineTimeout) as exc:  # noqa: BLE001 - what the learner's code raises is a finding
         run.error = EngineError(where[0], type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "",

@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass
 
 from .program import Program, Step
+from .run import SAFE_RECURSION_LIMIT
 
 DEEP = 5000
 """Ops in the deep chain: several times Python's default recursion limit of 1000 (more when an
@@ -58,7 +59,8 @@ def traps(supported: frozenset[str], float32: bool = False) -> list[Trap]:
         Trap("diamond", "a shared interior node: backward without a topological order",
              (_p((0.5, -2.0), ("add", (0, 1)), ("mul", (2, 0)), ("mul", (2, 1)), ("add", (3, 4))),)),
         Trap(f"deep chain ({chain_depth()} ops)", "a recursive topological sort or backward: RecursionError past "
-             f"the recursion limit (now {sys.getrecursionlimit()})", (_deep_chain(supported, chain_depth()),)),
+             f"the recursion limit (now {min(sys.getrecursionlimit(), SAFE_RECURSION_LIMIT)})",
+             (_deep_chain(supported, chain_depth()),)),
         Trap("backward() twice", "interior gradients that compound on a second backward(); leaves must "
              "accumulate (twice the gradient, as in PyTorch)",
              (_p((0.5, -1.5), ("mul", (0, 1)), ("add", (2, 0)), ("mul", (3, 3))),), kind="twice"),
