@@ -217,3 +217,19 @@ def test_a_raised_recursion_limit_and_recursion_through_c_is_a_finding_not_a_cra
     assert done.returncode == 1, (done.returncode, done.stderr[-500:])
     assert "deep chain (100000 ops)" in done.stdout and "blamed: backward (recursion)" in done.stdout
     assert "recursion limit (now 4000)" in done.stdout
+
+
+def test_an_alarm_set_before_the_check_is_set_again_after_it(correct):
+    import signal
+
+    if not hasattr(signal, "setitimer"):
+        pytest.skip("no setitimer here")
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda signum, frame: fired.append(signum))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 1000.0)
+        check_engine(correct, examples=10)
+        left, _ = signal.setitimer(signal.ITIMER_REAL, 0)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    assert 0 < left < 1000.0 and not fired
