@@ -2,7 +2,12 @@
 
 A micrograd-style class needs no adapter: `Adapter(Value)` makes leaves with
 `Value(x)`, applies Python's operators and the methods `relu`, `tanh`, `exp`,
-`log`, `sigmoid`, reads `.data` and `.grad` and calls `.backward()`. An engine
+`log`, `sigmoid`, reads `.data` and `.grad` and calls `.backward()`. It reads
+the class's signatures for the two usual variations: a `requires_grad=False`
+parameter of `__init__` (leaves are made with `Value(x, requires_grad=True)`)
+and a `backward(grad)` that requires the seed (called as `backward(1.0)`). A
+`.grad` kept as a node of the engine (for higher-order gradients) is read
+through its `.data`. An engine
 that spells any of these differently overrides the few methods that differ,
 for example minitorch's `Scalar`, whose gradient is `.derivative`::
 
@@ -30,6 +35,7 @@ that is not a micrograd clone.
 
 from __future__ import annotations
 
+import inspect
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,10 +62,14 @@ class Adapter:
         if module.startswith(LOADED_PREFIX):  # loaded from a file by `loading.load_engine`: name the file
             self.name = f"{Path(getattr(sys.modules.get(module), '__file__', None) or module).name}:{qualname}"
         self.class_name = getattr(engine, "__name__", "Value")
+        self.leaf_options = {"requires_grad": True} if _defaults_false(engine, "requires_grad") else {}
+        """Keywords every leaf is made with: requires_grad=True for a class whose leaves need it."""
+        self.seed = _seed_argument(getattr(engine, "backward", None))
+        """The argument `backward` is called with ("1.0" for a `backward(grad)`), as code; "" for none."""
 
     def leaf(self, x: float) -> Any:
         """A new leaf holding x."""
-        return self.engine(x)
+        return self.engine(x, **self.leaf_options)
 
     def apply(self, op: str, operands: Sequence[Any], c: float) -> Any:
         """Op `op` (a name of `program.SPECS`) on engine nodes, with the number c if it takes one."""
@@ -67,20 +77,24 @@ class Adapter:
 
     def data(self, node: Any) -> float:
         """The node's forward value as a float."""
-        return float(node.data)
+        return as_float(node.data)
 
     def grad(self, node: Any) -> float | None:
         """The node's gradient as a float; None when the engine keeps none for it."""
         grad = node.grad
-        return None if grad is None else float(grad)
+        return None if grad is None else as_float(grad)
 
     def backward(self, root: Any) -> None:
         """Run backward from `root` (seeded with 1)."""
-        root.backward()
+        if self.seed:
+            root.backward(1.0)
+        else:
+            root.backward()
 
     def leaf_code(self, x: float) -> str:
         """The code that makes a leaf holding x."""
-        return f"{self.class_name}({number_code(x)})"
+        options = "".join(f", {k}={v!r}" for k, v in self.leaf_options.items())
+        return f"{self.class_name}({number_code(x)}{options})"
 
     def code(self, program: Program, backward_calls: int = 1) -> str:
         """The whole program as code in this engine's API, ending with the backward call(s)."""
@@ -91,7 +105,7 @@ class Adapter:
             lines += [f"{program.name(len(program.leaves) + k)} = {program.step_code(k, self.codes)}"
                       for k in range(len(program.steps))]
         root = program.name(program.output)
-        lines += [f"{root}.backward()"] * backward_calls
+        lines += [f"{root}.backward({self.seed})"] * backward_calls
         return "\n".join(lines)
 
 
@@ -132,6 +146,37 @@ class TorchAdapter(Adapter):
 
     def leaf_code(self, x: float) -> str:
         return f"torch.tensor({number_code(x)}, dtype=torch.float64, requires_grad=True)"
+
+
+def as_float(x: Any) -> float:
+    """`float(x)`; for a number kept in a node of the engine (a `.grad` that is a Value), its `.data`."""
+    try:
+        return float(x)
+    except TypeError:
+        inner = getattr(x, "data", None)
+        if inner is None or inner is x:
+            raise
+        return float(inner)
+
+
+def _defaults_false(engine: Any, name: str) -> bool:
+    """True if `engine(...)` takes a parameter `name` whose default is False."""
+    try:
+        parameter = inspect.signature(engine).parameters.get(name)
+    except (TypeError, ValueError):  # a builtin or a class without a readable signature
+        return False
+    return parameter is not None and parameter.default is False
+
+
+def _seed_argument(backward: Any) -> str:
+    """"1.0" if the method `backward` requires an argument besides self (the seed gradient), else ""."""
+    try:
+        parameters = list(inspect.signature(backward).parameters.values())[1:]  # without self
+    except (TypeError, ValueError):
+        return ""
+    required = [p for p in parameters if p.default is p.empty
+                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return "1.0" if len(required) == 1 else ""
 
 
 def as_adapter(engine: Any) -> Adapter:

@@ -9,6 +9,10 @@ its code in the learner's API (`report`). Nothing is printed.
 
 from __future__ import annotations
 
+import numbers
+import struct
+import time
+import warnings
 from typing import Any
 
 from .adapter import Adapter, as_adapter
@@ -16,11 +20,28 @@ from .diagnose import Diagnosis, diagnose
 from .program import BASES, REQUIRED, SPECS, Program
 from .report import CheckRow, Failure, NodeRow, Report
 from .rules import Unit, accumulates, alone, points, unit, with_sums
-from .run import Expected, Run, agrees, close, grad_close, run_learner, run_reference
+from .run import (
+    FLOAT32_TOL,
+    SECONDS,
+    EngineTimeout,
+    Expected,
+    Run,
+    agrees,
+    close,
+    grad_close,
+    guard,
+    run_learner,
+    run_reference,
+    session,
+    )
 from .traps import Trap, traps
 
 EXAMPLES = 300
 """Random programs tried per search round by default (a second or so on a micrograd-sized engine)."""
+SEARCH_SECONDS = 20.0
+"""The random search stops looking after this long (a slow engine: what was found so far is shrunk and kept)."""
+GUARDED = (Exception, SystemExit, EngineTimeout)
+"""What a call into the learner's engine may raise that the checker reports (a KeyboardInterrupt stops it)."""
 
 
 class _Checker:
@@ -51,8 +72,14 @@ class _Checker:
     # --- running and recording ------------------------------------------------------------------
     def judge(self, check: str, program: Program, backward_calls: int = 1) -> Failure | None:
         """Run `program` on both engines; a Failure (diagnosed) if they disagree."""
-        mine = run_learner(self.adapter, program, backward_calls)
         expected, reference = run_reference(program, backward_calls)
+        hung = next((self.units[op] for op in sorted(program.ops())
+                     if op in self.units and self.units[op].kind == "timeout"), None)
+        if hung is not None:  # an op that ran out of time alone is not waited for again
+            mine = Run([None] * program.size, [None] * program.size, hung.error)
+            return self.failure(check, program, Diagnosis(hung.op, hung.kind, hung.cause, None), mine, expected,
+                                backward_calls)
+        mine = run_learner(self.adapter, program, backward_calls)
         if agrees(program, mine, expected):
             return None
         found = diagnose(program, mine, expected, reference, self.unit, self.accumulates)
@@ -111,9 +138,15 @@ class _Checker:
             x, y, c = points(op)[0]
             program = alone(op, x, y, c)
             try:
-                leaves = [self.adapter.leaf(v) for v in program.leaves]
-                self.adapter.data(self.adapter.apply(op, leaves, c))
-            except Exception as exc:  # noqa: BLE001 - an op that raises is an op the engine does not have
+                with guard(SECONDS):
+                    leaves = [self.adapter.leaf(v) for v in program.leaves]
+                    out = self.adapter.apply(op, leaves, c)
+                    if isinstance(out, numbers.Number) and not isinstance(leaves[0], numbers.Number):
+                        untested[op] = (f"it returns a plain {type(out).__name__}, not a "
+                                        f"{self.adapter.class_name}: no gradient can flow through it")
+                        continue
+                    self.adapter.data(out)
+            except GUARDED as exc:  # an op that raises is an op the engine does not have
                 untested[op] = _why(exc)
                 continue
             tested.append(op)
@@ -209,15 +242,20 @@ class _Checker:
                                         "x + y does not pass alone yet"))
             return
         failures: list[Failure] = []
+        started, tried, stopped = time.monotonic(), [0], [False]
+
+        def fails(program: Program) -> bool:
+            if time.monotonic() - started > SEARCH_SECONDS:  # keep what was found, shrink no further
+                stopped[0] = True
+                return False
+            tried[0] += 1
+            mine = run_learner(self.adapter, program)
+            expected, _ = run_reference(program)
+            return not agrees(program, mine, expected)
+
         for round_ in range(3):
             if "add" not in names:
                 break
-
-            def fails(program: Program) -> bool:
-                mine = run_learner(self.adapter, program)
-                expected, _ = run_reference(program)
-                return not agrees(program, mine, expected)
-
             program = smallest_failure(names, fails, seed=self.seed + round_, examples=self.examples)
             if program is None:
                 break
@@ -228,6 +266,9 @@ class _Checker:
             if judged.op not in names or judged.op == "add":
                 break
             names.remove(judged.op)
+        if stopped[0]:
+            self.notes.append(f"the random search stopped after {SEARCH_SECONDS:g} s ({tried[0]} programs run): "
+                              "your engine is slow on small graphs, so fewer programs were tried than asked")
         self.record("random DAGs", f"up to {self.examples} programs a round, shrunk to the smallest failing one",
                     failures)
 
@@ -246,14 +287,32 @@ def check_engine(engine: Any, *, seed: int = 0, examples: int = EXAMPLES) -> Rep
     expected and actual values and gradients), `.tested` and `.untested`.
     """
     adapter = as_adapter(engine)
+    with warnings.catch_warnings():  # an engine's numpy overflow warnings are not the report's business
+        warnings.simplefilter("ignore")
+        try:
+            with guard(SECONDS):
+                data = adapter.data(adapter.leaf(1.5))
+                tenth = adapter.data(adapter.leaf(0.1))
+        except GUARDED as exc:  # the engine cannot even make a leaf
+            hint = (": the checker makes each leaf as Value(x), so give your other parameters defaults "
+                    "(_children=(), _op=''), or check it through an Adapter (see docs/check.md)"
+                    if isinstance(exc, TypeError) else
+                    ": the checker reads .data and .grad and calls .backward(); for other names, check it "
+                    "through an Adapter (see docs/check.md)" if isinstance(exc, AttributeError) else "")
+            return _broken(adapter, seed, f"{adapter.leaf_code(1.5)} raised {_why(exc)}{hint}")
+        if not close(data, 1.5):
+            return _broken(adapter, seed, f"{adapter.leaf_code(1.5)}.data is {data!r}, not 1.5")
+        single = tenth != 0.1 and tenth == struct.unpack("f", struct.pack("f", 0.1))[0]
+        with session(FLOAT32_TOL, FLOAT32_TOL) if single else session():
+            report = _check(adapter, seed, examples, single)
+        if single:
+            report.notes.insert(0, f"{adapter.leaf_code(0.1)}.data is {tenth!r}: your engine computes in float32, "
+                                f"so every number is compared within a relative {FLOAT32_TOL:g} (not 1e-9)")
+        return report
+
+
+def _check(adapter: Adapter, seed: int, examples: int, single: bool) -> Report:
     checker = _Checker(adapter, seed, examples)
-    try:
-        made = adapter.leaf(1.5)
-        data = adapter.data(made)
-    except Exception as exc:  # noqa: BLE001 - the engine cannot even make a leaf
-        return _broken(adapter, seed, f"{adapter.leaf_code(1.5)} raised {_why(exc)}")
-    if not close(data, 1.5):
-        return _broken(adapter, seed, f"{adapter.leaf_code(1.5)}.data is {data!r}, not 1.5")
     tested, untested = checker.probe()
     checker.supported = set(tested)
     for op in REQUIRED:
@@ -263,7 +322,7 @@ def check_engine(engine: Any, *, seed: int = 0, examples: int = EXAMPLES) -> Rep
     if checker.failures:
         return Report(adapter.name, seed, _codes(tested), _reasons(untested), checker.checks, checker.failures)
     checker.run_units(tested)
-    for trap in traps(frozenset(tested)):
+    for trap in traps(frozenset(tested), float32=single):
         checker.run_trap(trap)
     checker.search(tested)
     return Report(adapter.name, seed, _codes(tested), _reasons(untested), checker.checks, checker.failures,

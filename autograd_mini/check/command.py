@@ -34,7 +34,8 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "1 when something does not, 2 for a usage error.",
         allow_abbrev=False,
     )
-    p.add_argument("engine", nargs="?", metavar="ENGINE", help="FILE.py:CLASS or package.module:CLASS")
+    p.add_argument("engine", nargs="?", metavar="ENGINE",
+                   help="FILE.py:CLASS or package.module:CLASS (or the name of an Adapter instance in it)")
     p.add_argument("--template", action="store_true", help="print an engine skeleton with TODOs to fill in")
     p.add_argument("--seed", type=int, default=0, help="seed of the random search (default: 0)")
     p.add_argument("--examples", type=int, default=EXAMPLES, metavar="N",

@@ -18,6 +18,7 @@ What it is instead tells the cause:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import combinations
@@ -44,7 +45,7 @@ def diagnose(program: Program, mine: Run, expected: Expected, reference: list[Va
     """The cause of the disagreement between `mine` and `expected` on `program`."""
     n = len(program.leaves)
     if mine.error is not None:
-        return _error(program, mine, unit)
+        return _error(program, mine, expected, unit)
     for slot in range(program.size):
         if not close(mine.values[slot], expected.values[slot]):
             if slot < n:
@@ -73,20 +74,36 @@ def diagnose(program: Program, mine: Run, expected: Expected, reference: list[Va
     return Diagnosis("backward", "mismatch", "the results differ", None)
 
 
-def _error(program: Program, mine: Run, unit: Callable[[str], Unit]) -> Diagnosis:
+def _error(program: Program, mine: Run, expected: Expected, unit: Callable[[str], Unit]) -> Diagnosis:
     error = mine.error
     assert error is not None
     if error.recursion and error.stage.startswith("running backward"):
         return Diagnosis("backward", "recursion",
                          f"backward() raised RecursionError on a graph {program.size} nodes deep: a recursive "
                          "topological sort (or a recursive backward) fails past Python's recursion limit "
-                         "(about 1000); build the order with a loop and an explicit stack", None)
+                         "(about 1000; a limit raised past 4000 is held at 4000 while the checker runs your code, as "
+                         "recursion through C code can crash Python beyond); build the order with a loop and an "
+                         "explicit stack", None)
     op = error.op or "backward"
+    if error.exception == "OverflowError" and error.step_op is not None:
+        op = error.step_op  # tanh(1000) through exp(2000): the formula is tanh's, exp overflows rightly
+    if error.timeout and program.loop is not None:
+        slow = ("a backward linear in the graph's size takes well under a second there (a topological sort "
+                "per node? a list searched where a set belongs?)" if error.stage.startswith("running backward")
+                else "each op should take microseconds however big the graph (does it walk the graph?)")
+        return Diagnosis(op, "timeout", f"{error}: on a chain of {program.size} nodes, {slow}", None)
     if op not in ("backward",):
         found = unit(op)
-        if not found.ok and found.kind != "exception":
+        if not found.ok and found.kind not in ("exception", "timeout"):
             op, found = _base(op, found, unit)
             return Diagnosis(op, found.kind, found.cause, None)
+    if error.timeout:
+        return Diagnosis(op, "timeout", str(error), None)
+    if error.exception == "OverflowError" and all(math.isfinite(x) for x in expected.values):
+        return Diagnosis(op, "exception", f"raised {error}; every value of this graph is finite (out = "
+                         f"{expected.values[-1]!r}), so a formula overflows where the function does not: compute "
+                         "it another way (math.tanh(x); for sigmoid, 1 / (1 + e**-x) when x >= 0, e**x / (1 + e**x) "
+                         "otherwise)", None)
     return Diagnosis(op, "exception", f"raised {error}", None)
 
 

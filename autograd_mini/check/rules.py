@@ -121,6 +121,8 @@ def unit(adapter: Adapter, op: str) -> Unit:
         if mine.error is not None:
             who = op if mine.error.op not in (None, "backward") or not mine.error.stage.startswith("running") \
                 else "backward()"
+            if mine.error.timeout:
+                return Unit(op, False, "timeout", str(mine.error), program, mine.error)
             return Unit(op, False, "exception", f"{who} raised {mine.error}", program, mine.error)
         t_mine, t = mine.values[-1], expected.values[-1]
         if not close(t_mine, t):

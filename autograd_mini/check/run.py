@@ -1,17 +1,31 @@
 """Run one program on the learner's engine and on autograd_mini, and compare them.
 
 Every call into the learner's engine is guarded: whatever it raises (a
-RecursionError from a recursive backward included) becomes an `EngineError`
-saying at which step it happened and, read from the traceback, in which of the
-engine's methods. The reference is autograd_mini's `Value`, whose float
-backward also leaves each interior node's gradient in `.grad`.
+RecursionError from a recursive backward, a SystemExit included) becomes an
+`EngineError` saying at which step it happened and, read from the traceback,
+in which of the engine's methods. Every call is also bounded in time
+(`time_limit`): an engine that loops forever, or is quadratic on the deep
+chain, is stopped and reported, never waited for. The reference is
+autograd_mini's `Value`, whose float backward also leaves each interior
+node's gradient in `.grad`.
+
+`session` holds what one `check_engine` call shares: the tolerance of the
+comparisons (looser for an engine that computes in float32) and the programs
+that ran out of time once (not run again).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import signal
+import sys
+import threading
+import time
 import types
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..value import Value
@@ -20,6 +34,92 @@ from .program import Program, build, reference_apply
 
 REL_TOL = 1e-9
 ABS_TOL = 1e-9
+FLOAT32_TOL = 1e-3
+"""The relative and absolute tolerance for an engine that computes in float32 (about 8000 of its ulps: a
+wrong rule is off by far more, rounding after a few ops far less)."""
+SECONDS = 2.0
+"""Time allowed to one small program (build, backward, read): microseconds on any engine, unless it hangs."""
+DEEP_SECONDS = 10.0
+"""Time allowed to the deep chain: a linear engine needs well under a second for its 5000 ops."""
+
+
+SAFE_RECURSION_LIMIT = 4000
+"""The recursion limit while the learner's code runs, when its file raised it higher: Python frames that
+recurse through C (map, a dunder called from C) overflow an 8 MB C stack near 14,000 levels and crash
+the process; a RecursionError is a finding."""
+
+
+class EngineTimeout(BaseException):
+    """Raised into the learner's code when a call runs out of time (a BaseException, so that an engine's
+    own `except Exception` cannot swallow it)."""
+
+
+@dataclass
+class Session:
+    """What one `check_engine` call shares: the tolerance and the programs that ran out of time."""
+
+    rel_tol: float = REL_TOL
+    abs_tol: float = ABS_TOL
+    timed_out: dict[tuple[Program, int], Run] = field(default_factory=dict)
+
+
+_SESSION: ContextVar[Session | None] = ContextVar("check_session", default=None)
+
+
+@contextlib.contextmanager
+def session(rel_tol: float = REL_TOL, abs_tol: float = ABS_TOL) -> Iterator[Session]:
+    """A fresh `Session` for the comparisons and runs inside the `with` block."""
+    current = Session(rel_tol, abs_tol)
+    token = _SESSION.set(current)
+    try:
+        yield current
+    finally:
+        _SESSION.reset(token)
+
+
+def _session() -> Session:
+    return _SESSION.get() or Session()
+
+
+@contextlib.contextmanager
+def guard(seconds: float) -> Iterator[None]:
+    """`time_limit(seconds)`, with the recursion limit at most `SAFE_RECURSION_LIMIT`: around every call
+    into the learner's engine."""
+    limit = sys.getrecursionlimit()
+    capped = min(limit, SAFE_RECURSION_LIMIT)
+    sys.setrecursionlimit(capped)
+    try:
+        with time_limit(seconds):
+            yield
+    finally:
+        if sys.getrecursionlimit() == capped:  # else the engine set its own limit in the call: it stays
+            sys.setrecursionlimit(limit)
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise `EngineTimeout` inside the block once it has run `seconds` (again every 0.2 s after, in case
+    the engine swallows it). Needs SIGALRM and the main thread; elsewhere the block runs unbounded."""
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    armed = [True]
+
+    def alarm(signum: int, frame: types.FrameType | None) -> None:
+        if armed[0]:
+            raise EngineTimeout(f"took more than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    started = time.monotonic()
+    left, interval = signal.setitimer(signal.ITIMER_REAL, seconds, 0.2)
+    try:
+        yield
+    finally:
+        armed[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if left > 0:  # someone else's alarm (pytest-timeout's, say) was set: set it again, less the time spent
+            signal.setitimer(signal.ITIMER_REAL, max(left - (time.monotonic() - started), 1e-3), interval)
 
 # The engine's method a traceback frame belongs to -> the op it implements.
 _METHOD_OPS = {
@@ -37,13 +137,22 @@ class EngineError:
     exception: str
     message: str
     op: str | None
+    step_op: str | None = None  # the op of the step being computed, when it was another op's code that raised
 
     @property
     def recursion(self) -> bool:
         return self.exception == "RecursionError"
 
+    @property
+    def timeout(self) -> bool:
+        return self.exception == "EngineTimeout"
+
     def __str__(self) -> str:
         where = f" in {self.op}" if self.op else ""
+        if self.op and self.step_op and self.step_op != self.op:
+            where += f" (called by {self.step_op})"
+        if self.timeout:
+            return f"no answer{where} while {self.stage}: it {self.message} (an endless loop, or far too slow?)"[:300]
         return f"{self.exception}{where} while {self.stage}: {self.message}"[:300]
 
 
@@ -57,29 +166,40 @@ class Run:
 
 
 def run_learner(adapter: Adapter, program: Program, backward_calls: int = 1) -> Run:
-    """Build `program` on the learner's engine, run backward, read every node."""
-    n = program.size
-    run = Run([None] * n, [None] * n)
-    nodes: list[Any] = []
-    stage, step_op = "building the leaves", None
+    """Build `program` on the learner's engine, run backward, read every node (within `SECONDS`, or
+    `DEEP_SECONDS` for the deep chain; a program that ran out of time once is not run again)."""
+    key = (program, backward_calls)
+    timed_out = _session().timed_out
+    if key in timed_out:
+        return timed_out[key]
+    run = Run([None] * program.size, [None] * program.size)
+    where: list[Any] = ["building the leaves", None]  # the stage, and the op of the step being computed
     try:
-        for x in program.leaves:
-            nodes.append(adapter.leaf(x))
-            run.values[len(nodes) - 1] = adapter.data(nodes[-1])
-        for k, step in enumerate(program.steps):
-            stage, step_op = f"computing {program.name(len(program.leaves) + k)} = {program.step_code(k)}", step.op
-            nodes.append(adapter.apply(step.op, [nodes[a] for a in step.args], step.c))
-            run.values[len(nodes) - 1] = adapter.data(nodes[-1])  # read at once: a bad result blames its op
-        step_op = None
-        for call in range(backward_calls):
-            stage = "running backward()" + (" a second time" if call else "")
-            adapter.backward(nodes[-1])
-        stage = "reading .grad"
-        run.grads = [adapter.grad(node) for node in nodes]
-    except Exception as exc:  # noqa: BLE001 - anything the learner's code raises is a finding
-        run.error = EngineError(stage, type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "",
-                                _blamed_method(exc.__traceback__) or step_op)
+        with guard(SECONDS if program.loop is None else DEEP_SECONDS):
+            _run(adapter, program, backward_calls, run, where)
+    except (Exception, SystemExit, EngineTimeout) as exc:  # noqa: BLE001 - what the learner's code raises is a finding
+        run.error = EngineError(where[0], type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "",
+                                _blamed_method(exc.__traceback__) or where[1], where[1])
+        if isinstance(exc, EngineTimeout):
+            timed_out[key] = run
     return run
+
+
+def _run(adapter: Adapter, program: Program, backward_calls: int, run: Run, where: list[Any]) -> None:
+    nodes: list[Any] = []
+    for x in program.leaves:
+        nodes.append(adapter.leaf(x))
+        run.values[len(nodes) - 1] = adapter.data(nodes[-1])
+    for k, step in enumerate(program.steps):
+        where[:] = f"computing {program.name(len(program.leaves) + k)} = {program.step_code(k)}", step.op
+        nodes.append(adapter.apply(step.op, [nodes[a] for a in step.args], step.c))
+        run.values[len(nodes) - 1] = adapter.data(nodes[-1])  # read at once: a bad result blames its op
+    where[1] = None
+    for call in range(backward_calls):
+        where[0] = "running backward()" + (" a second time" if call else "")
+        adapter.backward(nodes[-1])
+    where[0] = "reading .grad"
+    run.grads = [adapter.grad(node) for node in nodes]
 
 
 @dataclass
@@ -101,10 +221,12 @@ def run_reference(program: Program, backward_calls: int = 1) -> tuple[Expected, 
 
 
 def close(mine: float | None, expected: float | None) -> bool:
-    """Equal within a relative 1e-9 (absolute 1e-9 near zero); None matches only None."""
+    """Equal within the session's tolerance (a relative 1e-9, absolute 1e-9 near zero; 1e-3 for an
+    engine in float32); None matches only None."""
     if mine is None or expected is None:
         return mine is expected
-    return math.isclose(mine, expected, rel_tol=REL_TOL, abs_tol=ABS_TOL)
+    tol = _session()
+    return math.isclose(mine, expected, rel_tol=tol.rel_tol, abs_tol=tol.abs_tol)
 
 
 def grad_close(program: Program, slot: int, mine: float | None, expected: float | None) -> bool:

@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass
 
 from .program import Program, Step
+from .run import SAFE_RECURSION_LIMIT
 
 DEEP = 5000
 """Ops in the deep chain: several times Python's default recursion limit of 1000 (more when an
@@ -44,8 +45,9 @@ def _p(leaves: tuple[float, ...], *steps: tuple[str, tuple[int, ...]] | tuple[st
     return Program(leaves, tuple(Step(*s) for s in steps), loop)
 
 
-def traps(supported: frozenset[str]) -> list[Trap]:
-    """Every trap the engine's ops can build, in the order the report lists them."""
+def traps(supported: frozenset[str], float32: bool = False) -> list[Trap]:
+    """Every trap the engine's ops can build, in the order the report lists them (`float32`: for an engine
+    computing in float32, whose exp overflows past 88.7 instead of 709.8)."""
     found = [
         Trap("a + a", "= instead of += when one node feeds one op twice",
              (_p((1.5,), ("add", (0, 0))),)),
@@ -57,7 +59,8 @@ def traps(supported: frozenset[str]) -> list[Trap]:
         Trap("diamond", "a shared interior node: backward without a topological order",
              (_p((0.5, -2.0), ("add", (0, 1)), ("mul", (2, 0)), ("mul", (2, 1)), ("add", (3, 4))),)),
         Trap(f"deep chain ({chain_depth()} ops)", "a recursive topological sort or backward: RecursionError past "
-             f"the recursion limit (now {sys.getrecursionlimit()})", (_deep_chain(supported, chain_depth()),)),
+             f"the recursion limit (now {min(sys.getrecursionlimit(), SAFE_RECURSION_LIMIT)})",
+             (_deep_chain(supported, chain_depth()),)),
         Trap("backward() twice", "interior gradients that compound on a second backward(); leaves must "
              "accumulate (twice the gradient, as in PyTorch)",
              (_p((0.5, -1.5), ("mul", (0, 1)), ("add", (2, 0)), ("mul", (3, 3))),), kind="twice"),
@@ -72,7 +75,8 @@ def traps(supported: frozenset[str]) -> list[Trap]:
     if "relu" in supported:
         found.append(Trap("relu at 0", "a convention, not a bug: shows relu's derivative at its kink",
                           (_p((0.0,), ("relu", (0,))),), kind="convention"))
-    large = [_p((x,), (op, (0,))) for op, x in (("tanh", 1000.0), ("tanh", -1000.0), ("exp", 700.0),
+    near = 88.0 if float32 else 700.0  # exp near overflow: e**88 < 3.4e38, e**700 < 1.8e308
+    large = [_p((x,), (op, (0,))) for op, x in (("tanh", 1000.0), ("tanh", -1000.0), ("exp", near),
                                                 ("sigmoid", -1000.0), ("sigmoid", 1000.0))
              if op in supported]
     if large:
