@@ -1,36 +1,9 @@
 """How the checker drives an engine: the `Adapter`, and the one for PyTorch scalars.
 
-A micrograd-style class needs no adapter: `Adapter(Value)` makes leaves with
-`Value(x)`, applies Python's operators and the methods `relu`, `tanh`, `exp`,
-`log`, `sigmoid`, reads `.data` and `.grad` and calls `.backward()`. It reads
-the class's signatures for the two usual variations: a `requires_grad=False`
-parameter of `__init__` (leaves are made with `Value(x, requires_grad=True)`)
-and a `backward(grad)` that requires the seed (called as `backward(1.0)`). A
-`.grad` kept as a node of the engine (for higher-order gradients) is read
-through its `.data`. An engine
-that spells any of these differently overrides the few methods that differ,
-for example minitorch's `Scalar`, whose gradient is `.derivative`::
-
-    class MinitorchAdapter(Adapter):
-        def grad(self, node):
-            return node.derivative
-
-    check_engine(MinitorchAdapter(minitorch.Scalar))
-
-Every call into the engine may raise anything: the checker catches it and
-reports it as a finding. A method with another name takes an `apply` and a
-code template for the printed expressions::
-
-    class Renamed(Adapter):
-        codes = {"tanh": "{0}.hyperbolic_tangent()"}
-
-        def apply(self, op, operands, c):
-            if op == "tanh":
-                return operands[0].hyperbolic_tangent()
-            return super().apply(op, operands, c)
-
-`TorchAdapter` (PyTorch float64 scalars) is the shipped example of an engine
-that is not a micrograd clone.
+`Adapter(Value)` drives a micrograd-style class as it is (leaves `Value(x)`, Python's
+operators, `relu`/`tanh`/`exp`/`log`/`sigmoid`, `.data`, `.grad`, `.backward()`), reading
+`__init__` and `backward` signatures for the usual variations; an engine that spells
+these differently overrides the few methods that differ (docs/check.md, "Adapters").
 """
 
 from __future__ import annotations

@@ -1,19 +1,8 @@
 """Name the cause of a failing program: the first wrong node in backward order, and why.
 
-Forward values are checked first (in forward order), then the root's seed,
-then the gradients in reverse topological order (the program's slots read
-backwards, as in (1.8)). At the first node whose gradient differs, every
-consumer's gradient is already right, so the node's gradient should be the sum
-of its consumers' contributions (consumer gradient x local derivative, the
-local derivatives read from autograd_mini through `engine.local_derivatives`).
-What it is instead tells the cause:
-
-- a consumer op whose rule is wrong when tested alone: a wrong local derivative;
-- one use's share missing (`a + a` gives 1, not 2): assignment instead of
-  accumulation, pinned on the op whose backward assigns (`rules.accumulates`);
-- anything else, the consumers' gradients and rules being right: a consumer
-  passed its gradient on before it was complete, or more than once: no
-  topological order.
+Forward values first, then the root's seed, then gradients in reverse topological
+order (1.8): at the first wrong node every consumer is right, so what its gradient
+is instead names the cause (see `diagnose`).
 """
 
 from __future__ import annotations
@@ -42,7 +31,15 @@ class Diagnosis:
 
 def diagnose(program: Program, mine: Run, expected: Expected, reference: list[Value],
              unit: Callable[[str], Unit], accumulates: Callable[[str], bool]) -> Diagnosis:
-    """The cause of the disagreement between `mine` and `expected` on `program`."""
+    """The cause of the disagreement between `mine` and `expected` on `program`.
+
+    At the first node whose gradient differs, it should be the sum of its consumers'
+    contributions (consumer gradient x local derivative, from `engine.local_derivatives`).
+    What it is instead tells the cause: a consumer whose rule is wrong alone (a wrong
+    local derivative); one use's share missing, `a + a` giving 1 (assignment instead of
+    accumulation, pinned by `rules.accumulates`); otherwise a consumer passed its gradient
+    on before it was complete, or twice (no topological order).
+    """
     n = len(program.leaves)
     if mine.error is not None:
         return _error(program, mine, expected, unit)
