@@ -87,7 +87,26 @@ def walkthrough(root: Value, order: list[Value], ids: dict[Value, str], names: d
     w.backward_start = len(w.steps)
     w.steps += _backward_steps(root, ids, names, examples)
     w.steps.append(_final_step(root, order, ids, names, w.steps))
+    _add_tones(w.steps)
     return w
+
+
+def _add_tones(steps: list[dict[str, Any]]) -> None:
+    """Give each step's gradients their tone ("pos1".."pos4", "neg1".."neg4", "zero"): its sign, and its size
+    in quarters of the largest |gradient| of the graph, which the page fills the node's box with."""
+    largest = max((abs(float(g[1])) for s in steps for g in s["grad"].values()
+                   if math.isfinite(float(g[1]))), default=0.0)
+    for s in steps:
+        s["tone"] = {node: tone(float(g[1]), largest) for node, g in s["grad"].items()}
+
+
+def tone(x: float, largest: float) -> str:
+    """"pos1".."pos4", "neg1".."neg4" or "zero": x's sign and its size in quarters of `largest`."""
+    if x == 0 or math.isnan(x) or largest == 0:
+        return "zero"
+    if not math.isfinite(x):
+        return "pos4" if x > 0 else "neg4"
+    return ("pos" if x > 0 else "neg") + str(min(4, 1 + int(4 * abs(x) / largest * 0.999)))
 
 
 def _forward_text(v: Value, names: dict[Value, str]) -> str:
@@ -199,7 +218,8 @@ def _backward_step(root: Value, v: Value, k: int, total: int, grads: dict[Value,
     lines = [head, f"{v.op.name}: {RULES.get(v.op.name, 'a row of the table')}"]
     step: dict[str, Any] = {"phase": "backward", "node": ids[v], "title": f"Backward {k}/{total}: {name} ({v.op.name})",
             "lines": lines, "data": {}, "grad": {ids[v]: _grad(g)},
-            "edges": [[ids[x], ids[v] + "_op"] for x in v.inputs], "receivers": [], "reveal": [ids[v] + "_op"]}
+            "edges": [[ids[x], ids[v] + "_op"] for x in v.inputs], "receivers": [], "reveal": [ids[v] + "_op"],
+            "contrib": {}}
     if g == 0.0:
         lines.append("g = 0, so every contribution is 0: backward skips this node")
         return step
@@ -228,6 +248,7 @@ def _backward_step(root: Value, v: Value, k: int, total: int, grads: dict[Value,
         lines.append(product + total_text)
         step["grad"][ids[x]] = _grad(after)
         step["receivers"].append(ids[x])
+        step["contrib"][ids[x]] = f"g×local = {number(c)}"  # drawn along the edge x -> op, (1.5)
     return step
 
 

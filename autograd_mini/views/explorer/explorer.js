@@ -49,7 +49,7 @@
 
   // --- rendering the state after k steps -------------------------------------------
   function stateAt(k) {
-    var state = {data: {}, grad: {}, revealed: {}};
+    var state = {data: {}, grad: {}, tone: {}, revealed: {}};
     Object.keys(nodes).forEach(function (id) {
       if (nodes[id].kind === "leaf" || nodes[id].kind === "constant") { state.data[id] = nodes[id].shown; }
     });
@@ -57,6 +57,7 @@
       var s = steps[i];
       Object.keys(s.data).forEach(function (id) { state.data[id] = s.data[id]; });
       Object.keys(s.grad).forEach(function (id) { state.grad[id] = s.grad[id]; });
+      Object.keys(s.tone || {}).forEach(function (id) { state.tone[id] = s.tone[id]; });
       s.reveal.forEach(function (id) { state.revealed[id] = true; });
     }
     return state;
@@ -84,6 +85,7 @@
       setClass(box.g, "pending", !known);
       setClass(box.g, "current", !!current && current.node === id && current.phase !== "done");
       setClass(box.g, "receiving", !!receivers[id]);
+      setTone(box.g, grad ? state.tone[id] : null);
     });
     Object.keys(opNodes).forEach(function (id) {
       var of = opNodes[id].getAttribute("data-of");
@@ -94,9 +96,14 @@
     Object.keys(edges).forEach(function (key) {
       edges[key].forEach(function (g) { g.classList.remove("active"); });
     });
+    Array.prototype.forEach.call(svg.querySelectorAll("text.contrib"), function (t) { t.remove(); });
     if (current) {
       current.edges.forEach(function (e) {
-        (edges[e[0] + "->" + e[1]] || []).forEach(function (g) { g.classList.add("active"); });
+        (edges[e[0] + "->" + e[1]] || []).forEach(function (g) {
+          g.classList.add("active");
+          var text = current.contrib && current.contrib[e[0]];
+          if (text) { drawAlong(g, text); }
+        });
       });
     }
     showStep(current);
@@ -114,6 +121,26 @@
       var shown = current.phase === "done" && step > 1 ? steps[step - 2] : current;
       follow([shown.node].concat(shown.receivers).map(function (id) { return boxes[id].g; }));
     }
+  }
+
+  var TONES = ["pos1", "pos2", "pos3", "pos4", "neg1", "neg2", "neg3", "neg4", "zero"];
+  function setTone(el, tone) {  // the gradient's sign and size, as Python graded it
+    TONES.forEach(function (t) { el.classList.remove("g" + t); });
+    if (tone) { el.classList.add("g" + tone); }
+  }
+
+  function drawAlong(g, text) {  // the contribution g x local, written at the middle of the edge
+    var path = g.querySelector("path");
+    if (!path || !path.getTotalLength) { return; }
+    var length = path.getTotalLength();
+    var mid = path.getPointAtLength(length * 0.45);
+    var t = document.createElementNS("http://www.w3.org/2000/svg", "text");
+    t.setAttribute("class", "contrib");
+    t.setAttribute("x", String(mid.x));
+    t.setAttribute("y", String(mid.y - 4));
+    t.setAttribute("text-anchor", "middle");
+    t.textContent = text;
+    g.appendChild(t);
   }
 
   function showStep(current) {
@@ -328,13 +355,188 @@
     drag = null;
   });
 
+  // --- the neuron view ---------------------------------------------------------------------
+  var nv = data.neuronView;
+  var nvBox = document.getElementById("neuron-view");
+  var nvStep = 0;
+  var nvExample = nv ? nv.examples[0] : 0;
+  var nvEls = {};
+  var nvEdges = {};
+  var MATHML = "http://www.w3.org/1998/Math/MathML";
+  if (nv) {
+    Array.prototype.forEach.call(nvBox.querySelectorAll("g.nv"), function (g) { nvEls[g.getAttribute("data-key")] = g; });
+    Array.prototype.forEach.call(nvBox.querySelectorAll("g.nv-edge"), function (g) {
+      nvEdges[g.getAttribute("data-edge")] = g;
+    });
+    var exampleSelect = document.getElementById("example");
+    nv.examples.forEach(function (e) {
+      var o = document.createElement("option");
+      o.value = String(e);
+      o.textContent = nv.examples.length > 1 ? e + ": x = [" + nv.inputs[String(e)].join(", ") + "]" : "the only one";
+      exampleSelect.appendChild(o);
+    });
+    exampleSelect.disabled = nv.examples.length < 2;
+    exampleSelect.addEventListener("change", function () {
+      pause();
+      nvExample = Number(exampleSelect.value);
+      nvRender(nvStep);
+    });
+    var jump = document.getElementById("jump");
+    nv.jumps.forEach(function (j) {
+      var o = document.createElement("option");
+      o.value = String(j[1]);
+      o.textContent = j[0];
+      jump.appendChild(o);
+    });
+    jump.addEventListener("change", function () {
+      if (jump.value === "") { return; }
+      pause();
+      setView("neurons");
+      nvRender(Number(jump.value));
+      jump.value = "";
+    });
+  }
+
+  function nvSteps() { return nv.steps[String(nvExample)]; }
+
+  function setText(g, cls, text) {
+    var t = g.querySelector("text." + cls);
+    if (t) { t.textContent = text; }
+  }
+
+  function nvRender(k) {
+    var list = nvSteps();
+    nvStep = Math.max(0, Math.min(list.length, k));
+    var current = nvStep > 0 ? list[nvStep - 1] : null;
+    render(current ? current.opStep : 0);  // the op-level view follows: the same numbers, the same contract
+    var shown = {};
+    for (var i = 0; i < nvStep; i++) {
+      list[i].reveal.forEach(function (r) { (shown[r[0]] = shown[r[0]] || {})[r[1]] = true; });
+    }
+    Array.prototype.forEach.call(nvBox.querySelectorAll("[data-example]"), function (g) {
+      if (g.classList.contains("example") || g.classList.contains("example-edges")) {
+        g.style.display = g.getAttribute("data-example") === String(nvExample) ? "" : "none";
+      }
+    });
+    Object.keys(nvEls).forEach(function (key) {
+      var info = nv.nodes[key];
+      var g = nvEls[key];
+      var s = shown[key] || {};
+      if (info.kind === "neuron") {
+        setText(g, "net", s.net ? "net  " + info.net : "net  ?");
+        setText(g, "out", s.out ? "O  " + info.out : "O  ?");
+        setText(g, "dout", s.dout ? "\u2202E/\u2202O  " + info.dout : "");
+        setText(g, "delta", s.delta ? "\u03b4  " + info.delta : "");
+        g.setAttribute("data-net", s.net ? info.netExact : "");
+        g.setAttribute("data-out", s.out ? info.outExact : "");
+        g.setAttribute("data-dout", s.dout ? info.doutExact : "");
+        g.setAttribute("data-delta", s.delta ? info.deltaExact : "");
+        setTone(g, s.delta ? info.tone : null);
+        setClass(g, "pending", !s.out);
+      } else if (info.kind === "loss") {
+        setText(g, "val", s.data ? (nv.examples.length > 1 ? "term " + info.term : "E  " + info.data) : "?");
+        setClass(g, "pending", !s.data);
+      }
+      setClass(g, "current", !!current && current.key === key);
+    });
+    var active = {};
+    if (current) { current.edges.forEach(function (id) { active[id] = true; }); }
+    Object.keys(nvEdges).forEach(function (id) {
+      var e = nv.edges[id];
+      var g = nvEdges[id];
+      var path = g.querySelector("path");
+      if (e.weight !== null) {
+        var grad = !!(shown[e.to] && shown[e.to].delta);
+        path.style.strokeWidth = String(grad ? e.gWidth : e.wWidth);
+        ["pos", "neg", "zero"].forEach(function (c) { g.classList.remove(c); });
+        g.classList.add(grad ? e.gSign : e.wSign);
+        setClass(g, "grad", grad);
+        g.querySelector("title").textContent = e.weight + " = " + e.w + (grad ? ";  dE/dw (this example) = " + e.g : "");
+      }
+      setClass(g, "active", !!active[id]);
+      setClass(g, "dim", !!current && current.phase !== "done" && !active[id]);
+    });
+    nvShowStep(current, list);
+    nvBox.setAttribute("data-step", String(nvStep));
+    nvBox.setAttribute("data-steps", String(list.length));
+    nvBox.setAttribute("data-example", String(nvExample));
+    nvBox.setAttribute("data-phase", current ? current.phase : "start");
+    document.getElementById("counter").textContent = "step " + nvStep + " / " + list.length;
+    document.getElementById("prev").disabled = nvStep === 0;
+    document.getElementById("reset").disabled = nvStep === 0;
+    document.getElementById("next").disabled = nvStep === list.length;
+  }
+
+  function buildMath(tree) {  // a formula tree from Python as MathML elements: text only, never markup
+    var el = document.createElementNS(MATHML, tree[0]);
+    if (tree[0] === "mi" || tree[0] === "mn" || tree[0] === "mo" || tree[0] === "mtext") {
+      el.textContent = tree[1];
+      if (tree[0] === "mi" && tree[1].length > 1) { el.setAttribute("mathvariant", "normal"); }
+    } else {
+      tree.slice(1).forEach(function (child) { el.appendChild(buildMath(child)); });
+    }
+    return el;
+  }
+
+  function addFormula(parent, line) {  // a typeset formula with its equation number beside it
+    var div = document.createElement("div");
+    div.className = "line formula";
+    if (line.math) {
+      var math = document.createElementNS(MATHML, "math");
+      math.setAttribute("display", "block");
+      math.appendChild(buildMath(line.math));
+      math.setAttribute("aria-label", line.text);
+      div.appendChild(math);
+      var eq = document.createElement("span");
+      eq.className = "eq";
+      eq.textContent = line.eq;
+      div.appendChild(eq);
+    } else {
+      div.textContent = line.text;
+    }
+    parent.appendChild(div);
+  }
+
+  function nvShowStep(current, list) {
+    var title = document.getElementById("step-title");
+    var text = document.getElementById("step-text");
+    text.textContent = "";
+    if (!current) {
+      title.textContent = "Start: example " + nvExample + "'s inputs";
+      addLine(text, "Forward: one step per neuron, layer by layer: net_j (1.1), O_j (1.2); then the loss.");
+      addLine(text, "Backward: one step per neuron, output first: dE/dO_j (1.6) or (1.7)/(1.8), delta_j (1.3), " +
+        "dE/dw_ij (1.5). Edges show the weights (colour: sign, thickness: size), then dE/dw_ij.");
+      addLine(text, "Click a neuron to open its op-level nodes.");
+      return;
+    }
+    title.textContent = current.title;
+    current.lines.forEach(function (line) { addFormula(text, line); });
+  }
+
+  var mode = body.getAttribute("data-view");
+  function setView(name) {
+    if (!nv) { name = "ops"; }
+    mode = name;
+    body.setAttribute("data-view", name);
+    setClass(document.getElementById("view-neurons") || body, "on", name === "neurons");
+    setClass(document.getElementById("view-ops") || body, "on", name === "ops");
+  }
+
+  // One set of controls for both views: the neuron view's steps, or the op-level steps.
+  function position() { return mode === "neurons" ? nvStep : step; }
+  function length() { return mode === "neurons" ? nvSteps().length : steps.length; }
+  function go(k) {
+    if (mode === "neurons") { nvRender(k); } else { render(k); }
+  }
+  function backwardStart() { return mode === "neurons" ? nvSteps()[0].backwardStart : data.backwardStart; }
+
   // --- controls ---------------------------------------------------------------------------
   function play() {
     if (timer !== null) { pause(); return; }
-    if (step === steps.length) { render(0); }
+    if (position() === length()) { go(0); }
     timer = window.setInterval(function () {
-      if (step >= steps.length) { pause(); return; }
-      render(step + 1);
+      if (position() >= length()) { pause(); return; }
+      go(position() + 1);
     }, Number(document.getElementById("speed").value));
     document.getElementById("play").textContent = "Pause";
   }
@@ -345,18 +547,58 @@
     document.getElementById("play").textContent = "Play";
   }
 
+  function togglePanel(open) {
+    var closed = open === undefined ? !body.classList.contains("panel-closed") : !open;
+    setClass(body, "panel-closed", closed);
+    document.getElementById("panel").setAttribute("aria-expanded", closed ? "false" : "true");
+    if ((step === 0 || step === steps.length) && fitsWhole()) { fit(); }
+  }
+
   function on(id, handler) { document.getElementById(id).addEventListener("click", handler); }
-  on("next", function () { pause(); render(step + 1); });
-  on("prev", function () { pause(); render(step - 1); });
-  on("reset", function () { pause(); render(0); });
-  on("backward", function () { pause(); render(data.backwardStart); });
+  on("next", function () { pause(); go(position() + 1); });
+  on("prev", function () { pause(); go(position() - 1); });
+  on("reset", function () { pause(); go(0); });
+  on("backward", function () { pause(); go(backwardStart()); });
   on("play", play);
   on("zoom-in", function () { zoom(1 / 1.25); });
   on("zoom-out", function () { zoom(1.25); });
   on("fit", fit);
+  on("panel", function () { togglePanel(); });
+  if (nv) {
+    on("view-neurons", function () { pause(); setView("neurons"); nvRender(nvStep); });
+    on("view-ops", function () { pause(); setView("ops"); render(step); });
+    nvBox.addEventListener("click", function (event) {
+      var g = event.target.closest("g.nv");
+      if (!g) { return; }
+      var info = nv.nodes[g.getAttribute("data-key")];
+      if (!info || !info.node) { return; }
+      pause();
+      setView("ops");
+      render(step);
+      showDetails(info.node);
+      expandTo(info.members || [info.node]);
+    });
+  }
   document.getElementById("speed").addEventListener("change", function () {
     if (timer !== null) { pause(); play(); }
   });
+
+  function expandTo(ids) {  // zoom the op-level view onto a neuron's nodes: its op-level subgraph
+    fit();
+    var gs = ids.map(function (id) { return boxes[id] ? boxes[id].g : opNodes[id]; }).filter(Boolean);
+    if (!gs.length || !area()) { return; }
+    var rects = gs.map(function (g) { return g.getBoundingClientRect(); });
+    var a = toSvg(Math.min.apply(null, rects.map(function (r) { return r.left; })),
+                  Math.min.apply(null, rects.map(function (r) { return r.top; })));
+    var b = toSvg(Math.max.apply(null, rects.map(function (r) { return r.right; })),
+                  Math.max.apply(null, rects.map(function (r) { return r.bottom; })));
+    var rect = area();
+    var pad = 60;
+    var width = Math.max(b.x - a.x + 2 * pad, rect.width / MOST);
+    var height = Math.max(b.y - a.y + 2 * pad, rect.height / MOST);
+    view = {x: (a.x + b.x - width) / 2, y: (a.y + b.y - height) / 2, width: width, height: height};
+    applyView();
+  }
 
   svg.addEventListener("click", function (event) {
     if (Date.now() - dragEnded < 300) { return; }  // the end of a pan, not a click
@@ -369,11 +611,14 @@
     var tag = event.target.tagName;
     if (tag === "SELECT" || tag === "INPUT" || tag === "TEXTAREA" || event.ctrlKey || event.metaKey) { return; }
     var actions = {
-      ArrowRight: function () { pause(); render(step + 1); },
-      ArrowLeft: function () { pause(); render(step - 1); },
-      Home: function () { pause(); render(0); },
-      End: function () { pause(); render(steps.length); },
-      b: function () { pause(); render(data.backwardStart); },
+      ArrowRight: function () { pause(); go(position() + 1); },
+      ArrowLeft: function () { pause(); go(position() - 1); },
+      Home: function () { pause(); go(0); },
+      End: function () { pause(); go(length()); },
+      b: function () { pause(); go(backwardStart()); },
+      p: function () { togglePanel(); },
+      n: function () { if (nv) { pause(); setView("neurons"); nvRender(nvStep); } },
+      o: function () { if (nv) { pause(); setView("ops"); render(step); } },
       " ": play
     };
     var action = actions[event.key];
@@ -387,5 +632,7 @@
     if ((step === 0 || step === steps.length) && fitsWhole()) { fit(); }
   });
 
-  render(0);
+  if (window.innerWidth < 1100) { togglePanel(false); }  // a notebook frame: the graph gets the width
+  setView(mode);
+  if (mode === "neurons") { nvRender(0); } else { render(0); }
 }());

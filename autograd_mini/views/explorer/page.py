@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from ...engine import gradients
 from ...files import atomic_write
 from ...graph import forward_order, reverse_topological_order
 from ...nn import MLP, NeuronDelta
@@ -29,6 +30,7 @@ from ..draw import DEFAULT_MAX_NODES, NodeCount, check_max_nodes, count_nodes, d
 from ..neurons import neuron_boxes, nn_label, node_examples
 from ..render import RenderError
 from .data import Walkthrough, num, walkthrough
+from .neuron_view import NeuronView, find_passes, neuron_view
 
 # Wide enough for any gradient text the page writes into a box (a running sum), so each fits.
 _WIDEST_GRAD = f"{-8.888e-308:.4g}"
@@ -43,11 +45,14 @@ _CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src '{script_hash}
 class Explorer:
     """An explorer page for one graph: `.html()`, `.save(path)`, and inline display in Jupyter."""
 
-    def __init__(self, svg: str, data: Walkthrough, title: str, count: NodeCount) -> None:
+    def __init__(self, svg: str, data: Walkthrough, title: str, count: NodeCount,
+                 neurons: NeuronView | None = None, view: str = "ops") -> None:
         self.svg = svg
         self.data = data
         self.title = title
         self.count = count
+        self.neurons = neurons
+        self.view = view
 
     @property
     def steps(self) -> int:
@@ -58,10 +63,14 @@ class Explorer:
         """The whole page: one HTML document with the SVG, CSS, JavaScript and data inline."""
         css = _package_text("explorer.css")
         script = "\n" + _package_text("explorer.js") + "\n"
+        payload = self.data.payload()
+        payload["neuronView"] = self.neurons.payload if self.neurons is not None else None
         return _PAGE.format(
             csp=_CSP.format(script_hash=script_hash(script)), title=html.escape(self.title), css=css,
-            steps=self.steps, svg=self.svg, data=script_json(self.data.payload()), script=script,
-            backward=self.data.backward_start,
+            steps=self.steps, svg=self.svg, data=script_json(payload), script=script,
+            backward=self.data.backward_start, view=self.view,
+            neuron_svg=self.neurons.svg if self.neurons is not None else "",
+            neuron_controls=_NEURON_CONTROLS if self.neurons is not None else "",
         )
 
     def save(self, path: str | Path) -> Path:
@@ -89,6 +98,7 @@ def explore(
     t: float | Sequence[float] | None = None,
     max_nodes: int = DEFAULT_MAX_NODES,
     rankdir: Literal["LR", "TB"] | None = None,
+    view: Literal["neurons", "ops"] | None = None,
 ) -> Explorer:
     """An interactive page stepping through the forward and backward pass of `root`'s graph.
 
@@ -103,6 +113,10 @@ def explore(
                    nodes, counted as `draw` counts them) than this.
         rankdir:   `draw`'s "LR" or "TB"; None (the default) lays the graph out both
                    ways and keeps the one that shows it largest in a usual window.
+        view:      the view the page opens in: "neurons" (layers as columns, one box
+                   per neuron and example) or "ops" (one box per Value). None (the
+                   default) opens graphs built from `nn` layers in the neuron view.
+                   The other view is one click away ("Neurons" / "Ops").
 
     Raises TypeError for a root that is not a Value or a model without x and t,
     ValueError for a graph over max_nodes, and the engine's error if backward
@@ -116,6 +130,8 @@ def explore(
                           "(the page may be slow), or explore a smaller graph, e.g. the loss of one example")
     if rankdir not in (None, "LR", "TB"):
         raise ValueError(f"explore: rankdir must be 'LR', 'TB' or None (choose), got {rankdir!r}")
+    if view not in (None, "neurons", "ops"):
+        raise ValueError(f"explore: view must be 'neurons', 'ops' or None (neurons for nn graphs), got {view!r}")
     if model is not None and (x is None or t is None):
         raise TypeError("explore: model needs x and t too (the input and target its delta table is taken at)")
     order = forward_order(root)
@@ -132,7 +148,17 @@ def explore(
     data = walkthrough(root, order, ids, names, neurons, delta_rows, examples)
     layouts: list[Literal["LR", "TB"]] = [rankdir] if rankdir is not None else ["LR", "TB"]
     svg = max((_svg(root, order, ids, labels, examples, max_nodes, d) for d in layouts), key=_fit_scale)
-    return Explorer(svg, data, names[root] if root.label else f"{names[root]} (the root)", count)
+    passes = find_passes(order, boxes)
+    if view == "neurons" and passes is None:
+        raise ValueError("explore: view='neurons' needs a graph built from nn layers (nodes labelled "
+                         "'L1.N0.net', ... by autograd_mini.nn); this graph has none, use view='ops'")
+    network = None
+    if passes is not None:
+        grads = dict(zip(order, gradients(root, order), strict=True))
+        network = neuron_view(root, order, grads, passes, examples, names, data.steps, ids)
+    opened = view or ("neurons" if network is not None else "ops")
+    title = names[root] if root.label else f"{names[root]} (the root)"
+    return Explorer(svg, data, title, count, network, opened)
 
 
 def _svg(root: Value, order: list[Value], ids: dict[Value, str], labels: dict[Value, str],
@@ -250,6 +276,13 @@ def _package_text(name: str) -> str:
     return text
 
 
+_NEURON_CONTROLS = """  <span class="views">
+    <button id="view-neurons" type="button" title="One box per neuron and example (n)">Neurons</button>
+    <button id="view-ops" type="button" title="One box per Value (o)">Ops</button>
+    <label>example <select id="example" title="The example (forward pass) shown"></select></label>
+    <label>jump to <select id="jump" title="Jump to a layer or a neuron"><option value="">...</option></select></label>
+  </span>"""
+
 _PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -261,7 +294,7 @@ _PAGE = """<!DOCTYPE html>
 {css}
 </style>
 </head>
-<body data-step="0" data-steps="{steps}" data-backward="{backward}">
+<body data-step="0" data-steps="{steps}" data-backward="{backward}" data-view="{view}">
 <header>
   <span class="brand">autograd_mini explorer: <b>{title}</b></span>
   <span class="controls">
@@ -271,23 +304,31 @@ _PAGE = """<!DOCTYPE html>
     <button id="play" type="button" title="Play or pause (space)">Play</button>
     <label>speed <select id="speed" title="Steps per second">
       <option value="2000">0.5/s</option><option value="1000" selected>1/s</option>
-      <option value="500">2/s</option><option value="200">5/s</option><option value="50">20/s</option>
+      <option value="500">2/s</option><option value="200">5/s</option><option value="100">10/s</option>
+      <option value="50">20/s</option><option value="20">50/s</option>
     </select></label>
     <button id="backward" type="button" title="Jump to the start of the backward pass (b)">Backward pass</button>
     <span id="counter">step 0 / {steps}</span>
   </span>
+{neuron_controls}
   <span class="zoom">
     <button id="zoom-out" type="button" title="Zoom out">&minus;</button>
     <button id="fit" type="button" title="Fit the graph">Fit</button>
     <button id="zoom-in" type="button" title="Zoom in">+</button>
+    <button id="panel" type="button" title="Show or hide the side panel (p)" aria-expanded="true">Panel</button>
   </span>
 </header>
 <main>
+  <div id="neuron-view" data-step="0" data-steps="0" data-example="0">{neuron_svg}</div>
   <div id="graph">{svg}</div>
   <aside>
     <p class="legend"><span class="swatch current"></span>this step's node
       <span class="swatch receiving"></span>its inputs <span class="swatch pending"></span>not computed yet
       <span class="swatch selected"></span>clicked</p>
+    <p class="legend" id="grad-legend">gradient: <span class="swatch gpos"></span>positive
+      <span class="swatch gneg"></span>negative (darker = larger);
+      <span class="line-swatch pos"></span>weight &gt; 0 <span class="line-swatch neg"></span>weight &lt; 0
+      (thicker = larger; dE/dw in the backward pass)</p>
     <section id="step-panel"><h2 id="step-title">Start</h2><div id="step-text"></div></section>
     <section id="details">
       <p class="hint">Click a node to see its data, gradient, rule and chain-rule paths.</p>
