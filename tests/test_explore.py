@@ -385,7 +385,8 @@ def view_box(svg):
 def test_the_layout_is_the_one_that_shows_the_graph_largest():
     loss, _ = neuron_loss()
     by_rank = {d: view_box(explore(loss, rankdir=d).svg) for d in ("LR", "TB")}
-    assert by_rank["LR"][0] > by_rank["LR"][1] and by_rank["TB"][1] > by_rank["TB"][0]  # draw's two layouts
+    # draw's two layouts: LR wider than TB, TB taller than LR (TB boxes are two rows: label, then data | grad)
+    assert by_rank["LR"][0] > by_rank["TB"][0] and by_rank["TB"][1] > by_rank["LR"][1]
     assert view_box(explore(loss).svg) == by_rank["TB"]  # a small graph: on top of each other it fits a window
     big, *_ = mlp_loss(nouts=(8, 8, 1), x=(0.1, 0.2, 0.3))
     assert view_box(explore(big).svg) == view_box(explore(big, rankdir="LR").svg)  # wide layers: side by side

@@ -174,7 +174,7 @@ def write_digraph(statements: Statements, edges: list[tuple[str, str, Attrs]], s
         "autograd_mini",
         # The collapsed view's layer-to-layer edges (every neuron to every neuron) need room to fan out.
         graph_attr={"rankdir": style.rankdir, "fontname": "Helvetica", "fontsize": "11",
-                    "nodesep": "0.2", "ranksep": "1.2" if style.collapse else "0.3"},
+                    "nodesep": "0.2", "ranksep": "1.2" if style.collapse else "0.3" if style.rankdir == "LR" else "0.25"},
         node_attr={"fontname": "Helvetica", "fontsize": str(FONT_SIZE), "margin": "0.04,0.02", "height": "0.3"},
         edge_attr={"fontname": "Helvetica", "fontsize": "9", "arrowsize": "0.6", "color": "#555555"},
     )
@@ -269,10 +269,21 @@ def _emit_nodes(g: graphviz.Digraph, statements: list[tuple[str, Attrs]]) -> Non
 
 
 def table(cells: list[str], background: str, highlighted: bool, rankdir: str) -> str:
-    """An HTML-like table label: cells side by side for LR, stacked for TB."""
+    """An HTML-like table label: cells side by side for LR; for TB two columns, the last two cells
+    (data and grad) side by side in the bottom row, so a box is two rows high, not four."""
     attrs = f' BGCOLOR="{background}"' + (f' COLOR="{HIGHLIGHT}"' if highlighted else "")
-    rows = "<TR>" + "".join(cells) + "</TR>" if rankdir == "LR" else "".join(f"<TR>{c}</TR>" for c in cells)
+    if rankdir == "LR":
+        rows = "<TR>" + "".join(cells) + "</TR>"
+    else:
+        head, tail = (cells[:-2], cells[-2:]) if len(cells) > 2 else ([], cells)
+        pairs = [head[k:k + 2] for k in range(0, len(head), 2)] + [tail]
+        rows = "".join("<TR>" + ("".join(pair) if len(pair) == 2 else _span(pair[0])) + "</TR>" for pair in pairs)
     return "<" + _TABLE.format(attrs=attrs, rows=rows) + ">"
+
+
+def _span(td: str) -> str:
+    """A cell across both columns."""
+    return td.replace("<TD", '<TD COLSPAN="2"', 1)
 
 
 def number(x: float | Value) -> str:

@@ -15,7 +15,8 @@ Formula = list[Union[str, "Formula"]]
 
 _LEAVES = ("mi", "mn", "mo", "mtext")
 _LATEX_SYMBOLS = {"δ": r"\delta", "∂": r"\partial", "φ": r"\varphi", "Σ": r"\sum", "×": r"\times",
-                  "·": r"\cdot", "−": "-", "…": r"\ldots", "′": "'"}
+                  "·": r"\cdot", "−": "-", "…": r"\ldots", "′": "'",
+                  "←": r"\leftarrow"}
 
 
 def mi(name: str) -> Formula:
@@ -88,7 +89,7 @@ def latex(f: Formula) -> str:
     tag, *rest = f
     if tag in _LEAVES:
         text = str(rest[0])
-        if tag == "mtext":
+        if tag == "mtext" or (tag == "mi" and len(text) > 1):
             return r"\text{" + _escape_text(text) + "}"
         return _LATEX_SYMBOLS.get(text, _escape_math(text))
     parts = [latex(x) for x in rest if isinstance(x, list)]

@@ -18,6 +18,9 @@ from ...value import Value
 from ..derivation import describe_node
 from ..dotgraph import number  # as the graph's boxes show it
 from ..explain import explain
+from ..mathml import Formula, equation, mi, mn, mo, mtext, plain, row
+from ..typeset import d as partial_of
+from ..typeset import name as name_of
 
 # The rule of each op in words, for the details panel. The numbers always come from
 # the op's row (ops.py); these sentences only say in the derivation's words what it does.
@@ -147,9 +150,10 @@ def _node_info(root: Value, v: Value, names: dict[Value, str], neurons: dict[Val
         kind, forward = f"op {v.op.name}", _forward_text(v, names)
         rule = RULES.get(v.op.name, f"the rule of the {v.op.name!r} row of the derivative table")
     neuron = neurons.get(v)
+    report = explain(root, v, names=names)  # in the page's names
     return {
         "name": names[v], "kind": kind, "data": num(v.data), "shown": number(v.data), "forward": forward, "rule": rule,
-        "explain": str(explain(root, v, names=names)),  # in the page's names
+        "explain": str(report), "explainMath": [line.payload() for line in report.formulas()],
         "neuron": neuron, "symbol": describe_node(v, neurons), "delta": delta_rows.get(v),
         "constant": not v.requires_grad, "example": example,
     }
@@ -192,6 +196,10 @@ def _backward_steps(root: Value, ids: dict[Value, str], names: dict[Value, str],
     return steps
 
 
+def _typeset(f: Formula, eq: str) -> dict[str, Any]:
+    return {"math": f, "text": plain(f), "eq": eq}
+
+
 def _empty_backward(root: Value, ids: dict[Value, str], names: dict[Value, str], line: str) -> dict[str, Any]:
     return {"phase": "backward", "node": ids[root], "title": "Backward 1/1", "lines": [line],
             "data": {}, "grad": {}, "edges": [], "receivers": [], "reveal": []}
@@ -216,12 +224,15 @@ def _backward_step(root: Value, v: Value, k: int, total: int, grads: dict[Value,
     head = (f"g = d {names[root]}/d {name} = 1, the seed" if v is root
             else f"g = d {names[root]}/d {name} = {num(g)}: complete, every consumer has added its term (1.8)")
     lines = [head, f"{v.op.name}: {RULES.get(v.op.name, 'a row of the table')}"]
+    math: list[dict[str, Any] | None] = [_typeset(equation(partial_of(names[root], name), mn(g)),
+                                                  "the seed" if v is root else "(1.8)"), None]
     step: dict[str, Any] = {"phase": "backward", "node": ids[v], "title": f"Backward {k}/{total}: {name} ({v.op.name})",
-            "lines": lines, "data": {}, "grad": {ids[v]: _grad(g)},
+            "lines": lines, "math": math, "data": {}, "grad": {ids[v]: _grad(g)},
             "edges": [[ids[x], ids[v] + "_op"] for x in v.inputs], "receivers": [], "reveal": [ids[v] + "_op"],
             "contrib": {}}
     if g == 0.0:
         lines.append("g = 0, so every contribution is 0: backward skips this node")
+        math.append(None)
         return step
     local = local_derivatives(v)
     contributions = v.op.vjp(g, v.data, *[x.data for x in v.inputs])
@@ -229,9 +240,11 @@ def _backward_step(root: Value, v: Value, k: int, total: int, grads: dict[Value,
         label = f"{names[x]}" + (f" (input {p})" if v.inputs.count(x) > 1 else "")
         if d is None or c is None:
             lines.append(f"to {label}: not differentiable (a constant of the op), nothing added")
+            math.append(None)
             continue
         if not x.requires_grad:
             lines.append(f"to {label}: a constant (requires_grad=False), nothing added")
+            math.append(None)
             continue
         c = float(c)  # as the engine stores it
         seen[x] = seen.get(x, 0) + 1
@@ -246,6 +259,10 @@ def _backward_step(root: Value, v: Value, k: int, total: int, grads: dict[Value,
         if consumers.get(x, 0) > 1:
             total_text += f"  (term {seen[x]} of {consumers[x]} in the sum (1.8))"
         lines.append(product + total_text)
+        sums = [mn(after)] if not before else [row(mn(before), mo("+"), mn(c)), mn(after)]
+        math.append(_typeset(row(mtext(f"to {label}: "), equation(
+            row(mi("g"), mo("×"), partial_of(name, names[x])), row(mn(g), mo("×"), mn(float(d))), mn(c)),
+            mtext(";  grad "), equation(name_of(names[x]), *sums)), "(1.5), (1.8)" if before else "(1.5)"))
         step["grad"][ids[x]] = _grad(after)
         step["receivers"].append(ids[x])
         step["contrib"][ids[x]] = f"g×local = {number(c)}"  # drawn along the edge x -> op, (1.5)

@@ -155,7 +155,10 @@
       return;
     }
     title.textContent = current.title;
-    current.lines.forEach(function (line) { addLine(text, line); });
+    current.lines.forEach(function (line, i) {
+      var typeset = current.math && current.math[i];
+      if (typeset) { addFormula(text, typeset); } else { addLine(text, line); }
+    });
   }
 
   function addLine(parent, line) {
@@ -198,7 +201,14 @@
     });
     panel.appendChild(dl);
     if (info.delta) { addBlock(panel, "Delta table row", info.delta, "delta"); }
-    addBlock(panel, "Chain-rule paths to the root (explain)", info.explain, "explain");
+    var h3 = document.createElement("h3");
+    h3.textContent = "Chain-rule paths to the root (explain)";
+    panel.appendChild(h3);
+    var typeset = document.createElement("div");
+    typeset.className = "typeset";
+    (info.explainMath || []).forEach(function (line) { addFormula(typeset, line); });
+    panel.appendChild(typeset);
+    addBlock(panel, "The same as text", info.explain, "explain");
     Object.keys(boxes).forEach(function (other) { setClass(boxes[other].g, "selected", other === id); });
     panel.scrollIntoView({block: "nearest"});
   }
