@@ -133,12 +133,17 @@
     var path = g.querySelector("path");
     if (!path || !path.getTotalLength) { return; }
     var length = path.getTotalLength();
-    var mid = path.getPointAtLength(length * 0.45);
+    var start = path.getPointAtLength(0);
+    var end = path.getPointAtLength(length);
+    var mid = path.getPointAtLength(length * 0.55);
     var t = document.createElementNS("http://www.w3.org/2000/svg", "text");
     t.setAttribute("class", "contrib");
-    t.setAttribute("x", String(mid.x));
-    t.setAttribute("y", String(mid.y - 4));
-    t.setAttribute("text-anchor", "middle");
+    // Beside the edge, on the side it comes from: two edges into one op keep their texts apart.
+    var leftward = end.x - start.x < -1;
+    var horizontal = Math.abs(end.y - start.y) < Math.abs(end.x - start.x) / 3;
+    t.setAttribute("x", String(horizontal ? mid.x : mid.x + (leftward ? 7 : -7)));
+    t.setAttribute("y", String(horizontal ? mid.y - 6 : mid.y + 4));
+    t.setAttribute("text-anchor", horizontal ? "middle" : leftward ? "start" : "end");
     t.textContent = text;
     g.appendChild(t);
   }

@@ -84,6 +84,9 @@ def find_passes(order: list[Value], boxes: dict[Value, Box]) -> list[Pass] | Non
                            weights, bias, inputs))
     if not passes:
         return None
+    bound = {q.out for q in passes}
+    if any((p := nn_label(v.label)) is not None and p.part == "out" and v not in bound for v in order):
+        return None  # an output that reads more than its own net (softmax): no per-neuron O_j = phi(net_j)
     layers = sorted({p.layer for p in passes})
     if layers != list(range(1, len(layers) + 1)):
         return None
@@ -192,7 +195,7 @@ def neuron_view(root: Value, order: list[Value], grads: dict[Value, float], pass
                 "deltaExact": repr(float(g_net)), "tone": tone(g_net, largest_d),
                 "node": ids.get(p.out), "members": [ids[v] for v in _members(p) if v in ids],
             }
-            group_boxes.append(_neuron_box(p, neuron_pos[(p.layer, p.index)]))
+            group_boxes.append(_neuron_box(p, neuron_pos[(p.layer, p.index)], len(example_ids) > 1))
             for i, (w, src_v) in enumerate(zip(p.weights, p.inputs, strict=True)):
                 src = f"x{i}@{e}" if p.layer == 1 else out_of[src_v].key
                 src_pos = input_pos[i] if p.layer == 1 else neuron_pos[(out_of[src_v].layer, out_of[src_v].index)]
@@ -255,7 +258,7 @@ def _input_box(key: str, label: str, data: float, pos: tuple[float, float], e: i
             f'<text x="{x + _INPUT_W / 2}" y="{y + 36}" text-anchor="middle" class="val">{_num(data)}</text></g>')
 
 
-def _neuron_box(p: Pass, pos: tuple[float, float]) -> str:
+def _neuron_box(p: Pass, pos: tuple[float, float], several: bool) -> str:
     x, y = pos
     lines = "".join(f'<text x="{x + 8}" y="{y + 20 + _LINE * (k + 1) - 2}" class="{cls}">{text}</text>'
                     for k, (cls, text) in enumerate([("net", "net ?"), ("out", "O ?"),
@@ -263,7 +266,8 @@ def _neuron_box(p: Pass, pos: tuple[float, float]) -> str:
     return (f'<g class="nv neuron" data-neuron="{p.neuron}" data-example="{p.example}" data-key="{p.key}" '
             f'data-layer="{p.layer}"><rect x="{x}" y="{y}" width="{_NEURON_W}" height="{_NEURON_H}" rx="8"/>'
             f'<text x="{x + 8}" y="{y + 17}" class="title">{p.neuron}</text>'
-            f'<text x="{x + _NEURON_W - 8}" y="{y + 17}" text-anchor="end" class="ex">ex {p.example}</text>'
+            + (f'<text x="{x + _NEURON_W - 8}" y="{y + 17}" text-anchor="end" class="ex">ex {p.example}</text>'
+               if several else "") +
             f"{lines}</g>")
 
 
@@ -324,8 +328,9 @@ def _steps(e: int, mine: list[Pass], by_key: dict[tuple[str, int], Pass], layers
             "opStep": op_at,
         })
     op_at = max(op_at, op_index.get(("forward", ids[term]), op_at) if term.op is not None else op_at)
+    loss_eq = "(1.4)" if term.op is not None and term.op.name == "squared_error" else "the loss"
     loss_lines = [_line(equation(mi("E"), mn(term.data)) if term is root else
-                        equation(row(mi("E"), mtext_of(f" of example {e}")), mn(term.data)), "(1.4)")]
+                        equation(row(mi("E"), mtext_of(f" of example {e}")), mn(term.data)), loss_eq)]
     if term is not root:
         loss_lines.append(_line(equation(row(mi("E"), mtext_of(" summed over every example")), mn(root.data))))
     steps.append({"phase": "forward", "key": f"loss@{e}", "neuron": None, "layer": None,
