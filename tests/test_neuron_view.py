@@ -72,7 +72,7 @@ def test_one_box_per_neuron_per_example_with_its_own_numbers(activations):
             assert math.isclose(float(info["outExact"]), out, rel_tol=1e-12, abs_tol=1e-12)
     # every box's data-neuron and data-example are in the SVG, once each
     svg = page.neurons.svg
-    for key, info in nodes.items():
+    for info in nodes.values():
         if info["kind"] == "neuron":
             assert len(re.findall(rf'data-neuron="{info["neuron"]}" data-example="{info["example"]}"', svg)) == 1
 

@@ -177,7 +177,8 @@ def test_rankdir() -> None:
     tb = draw(y, rankdir="TB").source
     assert "rankdir=TB" in tb
     # TB: the label across the top row, data and grad side by side below it (two rows, not four)
-    assert re.search(r'<TR><TD COLSPAN="2"[^>]*><B>x</B></TD></TR><TR><TD[^>]*>data 1</TD><TD[^>]*>grad 0</TD></TR>', tb)
+    assert re.search(r'<TR><TD COLSPAN="2"[^>]*><B>x</B></TD></TR>'
+                     r"<TR><TD[^>]*>data 1</TD><TD[^>]*>grad 0</TD></TR>", tb)
     with pytest.raises(ValueError, match="rankdir"):
         draw(y, rankdir="RL")
 

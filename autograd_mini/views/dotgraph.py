@@ -174,7 +174,8 @@ def write_digraph(statements: Statements, edges: list[tuple[str, str, Attrs]], s
         "autograd_mini",
         # The collapsed view's layer-to-layer edges (every neuron to every neuron) need room to fan out.
         graph_attr={"rankdir": style.rankdir, "fontname": "Helvetica", "fontsize": "11",
-                    "nodesep": "0.2", "ranksep": "1.2" if style.collapse else "0.3" if style.rankdir == "LR" else "0.25"},
+                    "nodesep": "0.2",
+                    "ranksep": "1.2" if style.collapse else "0.3" if style.rankdir == "LR" else "0.25"},
         node_attr={"fontname": "Helvetica", "fontsize": str(FONT_SIZE), "margin": "0.04,0.02", "height": "0.3"},
         edge_attr={"fontname": "Helvetica", "fontsize": "9", "arrowsize": "0.6", "color": "#555555"},
     )

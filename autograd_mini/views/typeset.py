@@ -51,7 +51,8 @@ def lines(ex: Explanation, limit: int = SHOWN_PATHS) -> list[Line]:
     total = equation(d(out, wrt), mn(ex.total))
     found = [_line(total, "(1.8)" if ex.path_count > 1 else "")]
     if ex.path_count == 0:
-        found.append(Line(None, f"{out} does not depend on {wrt} through any differentiable path, so the gradient is 0."))
+        found.append(Line(None, f"{out} does not depend on {wrt} through any differentiable path, "
+                                "so the gradient is 0."))
     elif ex.method == "paths":
         for i, p in enumerate(ex.paths[:limit], start=1):
             points = [out] + [names.get(e.input, "?") for e in p.edges]
