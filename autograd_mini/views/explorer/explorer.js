@@ -414,6 +414,17 @@
 
   function nvSteps() { return nv.steps[String(nvExample)]; }
 
+  // The neuron view is always shown whole; it "fits" when its smallest text (12 units) is 11px or more.
+  var NV_SMALLEST_TEXT = 12;
+  function nvFits() {
+    var svgEl = nvBox.querySelector("svg");
+    var rect = svgEl.getBoundingClientRect();
+    var box = svgEl.viewBox.baseVal;
+    return !!rect.width && Math.min(rect.width / box.width, rect.height / box.height) * NV_SMALLEST_TEXT >= 11;
+  }
+
+  function fitsNow() { return mode === "neurons" ? nvFits() : fitsWhole(); }
+
   function setText(g, cls, text) {
     var t = g.querySelector("text." + cls);
     if (t) { t.textContent = text; }
@@ -647,7 +658,14 @@
     if ((step === 0 || step === steps.length) && fitsWhole()) { fit(); }
   });
 
-  if (window.innerWidth < 1100) { togglePanel(false); }  // a notebook frame: the graph gets the width
   setView(mode);
+  // The side panel sits beside the graph, never over it. In a narrow frame (a notebook) it starts
+  // folded; in a window it folds when that is what lets the whole graph be shown readably.
+  if (window.innerWidth < 1100) {
+    togglePanel(false);
+  } else if (!fitsNow()) {
+    togglePanel(false);
+    if (!fitsNow()) { togglePanel(true); }
+  }
   if (mode === "neurons") { nvRender(0); } else { render(0); }
 }());

@@ -23,10 +23,10 @@ from ..neurons import Box, nn_label
 from .data import tone
 
 # The layout, in SVG units (the page shows them at 1 px each at zoom 1).
-_NEURON_W, _NEURON_H = 150, 98
-_INPUT_W, _INPUT_H = 96, 46
-_LOSS_W, _LOSS_H = 120, 60
-_COLUMN_GAP, _ROW_GAP, _MARGIN = 110, 24, 16
+_NEURON_W, _NEURON_H = 140, 98
+_INPUT_W, _INPUT_H = 84, 46
+_LOSS_W, _LOSS_H = 110, 60
+_COLUMN_GAP, _ROW_GAP, _MARGIN = 84, 20, 12
 _LINE = 16
 _WIDEST_EDGE, _THINNEST_EDGE = 7.0, 0.8
 
