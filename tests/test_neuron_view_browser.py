@@ -10,12 +10,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_explore_browser import browser, open_page  # noqa: F401  (fixtures)
+import test_explore_browser as shared
 
 from autograd_mini import Value, explain, explore, sum_of
 from autograd_mini.graph import forward_order
 from autograd_mini.nn import MLP
 from autograd_mini.nn.losses import squared_error
+
+browser = shared.browser  # the fixtures: one Chromium per module, pages that fail on errors or requests
+open_page = shared.open_page
 
 XS = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
 YS = [1.0, -1.0, -1.0, 1.0]
