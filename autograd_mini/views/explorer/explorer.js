@@ -29,10 +29,15 @@
     text.setAttribute("x", String(b.x + b.width / 2));
     text.setAttribute("text-anchor", "middle");
   }
-  Object.keys(boxes).forEach(function (id) {
-    centreInCell(boxes[id].dataText);
-    centreInCell(boxes[id].gradText);
-  });
+  var centred = false;
+  function centreCells() {  // once the drawing is displayed: a hidden one has no boxes to measure
+    if (centred || !svg.getBoundingClientRect().width) { return; }
+    centred = true;
+    Object.keys(boxes).forEach(function (id) {
+      centreInCell(boxes[id].dataText);
+      centreInCell(boxes[id].gradText);
+    });
+  }
 
   var opNodes = {};  // "n5_op" -> g
   Array.prototype.forEach.call(svg.querySelectorAll("g.node.op"), function (g) {
@@ -544,6 +549,7 @@
     if (!nv) { name = "ops"; }
     mode = name;
     body.setAttribute("data-view", name);
+    centreCells();
     setClass(document.getElementById("view-neurons") || body, "on", name === "neurons");
     setClass(document.getElementById("view-ops") || body, "on", name === "ops");
   }
@@ -602,29 +608,28 @@
       setView("ops");
       render(step);
       showDetails(info.node);
-      expandTo(info.members || [info.node]);
+      expandTo(info.members || [info.node], info.node);
     });
   }
   document.getElementById("speed").addEventListener("change", function () {
     if (timer !== null) { pause(); play(); }
   });
 
-  function expandTo(ids) {  // zoom the op-level view onto a neuron's nodes: its op-level subgraph
+  function expandTo(ids, main) {  // the op-level view at a readable scale on a neuron's nodes
     fit();
-    var gs = ids.map(function (id) { return boxes[id] ? boxes[id].g : opNodes[id]; }).filter(Boolean);
-    if (!gs.length || !area()) { return; }
-    var rects = gs.map(function (g) { return g.getBoundingClientRect(); });
-    var a = toSvg(Math.min.apply(null, rects.map(function (r) { return r.left; })),
-                  Math.min.apply(null, rects.map(function (r) { return r.top; })));
-    var b = toSvg(Math.max.apply(null, rects.map(function (r) { return r.right; })),
-                  Math.max.apply(null, rects.map(function (r) { return r.bottom; })));
     var rect = area();
-    var pad = 60;
-    var width = Math.max(b.x - a.x + 2 * pad, rect.width / MOST);
-    var height = Math.max(b.y - a.y + 2 * pad, rect.height / MOST);
-    view = {x: (a.x + b.x - width) / 2, y: (a.y + b.y - height) / 2, width: width, height: height};
-    applyView();
+    if (!rect) { return; }
+    var gs = ids.map(function (id) { return boxes[id] ? boxes[id].g : opNodes[id]; }).filter(Boolean);
+    if (!gs.length) { return; }
+    if (fitScale(rect) < READABLE) {
+      view.width = rect.width / READABLE;
+      view.height = rect.height / READABLE;
+      applyView();
+    }
+    follow(gs.concat(boxes[main] ? [boxes[main].g] : []));
+    if (boxes[main]) { centreOn(boxes[main].g.getBoundingClientRect()); }
   }
+
 
   svg.addEventListener("click", function (event) {
     if (Date.now() - dragEnded < 300) { return; }  // the end of a pan, not a click
