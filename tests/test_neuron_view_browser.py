@@ -168,6 +168,7 @@ def test_a_click_on_a_neuron_opens_its_op_level_nodes(open_page):
     box, area = node.bounding_box(), page.page.locator("#graph").bounding_box()
     assert area["x"] <= box["x"] and box["x"] + box["width"] <= area["x"] + area["width"]
     assert area["y"] <= box["y"] and box["y"] + box["height"] <= area["y"] + area["height"]
+    assert box["width"] < area["width"] / 2  # the box's cells measured where they are drawn
     page.shot("lecture-expanded")
     page.page.click("#view-neurons")
     assert page.page.get_attribute("body", "data-view") == "neurons"
@@ -198,6 +199,24 @@ def test_formulas_are_mathml_with_their_equation_numbers(open_page):
     page.page.locator('g.node.value[data-label="L1.N0.w0"]').dispatch_event("click")
     sizes = math_sizes(page, "#details .typeset math")
     assert sizes and all(w > 0 and h > 0 for _, w, h in sizes)
+
+
+def test_the_delta_row_is_typeset_with_its_equation_numbers(open_page):
+    model = MLP(2, [2, 1], seed=4)
+    x, t = [0.05, 0.10], 0.01
+    loss = squared_error(model(x), t)
+    page = open_page(explore(loss, model=model, x=x, t=t, view="ops"))
+    page.page.keyboard.press("End")
+    page.page.locator('g.node.value[data-label="L1.N0.out"]').dispatch_event("click")
+    sizes = math_sizes(page, "#details .typeset.delta math")
+    assert len(sizes) == 4 + 2 + 1 and all(w > 0 and h > 0 for _, w, h in sizes)  # net, O, dE/dO, delta; w; b
+    eqs = page.page.eval_on_selector_all("#details .typeset.delta .eq", "es => es.map(e => e.textContent)")
+    assert eqs[:4] == ["(1.1)", "(1.2)", "(1.7), (1.8)", "(1.3)"] and eqs[4] == "(1.5)"
+    texts = page.page.eval_on_selector_all("#details .typeset.delta math", "ms => ms.map(m => m.textContent)")
+    from autograd_mini.nn.delta import delta_table
+
+    row = delta_table(model, x, t).row("L1.N0")
+    assert texts[3].endswith(f"{row.delta:.6g}") and texts[0].endswith(f"{row.net:.6g}")
 
 
 def test_latex_of_the_lecture_neuron():

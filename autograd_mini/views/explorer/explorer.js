@@ -210,7 +210,16 @@
       dl.appendChild(dd);
     });
     panel.appendChild(dl);
-    if (info.delta) { addBlock(panel, "Delta table row", info.delta, "delta"); }
+    if (info.deltaMath) {
+      var rowHeading = document.createElement("h3");
+      rowHeading.textContent = "Delta table row: " + info.delta.split("\n")[0];
+      panel.appendChild(rowHeading);
+      var rowBox = document.createElement("div");
+      rowBox.className = "typeset delta";
+      info.deltaMath.forEach(function (line) { addFormula(rowBox, line); });
+      panel.appendChild(rowBox);
+      addBlock(panel, "The row as text", info.delta, "delta");
+    } else if (info.delta) { addBlock(panel, "Delta table row", info.delta, "delta"); }
     var h3 = document.createElement("h3");
     h3.textContent = "Chain-rule paths to the root (explain)";
     panel.appendChild(h3);
@@ -220,6 +229,7 @@
     panel.appendChild(typeset);
     addBlock(panel, "The same as text", info.explain, "explain");
     Object.keys(boxes).forEach(function (other) { setClass(boxes[other].g, "selected", other === id); });
+    if (body.classList.contains("panel-closed")) { togglePanel(true); }  // a click asks for the details
     panel.scrollIntoView({block: "nearest"});
   }
 

@@ -27,6 +27,8 @@ from ...nn import MLP, NeuronDelta
 from ...value import Value
 from ..dotgraph import Style, displayable
 from ..draw import DEFAULT_MAX_NODES, NodeCount, check_max_nodes, count_nodes, draw_styled, refuse_over_max_nodes
+from ..mathml import Formula, equation, mi, mn, mo, partial, plain, sub
+from ..mathml import row as row_of
 from ..neurons import neuron_boxes, nn_label, node_examples
 from ..render import RenderError
 from .data import Walkthrough, num, walkthrough
@@ -144,8 +146,10 @@ def explore(
     # The texts name a neuron's node with its example: four passes label four nodes "L1.N0.out".
     names = {v: f"{labels[v]}[example {examples[v]}]" if v in examples and nn_label(v.label) else labels[v]
              for v in order}
-    delta_rows = _delta_rows(model, x, t, neurons) if model is not None and x is not None and t is not None else {}
-    data = walkthrough(root, order, ids, names, neurons, delta_rows, examples)
+    rows = _delta_rows(model, x, t, neurons) if model is not None and x is not None and t is not None else {}
+    data = walkthrough(root, order, ids, names, neurons, {v: text for v, (text, _) in rows.items()}, examples)
+    for v, (_, math_lines) in rows.items():
+        data.nodes[ids[v]]["deltaMath"] = math_lines
     layouts: list[Literal["LR", "TB"]] = [rankdir] if rankdir is not None else ["LR", "TB"]
     svg = max((_svg(root, order, ids, labels, examples, max_nodes, d) for d in layouts), key=_fit_scale)
     passes = find_passes(order, boxes)
@@ -207,14 +211,14 @@ def _tag_nodes(svg: str, order: list[Value], ids: dict[Value, str], labels: dict
 
 
 def _delta_rows(model: MLP, x: Sequence[float], t: float | Sequence[float],
-                neurons: dict[Value, str]) -> dict[Value, str]:
-    """Each neuron node's delta-table row as text, where the node's numbers are the table's."""
+                neurons: dict[Value, str]) -> dict[Value, tuple[str, list[dict[str, Any]] | None]]:
+    """Each neuron node's delta-table row as text and typeset (None: no row), where its numbers are the table's."""
     from ...nn.delta import delta_table  # the derivation's table needs nn; load it only when asked
 
     try:
         table = delta_table(model, x, t)
     except ValueError as exc:  # e.g. not a sigmoid network: say why instead of a row
-        return {v: f"no delta-table row: {exc}" for v in neurons}
+        return {v: (f"no delta-table row: {exc}", None) for v in neurons}
     output_layer = table.rows[-1].layer
     rows = {}
     for v, neuron in neurons.items():
@@ -223,12 +227,14 @@ def _delta_rows(model: MLP, x: Sequence[float], t: float | Sequence[float],
         except KeyError:
             continue
         text = _row_text(row, output_layer)
+        typeset: list[dict[str, Any]] | None = _row_formulas(row, output_layer)
         parsed = nn_label(v.label)
         expected = {"net": row.net, "out": row.out}.get(parsed.part) if parsed is not None else None
         if expected is not None and not math.isclose(v.data, expected, rel_tol=1e-9, abs_tol=1e-12):
             text = (f"{neuron}: this node is {num(v.data)}, not the table's {num(expected)}: it belongs to a "
                     "forward pass at another input than the x given to explore, so the row is not shown")
-        rows[v] = text
+            typeset = None
+        rows[v] = (text, typeset)
     return rows
 
 
@@ -250,6 +256,33 @@ def _row_text(row: NeuronDelta, output_layer: int) -> str:
     if row.bias_grad is not None:
         lines.append(f"dE/db    = delta_j = {num(row.bias_grad)}")
     return "\n".join(lines)
+
+
+def _row_formulas(row: NeuronDelta, output_layer: int) -> list[dict[str, Any]]:
+    """The row of `_row_text` typeset: one formula per line, with its equation number."""
+    def line(f: Formula, eq: str) -> dict[str, Any]:
+        return {"math": f, "text": plain(f), "eq": eq}
+
+    j = str(row.index)
+    de_do = partial(mi("E"), sub("O", j))
+    if row.layer == output_layer:
+        first = line(equation(de_do, row_of(sub("y", j), mo("−"), sub("t", j)), mn(row.dE_dout)), "(1.6)")
+    else:
+        first = line(equation(de_do, row_of(mo("Σ"), sub("δ", "l"), sub("w", f"{j}l")), mn(row.dE_dout)),
+                     "(1.7), (1.8)")
+    bias = [mo("+"), sub("b", j)] if row.bias_grad is not None else []
+    found = [
+        line(equation(sub("net", j), row_of(mo("Σ"), sub("w", f"i{j}"), sub("O", "i"), *bias), mn(row.net)), "(1.1)"),
+        line(equation(sub("O", j), row_of(mi("φ"), mo("("), sub("net", j), mo(")")), mn(row.out)), "(1.2)"),
+        first,
+        line(equation(sub("δ", j), row_of(de_do, mo("·"), sub("O", j), mo("("), mn("1"), mo("−"), sub("O", j),
+                                          mo(")")), mn(row.delta)), "(1.3)"),
+    ]
+    found += [line(equation(partial(mi("E"), sub("w", f"{i}{j}")), row_of(sub("δ", j), sub("O", str(i))), mn(g)),
+                   "(1.5)") for i, g in enumerate(row.weight_grads)]
+    if row.bias_grad is not None:
+        found.append(line(equation(partial(mi("E"), sub("b", j)), sub("δ", j), mn(row.bias_grad)), "(1.5), O = 1"))
+    return found
 
 
 def script_hash(script: str) -> str:
