@@ -108,6 +108,8 @@ class DotBuilder:
     def add_edge(self, src: str, dst: str, highlighted: bool, label: str | None = None) -> None:
         attrs = {"color": HIGHLIGHT, "penwidth": "2"} if highlighted else {}
         if label is not None:
+            # At the edge's head, beside the op it is the derivative of: attached to its own edge, and
+            # (unlike a mid-edge label, which dot lays out as a node of its own rank) taking no room.
             attrs["label"] = label
         self.edges.append((src, dst, attrs))
 
@@ -145,10 +147,6 @@ class DotBuilder:
             if self.style.collapse and x in self.boxes and x is not self.last_member[self.boxes[x]]:
                 label = None
             self.add_edge(self.name(x), op_name, x in self.on_path, label)
-            if label is not None and box is not None and x not in self.boxes:
-                # An input from outside the neuron's box: a longer edge puts its label in the open
-                # beside the input, not piled up with the others where the edges bend into the box.
-                self.edges[-1][2]["minlen"] = "2"
         self.add_edge(op_name, self.name(v), highlighted)
 
     def local_derivative_labels(self, v: Value) -> list[str | None]:
@@ -270,15 +268,16 @@ def _emit_nodes(g: graphviz.Digraph, statements: list[tuple[str, Attrs]]) -> Non
 
 
 def table(cells: list[str], background: str, highlighted: bool, rankdir: str) -> str:
-    """An HTML-like table label: cells side by side for LR; for TB two columns, the last two cells
-    (data and grad) side by side in the bottom row, so a box is two rows high, not four."""
+    """An HTML-like table label, narrow so wide graphs fit a window: the label cells in pairs on top,
+    then data and grad side by side for TB (a box two rows high), one above the other for LR (a
+    box one cell wide, as the columns of an LR layout add up across the page)."""
     attrs = f' BGCOLOR="{background}"' + (f' COLOR="{HIGHLIGHT}"' if highlighted else "")
-    if rankdir == "LR":
-        rows = "<TR>" + "".join(cells) + "</TR>"
-    else:
-        head, tail = (cells[:-2], cells[-2:]) if len(cells) > 2 else ([], cells)
-        pairs = [head[k:k + 2] for k in range(0, len(head), 2)] + [tail]
-        rows = "".join("<TR>" + ("".join(pair) if len(pair) == 2 else _span(pair[0])) + "</TR>" for pair in pairs)
+    head, tail = (cells[:-2], cells[-2:]) if len(cells) > 2 else ([], cells)
+    pairs = [head[k:k + 2] for k in range(0, len(head), 2)]
+    pairs += [tail] if rankdir != "LR" else [[c] for c in tail]
+    wide = any(len(pair) == 2 for pair in pairs)
+    rows = "".join("<TR>" + ("".join(pair) if len(pair) == 2 or not wide else _span(pair[0])) + "</TR>"
+                   for pair in pairs)
     return "<" + _TABLE.format(attrs=attrs, rows=rows) + ">"
 
 
