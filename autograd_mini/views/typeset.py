@@ -68,8 +68,10 @@ def lines(ex: Explanation, limit: int = SHOWN_PATHS) -> list[Line]:
                     numbers.append(mo("×"))
                 symbols.append(d(names.get(e.consumer, "?"), names.get(e.input, "?")))
                 numbers.append(mn(e.local))
-            found.append(_line(equation(row(*symbols), row(*numbers), mn(p.product)),
-                               "(1.5)" if len(p.edges) == 1 else "(1.10)"))
+            if len(p.edges) == 1:  # one factor: it is the product
+                found.append(_line(equation(row(*symbols), mn(p.product)), "(1.5)"))
+            else:
+                found.append(_line(equation(row(*symbols), row(*numbers), mn(p.product)), "(1.10)"))
         if len(ex.paths) > limit:
             found.append(Line(None, f"... {len(ex.paths) - limit} more paths (the text report lists them all)"))
         if len(ex.paths) > 1:
