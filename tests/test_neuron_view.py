@@ -231,3 +231,20 @@ def test_a_softmax_layer_is_left_to_the_op_view():
     loss = -(outs[1].log())
     page = explore(loss)
     assert page.neurons is None and page.view == "ops"
+
+
+def test_the_page_embeds_formulas_in_their_short_form():
+    import json
+    import re as regex
+
+    from autograd_mini.views.mathml import frac, mn, mo, packed, row
+
+    tree = row(sub("δ", "j"), mo("="), frac(mn(1.5), mi("x")))
+    assert packed(tree) == ["r", ["s", "iδ", "ij"], "o=", ["f", "n1.5", "ix"]]
+    loss, *_ = lecture_loss()
+    page = explore(loss, max_nodes=400)
+    data = json.loads(regex.search(r'id="explorer-data">(.*?)</script>', page.html(), regex.S)[1])
+    line = data["neuronView"]["steps"]["0"][0]["lines"][0]
+    assert line["math"][0] == "r" and line["eq"] == "(1.1)"
+    # the Walkthrough keeps its trees: packing is a copy
+    assert page.neurons.payload["steps"]["0"][0]["lines"][0]["math"][0] == "mrow"

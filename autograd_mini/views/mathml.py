@@ -134,3 +134,16 @@ def _escape_text(text: str) -> str:
         else:
             out.append(c)
     return "".join(out)
+
+
+_PACKED = {"mi": "i", "mn": "n", "mo": "o", "mtext": "t", "mrow": "r", "msub": "s", "mfrac": "f", "msup": "p"}
+
+
+def packed(f: Formula) -> str | list[object]:
+    """The tree in the page's short form: a leaf is one string, its kind's letter then its text
+    ("ix", "n2", "o="); a node a list led by its letter (["r", ...], ["s", base, sub], ["f", top, bottom])."""
+    tag, *rest = f
+    assert isinstance(tag, str)
+    if tag in _LEAVES:
+        return _PACKED[tag] + str(rest[0])
+    return [_PACKED[tag], *(packed(x) for x in rest if isinstance(x, list))]

@@ -20,6 +20,7 @@ from ..dotgraph import number  # as the graph's boxes show it
 from ..explain import explain
 from ..mathml import Formula, equation, mi, mn, mo, mtext, plain, row
 from ..typeset import d as partial_of
+from ..typeset import lines as typeset_lines
 from ..typeset import name as name_of
 
 # The rule of each op in words, for the details panel. The numbers always come from
@@ -153,7 +154,7 @@ def _node_info(root: Value, v: Value, names: dict[Value, str], neurons: dict[Val
     report = explain(root, v, names=names)  # in the page's names
     return {
         "name": names[v], "kind": kind, "data": num(v.data), "shown": number(v.data), "forward": forward, "rule": rule,
-        "explain": str(report), "explainMath": [line.payload() for line in report.formulas()],
+        "explain": str(report), "explainMath": [_compact(line.payload()) for line in typeset_lines(report, _PATHS)],
         "neuron": neuron, "symbol": describe_node(v, neurons), "delta": delta_rows.get(v),
         "constant": not v.requires_grad, "example": example,
     }
@@ -194,6 +195,14 @@ def _backward_steps(root: Value, ids: dict[Value, str], names: dict[Value, str],
             step["title"] += f" (example {examples[v]})"
         steps.append(step)
     return steps
+
+
+_PATHS = 4  # explain's paths typeset in the details panel (the text report below lists them all)
+
+
+def _compact(line: dict[str, Any]) -> dict[str, Any]:
+    """A typeset line without its text where it has a formula: the page reads the text off the MathML."""
+    return {"math": line["math"], "eq": line["eq"]} if line["math"] is not None else line
 
 
 def _typeset(f: Formula, eq: str) -> dict[str, Any]:

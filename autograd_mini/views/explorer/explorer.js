@@ -508,14 +508,20 @@
     document.getElementById("next").disabled = nvStep === list.length;
   }
 
-  function buildMath(tree) {  // a formula tree from Python as MathML elements: text only, never markup
-    var el = document.createElementNS(MATHML, tree[0]);
-    if (tree[0] === "mi" || tree[0] === "mn" || tree[0] === "mo" || tree[0] === "mtext") {
-      el.textContent = tree[1];
-      if (tree[0] === "mi" && tree[1].length > 1) { el.setAttribute("mathvariant", "normal"); }
-    } else {
-      tree.slice(1).forEach(function (child) { el.appendChild(buildMath(child)); });
+  // A formula from Python in its short form (mathml.packed): a leaf is a string, its kind's letter
+  // then its text; a node a list led by its letter. Built as MathML elements: text only, never markup.
+  var LEAF = {i: "mi", n: "mn", o: "mo", t: "mtext"};
+  var NODE = {r: "mrow", s: "msub", f: "mfrac", p: "msup"};
+  function buildMath(tree) {
+    var el;
+    if (typeof tree === "string") {
+      el = document.createElementNS(MATHML, LEAF[tree.charAt(0)]);
+      el.textContent = tree.slice(1);
+      if (tree.charAt(0) === "i" && tree.length > 2) { el.setAttribute("mathvariant", "normal"); }
+      return el;
     }
+    el = document.createElementNS(MATHML, NODE[tree[0]]);
+    tree.slice(1).forEach(function (child) { el.appendChild(buildMath(child)); });
     return el;
   }
 
@@ -526,7 +532,7 @@
       var math = document.createElementNS(MATHML, "math");
       math.setAttribute("display", "block");
       math.appendChild(buildMath(line.math));
-      math.setAttribute("aria-label", line.text);
+      math.setAttribute("aria-label", line.text || math.textContent);
       div.appendChild(math);
       var eq = document.createElement("span");
       eq.className = "eq";

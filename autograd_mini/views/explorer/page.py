@@ -27,7 +27,7 @@ from ...nn import MLP, NeuronDelta
 from ...value import Value
 from ..dotgraph import Style, displayable
 from ..draw import DEFAULT_MAX_NODES, NodeCount, check_max_nodes, count_nodes, draw_styled, refuse_over_max_nodes
-from ..mathml import Formula, equation, mi, mn, mo, partial, plain, sub
+from ..mathml import Formula, equation, mi, mn, mo, packed, partial, plain, sub
 from ..mathml import row as row_of
 from ..neurons import neuron_boxes, nn_label, node_examples
 from ..render import RenderError
@@ -65,8 +65,8 @@ class Explorer:
         """The whole page: one HTML document with the SVG, CSS, JavaScript and data inline."""
         css = _package_text("explorer.css")
         script = "\n" + _package_text("explorer.js") + "\n"
-        payload = self.data.payload()
-        payload["neuronView"] = self.neurons.payload if self.neurons is not None else None
+        payload = _pack_formulas({**self.data.payload(),
+                                  "neuronView": self.neurons.payload if self.neurons is not None else None})
         return _PAGE.format(
             csp=_CSP.format(script_hash=script_hash(script)), title=html.escape(self.title), css=css,
             steps=self.steps, svg=self.svg, data=script_json(payload), script=script,
@@ -283,6 +283,27 @@ def _row_formulas(row: NeuronDelta, output_layer: int) -> list[dict[str, Any]]:
     if row.bias_grad is not None:
         found.append(line(equation(partial(mi("E"), sub("b", j)), sub("δ", j), mn(row.bias_grad)), "(1.5), O = 1"))
     return found
+
+
+def _pack_formulas(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload with every formula tree ("math" of a typeset line) in `mathml.packed`'s short form.
+
+    A copy: the Walkthrough keeps its trees. Walked with a stack (the payload is JSON: dicts and lists).
+    """
+    copy: dict[str, Any] = json.loads(json.dumps(payload))
+    stack: list[Any] = [copy]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            tree = item.get("math")
+            if isinstance(tree, list) and tree and isinstance(tree[0], str):  # a line's formula: pack it
+                item["math"] = packed(tree)
+                stack.extend(v for k, v in item.items() if k != "math")
+            else:  # a step's "math" is its list of lines: walk into it
+                stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return copy
 
 
 def script_hash(script: str) -> str:
