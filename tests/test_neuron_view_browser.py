@@ -297,3 +297,30 @@ def test_mazur_and_demo_screenshots(open_page):
         page.page.keyboard.press("End")
         page.shot(f"{name}-end")
         assert all(s["delta"] and math.isfinite(float(s["delta"])) for s in visible_neurons(page))
+
+
+def test_the_neuron_view_zooms_and_pans_without_changing_the_state(open_page):
+    model = MLP(4, [12, 12, 1], seed=3)
+    loss = squared_error(model([0.1, 0.2, 0.3, 0.4]), 0.5)
+    page = open_page(explore(loss))
+    box = lambda: [float(v) for v in page.page.get_attribute("#neuron-view svg", "viewBox").split()]  # noqa: E731
+    whole = box()
+    for _ in range(3):
+        page.page.click("#zoom-in")
+    zoomed = box()
+    assert zoomed[2] < whole[2] * 0.6 and page.page.get_attribute("#neuron-view", "data-step") == "0"
+    # stepping to a box out of sight pans to it, keeping the zoom
+    page.page.select_option("#jump", next(v for t, v in page.page.eval_on_selector_all(
+        "#jump option", "os => os.map(o => [o.textContent, o.value])") if "L1.N11 (forward)" in t))
+    moved = box()
+    assert math.isclose(moved[2], zoomed[2]) and moved[:2] != zoomed[:2]
+    current = page.page.locator("#neuron-view g.nv.neuron.current").bounding_box()
+    area = page.page.locator("#neuron-view").bounding_box()
+    assert area["y"] <= current["y"] and current["y"] + current["height"] <= area["y"] + area["height"]
+    text_px = 12 * page.page.evaluate("document.querySelector('#neuron-view svg').getScreenCTM().a")
+    assert text_px >= 11  # zoomed in, a 12-neuron layer's numbers are readable
+    page.page.click("#fit")
+    assert box() == whole
+    page.page.mouse.move(area["x"] + area["width"] / 2, area["y"] + area["height"] / 2)
+    page.page.mouse.wheel(0, 300)  # wheel down: zoom out around the pointer
+    assert box()[2] > whole[2]

@@ -440,6 +440,65 @@
 
   function fitsNow() { return mode === "neurons" ? nvFits() : fitsWhole(); }
 
+  // The neuron view's zoom and pan, through its viewBox (as the op view's): wheel, drag, -/Fit/+.
+  var nvSvg = nv ? nvBox.querySelector("svg") : null;
+  var nvHome = nvSvg ? {x: nvSvg.viewBox.baseVal.x, y: nvSvg.viewBox.baseVal.y,
+                        width: nvSvg.viewBox.baseVal.width, height: nvSvg.viewBox.baseVal.height} : null;
+  var nvView = nvHome ? {x: nvHome.x, y: nvHome.y, width: nvHome.width, height: nvHome.height} : null;
+  var nvDrag = null;
+  var nvDragEnded = 0;
+  function nvApply() { nvSvg.setAttribute("viewBox", [nvView.x, nvView.y, nvView.width, nvView.height].join(" ")); }
+  function nvFit() {
+    nvView = {x: nvHome.x, y: nvHome.y, width: nvHome.width, height: nvHome.height};
+    nvApply();
+  }
+  function nvZoom(factor, clientX, clientY) {
+    var rect = nvSvg.getBoundingClientRect();
+    var pt = nvSvg.createSVGPoint();
+    pt.x = clientX === undefined ? rect.left + rect.width / 2 : clientX;
+    pt.y = clientY === undefined ? rect.top + rect.height / 2 : clientY;
+    var at = pt.matrixTransform(nvSvg.getScreenCTM().inverse());
+    nvView.x = at.x - (at.x - nvView.x) * factor;
+    nvView.y = at.y - (at.y - nvView.y) * factor;
+    nvView.width *= factor;
+    nvView.height *= factor;
+    nvApply();
+  }
+  function nvFollow(g) {  // pan so the step's box is in sight, keeping the zoom
+    var r = g.getBoundingClientRect();
+    var s = nvSvg.getBoundingClientRect();
+    if (!r.width || (r.left >= s.left && r.right <= s.right && r.top >= s.top && r.bottom <= s.bottom)) { return; }
+    var scale = Math.max(nvView.width / s.width, nvView.height / s.height);
+    nvView.x += (r.left + r.width / 2 - (s.left + s.width / 2)) * scale;
+    nvView.y += (r.top + r.height / 2 - (s.top + s.height / 2)) * scale;
+    nvApply();
+  }
+  if (nvSvg) {
+    nvSvg.addEventListener("wheel", function (event) {
+      event.preventDefault();
+      nvZoom(Math.pow(1.0015, event.deltaY), event.clientX, event.clientY);
+    }, {passive: false});
+    nvSvg.addEventListener("pointerdown", function (event) { nvDrag = {x: event.clientX, y: event.clientY, moved: false}; });
+    nvSvg.addEventListener("pointermove", function (event) {
+      if (!nvDrag) { return; }
+      var dx = event.clientX - nvDrag.x;
+      var dy = event.clientY - nvDrag.y;
+      if (!nvDrag.moved && Math.abs(dx) + Math.abs(dy) < 4) { return; }
+      nvDrag.moved = true;
+      var rect = nvSvg.getBoundingClientRect();
+      var scale = Math.max(nvView.width / rect.width, nvView.height / rect.height);
+      nvView.x -= dx * scale;
+      nvView.y -= dy * scale;
+      nvDrag.x = event.clientX;
+      nvDrag.y = event.clientY;
+      nvApply();
+    });
+    window.addEventListener("pointerup", function () {
+      if (nvDrag && nvDrag.moved) { nvDragEnded = Date.now(); }
+      nvDrag = null;
+    });
+  }
+
   function setText(g, cls, text) {
     var t = g.querySelector("text." + cls);
     if (t) { t.textContent = text; }
@@ -498,6 +557,7 @@
       setClass(g, "dim", !!current && current.phase !== "done" && !active[id]);
     });
     nvShowStep(current, list);
+    if (current && current.key && nvEls[current.key]) { nvFollow(nvEls[current.key]); }
     nvBox.setAttribute("data-step", String(nvStep));
     nvBox.setAttribute("data-steps", String(list.length));
     nvBox.setAttribute("data-example", String(nvExample));
@@ -608,14 +668,15 @@
   on("reset", function () { pause(); go(0); });
   on("backward", function () { pause(); go(backwardStart()); });
   on("play", play);
-  on("zoom-in", function () { zoom(1 / 1.25); });
-  on("zoom-out", function () { zoom(1.25); });
-  on("fit", fit);
+  on("zoom-in", function () { if (mode === "neurons") { nvZoom(1 / 1.25); } else { zoom(1 / 1.25); } });
+  on("zoom-out", function () { if (mode === "neurons") { nvZoom(1.25); } else { zoom(1.25); } });
+  on("fit", function () { if (mode === "neurons") { nvFit(); } else { fit(); } });
   on("panel", function () { togglePanel(); });
   if (nv) {
     on("view-neurons", function () { pause(); setView("neurons"); nvRender(nvStep); });
     on("view-ops", function () { pause(); setView("ops"); render(step); });
     nvBox.addEventListener("click", function (event) {
+      if (Date.now() - nvDragEnded < 300) { return; }  // the end of a pan, not a click
       var g = event.target.closest("g.nv");
       if (!g) { return; }
       var info = nv.nodes[g.getAttribute("data-key")];

@@ -28,6 +28,7 @@ _INPUT_W, _INPUT_H = 84, 46
 _LOSS_W, _LOSS_H = 110, 60
 _COLUMN_GAP, _ROW_GAP, _MARGIN = 84, 20, 12
 _LINE = 16
+_SHOWN_GRADS = 16  # parameters whose .grad the last step lists
 _WIDEST_EDGE, _THINNEST_EDGE = 7.0, 0.8
 
 
@@ -374,13 +375,18 @@ def _steps(e: int, mine: list[Pass], by_key: dict[tuple[str, int], Pass], layers
             "reveal": [[p.key, "dout"], [p.key, "delta"]],
             "edges": [f"{_src(out_of, p, i, e)}>{p.key}" for i in range(len(p.weights))], "opStep": op_at,
         })
-    done_lines = [{"math": None, "eq": "",
-                   "text": "The weights are shared by every example: backward() leaves in w.grad the sum of "
-                           "each example's dE/dw_ij (1.5)."}]
-    for p in ordered[:8]:
-        for w in p.weights[:2]:
-            done_lines.append(_line(equation(row(mo("∂"), mi("E"), mo("/"), mo("∂"), mi(str(w.label))),
-                                             mn(grads.get(w, 0.0))), "(1.5) summed"))
+    several = term is not root
+    done_lines = [{"math": None, "eq": "", "text": (
+        "The weights are shared by every example: backward() leaves in w.grad the sum of each example's "
+        "dE/dw_ij = delta_j O_i (1.5)." if several else
+        "backward() leaves in w.grad dE/dw_ij = delta_j O_i (1.5); in b.grad dE/db_j = delta_j.")}]
+    shown = [w for p in ordered for w in [*p.weights, *([p.bias] if p.bias is not None else [])]]
+    for w in shown[:_SHOWN_GRADS]:
+        done_lines.append(_line(equation(frac(row(mo("∂"), mi("E")), row(mo("∂"), mi(str(w.label)))),
+                                         mn(grads.get(w, 0.0))), "(1.5), summed" if several else "(1.5)"))
+    if len(shown) > _SHOWN_GRADS:
+        done_lines.append({"math": None, "eq": "", "text": f"... and {len(shown) - _SHOWN_GRADS} more: "
+                                                          "the op-level view (Ops) shows every one"})
     steps.append({"phase": "done", "key": None, "neuron": None, "layer": None,
                   "title": "Done: the gradients backward() leaves", "lines": done_lines, "reveal": [],
                   "edges": [], "opStep": total_op_steps})
