@@ -269,9 +269,11 @@ def _backward_step(root: Value, v: Value, k: int, total: int, grads: dict[Value,
             total_text += f"  (term {seen[x]} of {consumers[x]} in the sum (1.8))"
         lines.append(product + total_text)
         sums = [mn(after)] if not before else [row(mn(before), mo("+"), mn(c)), mn(after)]
-        math.append(_typeset(row(mtext(f"to {label}: "), equation(
+        # MathML drops a text's outer spaces: no-break spaces keep "to x:" and "grad" apart from the formula.
+        math.append(_typeset(row(mtext(f"to {label}:\u00a0"), equation(
             row(mi("g"), mo("×"), partial_of(name, names[x])), row(mn(g), mo("×"), mn(float(d))), mn(c)),
-            mtext(";  grad "), equation(name_of(names[x]), *sums)), "(1.5), (1.8)" if before else "(1.5)"))
+            mtext(";\u00a0\u00a0grad\u00a0"), equation(name_of(names[x]), *sums)),
+            "(1.5), (1.8)" if before else "(1.5)"))
         step["grad"][ids[x]] = _grad(after)
         step["receivers"].append(ids[x])
         step["contrib"][ids[x]] = f"g×local = {number(c)}"  # drawn along the edge x -> op, (1.5)
