@@ -10,13 +10,26 @@ equation number, shown beside it (MathML) or as a \\tag (LaTeX).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Literal, Protocol
 
 from ..value import Value
+from .derivation import DeltaForm
 from .mathml import Formula, equation, frac, latex, mn, mo, mtext, plain, row
+from .paths import Edge, Path
 
-if TYPE_CHECKING:
-    from .explain import Explanation
+
+class Report(Protocol):
+    """What this module reads of `explain.Explanation` (explain imports this module, not the reverse)."""
+
+    output: Value
+    wrt: Value
+    total: float
+    path_count: int
+    method: Literal["paths", "accumulation"]
+    paths: list[Path]
+    contributions: list[tuple[Edge, float, float]]
+    delta: DeltaForm | None
+    names: dict[Value, str]
 
 SHOWN_PATHS = 8
 
@@ -44,7 +57,7 @@ def d(out: str, of: str) -> Formula:
     return frac(row(mo("∂"), name(out)), row(mo("∂"), name(of)))
 
 
-def lines(ex: Explanation, limit: int = SHOWN_PATHS) -> list[Line]:
+def lines(ex: Report, limit: int = SHOWN_PATHS) -> list[Line]:
     """The report as typeset lines (at most `limit` paths; the page's panel and `latex` both read these)."""
     names = ex.names
     out, wrt = names.get(ex.output, "out"), names.get(ex.wrt, "wrt")
@@ -96,7 +109,7 @@ def _line(f: Formula, eq: str) -> Line:
     return Line(f, plain(f), eq)
 
 
-def to_latex(ex: Explanation, *, standalone: bool = False) -> str:
+def to_latex(ex: Report, *, standalone: bool = False) -> str:
     r"""The report as LaTeX: an align* of the formulas, \tag'ed with their equation numbers.
 
     Needs amsmath (\usepackage{amsmath}); standalone=True wraps it in a whole
@@ -122,10 +135,3 @@ def to_latex(ex: Explanation, *, standalone: bool = False) -> str:
 def _text(s: str) -> str:
     """Words for \\text{...}: LaTeX's special characters escaped, arrows and Greek as math."""
     return latex(["mtext", s])[len(r"\text{"):-1]
-
-
-def node_lines(output: Value, node: Value, names: dict[Value, str]) -> list[dict[str, object]]:
-    """The explorer's typeset explain panel for one node (`explain(output, node, names=names)`)."""
-    from .explain import explain  # explain imports this module's functions through its methods
-
-    return [line.payload() for line in lines(explain(output, node, names=names))]
