@@ -147,6 +147,10 @@ class DotBuilder:
             if self.style.collapse and x in self.boxes and x is not self.last_member[self.boxes[x]]:
                 label = None
             self.add_edge(self.name(x), op_name, x in self.on_path, label)
+            if label is not None and box is not None and x not in self.boxes:
+                # An input from outside the neuron's box: a longer edge puts its label in the open
+                # beside the input, not piled up with the others where the edges bend into the box.
+                self.edges[-1][2]["minlen"] = "2"
         self.add_edge(op_name, self.name(v), highlighted)
 
     def local_derivative_labels(self, v: Value) -> list[str | None]:
@@ -173,7 +177,7 @@ def write_digraph(statements: Statements, edges: list[tuple[str, str, Attrs]], s
         # The collapsed view's layer-to-layer edges (every neuron to every neuron) need room to fan out.
         graph_attr={"rankdir": style.rankdir, "fontname": "Helvetica", "fontsize": "11",
                     "nodesep": "0.2",
-                    "ranksep": "1.2" if style.collapse else "0.3" if style.rankdir == "LR" else "0.25"},
+                    "ranksep": "1.2" if style.collapse else "0.25"},
         node_attr={"fontname": "Helvetica", "fontsize": str(FONT_SIZE), "margin": "0.04,0.02", "height": "0.3"},
         edge_attr={"fontname": "Helvetica", "fontsize": "9", "arrowsize": "0.6", "color": "#555555"},
     )
