@@ -182,6 +182,8 @@ def math_sizes(page, selector):
 def test_formulas_are_mathml_with_their_equation_numbers(open_page):
     loss, *_ = lecture_loss()
     page = open_page(explore(loss, max_nodes=400))
+    start = math_sizes(page, "#step-text math")  # the start sums up (1.1)-(1.8)
+    assert len(start) == 5 and all(w > 20 and h > 8 for _, w, h in start)
     page.page.click("#backward")
     page.page.click("#next")
     sizes = math_sizes(page, "#step-text math")
@@ -192,6 +194,8 @@ def test_formulas_are_mathml_with_their_equation_numbers(open_page):
     assert page.page.locator("#step-text math mfrac").count() >= 2  # dE/dO_j as a fraction
     # the op view's backward steps and the explain paths in the details panel
     page.page.click("#view-ops")
+    page.page.keyboard.press("Home")
+    assert len(math_sizes(page, "#step-text math")) == 3  # the op view's start: (1.5), (1.8)
     page.page.keyboard.press("b")
     page.page.keyboard.press("ArrowRight")
     assert all(w > 0 and h > 0 for _, w, h in math_sizes(page, "#step-text math"))

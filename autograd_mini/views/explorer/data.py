@@ -66,7 +66,7 @@ class Walkthrough:
     backward_start: int = 0
 
     def payload(self) -> dict[str, Any]:
-        return {"nodes": self.nodes, "steps": self.steps, "backwardStart": self.backward_start}
+        return {"nodes": self.nodes, "steps": self.steps, "backwardStart": self.backward_start, "intro": intro()}
 
 
 def walkthrough(root: Value, order: list[Value], ids: dict[Value, str], names: dict[Value, str],
@@ -207,6 +207,17 @@ def _compact(line: dict[str, Any]) -> dict[str, Any]:
 
 def _typeset(f: Formula, eq: str) -> dict[str, Any]:
     return {"math": f, "text": plain(f), "eq": eq}
+
+
+def intro() -> list[dict[str, Any]]:
+    """The start's summary: what each backward step computes (1.5) and how a node's sum completes (1.8)."""
+    g_node = partial_of("root", "node")
+    return [
+        _typeset(equation(mi("g"), g_node), "the node's gradient"),
+        _typeset(equation(mtext("contribution to x"), row(mi("g"), mo("×"), partial_of("node", "x"))), "(1.5)"),
+        _typeset(equation(partial_of("root", "x"), row(mo("Σ"), mtext("\u00a0its consumers' contributions"))),
+                 "(1.8)"),
+    ]
 
 
 def _empty_backward(root: Value, ids: dict[Value, str], names: dict[Value, str], line: str) -> dict[str, Any]:

@@ -162,6 +162,7 @@
       addLine(text, "Forward pass: " + data.backwardStart + " steps, one node's value each, inputs first.");
       addLine(text, "Backward pass: " + (steps.length - data.backwardStart - 1) + " steps, one node's rule each, " +
         "root first; then the gradients backward() leaves.");
+      (data.intro || []).forEach(function (line) { addFormula(text, line); });
       return;
     }
     title.textContent = current.title;
@@ -614,6 +615,7 @@
       addLine(text, "Backward: one step per neuron, output first: dE/dO_j (1.6) or (1.7)/(1.8), delta_j (1.3), " +
         "dE/dw_ij (1.5). Edges show the weights (colour: sign, thickness: size), then dE/dw_ij.");
       addLine(text, "Click a neuron to open its op-level nodes.");
+      (nv.intro || []).forEach(function (line) { addFormula(text, line); });
       return;
     }
     title.textContent = current.title;

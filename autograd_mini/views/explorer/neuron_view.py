@@ -239,8 +239,22 @@ def neuron_view(root: Value, order: list[Value], grads: dict[Value, float], pass
              for e in example_ids}
     jumps = _jumps(steps[str(example_ids[0])])
     payload = {"examples": example_ids, "nodes": nodes, "edges": edges, "steps": steps, "jumps": jumps,
+               "intro": _intro(any(p.bias is not None for p in passes)),
                "inputs": {str(e): [_num(x.data) for x in inputs[e]] for e in example_ids}}
     return NeuronView(svg, payload)
+
+
+def _intro(bias: bool) -> list[dict[str, Any]]:
+    """The start's summary: the derivation's equations each step of this view computes."""
+    net, o, dE_dO = sub("net", "j"), sub("O", "j"), partial(mi("E"), sub("O", "j"))
+    plus_b = [mo("+"), sub("b", "j")] if bias else []
+    return [
+        _line(equation(net, row(mo("Σ"), sub("w", "ij"), sub("O", "i"), *plus_b)), "(1.1)"),
+        _line(equation(o, row(mi("φ"), mo("("), net, mo(")"))), "(1.2)"),
+        _line(equation(dE_dO, row(mo("Σ"), sub("w", "jl"), sub("δ", "l"))), "(1.7), (1.8)"),
+        _line(equation(sub("δ", "j"), row(dE_dO, mo("·"), partial(o, net))), "(1.3)"),
+        _line(equation(partial(mi("E"), sub("w", "ij")), row(sub("δ", "j"), sub("O", "i"))), "(1.5)"),
+    ]
 
 
 def _members(p: Pass) -> list[Value]:
