@@ -64,7 +64,7 @@ class Explorer:
     def html(self) -> str:
         """The whole page: one HTML document with the SVG, CSS, JavaScript and data inline."""
         css = _package_text("explorer.css")
-        script = "\n" + _package_text("explorer.js") + "\n"
+        script = _script()
         payload = _pack_formulas({**self.data.payload(),
                                   "neuronView": self.neurons.payload if self.neurons is not None else None})
         return _PAGE.format(
@@ -322,6 +322,16 @@ def script_json(data: Any) -> str:
                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(char, escape)
     return text
+
+
+# The page's one script: these files, in this order, in one function scope (they share its names).
+SCRIPT_FILES = ("explorer.js", "neuron_view.js", "controls.js")
+
+
+def _script() -> str:
+    """The page's inline script: SCRIPT_FILES inside one strict-mode function, run once."""
+    parts = "\n".join(_package_text(name) for name in SCRIPT_FILES)
+    return '\n(function () {\n  "use strict";\n' + parts + "}());\n"
 
 
 def _package_text(name: str) -> str:
