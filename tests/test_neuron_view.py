@@ -248,3 +248,18 @@ def test_the_page_embeds_formulas_in_their_short_form():
     assert line["math"][0] == "r" and line["eq"] == "(1.1)"
     # the Walkthrough keeps its trees: packing is a copy
     assert page.neurons.payload["steps"]["0"][0]["lines"][0]["math"][0] == "mrow"
+
+
+def test_other_nn_graphs_get_a_neuron_view_or_fall_back_to_ops():
+    from autograd_mini.nn.losses import squared_error
+
+    relu = MLP(2, [3, 1], activation="relu", seed=1)
+    page = explore(relu([0.5, -1.0]))  # the output itself as the root, no loss
+    assert page.view == "neurons" and len(page.neurons.payload["steps"]["0"]) == 4 + 1 + 4 + 1
+    loss = squared_error(relu([0.5, -1.0]), 1.0) + 0.01 * sum_of([p * p for p in relu.parameters()])
+    nodes = explore(loss).neurons.payload["nodes"]
+    loss.backward()  # a regularised loss: the deltas are still the engine's
+    out = next(v for v in forward_order(loss) if v.label == "L2.N0.net")
+    assert nodes["L2.N0@0"]["deltaExact"] == repr(out.grad)
+    a, b = MLP(1, [1], seed=1), MLP(1, [1], seed=2)  # two models whose labels collide: op-level only
+    assert explore(b([a([0.3])])).view == "ops"
