@@ -274,12 +274,17 @@ def test_repr_html_is_an_isolated_iframe():
 def test_the_script_and_styles_are_package_files():
     from importlib import resources
 
+    from autograd_mini.views.explorer.page import SCRIPT_FILES
+
     files = resources.files("autograd_mini.views.explorer")
-    js = files.joinpath("explorer.js").read_text(encoding="utf-8")
     css = files.joinpath("explorer.css").read_text(encoding="utf-8")
     doc = explore(Value(2.0) * Value(3.0)).html()
-    assert js in doc and css in doc
-    assert "fetch(" not in js and "XMLHttpRequest" not in js and "import(" not in js
+    assert css in doc
+    assert SCRIPT_FILES[0] == "explorer.js" and len(SCRIPT_FILES) == 3
+    for name in SCRIPT_FILES:  # each file whole, in order, in the page's one script
+        js = files.joinpath(name).read_text(encoding="utf-8")
+        assert js in doc and doc.count("<script>") == 1
+        assert "fetch(" not in js and "XMLHttpRequest" not in js and "import(" not in js
 
 
 def test_jupyter_cell_shows_the_explorer_as_html(tmp_path):
@@ -385,7 +390,8 @@ def view_box(svg):
 def test_the_layout_is_the_one_that_shows_the_graph_largest():
     loss, _ = neuron_loss()
     by_rank = {d: view_box(explore(loss, rankdir=d).svg) for d in ("LR", "TB")}
-    assert by_rank["LR"][0] > by_rank["LR"][1] and by_rank["TB"][1] > by_rank["TB"][0]  # draw's two layouts
+    # draw's two layouts: LR wider than TB, TB taller than LR (TB boxes are two rows: label, then data | grad)
+    assert by_rank["LR"][0] > by_rank["TB"][0] and by_rank["TB"][1] > by_rank["LR"][1]
     assert view_box(explore(loss).svg) == by_rank["TB"]  # a small graph: on top of each other it fits a window
     big, *_ = mlp_loss(nouts=(8, 8, 1), x=(0.1, 0.2, 0.3))
     assert view_box(explore(big).svg) == view_box(explore(big, rankdir="LR").svg)  # wide layers: side by side

@@ -180,7 +180,7 @@ def test_step_through_a_neuron_with_the_keyboard(open_page):
 
 def test_step_through_an_mlp_with_the_buttons(open_page):
     loss, model, x, t = mlp()
-    page = open_page(explore(loss, **with_model(model, x, t)))
+    page = open_page(explore(loss, view="ops", **with_model(model, x, t)))
     n = page.steps()
     cells = page.page.eval_on_selector_all("g.node", "gs => gs.length")
     assert cells >= 100  # a graph of the size the page must stay usable at
@@ -267,7 +267,7 @@ def test_a_small_graph_is_shown_whole_at_the_start_and_the_end(open_page):
 
 def test_a_big_graph_follows_each_step_at_a_readable_scale(open_page):
     loss, *_ = mlp()
-    page = open_page(explore(loss))
+    page = open_page(explore(loss, view="ops"))
     assert scale(page) == pytest.approx(1.0)  # does not fit whole: the readable scale, not the fit
     for k in range(1, page.steps()):
         page.page.keyboard.press("ArrowRight")
@@ -298,7 +298,7 @@ def test_clicking_a_node_fills_details_with_its_paths_and_delta_row(open_page):
     import autograd_mini.nn.delta
 
     loss, model, x, t = mlp(nouts=(2, 1), x=(0.05, 0.10), t=0.01)
-    page = open_page(explore(loss, **with_model(model, x, t)))
+    page = open_page(explore(loss, view="ops", **with_model(model, x, t)))
     assert "Click a node" in page.page.text_content("#details")
     page.page.keyboard.press("End")
     page.page.click("#fit")
@@ -327,7 +327,7 @@ def test_zoom_and_pan_change_the_view_not_the_state(open_page):
     import re
 
     loss, *_ = mlp()
-    explorer = explore(loss)
+    explorer = explore(loss, view="ops")
     whole = [float(v) for v in re.search(r'viewBox="([^"]*)"', explorer.svg)[1].split()]
     page = open_page(explorer)
     numbers = lambda: [float(v) for v in page.page.get_attribute("#graph svg", "viewBox").split()]  # noqa: E731

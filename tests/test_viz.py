@@ -176,7 +176,9 @@ def test_rankdir() -> None:
     assert "rankdir=LR" in draw(y).source
     tb = draw(y, rankdir="TB").source
     assert "rankdir=TB" in tb
-    assert re.search(r"<TR><TD[^>]*><B>x</B></TD></TR><TR><TD[^>]*>data 1</TD></TR>", tb)  # cells stacked in TB
+    # TB: the label across the top row, data and grad side by side below it (two rows, not four)
+    assert re.search(r'<TR><TD COLSPAN="2"[^>]*><B>x</B></TD></TR>'
+                     r"<TR><TD[^>]*>data 1</TD><TD[^>]*>grad 0</TD></TR>", tb)
     with pytest.raises(ValueError, match="rankdir"):
         draw(y, rankdir="RL")
 
@@ -417,3 +419,64 @@ def test_cells_leave_room_for_a_wider_font() -> None:
     # 15 characters at 11 pt in DejaVu Sans (about 0.6 em each) need ~100 pt plus padding
     assert widths[1] >= 15 * 11 * 0.6 + 8 and widths[0] < widths[1]
     assert 'WIDTH="' in cell("中文", bold=True) and "<B>中文</B>" in cell("中文", bold=True)
+
+
+def demo_network() -> tuple[Value, Value]:
+    """The demo's network (`autograd_mini.cli.demo`), after backward: its loss and the weight it highlights."""
+    from autograd_mini.cli.demo import NETWORK_T, NETWORK_X
+    from autograd_mini.nn import MLP
+    from autograd_mini.nn.losses import squared_error
+
+    model = MLP(2, [2, 1], bias=False, seed=2)
+    x = [Value(v, label=f"x{i}") for i, v in enumerate(NETWORK_X)]
+    loss = squared_error(model(x), Value(NETWORK_T, label="t"))
+    loss.backward()
+    return loss, model.layers[0].neurons[0].w[0]
+
+
+def _points(d: str) -> list[tuple[float, float]]:
+    """Points along a Graphviz edge path "M p0 C p1 p2 p3 p4 p5 p6 ...": each cubic piece sampled."""
+    numbers = [float(v) for v in re.findall(r"-?[0-9.]+", d)]
+    controls = list(zip(numbers[::2], numbers[1::2]))
+    found = [controls[0]]
+    for k in range(0, len(controls) - 3, 3):
+        p0, p1, p2, p3 = controls[k:k + 4]
+        for i in range(1, 21):
+            t = i / 20
+            a, b, c, e = (1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t**2, t**3
+            found.append((a * p0[0] + b * p1[0] + c * p2[0] + e * p3[0], a * p0[1] + b * p1[1] + c * p2[1] + e * p3[1]))
+    return found
+
+
+@needs_renderer
+def test_the_demo_network_fits_a_window_and_its_labels_sit_on_their_edges() -> None:
+    loss, weight = demo_network()
+    svg = draw(loss, group_neurons=True, show_derivatives=True, highlight=weight).svg()
+    width = float(re.search(r'<svg width="([0-9.]+)px"', svg)[1])
+    assert width <= 1400 - 20  # a 1400 px browser window (less its scrollbar) shows it without sideways scrolling
+    root = ET.fromstring(svg)
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    labelled = 0
+    for g in root.iter("{http://www.w3.org/2000/svg}g"):
+        if g.get("class") != "edge":
+            continue
+        path = g.find("s:path", ns)
+        for text in g.findall("s:text", ns):
+            labelled += 1
+            x, y = float(text.get("x")), float(text.get("y"))
+            nearest = min(math.hypot(x - px, y - py) for px, py in _points(path.get("d")))
+            assert nearest < 30, (text.text, nearest)  # beside its own edge (its middle), not floating
+    assert labelled >= 10
+    # and no two edge labels overlap (11 px apart at least, or on different rows)
+    spots = [(float(t.get("x")), float(t.get("y"))) for t in root.iter("{http://www.w3.org/2000/svg}text")
+             if t.get("font-size") == "9.00"]
+    assert all(abs(a[0] - b[0]) > 30 or abs(a[1] - b[1]) >= 9 for i, a in enumerate(spots) for b in spots[i + 1:])
+
+
+@needs_renderer
+def test_lr_boxes_are_one_cell_wide_and_tb_boxes_two_rows_high() -> None:
+    y = Value(1.0, label="x") * 2
+    lr, tb = draw(y).source, draw(y, rankdir="TB").source
+    assert re.search(r"<TR><TD[^>]*><B>x</B></TD></TR><TR><TD[^>]*>data 1</TD></TR><TR><TD[^>]*>grad 0</TD></TR>",
+                     lr)
+    assert re.search(r"<TD[^>]*>data 1</TD><TD[^>]*>grad 0</TD></TR>", tb)

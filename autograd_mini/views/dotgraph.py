@@ -108,6 +108,8 @@ class DotBuilder:
     def add_edge(self, src: str, dst: str, highlighted: bool, label: str | None = None) -> None:
         attrs = {"color": HIGHLIGHT, "penwidth": "2"} if highlighted else {}
         if label is not None:
+            # At the edge's head, beside the op it is the derivative of: attached to its own edge, and
+            # (unlike a mid-edge label, which dot lays out as a node of its own rank) taking no room.
             attrs["label"] = label
         self.edges.append((src, dst, attrs))
 
@@ -174,7 +176,8 @@ def write_digraph(statements: Statements, edges: list[tuple[str, str, Attrs]], s
         "autograd_mini",
         # The collapsed view's layer-to-layer edges (every neuron to every neuron) need room to fan out.
         graph_attr={"rankdir": style.rankdir, "fontname": "Helvetica", "fontsize": "11",
-                    "nodesep": "0.2", "ranksep": "1.2" if style.collapse else "0.3"},
+                    "nodesep": "0.2",
+                    "ranksep": "1.2" if style.collapse else "0.25"},
         node_attr={"fontname": "Helvetica", "fontsize": str(FONT_SIZE), "margin": "0.04,0.02", "height": "0.3"},
         edge_attr={"fontname": "Helvetica", "fontsize": "9", "arrowsize": "0.6", "color": "#555555"},
     )
@@ -269,10 +272,22 @@ def _emit_nodes(g: graphviz.Digraph, statements: list[tuple[str, Attrs]]) -> Non
 
 
 def table(cells: list[str], background: str, highlighted: bool, rankdir: str) -> str:
-    """An HTML-like table label: cells side by side for LR, stacked for TB."""
+    """An HTML-like table label, narrow so wide graphs fit a window: the label cells in pairs on top,
+    then data and grad side by side for TB (a box two rows high), one above the other for LR (a
+    box one cell wide, as the columns of an LR layout add up across the page)."""
     attrs = f' BGCOLOR="{background}"' + (f' COLOR="{HIGHLIGHT}"' if highlighted else "")
-    rows = "<TR>" + "".join(cells) + "</TR>" if rankdir == "LR" else "".join(f"<TR>{c}</TR>" for c in cells)
+    head, tail = (cells[:-2], cells[-2:]) if len(cells) > 2 else ([], cells)
+    pairs = [head[k:k + 2] for k in range(0, len(head), 2)]
+    pairs += [tail] if rankdir != "LR" else [[c] for c in tail]
+    wide = any(len(pair) == 2 for pair in pairs)
+    rows = "".join("<TR>" + ("".join(pair) if len(pair) == 2 or not wide else _span(pair[0])) + "</TR>"
+                   for pair in pairs)
     return "<" + _TABLE.format(attrs=attrs, rows=rows) + ">"
+
+
+def _span(td: str) -> str:
+    """A cell across both columns."""
+    return td.replace("<TD", '<TD COLSPAN="2"', 1)
 
 
 def number(x: float | Value) -> str:

@@ -8,6 +8,7 @@ each edge (1.5), the paths from a Value to the root (1.8) and backward's order;
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -73,8 +74,8 @@ class Drawing:
         return str(self.digraph.source)
 
     def svg(self) -> str:
-        """The graph rendered as SVG text."""
-        return render(self.source, "svg", node_count=self.node_count).decode("utf-8")
+        """The graph rendered as SVG text, sized at one unit per CSS pixel (its 11-unit text at 11 px)."""
+        return pixel_sized(render(self.source, "svg", node_count=self.node_count).decode("utf-8"))
 
     def png(self) -> bytes:
         """The graph rendered as PNG bytes (graphviz-pure and Graphviz both write PNG)."""
@@ -90,8 +91,10 @@ class Drawing:
         suffix = path.suffix.lower()
         if suffix in (".dot", ".gv"):
             return atomic_write(path, self.source)
-        if suffix in (".svg", ".png"):
-            return atomic_write(path, render(self.source, suffix[1:], node_count=self.node_count))
+        if suffix == ".svg":
+            return atomic_write(path, self.svg())
+        if suffix == ".png":
+            return atomic_write(path, render(self.source, "png", node_count=self.node_count))
         raise ValueError(f"Drawing.save: unknown suffix {suffix!r} in {str(path)!r}; use .svg, .png, .dot or .gv")
 
     def _repr_svg_(self) -> str | None:
@@ -183,6 +186,12 @@ def draw_styled(
 
 
 _DRAW_HINT = "or, for an MLP, collapse_neurons=True to draw each neuron as one node"
+
+
+def pixel_sized(svg: str) -> str:
+    """The SVG's size in px instead of Graphviz's pt: the same drawing at 3/4 the size, so a network
+    that spans 1300 units fits a 1400 px window without sideways scrolling, its text at 11 px."""
+    return re.sub(r'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"', r'<svg width="\1px" height="\2px"', svg, count=1)
 
 
 def check_max_nodes(max_nodes: int, caller: str) -> None:

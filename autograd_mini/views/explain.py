@@ -15,7 +15,7 @@ from typing import Literal
 
 from ..graph import depending_on, forward_order, reverse_topological_order
 from ..value import Value
-from . import derivation
+from . import derivation, typeset
 from .derivation import DeltaForm, Derivation, DerivationPath
 from .neurons import neuron_boxes, nn_label
 from .paths import PATH_COUNT_CAP, Edge, Path, accumulate, edges_between, edges_from, enumerate_paths, path_counts
@@ -54,6 +54,17 @@ class Explanation:
 
     def __str__(self) -> str:
         return _report(self)
+
+    def latex(self, *, standalone: bool = False) -> str:
+        r"""The same report as LaTeX (an amsmath align*, each formula \tag'ed with its equation number).
+
+        standalone=True gives a whole document that pdflatex compiles as is.
+        """
+        return typeset.to_latex(self, standalone=standalone)
+
+    def formulas(self) -> list[typeset.Line]:
+        """The report as typeset lines (formula trees, their text and equation numbers), as the explorer shows it."""
+        return typeset.lines(self)
 
 
 def explain(

@@ -18,6 +18,10 @@ from ...value import Value
 from ..derivation import describe_node
 from ..dotgraph import number  # as the graph's boxes show it
 from ..explain import explain
+from ..mathml import Formula, equation, mi, mn, mo, mtext, plain, row
+from ..typeset import d as partial_of
+from ..typeset import lines as typeset_lines
+from ..typeset import name as name_of
 
 # The rule of each op in words, for the details panel. The numbers always come from
 # the op's row (ops.py); these sentences only say in the derivation's words what it does.
@@ -62,7 +66,7 @@ class Walkthrough:
     backward_start: int = 0
 
     def payload(self) -> dict[str, Any]:
-        return {"nodes": self.nodes, "steps": self.steps, "backwardStart": self.backward_start}
+        return {"nodes": self.nodes, "steps": self.steps, "backwardStart": self.backward_start, "intro": intro()}
 
 
 def walkthrough(root: Value, order: list[Value], ids: dict[Value, str], names: dict[Value, str],
@@ -87,7 +91,26 @@ def walkthrough(root: Value, order: list[Value], ids: dict[Value, str], names: d
     w.backward_start = len(w.steps)
     w.steps += _backward_steps(root, ids, names, examples)
     w.steps.append(_final_step(root, order, ids, names, w.steps))
+    _add_tones(w.steps)
     return w
+
+
+def _add_tones(steps: list[dict[str, Any]]) -> None:
+    """Give each step's gradients their tone ("pos1".."pos4", "neg1".."neg4", "zero"): its sign, and its size
+    in quarters of the largest |gradient| of the graph, which the page fills the node's box with."""
+    largest = max((abs(float(g[1])) for s in steps for g in s["grad"].values()
+                   if math.isfinite(float(g[1]))), default=0.0)
+    for s in steps:
+        s["tone"] = {node: tone(float(g[1]), largest) for node, g in s["grad"].items()}
+
+
+def tone(x: float, largest: float) -> str:
+    """"pos1".."pos4", "neg1".."neg4" or "zero": x's sign and its size in quarters of `largest`."""
+    if x == 0 or math.isnan(x) or largest == 0:
+        return "zero"
+    if not math.isfinite(x):
+        return "pos4" if x > 0 else "neg4"
+    return ("pos" if x > 0 else "neg") + str(min(4, 1 + int(4 * abs(x) / largest * 0.999)))
 
 
 def _forward_text(v: Value, names: dict[Value, str]) -> str:
@@ -128,9 +151,10 @@ def _node_info(root: Value, v: Value, names: dict[Value, str], neurons: dict[Val
         kind, forward = f"op {v.op.name}", _forward_text(v, names)
         rule = RULES.get(v.op.name, f"the rule of the {v.op.name!r} row of the derivative table")
     neuron = neurons.get(v)
+    report = explain(root, v, names=names)  # in the page's names
     return {
         "name": names[v], "kind": kind, "data": num(v.data), "shown": number(v.data), "forward": forward, "rule": rule,
-        "explain": str(explain(root, v, names=names)),  # in the page's names
+        "explain": str(report), "explainMath": [_compact(line.payload()) for line in typeset_lines(report, _PATHS)],
         "neuron": neuron, "symbol": describe_node(v, neurons), "delta": delta_rows.get(v),
         "constant": not v.requires_grad, "example": example,
     }
@@ -173,6 +197,29 @@ def _backward_steps(root: Value, ids: dict[Value, str], names: dict[Value, str],
     return steps
 
 
+_PATHS = 4  # explain's paths typeset in the details panel (the text report below lists them all)
+
+
+def _compact(line: dict[str, Any]) -> dict[str, Any]:
+    """A typeset line without its text where it has a formula: the page reads the text off the MathML."""
+    return {"math": line["math"], "eq": line["eq"]} if line["math"] is not None else line
+
+
+def _typeset(f: Formula, eq: str) -> dict[str, Any]:
+    return {"math": f, "text": plain(f), "eq": eq}
+
+
+def intro() -> list[dict[str, Any]]:
+    """The start's summary: what each backward step computes (1.5) and how a node's sum completes (1.8)."""
+    g_node = partial_of("root", "node")
+    return [
+        _typeset(equation(mi("g"), g_node), "the node's gradient"),
+        _typeset(equation(mtext("contribution to x"), row(mi("g"), mo("×"), partial_of("node", "x"))), "(1.5)"),
+        _typeset(equation(partial_of("root", "x"), row(mo("Σ"), mtext("\u00a0its consumers' contributions"))),
+                 "(1.8)"),
+    ]
+
+
 def _empty_backward(root: Value, ids: dict[Value, str], names: dict[Value, str], line: str) -> dict[str, Any]:
     return {"phase": "backward", "node": ids[root], "title": "Backward 1/1", "lines": [line],
             "data": {}, "grad": {}, "edges": [], "receivers": [], "reveal": []}
@@ -197,11 +244,15 @@ def _backward_step(root: Value, v: Value, k: int, total: int, grads: dict[Value,
     head = (f"g = d {names[root]}/d {name} = 1, the seed" if v is root
             else f"g = d {names[root]}/d {name} = {num(g)}: complete, every consumer has added its term (1.8)")
     lines = [head, f"{v.op.name}: {RULES.get(v.op.name, 'a row of the table')}"]
+    math: list[dict[str, Any] | None] = [_typeset(equation(partial_of(names[root], name), mn(g)),
+                                                  "the seed" if v is root else "(1.8)"), None]
     step: dict[str, Any] = {"phase": "backward", "node": ids[v], "title": f"Backward {k}/{total}: {name} ({v.op.name})",
-            "lines": lines, "data": {}, "grad": {ids[v]: _grad(g)},
-            "edges": [[ids[x], ids[v] + "_op"] for x in v.inputs], "receivers": [], "reveal": [ids[v] + "_op"]}
+            "lines": lines, "math": math, "data": {}, "grad": {ids[v]: _grad(g)},
+            "edges": [[ids[x], ids[v] + "_op"] for x in v.inputs], "receivers": [], "reveal": [ids[v] + "_op"],
+            "contrib": {}}
     if g == 0.0:
         lines.append("g = 0, so every contribution is 0: backward skips this node")
+        math.append(None)
         return step
     local = local_derivatives(v)
     contributions = v.op.vjp(g, v.data, *[x.data for x in v.inputs])
@@ -209,9 +260,11 @@ def _backward_step(root: Value, v: Value, k: int, total: int, grads: dict[Value,
         label = f"{names[x]}" + (f" (input {p})" if v.inputs.count(x) > 1 else "")
         if d is None or c is None:
             lines.append(f"to {label}: not differentiable (a constant of the op), nothing added")
+            math.append(None)
             continue
         if not x.requires_grad:
             lines.append(f"to {label}: a constant (requires_grad=False), nothing added")
+            math.append(None)
             continue
         c = float(c)  # as the engine stores it
         seen[x] = seen.get(x, 0) + 1
@@ -226,8 +279,15 @@ def _backward_step(root: Value, v: Value, k: int, total: int, grads: dict[Value,
         if consumers.get(x, 0) > 1:
             total_text += f"  (term {seen[x]} of {consumers[x]} in the sum (1.8))"
         lines.append(product + total_text)
+        sums = [mn(after)] if not before else [row(mn(before), mo("+"), mn(c)), mn(after)]
+        # MathML drops a text's outer spaces: no-break spaces keep "to x:" and "grad" apart from the formula.
+        math.append(_typeset(row(mtext(f"to {label}:\u00a0"), equation(
+            row(mi("g"), mo("×"), partial_of(name, names[x])), row(mn(g), mo("×"), mn(float(d))), mn(c)),
+            mtext(";\u00a0\u00a0grad\u00a0"), equation(name_of(names[x]), *sums)),
+            "(1.5), (1.8)" if before else "(1.5)"))
         step["grad"][ids[x]] = _grad(after)
         step["receivers"].append(ids[x])
+        step["contrib"][ids[x]] = f"g×local = {number(c)}"  # drawn along the edge x -> op, (1.5)
     return step
 
 

@@ -2,8 +2,9 @@
 // Every number comes from Python (autograd_mini/views/explorer/data.py) in the JSON
 // block #explorer-data. State after k steps = the leaves' data, then the
 // changes of steps 1..k applied in order.
-(function () {
-  "use strict";
+// It is the first of three files that page.py puts, in this order, into the page's one
+// script, inside one function scope: explorer.js (the op-level view), neuron_view.js (the
+// neuron view), controls.js (buttons, keys, the start). They share that scope's names.
 
   var data = JSON.parse(document.getElementById("explorer-data").textContent);
   var steps = data.steps;
@@ -29,10 +30,15 @@
     text.setAttribute("x", String(b.x + b.width / 2));
     text.setAttribute("text-anchor", "middle");
   }
-  Object.keys(boxes).forEach(function (id) {
-    centreInCell(boxes[id].dataText);
-    centreInCell(boxes[id].gradText);
-  });
+  var centred = false;
+  function centreCells() {  // once the drawing is displayed: a hidden one has no boxes to measure
+    if (centred || !svg.getBoundingClientRect().width) { return; }
+    centred = true;
+    Object.keys(boxes).forEach(function (id) {
+      centreInCell(boxes[id].dataText);
+      centreInCell(boxes[id].gradText);
+    });
+  }
 
   var opNodes = {};  // "n5_op" -> g
   Array.prototype.forEach.call(svg.querySelectorAll("g.node.op"), function (g) {
@@ -49,7 +55,7 @@
 
   // --- rendering the state after k steps -------------------------------------------
   function stateAt(k) {
-    var state = {data: {}, grad: {}, revealed: {}};
+    var state = {data: {}, grad: {}, tone: {}, revealed: {}};
     Object.keys(nodes).forEach(function (id) {
       if (nodes[id].kind === "leaf" || nodes[id].kind === "constant") { state.data[id] = nodes[id].shown; }
     });
@@ -57,6 +63,7 @@
       var s = steps[i];
       Object.keys(s.data).forEach(function (id) { state.data[id] = s.data[id]; });
       Object.keys(s.grad).forEach(function (id) { state.grad[id] = s.grad[id]; });
+      Object.keys(s.tone || {}).forEach(function (id) { state.tone[id] = s.tone[id]; });
       s.reveal.forEach(function (id) { state.revealed[id] = true; });
     }
     return state;
@@ -84,6 +91,7 @@
       setClass(box.g, "pending", !known);
       setClass(box.g, "current", !!current && current.node === id && current.phase !== "done");
       setClass(box.g, "receiving", !!receivers[id]);
+      setTone(box.g, grad ? state.tone[id] : null);
     });
     Object.keys(opNodes).forEach(function (id) {
       var of = opNodes[id].getAttribute("data-of");
@@ -94,9 +102,14 @@
     Object.keys(edges).forEach(function (key) {
       edges[key].forEach(function (g) { g.classList.remove("active"); });
     });
+    Array.prototype.forEach.call(svg.querySelectorAll("text.contrib"), function (t) { t.remove(); });
     if (current) {
       current.edges.forEach(function (e) {
-        (edges[e[0] + "->" + e[1]] || []).forEach(function (g) { g.classList.add("active"); });
+        (edges[e[0] + "->" + e[1]] || []).forEach(function (g) {
+          g.classList.add("active");
+          var text = current.contrib && current.contrib[e[0]];
+          if (text) { drawAlong(g, text); }
+        });
       });
     }
     showStep(current);
@@ -116,6 +129,31 @@
     }
   }
 
+  var TONES = ["pos1", "pos2", "pos3", "pos4", "neg1", "neg2", "neg3", "neg4", "zero"];
+  function setTone(el, tone) {  // the gradient's sign and size, as Python graded it
+    TONES.forEach(function (t) { el.classList.remove("g" + t); });
+    if (tone) { el.classList.add("g" + tone); }
+  }
+
+  function drawAlong(g, text) {  // the contribution g x local, written at the middle of the edge
+    var path = g.querySelector("path");
+    if (!path || !path.getTotalLength) { return; }
+    var length = path.getTotalLength();
+    var start = path.getPointAtLength(0);
+    var end = path.getPointAtLength(length);
+    var mid = path.getPointAtLength(length * 0.55);
+    var t = document.createElementNS("http://www.w3.org/2000/svg", "text");
+    t.setAttribute("class", "contrib");
+    // Beside the edge, on the side it comes from: two edges into one op keep their texts apart.
+    var leftward = end.x - start.x < -1;
+    var horizontal = Math.abs(end.y - start.y) < Math.abs(end.x - start.x) / 3;
+    t.setAttribute("x", String(horizontal ? mid.x : mid.x + (leftward ? 7 : -7)));
+    t.setAttribute("y", String(horizontal ? mid.y - 6 : mid.y + 4));
+    t.setAttribute("text-anchor", horizontal ? "middle" : leftward ? "start" : "end");
+    t.textContent = text;
+    g.appendChild(t);
+  }
+
   function showStep(current) {
     var title = document.getElementById("step-title");
     var text = document.getElementById("step-text");
@@ -125,10 +163,14 @@
       addLine(text, "Forward pass: " + data.backwardStart + " steps, one node's value each, inputs first.");
       addLine(text, "Backward pass: " + (steps.length - data.backwardStart - 1) + " steps, one node's rule each, " +
         "root first; then the gradients backward() leaves.");
+      (data.intro || []).forEach(function (line) { addFormula(text, line); });
       return;
     }
     title.textContent = current.title;
-    current.lines.forEach(function (line) { addLine(text, line); });
+    current.lines.forEach(function (line, i) {
+      var typeset = current.math && current.math[i];
+      if (typeset) { addFormula(text, typeset); } else { addLine(text, line); }
+    });
   }
 
   function addLine(parent, line) {
@@ -170,9 +212,26 @@
       dl.appendChild(dd);
     });
     panel.appendChild(dl);
-    if (info.delta) { addBlock(panel, "Delta table row", info.delta, "delta"); }
-    addBlock(panel, "Chain-rule paths to the root (explain)", info.explain, "explain");
+    if (info.deltaMath) {
+      var rowHeading = document.createElement("h3");
+      rowHeading.textContent = "Delta table row: " + info.delta.split("\n")[0];
+      panel.appendChild(rowHeading);
+      var rowBox = document.createElement("div");
+      rowBox.className = "typeset delta";
+      info.deltaMath.forEach(function (line) { addFormula(rowBox, line); });
+      panel.appendChild(rowBox);
+      addBlock(panel, "The row as text", info.delta, "delta");
+    } else if (info.delta) { addBlock(panel, "Delta table row", info.delta, "delta"); }
+    var h3 = document.createElement("h3");
+    h3.textContent = "Chain-rule paths to the root (explain)";
+    panel.appendChild(h3);
+    var typeset = document.createElement("div");
+    typeset.className = "typeset";
+    (info.explainMath || []).forEach(function (line) { addFormula(typeset, line); });
+    panel.appendChild(typeset);
+    addBlock(panel, "The same as text", info.explain, "explain");
     Object.keys(boxes).forEach(function (other) { setClass(boxes[other].g, "selected", other === id); });
+    if (body.classList.contains("panel-closed")) { togglePanel(true); }  // a click asks for the details
     panel.scrollIntoView({block: "nearest"});
   }
 
@@ -328,64 +387,3 @@
     drag = null;
   });
 
-  // --- controls ---------------------------------------------------------------------------
-  function play() {
-    if (timer !== null) { pause(); return; }
-    if (step === steps.length) { render(0); }
-    timer = window.setInterval(function () {
-      if (step >= steps.length) { pause(); return; }
-      render(step + 1);
-    }, Number(document.getElementById("speed").value));
-    document.getElementById("play").textContent = "Pause";
-  }
-
-  function pause() {
-    if (timer !== null) { window.clearInterval(timer); }
-    timer = null;
-    document.getElementById("play").textContent = "Play";
-  }
-
-  function on(id, handler) { document.getElementById(id).addEventListener("click", handler); }
-  on("next", function () { pause(); render(step + 1); });
-  on("prev", function () { pause(); render(step - 1); });
-  on("reset", function () { pause(); render(0); });
-  on("backward", function () { pause(); render(data.backwardStart); });
-  on("play", play);
-  on("zoom-in", function () { zoom(1 / 1.25); });
-  on("zoom-out", function () { zoom(1.25); });
-  on("fit", fit);
-  document.getElementById("speed").addEventListener("change", function () {
-    if (timer !== null) { pause(); play(); }
-  });
-
-  svg.addEventListener("click", function (event) {
-    if (Date.now() - dragEnded < 300) { return; }  // the end of a pan, not a click
-    var g = event.target.closest("g.node");
-    if (!g) { return; }
-    showDetails(g.getAttribute("data-of") || g.getAttribute("data-node"));
-  });
-
-  document.addEventListener("keydown", function (event) {
-    var tag = event.target.tagName;
-    if (tag === "SELECT" || tag === "INPUT" || tag === "TEXTAREA" || event.ctrlKey || event.metaKey) { return; }
-    var actions = {
-      ArrowRight: function () { pause(); render(step + 1); },
-      ArrowLeft: function () { pause(); render(step - 1); },
-      Home: function () { pause(); render(0); },
-      End: function () { pause(); render(steps.length); },
-      b: function () { pause(); render(data.backwardStart); },
-      " ": play
-    };
-    var action = actions[event.key];
-    if (action) {
-      event.preventDefault();
-      action();
-    }
-  });
-
-  window.addEventListener("resize", function () {  // keep the whole graph in sight where it was shown
-    if ((step === 0 || step === steps.length) && fitsWhole()) { fit(); }
-  });
-
-  render(Number(body.getAttribute("data-start")) || 0);  // the live explorer opens at the end
-}());

@@ -20,15 +20,19 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from ...engine import gradients
 from ...files import atomic_write
 from ...graph import forward_order, reverse_topological_order
 from ...nn import MLP, NeuronDelta
 from ...value import Value
 from ..dotgraph import Style, displayable
 from ..draw import DEFAULT_MAX_NODES, NodeCount, check_max_nodes, count_nodes, draw_styled, refuse_over_max_nodes
+from ..mathml import Formula, equation, mi, mn, mo, packed, partial, plain, sub
+from ..mathml import row as row_of
 from ..neurons import neuron_boxes, nn_label, node_examples
 from ..render import RenderError
 from .data import Walkthrough, num, walkthrough
+from .neuron_view import NeuronView, find_passes, neuron_view
 
 # Wide enough for any gradient text the page writes into a box (a running sum), so each fits.
 _WIDEST_GRAD = f"{-8.888e-308:.4g}"
@@ -43,11 +47,14 @@ _CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src '{script_hash}
 class Explorer:
     """An explorer page for one graph: `.html()`, `.save(path)`, and inline display in Jupyter."""
 
-    def __init__(self, svg: str, data: Walkthrough, title: str, count: NodeCount) -> None:
+    def __init__(self, svg: str, data: Walkthrough, title: str, count: NodeCount,
+                 neurons: NeuronView | None = None, view: str = "ops") -> None:
         self.svg = svg
         self.data = data
         self.title = title
         self.count = count
+        self.neurons = neurons
+        self.view = view
 
     @property
     def steps(self) -> int:
@@ -59,11 +66,15 @@ class Explorer:
 
         `start` is the step the page opens at (0; `self.steps` for the end, as the live explorer does)."""
         css = _package_text("explorer.css")
-        script = "\n" + _package_text("explorer.js") + "\n"
+        script = _script()
+        payload = _pack_formulas({**self.data.payload(),
+                                  "neuronView": self.neurons.payload if self.neurons is not None else None})
         return _PAGE.format(
             csp=_CSP.format(script_hash=script_hash(script)), title=html.escape(self.title), css=css,
-            steps=self.steps, svg=self.svg, data=script_json(self.data.payload()), script=script,
-            backward=self.data.backward_start, start=max(0, min(start, self.steps)),
+            steps=self.steps, svg=self.svg, data=script_json(payload), script=script,
+            backward=self.data.backward_start, view=self.view, start=max(0, min(start, self.steps)),
+            neuron_svg=self.neurons.svg if self.neurons is not None else "",
+            neuron_controls=_NEURON_CONTROLS if self.neurons is not None else "",
         )
 
     def save(self, path: str | Path) -> Path:
@@ -91,6 +102,7 @@ def explore(
     t: float | Sequence[float] | None = None,
     max_nodes: int = DEFAULT_MAX_NODES,
     rankdir: Literal["LR", "TB"] | None = None,
+    view: Literal["neurons", "ops"] | None = None,
 ) -> Explorer:
     """An interactive page stepping through the forward and backward pass of `root`'s graph.
 
@@ -105,6 +117,10 @@ def explore(
                    nodes, counted as `draw` counts them) than this.
         rankdir:   `draw`'s "LR" or "TB"; None (the default) lays the graph out both
                    ways and keeps the one that shows it largest in a usual window.
+        view:      the view the page opens in: "neurons" (layers as columns, one box
+                   per neuron and example) or "ops" (one box per Value). None (the
+                   default) opens graphs built from `nn` layers in the neuron view.
+                   The other view is one click away ("Neurons" / "Ops").
 
     Raises TypeError for a root that is not a Value or a model without x and t,
     ValueError for a graph over max_nodes, and the engine's error if backward
@@ -118,6 +134,8 @@ def explore(
                           "(the page may be slow), or explore a smaller graph, e.g. the loss of one example")
     if rankdir not in (None, "LR", "TB"):
         raise ValueError(f"explore: rankdir must be 'LR', 'TB' or None (choose), got {rankdir!r}")
+    if view not in (None, "neurons", "ops"):
+        raise ValueError(f"explore: view must be 'neurons', 'ops' or None (neurons for nn graphs), got {view!r}")
     if model is not None and (x is None or t is None):
         raise TypeError("explore: model needs x and t too (the input and target its delta table is taken at)")
     order = forward_order(root)
@@ -130,11 +148,23 @@ def explore(
     # The texts name a neuron's node with its example: four passes label four nodes "L1.N0.out".
     names = {v: f"{labels[v]}[example {examples[v]}]" if v in examples and nn_label(v.label) else labels[v]
              for v in order}
-    delta_rows = _delta_rows(model, x, t, neurons) if model is not None and x is not None and t is not None else {}
-    data = walkthrough(root, order, ids, names, neurons, delta_rows, examples)
+    rows = _delta_rows(model, x, t, neurons) if model is not None and x is not None and t is not None else {}
+    data = walkthrough(root, order, ids, names, neurons, {v: text for v, (text, _) in rows.items()}, examples)
+    for v, (_, math_lines) in rows.items():
+        data.nodes[ids[v]]["deltaMath"] = math_lines
     layouts: list[Literal["LR", "TB"]] = [rankdir] if rankdir is not None else ["LR", "TB"]
     svg = max((_svg(root, order, ids, labels, examples, max_nodes, d) for d in layouts), key=_fit_scale)
-    return Explorer(svg, data, names[root] if root.label else f"{names[root]} (the root)", count)
+    passes = find_passes(order, boxes)
+    if view == "neurons" and passes is None:
+        raise ValueError("explore: view='neurons' needs a graph built from nn layers (nodes labelled "
+                         "'L1.N0.net', ... by autograd_mini.nn); this graph has none, use view='ops'")
+    network = None
+    if passes is not None:
+        grads = dict(zip(order, gradients(root, order), strict=True))
+        network = neuron_view(root, order, grads, passes, examples, names, data.steps, ids)
+    opened = view or ("neurons" if network is not None else "ops")
+    title = names[root] if root.label else f"{names[root]} (the root)"
+    return Explorer(svg, data, title, count, network, opened)
 
 
 def _svg(root: Value, order: list[Value], ids: dict[Value, str], labels: dict[Value, str],
@@ -184,14 +214,14 @@ def _tag_nodes(svg: str, order: list[Value], ids: dict[Value, str], labels: dict
 
 
 def _delta_rows(model: MLP, x: Sequence[float], t: float | Sequence[float],
-                neurons: dict[Value, str]) -> dict[Value, str]:
-    """Each neuron node's delta-table row as text, where the node's numbers are the table's."""
+                neurons: dict[Value, str]) -> dict[Value, tuple[str, list[dict[str, Any]] | None]]:
+    """Each neuron node's delta-table row as text and typeset (None: no row), where its numbers are the table's."""
     from ...nn.delta import delta_table  # the derivation's table needs nn; load it only when asked
 
     try:
         table = delta_table(model, x, t)
     except ValueError as exc:  # e.g. not a sigmoid network: say why instead of a row
-        return {v: f"no delta-table row: {exc}" for v in neurons}
+        return {v: (f"no delta-table row: {exc}", None) for v in neurons}
     output_layer = table.rows[-1].layer
     rows = {}
     for v, neuron in neurons.items():
@@ -200,12 +230,14 @@ def _delta_rows(model: MLP, x: Sequence[float], t: float | Sequence[float],
         except KeyError:
             continue
         text = _row_text(row, output_layer)
+        typeset: list[dict[str, Any]] | None = _row_formulas(row, output_layer)
         parsed = nn_label(v.label)
         expected = {"net": row.net, "out": row.out}.get(parsed.part) if parsed is not None else None
         if expected is not None and not math.isclose(v.data, expected, rel_tol=1e-9, abs_tol=1e-12):
             text = (f"{neuron}: this node is {num(v.data)}, not the table's {num(expected)}: it belongs to a "
                     "forward pass at another input than the x given to explore, so the row is not shown")
-        rows[v] = text
+            typeset = None
+        rows[v] = (text, typeset)
     return rows
 
 
@@ -229,6 +261,54 @@ def _row_text(row: NeuronDelta, output_layer: int) -> str:
     return "\n".join(lines)
 
 
+def _row_formulas(row: NeuronDelta, output_layer: int) -> list[dict[str, Any]]:
+    """The row of `_row_text` typeset: one formula per line, with its equation number."""
+    def line(f: Formula, eq: str) -> dict[str, Any]:
+        return {"math": f, "text": plain(f), "eq": eq}
+
+    j = str(row.index)
+    de_do = partial(mi("E"), sub("O", j))
+    if row.layer == output_layer:
+        first = line(equation(de_do, row_of(sub("y", j), mo("−"), sub("t", j)), mn(row.dE_dout)), "(1.6)")
+    else:
+        first = line(equation(de_do, row_of(mo("Σ"), sub("δ", "l"), sub("w", f"{j}l")), mn(row.dE_dout)),
+                     "(1.7), (1.8)")
+    bias = [mo("+"), sub("b", j)] if row.bias_grad is not None else []
+    found = [
+        line(equation(sub("net", j), row_of(mo("Σ"), sub("w", f"i{j}"), sub("O", "i"), *bias), mn(row.net)), "(1.1)"),
+        line(equation(sub("O", j), row_of(mi("φ"), mo("("), sub("net", j), mo(")")), mn(row.out)), "(1.2)"),
+        first,
+        line(equation(sub("δ", j), row_of(de_do, mo("·"), sub("O", j), mo("("), mn("1"), mo("−"), sub("O", j),
+                                          mo(")")), mn(row.delta)), "(1.3)"),
+    ]
+    found += [line(equation(partial(mi("E"), sub("w", f"{i}{j}")), row_of(sub("δ", j), sub("O", str(i))), mn(g)),
+                   "(1.5)") for i, g in enumerate(row.weight_grads)]
+    if row.bias_grad is not None:
+        found.append(line(equation(partial(mi("E"), sub("b", j)), sub("δ", j), mn(row.bias_grad)), "(1.5), O = 1"))
+    return found
+
+
+def _pack_formulas(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload with every formula tree ("math" of a typeset line) in `mathml.packed`'s short form.
+
+    A copy: the Walkthrough keeps its trees. Walked with a stack (the payload is JSON: dicts and lists).
+    """
+    copy: dict[str, Any] = json.loads(json.dumps(payload))
+    stack: list[Any] = [copy]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            tree = item.get("math")
+            if isinstance(tree, list) and tree and isinstance(tree[0], str):  # a line's formula: pack it
+                item["math"] = packed(tree)
+                stack.extend(v for k, v in item.items() if k != "math")
+            else:  # a step's "math" is its list of lines: walk into it
+                stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return copy
+
+
 def script_hash(script: str) -> str:
     """The CSP source that lets exactly this inline script run: 'sha256-<base64 of its UTF-8 digest>'."""
     return "sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
@@ -247,11 +327,28 @@ def script_json(data: Any) -> str:
     return text
 
 
+# The page's one script: these files, in this order, in one function scope (they share its names).
+SCRIPT_FILES = ("explorer.js", "neuron_view.js", "controls.js")
+
+
+def _script() -> str:
+    """The page's inline script: SCRIPT_FILES inside one strict-mode function, run once."""
+    parts = "\n".join(_package_text(name) for name in SCRIPT_FILES)
+    return '\n(function () {\n  "use strict";\n' + parts + "}());\n"
+
+
 def _package_text(name: str) -> str:
     text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
     assert "</script" not in text.lower() and "</style" not in text.lower(), name
     return text
 
+
+_NEURON_CONTROLS = """  <span class="views">
+    <button id="view-neurons" type="button" title="One box per neuron and example (n)">Neurons</button>
+    <button id="view-ops" type="button" title="One box per Value (o)">Ops</button>
+    <label>example <select id="example" title="The example (forward pass) shown"></select></label>
+    <label>jump to <select id="jump" title="Jump to a layer or a neuron"><option value="">...</option></select></label>
+  </span>"""
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en">
@@ -264,7 +361,7 @@ _PAGE = """<!DOCTYPE html>
 {css}
 </style>
 </head>
-<body data-step="0" data-steps="{steps}" data-backward="{backward}" data-start="{start}">
+<body data-step="0" data-steps="{steps}" data-backward="{backward}" data-view="{view}" data-start="{start}">
 <header>
   <span class="brand">autograd_mini explorer: <b>{title}</b></span>
   <span class="controls">
@@ -274,23 +371,31 @@ _PAGE = """<!DOCTYPE html>
     <button id="play" type="button" title="Play or pause (space)">Play</button>
     <label>speed <select id="speed" title="Steps per second">
       <option value="2000">0.5/s</option><option value="1000" selected>1/s</option>
-      <option value="500">2/s</option><option value="200">5/s</option><option value="50">20/s</option>
+      <option value="500">2/s</option><option value="200">5/s</option><option value="100">10/s</option>
+      <option value="50">20/s</option><option value="20">50/s</option>
     </select></label>
     <button id="backward" type="button" title="Jump to the start of the backward pass (b)">Backward pass</button>
     <span id="counter">step 0 / {steps}</span>
   </span>
+{neuron_controls}
   <span class="zoom">
     <button id="zoom-out" type="button" title="Zoom out">&minus;</button>
     <button id="fit" type="button" title="Fit the graph">Fit</button>
     <button id="zoom-in" type="button" title="Zoom in">+</button>
+    <button id="panel" type="button" title="Show or hide the side panel (p)" aria-expanded="true">Panel</button>
   </span>
 </header>
 <main>
+  <div id="neuron-view" data-step="0" data-steps="0" data-example="0">{neuron_svg}</div>
   <div id="graph">{svg}</div>
   <aside>
     <p class="legend"><span class="swatch current"></span>this step's node
       <span class="swatch receiving"></span>its inputs <span class="swatch pending"></span>not computed yet
       <span class="swatch selected"></span>clicked</p>
+    <p class="legend" id="grad-legend">gradient: <span class="swatch gpos"></span>positive
+      <span class="swatch gneg"></span>negative (darker = larger);
+      <span class="line-swatch pos"></span>weight &gt; 0 <span class="line-swatch neg"></span>weight &lt; 0
+      (thicker = larger; dE/dw in the backward pass)</p>
     <section id="step-panel"><h2 id="step-title">Start</h2><div id="step-text"></div></section>
     <section id="details">
       <p class="hint">Click a node to see its data, gradient, rule and chain-rule paths.</p>
