@@ -490,3 +490,72 @@ def test_every_node_of_a_network_gets_an_answer() -> None:
     dot_node = next(v for v in reverse_topological_order(loss) if v.op is not None and v.op.name == "dot")
     read = explain(loss, dot_node).derivation
     assert read is not None and read.paths and read.paths[0].factors[-1].symbol.startswith("dnet_j/d(sum_i")
+
+
+# --- forward mode beside the reverse report (issue 23, item 3) ------------------------------------
+@given(random_graph())
+def test_forward_mode_total_equals_the_reverse_total(graph: tuple[list[Value], list[Value]]) -> None:
+    leaves, nodes = graph
+    output = nodes[-1]
+    for leaf in leaves:
+        ex = explain(output, leaf, limit=8)
+        assert ex.forward_error is None and math.isclose(ex.forward_total, ex.total, rel_tol=1e-9, abs_tol=1e-12)
+        for p in ex.paths:  # the same product, taken inputs first
+            assert math.isclose(p.forward_product, p.product, rel_tol=1e-12, abs_tol=1e-300)
+        if ex.method == "paths" and ex.paths:
+            assert math.isclose(math.fsum(p.forward_product for p in ex.paths), ex.forward_total,
+                                rel_tol=1e-9, abs_tol=1e-12)
+        if ex.method == "accumulation":
+            assert math.isclose(math.fsum(c for _, _, c in ex.forward_contributions), ex.forward_total,
+                                rel_tol=1e-9, abs_tol=1e-12)
+
+
+def _rebuild(x1: float, x2: float) -> Value:
+    a, b = Value(x1, label="a"), Value(x2, label="b")
+    h = a * b + a.tanh()
+    return h * a + (b / (1.0 + h * h))
+
+
+def test_forward_mode_equals_finite_differences_and_states_each_path() -> None:
+    a0, b0, eps = 0.7, -1.3, 1e-6
+    out = _rebuild(a0, b0)
+    leaves = {v.label: v for v in reverse_topological_order(out) if v.label}
+    for name, fd in (("a", (_rebuild(a0 + eps, b0).data - _rebuild(a0 - eps, b0).data) / (2 * eps)),
+                     ("b", (_rebuild(a0, b0 + eps).data - _rebuild(a0, b0 - eps).data) / (2 * eps))):
+        ex = explain(out, leaves[name])
+        assert ex.forward_total == pytest.approx(fd, rel=1e-6)
+        assert ex.forward_total == pytest.approx(ex.total, rel=1e-12)
+        text = str(ex)
+        lines = [line for line in text.splitlines() if line.startswith("forward mode, path ")]
+        assert len(lines) == ex.path_count == len(ex.paths)
+        for line, p in zip(lines, ex.paths, strict=True):  # factors listed inputs first, then the product
+            factors = line.split(" = ")[1].split(" * ")
+            assert factors == ["1"] + [f"{e.local:.6g}" for e in reversed(p.edges)]
+            assert line.endswith(f"= {p.forward_product:.6g}")
+        assert "forward mode: t_out = " in text and text.rstrip().endswith(f"= d out/d {name}")
+        latex = ex.latex()
+        assert latex.count(r"\tag*{path ") == ex.path_count and r"\tag*{forward mode}" in latex
+
+
+def test_forward_mode_in_the_accumulation_report_and_where_the_tangent_overflows() -> None:
+    x = Value(0.9, label="x")
+    y = x
+    for _ in range(8):  # 256 paths: over the limit, node-level accumulation
+        y = y * 0.5 + y.tanh()
+    ex = explain(y, x)
+    assert ex.method == "accumulation" and ex.forward_total == pytest.approx(ex.total, rel=1e-12)
+    assert len(ex.forward_contributions) == 2
+    assert "forward mode: d out/d " in str(ex) and "forward mode: t_out = " in str(ex)
+    one = Value(1.0, label="x")
+    z = one
+    for _ in range(1100):  # 2^1100 paths: d z/d x overflows float64; backward says inf, the tangent pass says why
+        z = z * z
+    big = explain(z * 1.0, one)
+    assert math.isnan(big.forward_total) and big.forward_error is not None and "overflows" in big.forward_error
+    assert "forward mode: the tangent pass fails: jvp through mul" in str(big)
+
+
+def test_no_forward_mode_lines_where_the_output_does_not_depend_on_wrt() -> None:
+    x, y = Value(1.0, label="x"), Value(2.0, label="y")
+    ex = explain(y * 3.0, x)
+    assert ex.forward_total == 0.0 and "forward mode" not in str(ex) and "forward mode" not in ex.latex()

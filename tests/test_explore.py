@@ -407,3 +407,83 @@ def test_an_svg_without_the_dot_ids_is_a_render_error() -> None:
     x = Value(1.0, label="x")
     with pytest.raises(RenderError, match="lacks the ids of 1 nodes"):
         _tag_nodes("<svg></svg>", [x], {x: "n0"}, {x: "x"})
+
+
+# --- forward mode: explore(root, forward_mode=x) (issue 23, item 3) -------------------------------
+def _shared(a, b):
+    """A graph with a shared subexpression and a node used twice; its interior nodes, inputs first."""
+    h = a * b
+    u = h * h
+    v = u + a.tanh() * h
+    w = v / (1.0 + b * b)
+    return h, u, v, w
+
+
+def test_forward_mode_tangents_equal_jvp_and_the_final_tangent_the_gradient():
+    import math
+
+    from autograd_mini.forward import jvp
+    from autograd_mini.graph import forward_order
+
+    a, b = Value(0.7, label="a"), Value(-1.2, label="b")
+    parts = _shared(a, b)
+    for label, v in zip("huvw", parts):
+        v.label = label
+    root = parts[-1]
+    before = [(v.data, v.grad) for v in forward_order(root)]
+    for seed, direction in ((a, [1.0, 0.0]), (b, [0.0, 1.0])):
+        page = explore(root, forward_mode=seed)
+        payload = page.data.payload()
+        ids = {v.label: i for i, v in enumerate(forward_order(root)) if v.label}
+        assert payload["tangentOf"] == f"n{ids[seed.label]}"
+        _, tangents = jvp(_shared, [0.7, -1.2], direction)
+        exact = {s["node"]: float(s["tangent"][s["node"]][1]) for s in payload["steps"][:payload["backwardStart"]]}
+        for label, t in zip("huvw", tangents):
+            assert math.isclose(exact[f"n{ids[label]}"], t, rel_tol=1e-12, abs_tol=1e-15), label
+        nodes = payload["nodes"]
+        assert float(nodes[f"n{ids[seed.label]}"]["tangent"][1]) == 1.0
+        other = b if seed is a else a
+        assert float(nodes[f"n{ids[other.label]}"]["tangent"][1]) == 0.0
+        root.backward()
+        assert math.isclose(exact[f"n{ids['w']}"], seed.grad, rel_tol=1e-12)
+        for v in forward_order(root):
+            v.grad = 0.0
+        text = payload["steps"][payload["backwardStart"] - 1]["lines"][-1]
+        assert text.startswith("t_w = ") and text.endswith("(forward mode)")
+        assert "Forward mode gave the same number" in " ".join(payload["steps"][-1]["lines"])
+    assert [(v.data, v.grad) for v in forward_order(root)] == before  # a view only reads
+
+
+def test_forward_mode_leaves_the_page_as_it_was_apart_from_tangents():
+    loss, leaves = neuron_loss()
+    plain, fwd = explore(loss).data.payload(), explore(loss, forward_mode=leaves[2]).data.payload()
+    assert "tangentOf" not in plain and not any("tangent" in s for s in plain["steps"])
+    assert not any("tangent" in n for n in plain["nodes"].values())
+    assert len(plain["steps"]) == len(fwd["steps"]) and plain["backwardStart"] == fwd["backwardStart"]
+    k = plain["backwardStart"]
+    assert plain["steps"][k:-1] == fwd["steps"][k:-1]  # the backward pass is untouched
+    for p, f in zip(plain["steps"][:k], fwd["steps"][:k]):
+        assert f["lines"][:len(p["lines"])] == p["lines"] and f["node"] == p["node"] and f["data"] == p["data"]
+    assert 'data-tangent-of="' not in explore(loss).html() and 'data-tangent-of="' in explore(
+        loss, forward_mode=leaves[2]).html()
+
+
+def test_forward_mode_from_an_interior_node_and_its_errors():
+    import math
+
+    from autograd_mini import explain
+
+    a, b = Value(0.7, label="a"), Value(-1.2, label="b")
+    h, _, _, w = _shared(a, b)
+    page = explore(w, forward_mode=h).data.payload()
+    last = page["steps"][page["backwardStart"] - 1]
+    assert math.isclose(float(last["tangent"][last["node"]][1]), explain(w, h).total, rel_tol=1e-12)
+    seed_step = next(s for s in page["steps"] if s["node"] == page["tangentOf"])
+    assert "the seed" in seed_step["lines"][-1]
+    with pytest.raises(TypeError, match="forward_mode must be a Value"):
+        explore(w, forward_mode=0.7)
+    with pytest.raises(ValueError, match="is not in the graph"):
+        explore(w, forward_mode=Value(1.0))
+    const = Value(2.0, requires_grad=False, label="c")
+    with pytest.raises(ValueError, match="is a constant"):
+        explore(w * const, forward_mode=const)

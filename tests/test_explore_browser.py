@@ -414,3 +414,75 @@ def test_an_injected_inline_script_does_not_run(open_page):
     assert page.page.title() != "injected"
     assert page.step() == 0 and page.page.get_attribute("body", "data-phase") == "start"  # its own script ran
     page.errors.clear()  # the blocked script is reported on the console as a CSP violation
+
+
+# --- forward mode: explore(root, forward_mode=leaf) (issue 23, item 3) ---------------------------
+def lecture_neuron_parts(x1, x2, w1, w2, b):
+    """The micrograd lecture's neuron: its interior nodes, labelled, inputs first (o last)."""
+    x1w1 = x1 * w1
+    x2w2 = x2 * w2
+    s = x1w1 + x2w2
+    n = s + b
+    o = n.tanh()
+    return x1w1, x2w2, s, n, o
+
+
+LECTURE = {"x1": 2.0, "x2": 0.0, "w1": -3.0, "w2": 1.0, "b": 6.8813735870195432}
+INTERIOR = ["x1*w1", "x2*w2", "x1*w1 + x2*w2", "n", "o"]
+
+
+def lecture_neuron():
+    leaves = {name: Value(x, label=name) for name, x in LECTURE.items()}
+    parts = lecture_neuron_parts(*(leaves[k] for k in ("x1", "x2", "w1", "w2", "b")))
+    for label, v in zip(INTERIOR, parts):
+        v.label = label
+    return parts[-1], leaves
+
+
+@pytest.mark.parametrize("seed", ["x1", "w1", "x2", "b"])
+def test_forward_mode_steps_show_jvps_tangents_and_end_at_the_gradient(open_page, seed):
+    import math
+
+    from autograd_mini.forward import jvp
+
+    o, leaves = lecture_neuron()
+    order = ("x1", "x2", "w1", "w2", "b")
+    _, expected_tangents = jvp(lecture_neuron_parts, [LECTURE[k] for k in order],
+                               [1.0 if k == seed else 0.0 for k in order])
+    expected = dict(zip(INTERIOR, expected_tangents))
+    expected.update({k: 1.0 if k == seed else 0.0 for k in order})
+    page = open_page(explore(o, forward_mode=leaves[seed], rankdir="LR"))
+    assert page.page.get_attribute("body", "data-tangent-of") is not None
+    backward = int(page.page.get_attribute("body", "data-backward"))
+    assert backward == len(INTERIOR)
+    for k in range(page.steps() + 1):
+        shown = dict(page.page.eval_on_selector_all(
+            "g.node.value", "gs => gs.map(g => [g.getAttribute('data-label'), g.getAttribute('data-tangent')])"))
+        known = set(order) | set(INTERIOR[:min(k, backward)])  # leaves from the start, each node from its step on
+        for label, text in shown.items():
+            if label in known:
+                assert math.isclose(float(text), expected[label], rel_tol=1e-12, abs_tol=1e-15), (k, label, text)
+            else:
+                assert text == "", (k, label, text)
+        if k == backward:  # the last forward step: the root's tangent, written as the chain rule forwards
+            formulas = page.page.eval_on_selector_all("#step-text .formula", "fs => fs.map(f => f.textContent)")
+            last = formulas[-1].replace("\u2212", "-")  # t_o = local x t_n = numbers = t_o, then its .eq
+            assert last.endswith("forward mode") and f"{expected['o']:.6g}forward mode" in last, formulas
+            assert f"{expected['n']:.6g}" in last
+            if seed == "x1":
+                page.shot("fwd_lecture_neuron_x1")
+        if k < page.steps():
+            page.page.click("#next")
+    assert page.step() == page.steps() and page.page.get_attribute("body", "data-phase") == "done"
+    grads = engine_grads(o, leaves)
+    root_tangent = page.page.get_attribute('g.node.value[data-label="o"]', "data-tangent")
+    assert math.isclose(float(root_tangent), float(grads[seed]), rel_tol=1e-12, abs_tol=1e-15)
+    assert page.page.text_content('g.node.value[data-label="o"] text.tangent') == f"t = {float(grads[seed]):.4g}"
+
+
+def test_without_forward_mode_no_node_carries_a_tangent(open_page):
+    o, _ = lecture_neuron()
+    page = open_page(explore(o, rankdir="LR"))
+    page.page.click("#next")
+    assert page.page.get_attribute("body", "data-tangent-of") is None
+    assert page.page.eval_on_selector_all("g.node.value[data-tangent], text.tangent", "gs => gs.length") == 0

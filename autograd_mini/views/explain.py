@@ -4,6 +4,8 @@ Lists every path from `wrt` to `output` with the product of its local
 derivatives, (1.5), (1.10), summed as (1.8) says (the paths come from `paths`).
 Over `limit` paths it shows the node-level accumulation (1.8) instead; for an
 `nn` parameter it adds the derivation's reading and delta form (`derivation`).
+Beside it, forward mode: the same products read inputs first, as a tangent
+seeded t_wrt = 1 meets them, and t_out from one tangent pass (`paths.tangents`).
 """
 
 from __future__ import annotations
@@ -13,12 +15,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..errors import AutogradMiniError
 from ..graph import depending_on, forward_order, reverse_topological_order
 from ..value import Value
 from . import derivation, typeset
 from .derivation import DeltaForm, Derivation, DerivationPath
 from .neurons import neuron_boxes, nn_label
-from .paths import PATH_COUNT_CAP, Edge, Path, accumulate, edges_between, edges_from, enumerate_paths, path_counts
+from .paths import (
+    PATH_COUNT_CAP,
+    Edge,
+    Path,
+    accumulate,
+    edges_between,
+    edges_from,
+    enumerate_paths,
+    path_counts,
+    tangents,
+)
 
 DEFAULT_LIMIT = 64
 
@@ -33,6 +46,12 @@ class Explanation:
     edge leaving wrt). `total` is d output / d wrt. `path_count` saturates at
     PATH_COUNT_CAP. For nn parameters, `derivation` holds the paths in the
     derivation's factors and `delta` the delta form (see `derivation.py`).
+
+    Forward mode: `forward_total` is t_out, the tangent of output after one
+    tangent pass seeded t_wrt = 1 (equal to `total` up to rounding); each
+    path's `forward_product` is its product taken inputs first. With
+    "accumulation", `forward_contributions` holds the pass's last step at
+    output: one (edge, t_input, local x t_input) per input edge of output.
     """
 
     output: Value
@@ -46,6 +65,9 @@ class Explanation:
     delta: DeltaForm | None = None
     derivation: Derivation | None = None
     names: dict[Value, str] = field(default_factory=dict, repr=False)
+    forward_total: float = 0.0
+    forward_contributions: list[tuple[Edge, float, float]] = field(default_factory=list)
+    forward_error: str | None = None
 
     @property
     def path_count_exact(self) -> bool:
@@ -98,6 +120,14 @@ def explain(
             upstream = grads.get(e.consumer, 0.0)
             result.contributions.append((e, upstream, upstream * e.local))
     result.names = shown
+    try:
+        tangent = tangents(order, wrt)
+    except AutogradMiniError as exc:  # the report still gives the reverse total, and says why forward mode cannot
+        result.forward_total, result.forward_error = math.nan, str(exc)
+    else:
+        result.forward_total = tangent[output]
+        if result.method == "accumulation":
+            result.forward_contributions = [(e, tangent[e.input], e.local * tangent[e.input]) for e in edges[output]]
     if derivation.applies(output, wrt, order):
         result.derivation = derivation.read(output, wrt, order, edges, grads, result.paths)
         result.delta = result.derivation.delta
@@ -158,6 +188,8 @@ def _report(ex: Explanation) -> str:
         lines += _paths_report(ex, out, wrt)
     else:
         lines += _accumulation_report(ex, out, wrt)
+    if ex.path_count:
+        lines += ["", *_forward_report(ex, out, wrt)]
     if reading is not None and reading.reason is not None and ex.path_count:
         lines += ["", reading.reason]
     if ex.delta is not None:
@@ -222,4 +254,25 @@ def _accumulation_report(ex: Explanation, out: str, wrt: str) -> list[str]:
         lines.append(f"    d {out}/d {ex.names[e.consumer]} * {_factor(e, ex.names)}"
                      f" = {upstream:.6g} * {e.local:.6g} = {contribution:.6g}")
     lines.append(f"total = {ex.total:.6g}")
+    return lines
+
+
+def _forward_report(ex: Explanation, out: str, wrt: str) -> list[str]:
+    """Forward mode beside the reverse report: the tangent t = d node/d wrt pushed inputs first."""
+    lines = [f"forward mode (seed t_{wrt} = 1, pushed inputs first: t_node = sum_i d node/d input_i * t_i):"]
+    if ex.forward_error is not None:
+        return [*lines, f"forward mode: the tangent pass fails: {ex.forward_error}"]
+    if ex.method == "paths":
+        for i, p in enumerate(ex.paths, start=1):
+            factors = " * ".join(["1"] + [f"{e.local:.6g}" for e in reversed(p.edges)])
+            lines.append(f"forward mode, path {i}: t_{out} = {factors} = {p.forward_product:.6g}")
+        terms = " + ".join(f"{p.forward_product:.6g}" for p in ex.paths)
+        sums = f"{terms} = " if len(ex.paths) > 1 else ""
+    else:
+        for e, t, contribution in ex.forward_contributions:
+            lines.append(f"forward mode: d {out}/d {ex.names.get(e.input, '?')} * t_{ex.names.get(e.input, '?')}"
+                         f" = {e.local:.6g} * {t:.6g} = {contribution:.6g}")
+        terms = " + ".join(f"{c:.6g}" for _, _, c in ex.forward_contributions)
+        sums = f"{terms} = " if len(ex.forward_contributions) > 1 else ""
+    lines.append(f"forward mode: t_{out} = {sums}{ex.forward_total:.6g} = d {out}/d {wrt}")
     return lines

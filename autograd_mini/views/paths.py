@@ -4,6 +4,9 @@ d output / d wrt is the sum over every path from `wrt` up to `output` of the
 product of the local derivatives on its edges, (1.5), (1.8), (1.10). `explain`
 lists the paths and `derivation` regroups them; both read them from here.
 Local derivatives come only from `engine.local_derivatives` (the table's rows).
+Forward mode reads the same products the other way: `Path.forward_product`
+multiplies them inputs first, and `tangents` runs `forward.node_tangents` (one
+tangent pass from wrt) over the same nodes.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..engine import local_derivatives
+from ..forward import Recording, node_tangents
 from ..value import Value
 
 PATH_COUNT_CAP = 10**15  # path counts saturate here: exact counts can have thousands of digits
@@ -42,6 +46,14 @@ class Path:
     def factors(self) -> list[float]:
         """The local derivative on each edge, output end first."""
         return [e.local for e in self.edges]
+
+    @property
+    def forward_product(self) -> float:
+        """The same product taken inputs first, as a tangent pushed from wrt meets the edges: 1 x local_1 x ...."""
+        product = 1.0
+        for e in reversed(self.edges):
+            product *= e.local
+        return product
 
 
 Edges = dict[Value, list[Edge]]  # node -> its differentiable input edges that lie between wrt and output
@@ -89,6 +101,19 @@ def accumulate(order: list[Value], edges: Edges) -> dict[Value, float]:
         for e in edges[node]:
             grads[e.input] = grads.get(e.input, 0.0) + g * e.local
     return grads
+
+
+def tangents(order: list[Value], wrt: Value) -> dict[Value, float]:
+    """d node / d wrt for every node of `order`, by one forward-mode pass seeded t_wrt = 1.
+
+    `order` lists the nodes between wrt and an output, output first (as
+    `graph.depending_on` gives them); the pass visits them inputs first,
+    t_node = sum_i (d node / d input_i) t_i, with `forward.node_tangents` (it
+    writes nothing to any Value). Nodes the tangent does not reach get 0.0.
+    """
+    interior = [v for v in reversed(order) if v is not wrt and v.inputs]
+    found, _ = node_tangents(Recording([wrt], interior[-1:] or [wrt], "scalar", False, interior), [1.0])
+    return {v: float(found.get(v, 0.0)) for v in order}
 
 
 # A partial path as a linked list (edge, rest), so extending it costs O(1) however deep the graph is.

@@ -14,7 +14,7 @@ from typing import Literal, Protocol
 
 from ..value import Value
 from .derivation import DeltaForm
-from .mathml import Formula, equation, frac, latex, mn, mo, mtext, plain, row
+from .mathml import Formula, equation, frac, latex, mn, mo, mtext, plain, row, sub
 from .paths import Edge, Path
 
 
@@ -30,6 +30,9 @@ class Report(Protocol):
     contributions: list[tuple[Edge, float, float]]
     delta: DeltaForm | None
     names: dict[Value, str]
+    forward_total: float
+    forward_contributions: list[tuple[Edge, float, float]]
+    forward_error: str | None
 
 SHOWN_PATHS = 8
 
@@ -100,8 +103,38 @@ def lines(ex: Report, limit: int = SHOWN_PATHS) -> list[Line]:
             consumer = names.get(e.consumer, "?")
             found.append(_line(equation(row(d(out, consumer), mo("·"), d(consumer, wrt)),
                                         row(mn(upstream), mo("×"), mn(e.local)), mn(contribution)), "(1.8)"))
+    if ex.path_count:
+        found += _forward_lines(ex, out, wrt, limit)
     if ex.delta is not None:
         found += [Line(None, text) for text in ex.delta.lines if text.strip()]
+    return found
+
+
+def _forward_lines(ex: Report, out: str, wrt: str, limit: int) -> list[Line]:
+    """Forward mode: each path's product inputs first (1 x local x ...), and t_out from one tangent pass."""
+    names = ex.names
+    t_out = sub("t", name(out))
+    found = [Line(None, f"forward mode: seed t_{wrt} = 1, tangents pushed inputs first")]
+    if ex.forward_error is not None:
+        return [*found, Line(None, f"the tangent pass fails: {ex.forward_error}")]
+    terms: list[Formula] = []
+    if ex.method == "paths":
+        for i, p in enumerate(ex.paths, start=1):
+            if i <= limit:
+                factors: list[Formula] = [mn(1.0)]
+                for e in reversed(p.edges):
+                    factors += [mo("×"), mn(e.local)]
+                found.append(_line(equation(t_out, row(*factors), mn(p.forward_product)),
+                                   f"path {i}, inputs first"))
+            terms += [mo("+"), mn(p.forward_product)] if terms else [mn(p.forward_product)]
+    else:
+        for e, t, contribution in ex.forward_contributions:
+            of = names.get(e.input, "?")
+            found.append(_line(equation(row(d(out, of), mo("·"), sub("t", name(of))),
+                                        row(mn(e.local), mo("×"), mn(t)), mn(contribution)), "forward"))
+            terms += [mo("+"), mn(contribution)] if terms else [mn(contribution)]
+    sums = [row(*terms)] if len(terms) > 1 else []
+    found.append(_line(equation(t_out, *sums, mn(ex.forward_total), d(out, wrt)), "forward mode"))
     return found
 
 

@@ -64,9 +64,15 @@ class Walkthrough:
     nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
     steps: list[dict[str, Any]] = field(default_factory=list)
     backward_start: int = 0
+    tangent_of: str | None = None  # the node a forward-mode pass is seeded at (`forward_mode.add_tangents`)
+    intro_extra: list[dict[str, Any]] = field(default_factory=list)
 
     def payload(self) -> dict[str, Any]:
-        return {"nodes": self.nodes, "steps": self.steps, "backwardStart": self.backward_start, "intro": intro()}
+        found = {"nodes": self.nodes, "steps": self.steps, "backwardStart": self.backward_start,
+                 "intro": intro() + self.intro_extra}
+        if self.tangent_of is not None:
+            found["tangentOf"] = self.tangent_of
+        return found
 
 
 def walkthrough(root: Value, order: list[Value], ids: dict[Value, str], names: dict[Value, str],

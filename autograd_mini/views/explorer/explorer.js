@@ -55,15 +55,17 @@
 
   // --- rendering the state after k steps -------------------------------------------
   function stateAt(k) {
-    var state = {data: {}, grad: {}, tone: {}, revealed: {}};
+    var state = {data: {}, grad: {}, tone: {}, revealed: {}, tangent: {}};
     Object.keys(nodes).forEach(function (id) {
       if (nodes[id].kind === "leaf" || nodes[id].kind === "constant") { state.data[id] = nodes[id].shown; }
+      if (nodes[id].tangent) { state.tangent[id] = nodes[id].tangent; }
     });
     for (var i = 0; i < k; i++) {
       var s = steps[i];
       Object.keys(s.data).forEach(function (id) { state.data[id] = s.data[id]; });
       Object.keys(s.grad).forEach(function (id) { state.grad[id] = s.grad[id]; });
       Object.keys(s.tone || {}).forEach(function (id) { state.tone[id] = s.tone[id]; });
+      Object.keys(s.tangent || {}).forEach(function (id) { state.tangent[id] = s.tangent[id]; });
       s.reveal.forEach(function (id) { state.revealed[id] = true; });
     }
     return state;
@@ -92,6 +94,7 @@
       setClass(box.g, "current", !!current && current.node === id && current.phase !== "done");
       setClass(box.g, "receiving", !!receivers[id]);
       setTone(box.g, grad ? state.tone[id] : null);
+      if (data.tangentOf) { showTangent(box, state.tangent[id]); }
     });
     Object.keys(opNodes).forEach(function (id) {
       var of = opNodes[id].getAttribute("data-of");
@@ -129,6 +132,26 @@
     }
   }
 
+  // Forward mode (explore(root, forward_mode=x)): each box's tangent t = d node/d x, written under it
+  // once its forward step (or, for a leaf, the start) has computed it; data-tangent has the exact number.
+  function showTangent(box, tangent) {
+    box.g.setAttribute("data-tangent", tangent ? tangent[1] : "");
+    if (!box.tangentText) {
+      if (!svg.getBoundingClientRect().width) { return; }  // not displayed yet: nothing to measure
+      var cell = box.g.querySelector("polygon");
+      var b = (cell || box.g).getBBox();
+      var t = document.createElementNS("http://www.w3.org/2000/svg", "text");
+      t.setAttribute("class", "tangent");
+      t.setAttribute("x", String(b.x + b.width / 2));
+      t.setAttribute("y", String(b.y + b.height + 10));
+      t.setAttribute("text-anchor", "middle");
+      box.g.appendChild(t);
+      box.tangentText = t;
+    }
+    box.tangentText.textContent = tangent ? "t = " + tangent[0] : "";
+    setClass(box.g, "seed", box.g.getAttribute("data-node") === data.tangentOf);
+  }
+
   var TONES = ["pos1", "pos2", "pos3", "pos4", "neg1", "neg2", "neg3", "neg4", "zero"];
   function setTone(el, tone) {  // the gradient's sign and size, as Python graded it
     TONES.forEach(function (t) { el.classList.remove("g" + t); });
@@ -163,6 +186,10 @@
       addLine(text, "Forward pass: " + data.backwardStart + " steps, one node's value each, inputs first.");
       addLine(text, "Backward pass: " + (steps.length - data.backwardStart - 1) + " steps, one node's rule each, " +
         "root first; then the gradients backward() leaves.");
+      if (data.tangentOf) {
+        addLine(text, "Forward mode: each forward step also computes its node's tangent t = d node/d " +
+          nodes[data.tangentOf].name + ", inputs first, from the seed t = 1.");
+      }
       (data.intro || []).forEach(function (line) { addFormula(text, line); });
       return;
     }
@@ -197,6 +224,11 @@
       ["data", info.data], ["grad now", gradText],
       ["forward", info.forward], ["rule", info.rule]
     ];
+    if (data.tangentOf) {
+      var tangent = state.tangent[id];
+      facts.push(["tangent now", "d " + info.name + "/d " + nodes[data.tangentOf].name + " = " +
+        (tangent ? tangent[0] : "not computed yet")]);
+    }
     if (info.example !== null && info.example !== undefined) {
       facts.push(["example", "example " + info.example + " (its own forward pass; the weights are shared)"]);
     }

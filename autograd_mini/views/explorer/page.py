@@ -32,6 +32,7 @@ from ..mathml import row as row_of
 from ..neurons import neuron_boxes, nn_label, node_examples
 from ..render import RenderError
 from .data import Walkthrough, num, walkthrough
+from .forward_mode import add_tangents, check_seed
 from .neuron_view import NeuronView, find_passes, neuron_view
 
 # Wide enough for any gradient text the page writes into a box (a running sum), so each fits.
@@ -75,6 +76,7 @@ class Explorer:
             backward=self.data.backward_start, view=self.view, start=max(0, min(start, self.steps)),
             neuron_svg=self.neurons.svg if self.neurons is not None else "",
             neuron_controls=_NEURON_CONTROLS if self.neurons is not None else "",
+            tangent_of="" if self.data.tangent_of is None else f' data-tangent-of="{self.data.tangent_of}"',
         )
 
     def save(self, path: str | Path) -> Path:
@@ -103,6 +105,7 @@ def explore(
     max_nodes: int = DEFAULT_MAX_NODES,
     rankdir: Literal["LR", "TB"] | None = None,
     view: Literal["neurons", "ops"] | None = None,
+    forward_mode: Value | None = None,
 ) -> Explorer:
     """An interactive page stepping through the forward and backward pass of `root`'s graph.
 
@@ -121,9 +124,16 @@ def explore(
                    per neuron and example) or "ops" (one box per Value). None (the
                    default) opens graphs built from `nn` layers in the neuron view.
                    The other view is one click away ("Neurons" / "Ops").
+        forward_mode: a Value of the graph (usually an input) to run forward mode
+                   from: each forward step also computes its node's tangent
+                   t = d node / d forward_mode, the chain rule read forwards
+                   (t_node = sum_i local_i x t_i, seed t = 1), so the root's
+                   tangent is the gradient backward() later gives forward_mode.
+                   The page then opens in the op view, where tangents are shown.
 
     Raises TypeError for a root that is not a Value or a model without x and t,
-    ValueError for a graph over max_nodes, and the engine's error if backward
+    ValueError for a graph over max_nodes or a forward_mode not in the graph
+    (or a constant), and the engine's error if backward (or the tangent pass)
     through the graph would fail.
     """
     if not isinstance(root, Value):
@@ -139,6 +149,7 @@ def explore(
     if model is not None and (x is None or t is None):
         raise TypeError("explore: model needs x and t too (the input and target its delta table is taken at)")
     order = forward_order(root)
+    seed = None if forward_mode is None else check_seed(root, forward_mode, order)
     ids = {v: f"n{i}" for i, v in enumerate(order)}
     numbers = {v: k for k, v in enumerate(reverse_topological_order(root), 1)}
     labels = {v: displayable(v.label) if v.label else f"#{numbers[v]}" for v in order}  # as the boxes read
@@ -152,6 +163,8 @@ def explore(
     data = walkthrough(root, order, ids, names, neurons, {v: text for v, (text, _) in rows.items()}, examples)
     for v, (_, math_lines) in rows.items():
         data.nodes[ids[v]]["deltaMath"] = math_lines
+    if seed is not None:
+        add_tangents(data, root, order, ids, seed)
     layouts: list[Literal["LR", "TB"]] = [rankdir] if rankdir is not None else ["LR", "TB"]
     svg = max((_svg(root, order, ids, labels, examples, max_nodes, d) for d in layouts), key=_fit_scale)
     passes = find_passes(order, boxes)
@@ -162,7 +175,7 @@ def explore(
     if passes is not None:
         grads = dict(zip(order, gradients(root, order), strict=True))
         network = neuron_view(root, order, grads, passes, examples, names, data.steps, ids)
-    opened = view or ("neurons" if network is not None else "ops")
+    opened = view or ("neurons" if network is not None and seed is None else "ops")
     title = names[root] if root.label else f"{names[root]} (the root)"
     return Explorer(svg, data, title, count, network, opened)
 
@@ -361,7 +374,7 @@ _PAGE = """<!DOCTYPE html>
 {css}
 </style>
 </head>
-<body data-step="0" data-steps="{steps}" data-backward="{backward}" data-view="{view}" data-start="{start}">
+<body data-step="0" data-steps="{steps}" data-backward="{backward}" data-view="{view}" data-start="{start}"{tangent_of}>
 <header>
   <span class="brand">autograd_mini explorer: <b>{title}</b></span>
   <span class="controls">
