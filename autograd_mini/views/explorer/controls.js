@@ -38,7 +38,7 @@
     on("view-neurons", function () { pause(); setView("neurons"); nvRender(nvStep); });
     on("view-ops", function () { pause(); setView("ops"); render(step); });
     nvBox.addEventListener("click", function (event) {
-      if (Date.now() - nvDragEnded < 300) { return; }  // the end of a pan, not a click
+      if (Date.now() - nvPanEnded() < 300) { return; }  // the end of a pan, not a click
       var g = event.target.closest("g.nv");
       if (!g) { return; }
       var info = nv.nodes[g.getAttribute("data-key")];
@@ -71,7 +71,7 @@
 
 
   svg.addEventListener("click", function (event) {
-    if (Date.now() - dragEnded < 300) { return; }  // the end of a pan, not a click
+    if (Date.now() - panEnded() < 300) { return; }  // the end of a pan, not a click
     var g = event.target.closest("g.node");
     if (!g) { return; }
     showDetails(g.getAttribute("data-of") || g.getAttribute("data-node"));

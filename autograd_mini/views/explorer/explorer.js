@@ -391,31 +391,38 @@
     centreOn(r);
   }
 
-  var drag = null;
-  svg.addEventListener("wheel", function (event) {
-    event.preventDefault();
-    zoom(Math.pow(1.0015, event.deltaY), event.clientX, event.clientY);
-  }, {passive: false});
-  svg.addEventListener("pointerdown", function (event) {
-    drag = {x: event.clientX, y: event.clientY, moved: false};
-  });
-  svg.addEventListener("pointermove", function (event) {
-    if (!drag) { return; }
-    var dx = event.clientX - drag.x;
-    var dy = event.clientY - drag.y;
-    if (!drag.moved && Math.abs(dx) + Math.abs(dy) < 4) { return; }
-    drag.moved = true;
-    var rect = svg.getBoundingClientRect();
-    var scale = Math.max(view.width / rect.width, view.height / rect.height);
-    view.x -= dx * scale;
-    view.y -= dy * scale;
-    drag.x = event.clientX;
-    drag.y = event.clientY;
-    applyView();
-  });
-  var dragEnded = 0;
-  window.addEventListener("pointerup", function () {
-    if (drag && drag.moved) { dragEnded = Date.now(); }
-    drag = null;
-  });
+  // Wheel zoom and drag pan on `el`, whose viewBox `getView()` holds; `zoomBy` and `apply` redraw.
+  // Returns a function giving when the last pan ended (a click right after a pan is not a click).
+  function panAndZoom(el, getView, zoomBy, apply) {
+    var drag = null;
+    var ended = 0;
+    el.addEventListener("wheel", function (event) {
+      event.preventDefault();
+      zoomBy(Math.pow(1.0015, event.deltaY), event.clientX, event.clientY);
+    }, {passive: false});
+    el.addEventListener("pointerdown", function (event) {
+      drag = {x: event.clientX, y: event.clientY, moved: false};
+    });
+    el.addEventListener("pointermove", function (event) {
+      if (!drag) { return; }
+      var dx = event.clientX - drag.x;
+      var dy = event.clientY - drag.y;
+      if (!drag.moved && Math.abs(dx) + Math.abs(dy) < 4) { return; }
+      drag.moved = true;
+      var v = getView();
+      var rect = el.getBoundingClientRect();
+      var scale = Math.max(v.width / rect.width, v.height / rect.height);
+      v.x -= dx * scale;
+      v.y -= dy * scale;
+      drag.x = event.clientX;
+      drag.y = event.clientY;
+      apply();
+    });
+    window.addEventListener("pointerup", function () {
+      if (drag && drag.moved) { ended = Date.now(); }
+      drag = null;
+    });
+    return function () { return ended; };
+  }
+  var panEnded = panAndZoom(svg, function () { return view; }, zoom, applyView);
 

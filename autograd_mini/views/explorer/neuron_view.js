@@ -61,8 +61,6 @@
   var nvHome = nvSvg ? {x: nvSvg.viewBox.baseVal.x, y: nvSvg.viewBox.baseVal.y,
                         width: nvSvg.viewBox.baseVal.width, height: nvSvg.viewBox.baseVal.height} : null;
   var nvView = nvHome ? {x: nvHome.x, y: nvHome.y, width: nvHome.width, height: nvHome.height} : null;
-  var nvDrag = null;
-  var nvDragEnded = 0;
   function nvApply() { nvSvg.setAttribute("viewBox", [nvView.x, nvView.y, nvView.width, nvView.height].join(" ")); }
   function nvFit() {
     nvView = {x: nvHome.x, y: nvHome.y, width: nvHome.width, height: nvHome.height};
@@ -89,31 +87,7 @@
     nvView.y += (r.top + r.height / 2 - (s.top + s.height / 2)) * scale;
     nvApply();
   }
-  if (nvSvg) {
-    nvSvg.addEventListener("wheel", function (event) {
-      event.preventDefault();
-      nvZoom(Math.pow(1.0015, event.deltaY), event.clientX, event.clientY);
-    }, {passive: false});
-    nvSvg.addEventListener("pointerdown", function (event) { nvDrag = {x: event.clientX, y: event.clientY, moved: false}; });
-    nvSvg.addEventListener("pointermove", function (event) {
-      if (!nvDrag) { return; }
-      var dx = event.clientX - nvDrag.x;
-      var dy = event.clientY - nvDrag.y;
-      if (!nvDrag.moved && Math.abs(dx) + Math.abs(dy) < 4) { return; }
-      nvDrag.moved = true;
-      var rect = nvSvg.getBoundingClientRect();
-      var scale = Math.max(nvView.width / rect.width, nvView.height / rect.height);
-      nvView.x -= dx * scale;
-      nvView.y -= dy * scale;
-      nvDrag.x = event.clientX;
-      nvDrag.y = event.clientY;
-      nvApply();
-    });
-    window.addEventListener("pointerup", function () {
-      if (nvDrag && nvDrag.moved) { nvDragEnded = Date.now(); }
-      nvDrag = null;
-    });
-  }
+  var nvPanEnded = nvSvg ? panAndZoom(nvSvg, function () { return nvView; }, nvZoom, nvApply) : function () { return 0; };
 
   function setText(g, cls, text) {
     var t = g.querySelector("text." + cls);
