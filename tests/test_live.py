@@ -230,6 +230,20 @@ def test_the_server_binds_loopback_and_serves_the_page_with_the_token(server):
     assert b'id="live"' in body
 
 
+def test_the_explorer_page_is_served_with_its_scripts_hash_not_unsafe_inline(server):
+    """/page's header CSP pins the page's own script as its meta tag does (issue 19, item 9):
+    'unsafe-inline' in the header let any inline script run, had the meta tag been lost."""
+    status, reply = api(server, "recompute", {"expression": "tanh(x*w) + x**2", "values": {"x": 1.0, "w": 0.5}})
+    assert status == 200
+    status, headers, body = fetch(server.url.replace("/?", f"/page?v={reply['version']}&"))
+    assert status == 200
+    header = headers["Content-Security-Policy"]
+    script_src = next(d for d in header.split(";") if d.strip().startswith("script-src")).split()[1:]
+    meta = re.search(r"script-src ('sha256-[^']+')", body.decode())
+    assert meta and script_src == [meta[1]]  # the one hash, the same the page's meta tag gives
+    assert "frame-ancestors 'self'" in header
+
+
 @pytest.mark.parametrize("token", [None, "", "wrong", "x" * 43])
 def test_every_request_without_the_right_token_gets_403(server, token):
     base = server.url.split("?")[0]
