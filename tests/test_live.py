@@ -188,6 +188,30 @@ def test_nudge_refuses_unknown_leaves_and_bad_h():
             nudge(y, "x", h)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(("expression", "values", "h"), [("sin(x)", {"x": 1.0}, 1e200),
+                                                         ("x*w", {"x": -1.5, "w": 1e308}, 3.0)])
+def test_a_nudge_whose_numbers_overflow_is_refused_clearly(expression, values, h):
+    """1/2 f'' h^2 overflowed with a bare OverflowError (the server's thread died, no answer), and an
+    infinite change (-1.5e308 to 1.5e308) could not go into JSON: the nudge says h is too large."""
+    root = parse(expression).evaluate(values)
+    with pytest.raises(ValueError, match=r"h = .* is too large: .* overflows float64"):
+        nudge(root, "x", h)
+
+
+def test_a_huge_nudge_of_a_linear_function_is_exact():
+    """No second derivative to overflow: h = 1e308 on x*w moves it by exactly w*h (h**2 raised before)."""
+    result = nudge(parse("x*w").evaluate({"x": 1.0, "w": 0.5}), "x", 1e308)
+    assert result.observed == result.predicted == 0.5e308 and result.difference == 0.0
+    assert result.public()["secondOrder"] == "0.0"
+
+
+def test_an_overflowing_nudge_gets_a_400_with_the_reason_from_the_server(server):
+    status, reply = api(server, "nudge", {"expression": "sin(x)", "values": {"x": 1.0}, "leaf": "x", "h": 1e200})
+    assert status == 400 and "overflows float64" in reply["error"]
+    status, reply = api(server, "recompute", {"expression": "x*w", "values": {"x": 1.0}})
+    assert status == 200  # the server still answers
+
+
 # --- judging guesses --------------------------------------------------------------------------------
 @pytest.mark.parametrize(("guess", "kind"), [(-0.75, "right"), (-0.7501, "right"), (0.75, "wrong sign"),
                                              (0.5, "missing g"), (-1.5, "missing local"), (2.0, "wrong"),
