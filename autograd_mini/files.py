@@ -21,10 +21,12 @@ def atomic_write(path: str | os.PathLike[str], data: str | bytes, *, encoding: s
     A symbolic link is followed: the file it points to gets the new bytes and
     the link stays. A file with several hard links is written in place, so every
     name sees the new bytes; that write is not atomic (replacing the file would
-    split the links). A device or a pipe (/dev/null, /dev/stdout) is written into,
-    as the shell's `>` does, never replaced. A file the user may not write (mode
-    0444, as the shell's `>` would refuse) raises PermissionError. Every error is
-    an OSError naming the target, and no temporary file is left behind.
+    split the links). So is the write to a file the user may write in a folder
+    where they may not create the temporary file (the shell's `>` writes it). A
+    device or a pipe (/dev/null, /dev/stdout) is written into, as `>` does, never
+    replaced. A file the user may not write (mode 0444, as the shell's `>` would
+    refuse) raises PermissionError. Every error is an OSError naming the target,
+    and no temporary file is left behind.
     """
     payload = data.encode(encoding) if isinstance(data, str) else bytes(data)
     try:
@@ -43,8 +45,8 @@ def atomic_write(path: str | os.PathLike[str], data: str | bytes, *, encoding: s
         raise _naming(exc, target) from None
     if existing is not None:
         _check_writable(target, existing)
-        if existing.st_nlink > 1:
-            _write_in_place(target, payload)
+        if existing.st_nlink > 1 or not os.access(target.parent, os.W_OK | os.X_OK):
+            _write_in_place(target, payload)  # keeps hard links; or no temporary file may be made beside it
             return Path(path)
     _replace(target, payload, existing)
     return Path(path)

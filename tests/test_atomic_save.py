@@ -269,3 +269,30 @@ def test_a_save_to_dev_stdout_when_it_is_a_pipe_reaches_the_reader() -> None:
         os.close(read_end)
         if write_end >= 0:
             os.close(write_end)
+
+
+def test_a_writable_file_in_a_folder_the_user_cannot_write_is_written_in_place(tmp_path: Path) -> None:
+    """The shell's `>` writes such a file; the temporary file beside it cannot be made, so the save
+    writes through the file itself (not atomically) instead of refusing a file the user may write."""
+    if not hasattr(os, "setuid") or os.geteuid() != 0:
+        pytest.skip("dropping to an ordinary user needs root")
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="atomic-folder-"))  # root's, 0755: `nobody` may not add files
+    try:
+        folder.chmod(0o755)
+        path = folder / "model.json"
+        path.write_text("old and longer", encoding="utf-8")
+        os.chown(path, 65534, 65534)  # but the file is nobody's to write
+        done = subprocess.run(
+            [sys.executable, "-c", READ_ONLY_SAVE, str(path)],
+            capture_output=True, text=True, timeout=120, check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "written", done.stdout
+        assert path.read_text(encoding="utf-8") == "new"
+        assert sorted(p.name for p in folder.iterdir()) == ["model.json"]
+    finally:
+        for p in folder.iterdir():
+            p.unlink()
+        folder.rmdir()
