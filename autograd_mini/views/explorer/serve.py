@@ -35,7 +35,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from ...errors import AutogradMiniError
 from ...value import Value
-from ..draw import DEFAULT_MAX_NODES
+from ..draw import DEFAULT_MAX_NODES, count_nodes
 from .live import Snapshot, judge, nudge
 
 MAX_BODY = 64 * 1024
@@ -122,6 +122,10 @@ class LiveSession:
         return judge(_number(request.get("answer"), "answer"), question).public()
 
     def _snapshot(self, root: Value) -> Snapshot:
+        count = count_nodes(root)  # the page's expression box: the limit is the command's --max-nodes
+        if count.total > self.max_nodes:
+            raise InputError(f"the graph has {count} to draw, more than --max-nodes {self.max_nodes}; restart "
+                             f"with --max-nodes {count.total} to draw it (the page may be slow)")
         try:
             return Snapshot(root, max_nodes=self.max_nodes)
         except (AutogradMiniError, ValueError) as exc:
