@@ -9,6 +9,8 @@ CLI's `explore --serve` (a usage error without --serve, Ctrl-C exits 130).
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import math
 import os
@@ -263,8 +265,12 @@ def test_the_explorer_page_is_served_with_its_scripts_hash_not_unsafe_inline(ser
     assert status == 200
     header = headers["Content-Security-Policy"]
     script_src = next(d for d in header.split(";") if d.strip().startswith("script-src")).split()[1:]
-    meta = re.search(r"script-src ('sha256-[^']+')", body.decode())
+    page = body.decode()
+    meta = re.search(r"script-src ('sha256-[^']+')", page)
     assert meta and script_src == [meta[1]]  # the one hash, the same the page's meta tag gives
+    (script,) = re.findall(r"<script>(.*?)</script>", page, re.S)  # the one that runs (the data's has a type)
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    assert script_src == [f"'sha256-{digest}'"]
     assert "frame-ancestors 'self'" in header
 
 

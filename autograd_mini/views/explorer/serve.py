@@ -24,6 +24,7 @@ import hmac
 import html
 import json
 import math
+import re
 import secrets
 import threading
 from collections.abc import Callable, Mapping
@@ -146,11 +147,18 @@ def _sha256(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
-# The explorer page's header CSP: its own script by hash, as the page's meta tag pins it (page.py wraps
-# explorer.js in newlines); 'unsafe-inline' would let any inline script run. Its inline style stays allowed.
-_EXPLORER_SCRIPT = "\n" + _package_text("explorer.js") + "\n"
-_PAGE_CSP = (f"default-src 'none'; script-src {_sha256(_EXPLORER_SCRIPT)}; style-src 'unsafe-inline'; img-src data:; "
-             "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
+# The explorer page's header CSP pins its script by the hash the page's own meta tag gives (page.py
+# computes it from the script it inlines; the tag is in the head, before any text of the graph, whose
+# quotes are escaped). 'unsafe-inline' would let any inline script run. Its inline style stays allowed.
+_META_SCRIPT_SRC = re.compile(r"script-src ('sha256-[A-Za-z0-9+/]+={0,2}')")
+
+
+def _page_csp(page: str) -> str:
+    """/page's Content-Security-Policy header for `page`, an explorer page."""
+    found = _META_SCRIPT_SRC.search(page, 0, page.find("</head>"))
+    script = found[1] if found else "'none'"
+    return (f"default-src 'none'; script-src {script}; "
+            "style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
 
 
 def shell_page(expression: str, values: Mapping[str, float]) -> tuple[str, str]:
@@ -202,7 +210,7 @@ class _Handler(BaseHTTPRequestHandler):
             except (LookupError, ValueError):
                 self._send(HTTPStatus.NOT_FOUND, b"no such version\n", "text/plain; charset=utf-8")
                 return
-            self._send(HTTPStatus.OK, body.encode(), "text/html; charset=utf-8", _PAGE_CSP)
+            self._send(HTTPStatus.OK, body.encode(), "text/html; charset=utf-8", _page_csp(body))
         else:
             self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8")
 
