@@ -3,7 +3,8 @@
 Every save of the package (models, drawings, explorer pages, the demo's outputs)
 goes through `atomic_write`: the bytes go to a temporary file beside the target,
 are fsynced, and only then replace it with `os.replace` (atomic on POSIX and
-Windows). Links are followed, hard links kept, and read-only files refused.
+Windows). Links are followed, hard links kept, devices and pipes written
+into (not replaced), and read-only files refused.
 """
 
 from __future__ import annotations
@@ -20,12 +21,22 @@ def atomic_write(path: str | os.PathLike[str], data: str | bytes, *, encoding: s
     A symbolic link is followed: the file it points to gets the new bytes and
     the link stays. A file with several hard links is written in place, so every
     name sees the new bytes; that write is not atomic (replacing the file would
-    split the links). A file the user may not write (mode 0444, as the shell's
-    `>` would refuse) raises PermissionError. Every error is an OSError naming
-    the target, and no temporary file is left behind.
+    split the links). So is the write to a file the user may write in a folder
+    where they may not create the temporary file (the shell's `>` writes it). A
+    device or a pipe (/dev/null, /dev/stdout) is written into, as `>` does, never
+    replaced. A file the user may not write (mode 0444, as the shell's `>` would
+    refuse) raises PermissionError. Every error is an OSError naming the target,
+    and no temporary file is left behind.
     """
-    target = Path(os.path.realpath(path))  # a symlink's target, so the link itself survives
     payload = data.encode(encoding) if isinstance(data, str) else bytes(data)
+    try:
+        followed = os.stat(path)
+    except OSError:
+        followed = None
+    if followed is not None and not stat.S_ISREG(followed.st_mode) and not stat.S_ISDIR(followed.st_mode):
+        _write_stream(Path(path), payload)  # /dev/null, a terminal, a pipe: never replaced by a file
+        return Path(path)
+    target = Path(os.path.realpath(path))  # a symlink's target, so the link itself survives
     try:
         existing: os.stat_result | None = target.stat()
     except FileNotFoundError:
@@ -34,8 +45,8 @@ def atomic_write(path: str | os.PathLike[str], data: str | bytes, *, encoding: s
         raise _naming(exc, target) from None
     if existing is not None:
         _check_writable(target, existing)
-        if existing.st_nlink > 1:
-            _write_in_place(target, payload)
+        if existing.st_nlink > 1 or not os.access(target.parent, os.W_OK | os.X_OK):
+            _write_in_place(target, payload)  # keeps hard links; or no temporary file may be made beside it
             return Path(path)
     _replace(target, payload, existing)
     return Path(path)
@@ -81,6 +92,16 @@ def _write_in_place(target: Path, payload: bytes) -> None:
             f.truncate()
             f.flush()
             os.fsync(f.fileno())
+    except OSError as exc:
+        raise _naming(exc, target) from None
+
+
+def _write_stream(target: Path, payload: bytes) -> None:
+    """Write `payload` into a device or pipe (through `target` as given: /dev/stdout of a pipe has
+    no path to resolve), as the shell's `>` does; atomicity means nothing for a stream."""
+    try:
+        with open(target, "wb") as f:
+            f.write(payload)
     except OSError as exc:
         raise _naming(exc, target) from None
 

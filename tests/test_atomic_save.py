@@ -12,9 +12,11 @@ from __future__ import annotations
 import errno
 import json
 import os
+import stat
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -220,3 +222,77 @@ def test_a_failed_save_names_the_target_and_leaves_no_temporary_file(
         assert ".tmp" not in str(caught.value)
     assert path.read_text(encoding="utf-8") == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["model.json"]
+
+
+# --- targets that are not regular files: write into them as the shell's `>` does, never replace them
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX only")
+def test_a_save_to_a_named_pipe_writes_into_it_and_keeps_the_pipe(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    try:
+        atomic_write(fifo, "through the pipe")
+    finally:
+        reader.join(timeout=10)
+        if reader.is_alive():  # nothing opened the pipe for writing: let the reader see its end
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            reader.join()
+    assert received == [b"through the pipe"]
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)  # replacing it would leave a regular file here
+    assert [p.name for p in tmp_path.iterdir()] == ["pipe"]
+
+
+def test_a_save_to_a_character_device_writes_into_it_and_keeps_the_device(tmp_path: Path) -> None:
+    """`MLP.save("/dev/null")` or `draw -o /dev/null` as root replaced /dev/null with a regular file."""
+    device = tmp_path / "null"
+    try:
+        os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # /dev/null's numbers, in tmp_path
+    except (OSError, AttributeError) as exc:
+        pytest.skip(f"making a device node needs root on Linux: {exc}")
+    atomic_write(device, "gone to /dev/null")
+    assert stat.S_ISCHR(os.lstat(device).st_mode)
+    assert [p.name for p in tmp_path.iterdir()] == ["null"]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="/proc/self/fd (as /dev/stdout) is Linux's")
+def test_a_save_to_dev_stdout_when_it_is_a_pipe_reaches_the_reader() -> None:
+    """`draw -o /dev/stdout | ...`: /proc/self/fd/N of a pipe is a link with no real target to resolve."""
+    read_end, write_end = os.pipe()
+    try:
+        atomic_write(f"/proc/self/fd/{write_end}", "to stdout")
+        os.close(write_end)
+        write_end = -1
+        assert os.read(read_end, 100) == b"to stdout"
+    finally:
+        os.close(read_end)
+        if write_end >= 0:
+            os.close(write_end)
+
+
+def test_a_writable_file_in_a_folder_the_user_cannot_write_is_written_in_place(tmp_path: Path) -> None:
+    """The shell's `>` writes such a file; the temporary file beside it cannot be made, so the save
+    writes through the file itself (not atomically) instead of refusing a file the user may write."""
+    if not hasattr(os, "setuid") or os.geteuid() != 0:
+        pytest.skip("dropping to an ordinary user needs root")
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="atomic-folder-"))  # root's, 0755: `nobody` may not add files
+    try:
+        folder.chmod(0o755)
+        path = folder / "model.json"
+        path.write_text("old and longer", encoding="utf-8")
+        os.chown(path, 65534, 65534)  # but the file is nobody's to write
+        done = subprocess.run(
+            [sys.executable, "-c", READ_ONLY_SAVE, str(path)],
+            capture_output=True, text=True, timeout=120, check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "written", done.stdout
+        assert path.read_text(encoding="utf-8") == "new"
+        assert sorted(p.name for p in folder.iterdir()) == ["model.json"]
+    finally:
+        for p in folder.iterdir():
+            p.unlink()
+        folder.rmdir()

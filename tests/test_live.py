@@ -9,6 +9,8 @@ CLI's `explore --serve` (a usage error without --serve, Ctrl-C exits 130).
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import math
 import os
@@ -188,6 +190,30 @@ def test_nudge_refuses_unknown_leaves_and_bad_h():
             nudge(y, "x", h)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(("expression", "values", "h"), [("sin(x)", {"x": 1.0}, 1e200),
+                                                         ("x*w", {"x": -1.5, "w": 1e308}, 3.0)])
+def test_a_nudge_whose_numbers_overflow_is_refused_clearly(expression, values, h):
+    """1/2 f'' h^2 overflowed with a bare OverflowError (the server's thread died, no answer), and an
+    infinite change (-1.5e308 to 1.5e308) could not go into JSON: the nudge says h is too large."""
+    root = parse(expression).evaluate(values)
+    with pytest.raises(ValueError, match=r"h = .* is too large: .* overflows float64"):
+        nudge(root, "x", h)
+
+
+def test_a_huge_nudge_of_a_linear_function_is_exact():
+    """No second derivative to overflow: h = 1e308 on x*w moves it by exactly w*h (h**2 raised before)."""
+    result = nudge(parse("x*w").evaluate({"x": 1.0, "w": 0.5}), "x", 1e308)
+    assert result.observed == result.predicted == 0.5e308 and result.difference == 0.0
+    assert result.public()["secondOrder"] == "0.0"
+
+
+def test_an_overflowing_nudge_gets_a_400_with_the_reason_from_the_server(server):
+    status, reply = api(server, "nudge", {"expression": "sin(x)", "values": {"x": 1.0}, "leaf": "x", "h": 1e200})
+    assert status == 400 and "overflows float64" in reply["error"]
+    status, reply = api(server, "recompute", {"expression": "x*w", "values": {"x": 1.0}})
+    assert status == 200  # the server still answers
+
+
 # --- judging guesses --------------------------------------------------------------------------------
 @pytest.mark.parametrize(("guess", "kind"), [(-0.75, "right"), (-0.7501, "right"), (0.75, "wrong sign"),
                                              (0.5, "missing g"), (-1.5, "missing local"), (2.0, "wrong"),
@@ -228,6 +254,24 @@ def test_the_server_binds_loopback_and_serves_the_page_with_the_token(server):
     assert "unsafe" not in headers["Content-Security-Policy"]
     assert headers["Referrer-Policy"] == "no-referrer" and headers["X-Content-Type-Options"] == "nosniff"
     assert b'id="live"' in body
+
+
+def test_the_explorer_page_is_served_with_its_scripts_hash_not_unsafe_inline(server):
+    """/page's header CSP pins the page's own script as its meta tag does (issue 19, item 9):
+    'unsafe-inline' in the header let any inline script run, had the meta tag been lost."""
+    status, reply = api(server, "recompute", {"expression": "tanh(x*w) + x**2", "values": {"x": 1.0, "w": 0.5}})
+    assert status == 200
+    status, headers, body = fetch(server.url.replace("/?", f"/page?v={reply['version']}&"))
+    assert status == 200
+    header = headers["Content-Security-Policy"]
+    script_src = next(d for d in header.split(";") if d.strip().startswith("script-src")).split()[1:]
+    page = body.decode()
+    meta = re.search(r"script-src ('sha256-[^']+')", page)
+    assert meta and script_src == [meta[1]]  # the one hash, the same the page's meta tag gives
+    (script,) = re.findall(r"<script>(.*?)</script>", page, re.S)  # the one that runs (the data's has a type)
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    assert script_src == [f"'sha256-{digest}'"]
+    assert "frame-ancestors 'self'" in header
 
 
 @pytest.mark.parametrize("token", [None, "", "wrong", "x" * 43])
@@ -277,7 +321,8 @@ def test_bad_requests_are_refused_with_a_reason(server):
     assert status == 413
     big_graph = " + ".join(f"x*{i}" for i in range(40))  # over the server's max_nodes=60
     status, reply = api(server, "recompute", {"expression": big_graph, "values": {"x": 1}})
-    assert status == 400 and "max_nodes=60" in reply["error"]
+    # the served page comes from the command line: the limit is named as its option, not as a keyword
+    assert status == 400 and "--max-nodes 60" in reply["error"] and "max_nodes=" not in reply["error"]
     for body, reason in (({"expression": "x", "values": {"x": "1"}}, "finite number"),
                          ({"expression": "x", "values": {"x": float("1e308") * 10}}, "finite number"),
                          ({"expression": 3}, "text"), ([1], "JSON object")):
@@ -328,6 +373,10 @@ def test_explore_needs_serve_and_a_good_expression():
     proc = run_cli("explore", "x.y", "x=1", "--serve", "--no-browser")
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 2 and "attribute access" in err and "Traceback" not in err
+    proc = run_cli("explore", " + ".join(f"x*{i}" for i in range(300)), "x=1", "--serve", "--no-browser")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and "more than --max-nodes 500" in err and "max_nodes=" not in err
+    assert out == ""  # refused before serving
 
 
 def test_ctrl_c_stops_the_server_with_exit_130_and_no_traceback():

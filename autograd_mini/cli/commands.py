@@ -159,7 +159,8 @@ def explore_command(args: argparse.Namespace, out: TextOutput) -> int:
         raise UsageError(f"--port must be 0-65535 and --max-nodes positive, got {args.port} and {args.max_nodes}")
     from ..views.explorer.serve import serve
 
-    _build(args.expression, args.values)  # the given names and values checked as `draw` checks them
+    _, _, root, _ = _build(args.expression, args.values)  # the given names and values checked as `draw` checks them
+    _check_max_nodes(root, args.max_nodes)  # over --max-nodes: said in the option's name, before serving
     try:
         serve(build_live, args.expression, parse_assignments(args.values), port=args.port,
               open_browser=not args.no_browser, max_nodes=args.max_nodes, out=out)

@@ -208,8 +208,13 @@ class Nudge:
     def difference(self) -> float:
         return self.observed - self.predicted
 
+    @property
+    def second_order(self) -> float | None:
+        """1/2 f'' h^2, the term the difference is made of (None without a second derivative)."""
+        return None if self.curvature is None else 0.5 * self.curvature * self.h * self.h  # inf, not OverflowError
+
     def public(self) -> dict[str, Any]:
-        second = None if self.curvature is None else 0.5 * self.curvature * self.h**2
+        second = self.second_order
         return {
             "leaf": self.leaf, "h": repr(self.h), "before": repr(self.before), "after": repr(self.after),
             "gradient": repr(self.gradient), "observed": repr(self.observed), "predicted": repr(self.predicted),
@@ -227,7 +232,7 @@ class Nudge:
                 ("difference", f"{self.difference:+.6g}")]
         rows += [(f"difference at h = {h:.3g}", f"{d:+.6g}") for h, d in self.smaller]
         if self.curvature is not None:
-            rows.append((f"1/2 d2{self.name}/d{self.leaf}2 * h^2", f"{0.5 * self.curvature * self.h**2:+.6g}"))
+            rows.append((f"1/2 d2{self.name}/d{self.leaf}2 * h^2", f"{self.second_order:+.6g}"))
         width = max(len(label) for label, _ in rows)
         lines = [f"{label:<{width}}  {value}" for label, value in rows]
         if self.curvature is not None:
@@ -259,5 +264,10 @@ def nudge(root: Value, leaf: str, h: float) -> Nudge:
             smaller.append((h / k, recompute(root, {x: x.data + h / k}).data - root.data - gradient.data * h / k))
         except AutogradMiniError:  # e.g. a domain edge between: show what there is
             break
-    return Nudge(root.label or "root", leaf, float(h), root.data, after.data, float(gradient.data), second, after,
-                 tuple(smaller))
+    moved = Nudge(root.label or "root", leaf, float(h), root.data, after.data, float(gradient.data), second, after,
+                  tuple(smaller))
+    shown = [moved.observed, moved.predicted, moved.difference, *(d for _, d in moved.smaller)]
+    if not all(math.isfinite(v) for v in [*shown, moved.second_order or 0.0]):
+        raise ValueError(f"nudge: h = {h:.6g} is too large: the change or its prediction overflows float64; "
+                         "try a smaller h")
+    return moved

@@ -24,6 +24,7 @@ import hmac
 import html
 import json
 import math
+import re
 import secrets
 import threading
 from collections.abc import Callable, Mapping
@@ -35,7 +36,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from ...errors import AutogradMiniError
 from ...value import Value
-from ..draw import DEFAULT_MAX_NODES
+from ..draw import DEFAULT_MAX_NODES, count_nodes
 from .live import Snapshot, judge, nudge
 
 MAX_BODY = 64 * 1024
@@ -49,8 +50,6 @@ Build = Callable[[str, Mapping[str, float]], Value]
 Names the expression uses but `values` lacks get a default; it raises ValueError (e.g. the parser's
 ParseError) or AutogradMiniError with a message for the page."""
 
-_PAGE_CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; "
-             "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
 
 
 class InputError(ValueError):
@@ -124,6 +123,10 @@ class LiveSession:
         return judge(_number(request.get("answer"), "answer"), question).public()
 
     def _snapshot(self, root: Value) -> Snapshot:
+        count = count_nodes(root)  # the page's expression box: the limit is the command's --max-nodes
+        if count.total > self.max_nodes:
+            raise InputError(f"the graph has {count} to draw, more than --max-nodes {self.max_nodes}; restart "
+                             f"with --max-nodes {count.total} to draw it (the page may be slow)")
         try:
             return Snapshot(root, max_nodes=self.max_nodes)
         except (AutogradMiniError, ValueError) as exc:
@@ -142,6 +145,20 @@ def _package_text(name: str) -> str:
 
 def _sha256(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+# The explorer page's header CSP pins its script by the hash the page's own meta tag gives (page.py
+# computes it from the script it inlines; the tag is in the head, before any text of the graph, whose
+# quotes are escaped). 'unsafe-inline' would let any inline script run. Its inline style stays allowed.
+_META_SCRIPT_SRC = re.compile(r"script-src ('sha256-[A-Za-z0-9+/]+={0,2}')")
+
+
+def _page_csp(page: str) -> str:
+    """/page's Content-Security-Policy header for `page`, an explorer page."""
+    found = _META_SCRIPT_SRC.search(page, 0, page.find("</head>"))
+    script = found[1] if found else "'none'"
+    return (f"default-src 'none'; script-src {script}; "
+            "style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
 
 
 def shell_page(expression: str, values: Mapping[str, float]) -> tuple[str, str]:
@@ -193,7 +210,7 @@ class _Handler(BaseHTTPRequestHandler):
             except (LookupError, ValueError):
                 self._send(HTTPStatus.NOT_FOUND, b"no such version\n", "text/plain; charset=utf-8")
                 return
-            self._send(HTTPStatus.OK, body.encode(), "text/html; charset=utf-8", _PAGE_CSP)
+            self._send(HTTPStatus.OK, body.encode(), "text/html; charset=utf-8", _page_csp(body))
         else:
             self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8")
 
