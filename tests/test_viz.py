@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograd_mini import Drawing, Value, dot, draw
+from autograd_mini import Drawing, Value, dot, draw, sum_of
 from autograd_mini.engine import local_derivatives
 from autograd_mini.graph import reverse_topological_order
 from autograd_mini.views.neurons import neuron_groups
@@ -480,3 +480,25 @@ def test_lr_boxes_are_one_cell_wide_and_tb_boxes_two_rows_high() -> None:
     assert re.search(r"<TR><TD[^>]*><B>x</B></TD></TR><TR><TD[^>]*>data 1</TD></TR><TR><TD[^>]*>grad 0</TD></TR>",
                      lr)
     assert re.search(r"<TD[^>]*>data 1</TD><TD[^>]*>grad 0</TD></TR>", tb)
+
+
+@needs_renderer
+def test_a_constant_says_it_has_no_gradient_instead_of_grad_0():
+    """A constant's box reads "const: no grad", as in the explorer: "grad 0" would read as dL/dc = 0."""
+    x = Value(2.0, label="x")
+    c = Value(3.0, label="c", requires_grad=False)
+    y = x * c
+    y.label = "y"
+    y.backward()
+    source = draw(y).source
+    c_box = [line for line in source.splitlines() if ">c<" in line][0]
+    x_box = [line for line in source.splitlines() if ">x<" in line][0]
+    assert "const: no grad" in c_box and "grad 0" not in c_box
+    assert "grad 3" in x_box and "const" not in x_box
+
+
+def test_the_max_nodes_message_reads_as_one_sentence():
+    xs = [Value(1.0) for _ in range(30)]
+    with pytest.raises(ValueError) as refused:
+        draw(sum_of(xs) * xs[0], max_nodes=5)
+    assert "to draw it anyway, or" in str(refused.value) and "anyway, (" not in str(refused.value)

@@ -118,8 +118,11 @@ class DotBuilder:
         if v.label is not None:
             example = self.examples.get(v) if nn_label(v.label) is not None else None
             cells.append(cell(v.label + ("" if example is None else f" · example {example}"), bold=True))
-        grad = self.style.grad_text if self.style.grad_text is not None else number(v.grad)
-        cells += [cell(f"data {number(v.data)}"), cell(f"grad {grad}")]
+        if not v.requires_grad:  # a constant has no gradient: "grad 0" would read as dL/dx = 0
+            grad_cell = "const: no grad"
+        else:
+            grad_cell = f"grad {self.style.grad_text if self.style.grad_text is not None else number(v.grad)}"
+        cells += [cell(f"data {number(v.data)}"), cell(grad_cell)]
         return table(cells, "#e8f0fa" if v.op is None else "white", v in self.on_path, self.style.rankdir)
 
     def neuron_label(self, box: Box, out: Value) -> str:

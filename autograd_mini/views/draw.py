@@ -185,7 +185,7 @@ def draw_styled(
     return Drawing(digraph, count, len(builder.edges))
 
 
-_DRAW_HINT = "or, for an MLP, collapse_neurons=True to draw each neuron as one node"
+_DRAW_HINT = ", or, for an MLP, collapse_neurons=True to draw each neuron as one node"
 
 
 def pixel_sized(svg: str) -> str:
@@ -201,11 +201,11 @@ def check_max_nodes(max_nodes: int, caller: str) -> None:
 
 
 def refuse_over_max_nodes(count: NodeCount, max_nodes: int, caller: str, hint: str) -> None:
-    """A ValueError giving the count when a drawing would have more than `max_nodes` nodes."""
+    """A ValueError giving the count when a drawing would have more than `max_nodes` nodes (`hint` follows)."""
     if count.total > max_nodes:
         raise ValueError(
             f"{caller}: the graph has {count} to draw, more than max_nodes={max_nodes}; "
-            f"pass max_nodes={count.total} to draw it anyway, {hint}"
+            f"pass max_nodes={count.total} to draw it anyway{hint}"
         )
 
 

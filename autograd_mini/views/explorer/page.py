@@ -141,7 +141,7 @@ def explore(
     check_max_nodes(max_nodes, "explore")
     count = count_nodes(root)
     refuse_over_max_nodes(count, max_nodes, "explore",
-                          "(the page may be slow), or explore a smaller graph, e.g. the loss of one example")
+                          " (the page may be slow), or explore a smaller graph, e.g. the loss of one example")
     if rankdir not in (None, "LR", "TB"):
         raise ValueError(f"explore: rankdir must be 'LR', 'TB' or None (choose), got {rankdir!r}")
     if view not in (None, "neurons", "ops"):
