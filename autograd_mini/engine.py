@@ -195,12 +195,12 @@ def _backward_floats(root: Value, seed: float) -> None:
                     b.grad = gb if gb.__class__ is float and -_INF < gb < _INF else _checked_grad(node, 1, gb)
             elif len(inputs) == 1:
                 (a,) = inputs
-                (ga,) = op.vjp(g, node._data, a._data)  # type: ignore[union-attr]
+                (ga,) = op.vjp(g, node._data, a._data)  # type: ignore[union-attr]  # as above
                 if ga is not None and a.inputs.__class__ is not constant:
                     ga = ga if (old := a.grad) == 0.0 else old + ga
                     a.grad = ga if ga.__class__ is float and -_INF < ga < _INF else _checked_grad(node, 0, ga)
             else:
-                for i, (x, gx) in enumerate(zip(inputs, op.vjp(g, node._data, *map(_data_of, inputs)))):  # type: ignore[union-attr]
+                for i, (x, gx) in enumerate(zip(inputs, op.vjp(g, node._data, *map(_data_of, inputs)))):  # type: ignore[union-attr]  # as above
                     if gx is not None and x.inputs.__class__ is not constant:
                         gx = gx if (old := x.grad) == 0.0 else old + gx
                         x.grad = gx if gx.__class__ is float and -_INF < gx < _INF else _checked_grad(node, i, gx)

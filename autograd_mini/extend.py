@@ -178,7 +178,7 @@ def _checked_vjp(name: str, vjp: Callable[..., Any], nondiff: tuple[int, ...]) -
 
     checked.__name__ = f"{name}_vjp"
     checked.__doc__ = vjp.__doc__
-    checked.__wrapped__ = vjp  # type: ignore[attr-defined]
+    checked.__wrapped__ = vjp  # type: ignore[attr-defined]  # functools' convention; Callable declares no such attribute
     return checked
 
 

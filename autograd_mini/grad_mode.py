@@ -47,9 +47,9 @@ class _GradMode:
         enabled = self.enabled
         kind = _kind(func)
         if kind == "async generator":
-            return _wrap_async_generator(func, enabled)  # type: ignore[return-value]
+            return _wrap_async_generator(func, enabled)  # type: ignore[return-value]  # same signature as func; the kind is known at run time only
         if kind == "generator":
-            return _wrap_generator(func, enabled)  # type: ignore[return-value]
+            return _wrap_generator(func, enabled)  # type: ignore[return-value]  # as above
         if kind == "coroutine":
 
             @functools.wraps(func)
@@ -62,7 +62,7 @@ class _GradMode:
                 finally:
                     recording.reset(token)
 
-            return coroutine  # type: ignore[return-value]
+            return coroutine  # type: ignore[return-value]  # as above
 
         @functools.wraps(func)
         def plain(*args: Any, **kwargs: Any) -> Any:
@@ -72,7 +72,7 @@ class _GradMode:
             finally:
                 recording.reset(token)
 
-        return plain  # type: ignore[return-value]
+        return plain  # type: ignore[return-value]  # as above
 
 
 # The code flags `inspect` tests (importing inspect would cost more than the rest of the core).

@@ -188,7 +188,7 @@ class MLP(Module):
         """
         values = self.outputs(x)
         # The list for several outputs is kept for existing callers; `outputs` is its typed form.
-        return values[0] if len(values) == 1 else values  # type: ignore[return-value]
+        return values[0] if len(values) == 1 else values  # type: ignore[return-value]  # see the comment above: `outputs` is the typed form
 
     def outputs(self, x: Sequence[Operand]) -> list[Value]:
         """Every output of the network for one input vector x, as a list (any number of outputs)."""

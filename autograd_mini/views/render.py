@@ -26,7 +26,7 @@ from typing import IO
 try:
     import resource
 except ImportError:  # Windows
-    resource = None  # type: ignore[assignment]
+    resource = None  # type: ignore[assignment]  # no memory limit where the module is missing
 
 from ..errors import AutogradMiniError
 
@@ -237,7 +237,7 @@ class _Reader:
     def _read(self, pipe: IO[bytes] | None) -> None:
         assert pipe is not None
         with pipe:
-            while chunk := pipe.read1(1 << 16):  # type: ignore[attr-defined]
+            while chunk := pipe.read1(1 << 16):  # type: ignore[attr-defined]  # a BufferedReader: IO[bytes] lacks read1
                 if self.size < self.cap:
                     self.chunks.append(chunk[: self.cap - self.size])
                 self.size += len(chunk)
