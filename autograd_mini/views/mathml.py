@@ -9,6 +9,7 @@ writes the same tree as LaTeX, so a page and a slide show the same formula.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Union
 
 Formula = list[Union[str, "Formula"]]
@@ -102,35 +103,29 @@ def latex(f: Formula) -> str:
     return " ".join(parts)
 
 
+# How LaTeX spells the characters it reserves, in math mode and in text mode.
+_MATH_ESCAPES = {"\\": r"\backslash ", "^": r"\text{\textasciicircum}", "~": r"\text{\textasciitilde}"}
+_TEXT_ESCAPES = {"\\": r"\textbackslash{}", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}"}
+
+
 def _escape_math(text: str) -> str:
-    out = []
-    for c in text:
-        if c in "#$%&_{}":
-            out.append("\\" + c)
-        elif c in _LATEX_SYMBOLS:
-            out.append(_LATEX_SYMBOLS[c] + " ")
-        elif c == "\\":
-            out.append(r"\backslash ")
-        elif c in "^~":
-            out.append(r"\text{\textasciicircum}" if c == "^" else r"\text{\textasciitilde}")
-        else:
-            out.append(c)
-    return "".join(out)
+    return _escape(text, _MATH_ESCAPES, lambda symbol: symbol + " ")
 
 
 def _escape_text(text: str) -> str:
+    return _escape(text, _TEXT_ESCAPES, lambda symbol: "$" + symbol + "$")
+
+
+def _escape(text: str, escapes: dict[str, str], symbol: Callable[[str], str]) -> str:
+    """`text` for LaTeX: reserved characters escaped, the symbols of _LATEX_SYMBOLS spelled by `symbol`."""
     out = []
     for c in text:
         if c in "#$%&_{}":
             out.append("\\" + c)
-        elif c == "\\":
-            out.append(r"\textbackslash{}")
-        elif c == "^":
-            out.append(r"\textasciicircum{}")
-        elif c == "~":
-            out.append(r"\textasciitilde{}")
+        elif c in escapes:
+            out.append(escapes[c])
         elif c in _LATEX_SYMBOLS:
-            out.append("$" + _LATEX_SYMBOLS[c] + "$")
+            out.append(symbol(_LATEX_SYMBOLS[c]))
         else:
             out.append(c)
     return "".join(out)
