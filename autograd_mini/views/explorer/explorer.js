@@ -118,10 +118,7 @@
     showStep(current);
     body.setAttribute("data-step", String(step));
     body.setAttribute("data-phase", current ? current.phase : "start");
-    document.getElementById("counter").textContent = "step " + step + " / " + steps.length;
-    document.getElementById("prev").disabled = step === 0;
-    document.getElementById("reset").disabled = step === 0;
-    document.getElementById("next").disabled = step === steps.length;
+    showCounter(step, steps.length);
     if ((step === 0 || step === steps.length) && fitsWhole()) {
       fit();
     } else if (step === 0) {
@@ -389,6 +386,13 @@
     if (r.width > s.width || r.height > s.height) { r = rects[0]; }  // too spread out: the node itself
     if (r.left >= s.left && r.right <= s.right && r.top >= s.top && r.bottom <= s.bottom) { return; }
     centreOn(r);
+  }
+
+  function showCounter(k, n) {  // "step k / n", and the buttons that cannot move further disabled
+    document.getElementById("counter").textContent = "step " + k + " / " + n;
+    document.getElementById("prev").disabled = k === 0;
+    document.getElementById("reset").disabled = k === 0;
+    document.getElementById("next").disabled = k === n;
   }
 
   // Wheel zoom and drag pan on `el`, whose viewBox `getView()` holds; `zoomBy` and `apply` redraw.

@@ -152,10 +152,7 @@
     nvBox.setAttribute("data-steps", String(list.length));
     nvBox.setAttribute("data-example", String(nvExample));
     nvBox.setAttribute("data-phase", current ? current.phase : "start");
-    document.getElementById("counter").textContent = "step " + nvStep + " / " + list.length;
-    document.getElementById("prev").disabled = nvStep === 0;
-    document.getElementById("reset").disabled = nvStep === 0;
-    document.getElementById("next").disabled = nvStep === list.length;
+    showCounter(nvStep, list.length);
   }
 
   // A formula from Python in its short form (mathml.packed): a leaf is a string, its kind's letter
