@@ -90,7 +90,11 @@ def test_jvp_along_each_input_is_the_rows_local_derivative(name):
     check()
 
 
-@given(expressions(max_leaves=3, max_ops=8), st.lists(st.floats(-2.0, 2.0), min_size=3, max_size=3))
+# Tangents are normal floats or 0: a subnormal tangent (5e-324) underflows to 0 after one local factor
+# of forward mode while reverse mode multiplies it last, a difference of rounding, not of rules.
+@given(expressions(max_leaves=3, max_ops=8),
+       st.lists(st.floats(-2.0, 2.0, allow_subnormal=False).map(lambda t: t if abs(t) > 1e-200 else 0.0),
+                min_size=3, max_size=3))
 def test_jvp_equals_the_vjp_built_jacobian_column_on_drawn_graphs(expr, v):
     """Drawn DAGs over every differentiable row, with shared subexpressions: J v both ways."""
     v = v[: expr.n_inputs]
