@@ -11,6 +11,7 @@ examples) loaded as a module; `make_figures()` is the figures script's.
 
 import importlib.util
 import os
+import shutil
 import uuid
 from pathlib import Path
 from types import ModuleType
@@ -61,3 +62,33 @@ def load_script(relative: str) -> ModuleType:
 def make_figures() -> ModuleType:
     """docs/make_figures.py as a module: the expressions the committed figures draw."""
     return load_script("docs/make_figures.py")
+
+
+# --- the browser tests: Debian's chromium-headless-shell through Playwright (never `playwright install`)
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+CHROMIUM_CANDIDATES = ["chromium-headless-shell", "/usr/lib/chromium/chromium-headless-shell", "chromium",
+                       "chromium-browser"]
+
+
+def find_chromium() -> str | None:
+    """The program AUTOGRAD_MINI_CHROMIUM names, else the first Chromium on PATH, else None."""
+    configured = os.environ.get("AUTOGRAD_MINI_CHROMIUM")
+    for candidate in [configured] if configured else CHROMIUM_CANDIDATES:
+        found = shutil.which(candidate)
+        if found:
+            return found
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium per test module; skips with the reason when Playwright or Chromium is missing."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+    executable = find_chromium()
+    if executable is None:
+        pytest.skip("no Chromium found: apt-get install chromium-headless-shell, or set AUTOGRAD_MINI_CHROMIUM")
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -9,41 +9,17 @@ folder, or to AUTOGRAD_MINI_SCREENSHOTS when set.
 """
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
+from conftest import find_chromium
 
 from autograd_mini import Value, explore
 from autograd_mini.graph import forward_order
 from autograd_mini.nn import MLP
 from autograd_mini.nn.losses import squared_error
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-CANDIDATES = ["chromium-headless-shell", "/usr/lib/chromium/chromium-headless-shell", "chromium", "chromium-browser"]
 ALLOWED_SCHEMES = ("file:", "data:", "about:")
-
-
-def find_chromium():
-    configured = os.environ.get("AUTOGRAD_MINI_CHROMIUM")
-    for candidate in [configured] if configured else CANDIDATES:
-        found = shutil.which(candidate)
-        if found:
-            return found
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
-    executable = find_chromium()
-    if executable is None:
-        pytest.skip("no Chromium found: apt-get install chromium-headless-shell, or set AUTOGRAD_MINI_CHROMIUM")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=executable, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 class Page:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -26,20 +25,6 @@ import pytest
 from autograd_mini.cli.parser import ParseError, parse
 from autograd_mini.graph import forward_order
 from autograd_mini.value import Value
-
-# As test_explore_browser.py (copied, so the two files change apart): Debian's chromium-headless-shell.
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-CANDIDATES = ["chromium-headless-shell", "/usr/lib/chromium/chromium-headless-shell", "chromium", "chromium-browser"]
-
-
-def find_chromium() -> str | None:
-    configured = os.environ.get("AUTOGRAD_MINI_CHROMIUM")
-    for candidate in [configured] if configured else CANDIDATES:
-        found = shutil.which(candidate)
-        if found:
-            return found
-    return None
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPRESSION = "tanh(x*w) + x**2"
@@ -72,16 +57,6 @@ def server():
         proc.wait(timeout=20)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
-    executable = find_chromium()
-    if executable is None:
-        pytest.skip("no Chromium found: apt-get install chromium-headless-shell, or set AUTOGRAD_MINI_CHROMIUM")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=executable, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

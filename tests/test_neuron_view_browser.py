@@ -17,7 +17,6 @@ from autograd_mini.graph import forward_order
 from autograd_mini.nn import MLP
 from autograd_mini.nn.losses import squared_error
 
-browser = shared.browser  # the fixtures: one Chromium per module, pages that fail on errors or requests
 open_page = shared.open_page
 
 XS = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
