@@ -1,19 +1,10 @@
 """`autograd-mini explore "EXPR" x=1 --serve`: the live explorer as a local web page.
 
-The standard library's ThreadingHTTPServer: one user on one machine needs no
-framework, so nothing is added to install, and a thread per request keeps the
-page responsive while the engine recomputes. Security as Jupyter's: it binds
-127.0.0.1 only, checks the Host header (against DNS rebinding), and every
-request must carry the random token printed in the URL (403 without it, compared
-with hmac.compare_digest); a request body over 64 KiB gets 413 and a graph over
-`max_nodes` the explorer's error; it reads no file and writes none. Responses
-carry a Content-Security-Policy, no-referrer and nosniff. The shell page's
-script and style are inline, allowed by their sha256 in its CSP; the explorer
-page for the current numbers is shown in a sandboxed iframe loaded from /page,
-a document of its own (so its own CSP applies, not the shell's).
-
-Expressions are read by a `build` function the caller passes in (the CLI passes
-its safe grammar, cli/parser.py, never eval): views do not import the CLI.
+The standard library's ThreadingHTTPServer (nothing to install; a thread per request).
+Security as Jupyter's: 127.0.0.1 only, Host checked, a random token on every request
+(403), bodies over 64 KiB refused (413), graphs over `max_nodes` refused, no file access,
+CSP by hash. Expressions come from the caller's `build` (the CLI's safe grammar, never
+eval). The contract and the security model in full: docs/explorer.md, "The live page".
 """
 
 from __future__ import annotations
