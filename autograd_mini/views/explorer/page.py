@@ -33,7 +33,8 @@ from ..neurons import neuron_boxes, nn_label, node_examples
 from ..render import RenderError
 from .data import Walkthrough, num, walkthrough
 from .forward_mode import add_tangents, check_seed
-from .neuron_view import NeuronView, find_passes, neuron_view
+from .neuron_passes import find_passes
+from .neuron_view import NeuronView, neuron_view
 
 # Wide enough for any gradient text the page writes into a box (a running sum), so each fits.
 _WIDEST_GRAD = f"{-8.888e-308:.4g}"
