@@ -29,7 +29,7 @@ from ..dotgraph import Style, displayable
 from ..draw import DEFAULT_MAX_NODES, NodeCount, check_max_nodes, count_nodes, draw_styled, refuse_over_max_nodes
 from ..mathml import Formula, equation, mi, mn, mo, packed, partial, plain, sub
 from ..mathml import row as row_of
-from ..neurons import neuron_boxes, nn_label, node_examples
+from ..neurons import Box, neuron_boxes, nn_label, node_examples
 from ..render import RenderError
 from .data import Walkthrough, num, walkthrough
 from .forward_mode import add_tangents, check_seed
@@ -137,6 +137,31 @@ def explore(
     (or a constant), and the engine's error if backward (or the tangent pass)
     through the graph would fail.
     """
+    count = _check_arguments(root, model, x, t, max_nodes, rankdir, view)
+    order = forward_order(root)
+    seed = None if forward_mode is None else check_seed(root, forward_mode, order)
+    ids = {v: f"n{i}" for i, v in enumerate(order)}
+    boxes = neuron_boxes(order)
+    neurons = {v: box.neuron for v, box in boxes.items()}
+    examples = node_examples(order, boxes)
+    labels, names = _labels_and_names(root, order, examples)
+    rows = _delta_rows(model, x, t, neurons) if model is not None and x is not None and t is not None else {}
+    data = walkthrough(root, order, ids, names, neurons, {v: text for v, (text, _) in rows.items()}, examples)
+    for v, (_, math_lines) in rows.items():
+        data.nodes[ids[v]]["deltaMath"] = math_lines
+    if seed is not None:
+        add_tangents(data, root, order, ids, seed)
+    layouts: list[Literal["LR", "TB"]] = [rankdir] if rankdir is not None else ["LR", "TB"]
+    svg = max((_svg(root, order, ids, labels, examples, max_nodes, d) for d in layouts), key=_fit_scale)
+    network = _network(root, order, boxes, examples, names, data, ids, view)
+    opened = view or ("neurons" if network is not None and seed is None else "ops")
+    title = names[root] if root.label else f"{names[root]} (the root)"
+    return Explorer(svg, data, title, count, network, opened)
+
+
+def _check_arguments(root: Value, model: MLP | None, x: Sequence[float] | None, t: float | Sequence[float] | None,
+                     max_nodes: int, rankdir: str | None, view: str | None) -> NodeCount:
+    """`explore`'s argument checks, in the order its docstring gives; the graph's node count."""
     if not isinstance(root, Value):
         raise TypeError(f"explore needs a Value, got {type(root).__name__}")
     check_max_nodes(max_nodes, "explore")
@@ -149,36 +174,32 @@ def explore(
         raise ValueError(f"explore: view must be 'neurons', 'ops' or None (neurons for nn graphs), got {view!r}")
     if model is not None and (x is None or t is None):
         raise TypeError("explore: model needs x and t too (the input and target its delta table is taken at)")
-    order = forward_order(root)
-    seed = None if forward_mode is None else check_seed(root, forward_mode, order)
-    ids = {v: f"n{i}" for i, v in enumerate(order)}
+    return count
+
+
+def _labels_and_names(root: Value, order: list[Value],
+                      examples: dict[Value, int]) -> tuple[dict[Value, str], dict[Value, str]]:
+    """Each node's label as its box reads, and its name in the texts (with its example for a neuron's node)."""
     numbers = {v: k for k, v in enumerate(reverse_topological_order(root), 1)}
     labels = {v: displayable(v.label) if v.label else f"#{numbers[v]}" for v in order}  # as the boxes read
-    boxes = neuron_boxes(order)
-    neurons = {v: box.neuron for v, box in boxes.items()}
-    examples = node_examples(order, boxes)
     # The texts name a neuron's node with its example: four passes label four nodes "L1.N0.out".
     names = {v: f"{labels[v]}[example {examples[v]}]" if v in examples and nn_label(v.label) else labels[v]
              for v in order}
-    rows = _delta_rows(model, x, t, neurons) if model is not None and x is not None and t is not None else {}
-    data = walkthrough(root, order, ids, names, neurons, {v: text for v, (text, _) in rows.items()}, examples)
-    for v, (_, math_lines) in rows.items():
-        data.nodes[ids[v]]["deltaMath"] = math_lines
-    if seed is not None:
-        add_tangents(data, root, order, ids, seed)
-    layouts: list[Literal["LR", "TB"]] = [rankdir] if rankdir is not None else ["LR", "TB"]
-    svg = max((_svg(root, order, ids, labels, examples, max_nodes, d) for d in layouts), key=_fit_scale)
+    return labels, names
+
+
+def _network(root: Value, order: list[Value], boxes: dict[Value, Box], examples: dict[Value, int],
+             names: dict[Value, str], data: Walkthrough, ids: dict[Value, str],
+             view: str | None) -> NeuronView | None:
+    """The neuron view of a graph built from `nn` layers, else None (an error if view='neurons' asked for it)."""
     passes = find_passes(order, boxes)
     if view == "neurons" and passes is None:
         raise ValueError("explore: view='neurons' needs a graph built from nn layers (nodes labelled "
                          "'L1.N0.net', ... by autograd_mini.nn); this graph has none, use view='ops'")
-    network = None
-    if passes is not None:
-        grads = dict(zip(order, gradients(root, order), strict=True))
-        network = neuron_view(root, order, grads, passes, examples, names, data.steps, ids)
-    opened = view or ("neurons" if network is not None and seed is None else "ops")
-    title = names[root] if root.label else f"{names[root]} (the root)"
-    return Explorer(svg, data, title, count, network, opened)
+    if passes is None:
+        return None
+    grads = dict(zip(order, gradients(root, order), strict=True))
+    return neuron_view(root, order, grads, passes, examples, names, data.steps, ids)
 
 
 def _svg(root: Value, order: list[Value], ids: dict[Value, str], labels: dict[Value, str],
