@@ -45,6 +45,8 @@ GUARDED = (Exception, SystemExit, EngineTimeout)
 
 
 class _Checker:
+    """One run's state: the engine, the ops alone (cached), and the check rows, failures and notes found so far."""
+
     def __init__(self, adapter: Adapter, seed: int, examples: int) -> None:
         self.adapter = adapter
         self.seed = seed
@@ -130,147 +132,153 @@ class _Checker:
                                          for k in numbers))
         self.checks.append(CheckRow(name, catches, "FAIL", detail))
 
-    # --- the stages -----------------------------------------------------------------------------
-    def probe(self) -> tuple[list[str], dict[str, str]]:
-        """Which ops the engine has: an op that is missing or raises when applied is not tested."""
-        tested, untested = [], {}
-        for op in SPECS:
-            x, y, c = points(op)[0]
-            program = alone(op, x, y, c)
-            try:
-                with guard(SECONDS):
-                    leaves = [self.adapter.leaf(v) for v in program.leaves]
-                    out = self.adapter.apply(op, leaves, c)
-                    if isinstance(out, numbers.Number) and not isinstance(leaves[0], numbers.Number):
-                        untested[op] = (f"it returns a plain {type(out).__name__}, not a "
-                                        f"{self.adapter.class_name}: no gradient can flow through it")
-                        continue
-                    self.adapter.data(out)
-            except GUARDED as exc:  # an op that raises is an op the engine does not have
-                untested[op] = _why(exc)
-                continue
-            tested.append(op)
-        return tested, untested
 
-    def run_units(self, tested: list[str]) -> None:
-        # Base ops first (see program.BASES), so that an op built on a wrong one is reported as such.
-        for op in sorted(tested, key=lambda op: 0 if op not in BASES else 1 if op == "neg" else 2):
-            found = self.unit(op)
-            rule = ", ".join(SPECS[op].rules)
-            catches = f"{SPECS[op].code.format('x', 'y', c='c')} alone: forward, derivative {rule}"
-            failures = []
-            base = next((b for b in BASES.get(op, ()) if b in self.units and not self.units[b].ok), None)
-            if not found.ok and base is not None:
-                known = [i for i, f in enumerate(self.failures, 1) if f.op in (base, "backward")]
-                detail = f"#{known[0]} " if known else ""
-                self.checks.append(CheckRow(f"op {op}", catches, "FAIL",
-                                            f"{detail}{base} ({_code(op)} is probably built on {_code(base)})"))
-                continue
-            if not found.ok and found.program is not None:
-                mine = run_learner(self.adapter, found.program)
-                expected, _ = run_reference(found.program)
-                blamed = "backward" if found.kind == "seed" or found.cause.startswith("backward()") else op
-                failures.append(self.failure(f"op {op}", found.program,
-                                             Diagnosis(blamed, found.kind, found.cause, None), mine, expected))
-            elif self.unit("add").ok and not self.accumulates(op):  # op(x, y) + x + y needs a working add
-                program = with_sums(op, *points(op)[0])
-                judged = self.judge(f"op {op}", program)
-                if judged is not None:
-                    failures.append(judged)
-            self.record(f"op {op}", catches, failures)
+# --- the stages: each records its check rows, failures and notes on the checker ---
+def _probe(checker: _Checker) -> tuple[list[str], dict[str, str]]:
+    """Which ops the engine has: an op that is missing or raises when applied is not tested."""
+    tested, untested = [], {}
+    for op in SPECS:
+        x, y, c = points(op)[0]
+        program = alone(op, x, y, c)
+        try:
+            with guard(SECONDS):
+                leaves = [checker.adapter.leaf(v) for v in program.leaves]
+                out = checker.adapter.apply(op, leaves, c)
+                if isinstance(out, numbers.Number) and not isinstance(leaves[0], numbers.Number):
+                    untested[op] = (f"it returns a plain {type(out).__name__}, not a "
+                                    f"{checker.adapter.class_name}: no gradient can flow through it")
+                    continue
+                checker.adapter.data(out)
+        except GUARDED as exc:  # an op that raises is an op the engine does not have
+            untested[op] = _why(exc)
+            continue
+        tested.append(op)
+    return tested, untested
 
-    def run_trap(self, trap: Trap) -> None:
-        if trap.kind == "convention":
-            self.convention(trap)
-            return
+
+def _check_ops_alone(checker: _Checker, tested: list[str]) -> None:
+    # Base ops first (see program.BASES), so that an op built on a wrong one is reported as such.
+    for op in sorted(tested, key=lambda op: 0 if op not in BASES else 1 if op == "neg" else 2):
+        found = checker.unit(op)
+        rule = ", ".join(SPECS[op].rules)
+        catches = f"{SPECS[op].code.format('x', 'y', c='c')} alone: forward, derivative {rule}"
         failures = []
-        for program in trap.programs:
-            judged = self.judge(trap.name, program)
-            if judged is None and trap.kind == "twice":
-                judged = self.twice(trap, program)
+        base = next((b for b in BASES.get(op, ()) if b in checker.units and not checker.units[b].ok), None)
+        if not found.ok and base is not None:
+            known = [i for i, f in enumerate(checker.failures, 1) if f.op in (base, "backward")]
+            detail = f"#{known[0]} " if known else ""
+            checker.checks.append(CheckRow(f"op {op}", catches, "FAIL",
+                                        f"{detail}{base} ({_code(op)} is probably built on {_code(base)})"))
+            continue
+        if not found.ok and found.program is not None:
+            mine = run_learner(checker.adapter, found.program)
+            expected, _ = run_reference(found.program)
+            blamed = "backward" if found.kind == "seed" or found.cause.startswith("backward()") else op
+            failures.append(checker.failure(f"op {op}", found.program,
+                                         Diagnosis(blamed, found.kind, found.cause, None), mine, expected))
+        elif checker.unit("add").ok and not checker.accumulates(op):  # op(x, y) + x + y needs a working add
+            program = with_sums(op, *points(op)[0])
+            judged = checker.judge(f"op {op}", program)
             if judged is not None:
                 failures.append(judged)
-        self.record(trap.name, trap.catches, failures)
+        checker.record(f"op {op}", catches, failures)
 
-    def twice(self, trap: Trap, program: Program) -> Failure | None:
-        """backward() a second time: leaves must hold twice the one-pass gradient."""
-        mine = run_learner(self.adapter, program, backward_calls=2)
-        once, _ = run_reference(program)
-        if mine.error is not None:
-            self.notes.append(f"a second backward() raises ({mine.error}); PyTorch does too unless "
-                              "retain_graph=True")
-            return None
-        n = len(program.leaves)
-        ratios = [(mine.grads[i] or 0.0) / once.grads[i] for i in range(n) if once.grads[i] != 0.0]
-        if all(close(r, 2.0) for r in ratios):
-            return None
-        if all(close(r, 1.0) for r in ratios):
-            self.notes.append("backward() resets the leaves' gradients: after two calls they hold one pass "
-                              "(PyTorch adds them up)")
-            return None
-        expected, _ = run_reference(program, backward_calls=2)
-        times = ", ".join(f"{program.name(i)} {(mine.grads[i] or 0.0) / once.grads[i]:.4g}x"
-                          for i in range(n) if once.grads[i] != 0.0)
-        cause = (f"after two backward() calls the leaves hold {times} their one-pass gradient instead of 2x: "
-                 "the second pass starts from the interior .grad values the first left behind, so interior "
-                 "gradients compound; zero every interior node's .grad at the start of backward() "
-                 "(or require zero_grad() before each backward())")
-        return self.failure(trap.name, program, Diagnosis("backward", "compounding", cause, None), mine, expected, 2)
 
-    def convention(self, trap: Trap) -> None:
-        program = trap.programs[0]
-        mine = run_learner(self.adapter, program)
-        expected, _ = run_reference(program)
-        if mine.error is not None or not close(mine.values[-1], expected.values[-1]):
-            self.record(trap.name, trap.catches, [self.judge(trap.name, program) or self.failure(
-                trap.name, program, Diagnosis("relu", "forward", "relu(0) is not 0", None), mine, expected)])
-            return
-        self.checks.append(CheckRow(trap.name, trap.catches, "note",
-                                    f"yours: relu'(0) = {mine.grads[0]!r} (PyTorch and autograd_mini: 0.0)"))
-
-    def search(self, tested: list[str]) -> None:
-        """Random DAGs over the ops that passed alone; each round leaves out the op blamed before."""
-        try:
-            from .search import smallest_failure
-        except ModuleNotFoundError:  # hypothesis is an optional dependency
-            self.checks.append(CheckRow("random DAGs", "anything else, shrunk", "skipped",
-                                        "needs hypothesis (pip install hypothesis)"))
-            return
-        names = [op for op in tested if self.unit(op).ok]
-        if "add" not in names:
-            self.checks.append(CheckRow("random DAGs", "anything else, shrunk", "skipped",
-                                        "x + y does not pass alone yet"))
-            return
-        failures: list[Failure] = []
-        started, tried, stopped = time.monotonic(), [0], [False]
-
-        def fails(program: Program) -> bool:
-            if time.monotonic() - started > SEARCH_SECONDS:  # keep what was found, shrink no further
-                stopped[0] = True
-                return False
-            tried[0] += 1
-            mine = run_learner(self.adapter, program)
-            expected, _ = run_reference(program)
-            return not agrees(program, mine, expected)
-
-        for round_ in range(3):
-            if "add" not in names:
-                break
-            program = smallest_failure(names, fails, seed=self.seed + round_, examples=self.examples)
-            if program is None:
-                break
-            judged = self.judge("random DAGs", program)
-            if judged is None:
-                break
+def _run_trap(checker: _Checker, trap: Trap) -> None:
+    if trap.kind == "convention":
+        _relu_convention(checker, trap)
+        return
+    failures = []
+    for program in trap.programs:
+        judged = checker.judge(trap.name, program)
+        if judged is None and trap.kind == "twice":
+            judged = _backward_twice(checker, trap, program)
+        if judged is not None:
             failures.append(judged)
-            if judged.op not in names or judged.op == "add":
-                break
-            names.remove(judged.op)
-        if stopped[0]:
-            self.notes.append(f"the random search stopped after {SEARCH_SECONDS:g} s ({tried[0]} programs run): "
-                              "your engine is slow on small graphs, so fewer programs were tried than asked")
-        self.record("random DAGs", f"up to {self.examples} programs a round, shrunk to the smallest failing one",
-                    failures)
+    checker.record(trap.name, trap.catches, failures)
+
+
+def _backward_twice(checker: _Checker, trap: Trap, program: Program) -> Failure | None:
+    """backward() a second time: leaves must hold twice the one-pass gradient."""
+    mine = run_learner(checker.adapter, program, backward_calls=2)
+    once, _ = run_reference(program)
+    if mine.error is not None:
+        checker.notes.append(f"a second backward() raises ({mine.error}); PyTorch does too unless "
+                          "retain_graph=True")
+        return None
+    n = len(program.leaves)
+    ratios = [(mine.grads[i] or 0.0) / once.grads[i] for i in range(n) if once.grads[i] != 0.0]
+    if all(close(r, 2.0) for r in ratios):
+        return None
+    if all(close(r, 1.0) for r in ratios):
+        checker.notes.append("backward() resets the leaves' gradients: after two calls they hold one pass "
+                          "(PyTorch adds them up)")
+        return None
+    expected, _ = run_reference(program, backward_calls=2)
+    times = ", ".join(f"{program.name(i)} {(mine.grads[i] or 0.0) / once.grads[i]:.4g}x"
+                      for i in range(n) if once.grads[i] != 0.0)
+    cause = (f"after two backward() calls the leaves hold {times} their one-pass gradient instead of 2x: "
+             "the second pass starts from the interior .grad values the first left behind, so interior "
+             "gradients compound; zero every interior node's .grad at the start of backward() "
+             "(or require zero_grad() before each backward())")
+    return checker.failure(trap.name, program, Diagnosis("backward", "compounding", cause, None), mine, expected, 2)
+
+
+def _relu_convention(checker: _Checker, trap: Trap) -> None:
+    program = trap.programs[0]
+    mine = run_learner(checker.adapter, program)
+    expected, _ = run_reference(program)
+    if mine.error is not None or not close(mine.values[-1], expected.values[-1]):
+        checker.record(trap.name, trap.catches, [checker.judge(trap.name, program) or checker.failure(
+            trap.name, program, Diagnosis("relu", "forward", "relu(0) is not 0", None), mine, expected)])
+        return
+    checker.checks.append(CheckRow(trap.name, trap.catches, "note",
+                                f"yours: relu'(0) = {mine.grads[0]!r} (PyTorch and autograd_mini: 0.0)"))
+
+
+def _random_search(checker: _Checker, tested: list[str]) -> None:
+    """Random DAGs over the ops that passed alone; each round leaves out the op blamed before."""
+    try:
+        from .search import smallest_failure
+    except ModuleNotFoundError:  # hypothesis is an optional dependency
+        checker.checks.append(CheckRow("random DAGs", "anything else, shrunk", "skipped",
+                                    "needs hypothesis (pip install hypothesis)"))
+        return
+    names = [op for op in tested if checker.unit(op).ok]
+    if "add" not in names:
+        checker.checks.append(CheckRow("random DAGs", "anything else, shrunk", "skipped",
+                                    "x + y does not pass alone yet"))
+        return
+    failures: list[Failure] = []
+    started, tried, stopped = time.monotonic(), [0], [False]
+
+    def fails(program: Program) -> bool:
+        if time.monotonic() - started > SEARCH_SECONDS:  # keep what was found, shrink no further
+            stopped[0] = True
+            return False
+        tried[0] += 1
+        mine = run_learner(checker.adapter, program)
+        expected, _ = run_reference(program)
+        return not agrees(program, mine, expected)
+
+    for round_ in range(3):
+        if "add" not in names:
+            break
+        program = smallest_failure(names, fails, seed=checker.seed + round_, examples=checker.examples)
+        if program is None:
+            break
+        judged = checker.judge("random DAGs", program)
+        if judged is None:
+            break
+        failures.append(judged)
+        if judged.op not in names or judged.op == "add":
+            break
+        names.remove(judged.op)
+    if stopped[0]:
+        checker.notes.append(f"the random search stopped after {SEARCH_SECONDS:g} s ({tried[0]} programs run): "
+                          "your engine is slow on small graphs, so fewer programs were tried than asked")
+    checker.record("random DAGs", f"up to {checker.examples} programs a round, shrunk to the smallest failing one",
+                failures)
 
 
 def check_engine(engine: Any, *, seed: int = 0, examples: int = EXAMPLES) -> Report:
@@ -313,7 +321,7 @@ def check_engine(engine: Any, *, seed: int = 0, examples: int = EXAMPLES) -> Rep
 
 def _check(adapter: Adapter, seed: int, examples: int, single: bool) -> Report:
     checker = _Checker(adapter, seed, examples)
-    tested, untested = checker.probe()
+    tested, untested = _probe(checker)
     checker.supported = set(tested)
     for op in REQUIRED:
         if op not in tested:
@@ -321,10 +329,10 @@ def _check(adapter: Adapter, seed: int, examples: int, single: bool) -> Report:
                                             f"two Values is needed for every check: {untested[op]}", ""))
     if checker.failures:
         return Report(adapter.name, seed, _codes(tested), _reasons(untested), checker.checks, checker.failures)
-    checker.run_units(tested)
+    _check_ops_alone(checker, tested)
     for trap in traps(frozenset(tested), float32=single):
-        checker.run_trap(trap)
-    checker.search(tested)
+        _run_trap(checker, trap)
+    _random_search(checker, tested)
     return Report(adapter.name, seed, _codes(tested), _reasons(untested), checker.checks, checker.failures,
                   checker.notes)
 

@@ -13,7 +13,6 @@ import base64
 import hashlib
 import html
 import json
-import math
 import re
 from collections.abc import Sequence
 from importlib import resources
@@ -23,17 +22,18 @@ from typing import Any, Literal
 from ...engine import gradients
 from ...files import atomic_write
 from ...graph import forward_order, reverse_topological_order
-from ...nn import MLP, NeuronDelta
+from ...nn import MLP
 from ...value import Value
 from ..dotgraph import Style, displayable
 from ..draw import DEFAULT_MAX_NODES, NodeCount, check_max_nodes, count_nodes, draw_styled, refuse_over_max_nodes
-from ..mathml import Formula, equation, mi, mn, mo, packed, partial, plain, sub
-from ..mathml import row as row_of
-from ..neurons import neuron_boxes, nn_label, node_examples
+from ..mathml import packed
+from ..neurons import Box, neuron_boxes, nn_label, node_examples
 from ..render import RenderError
-from .data import Walkthrough, num, walkthrough
+from .data import Walkthrough, walkthrough
+from .delta_rows import delta_rows
 from .forward_mode import add_tangents, check_seed
-from .neuron_view import NeuronView, find_passes, neuron_view
+from .neuron_passes import find_passes
+from .neuron_view import NeuronView, neuron_view
 
 # Wide enough for any gradient text the page writes into a box (a running sum), so each fits.
 _WIDEST_GRAD = f"{-8.888e-308:.4g}"
@@ -136,6 +136,31 @@ def explore(
     (or a constant), and the engine's error if backward (or the tangent pass)
     through the graph would fail.
     """
+    count = _check_arguments(root, model, x, t, max_nodes, rankdir, view)
+    order = forward_order(root)
+    seed = None if forward_mode is None else check_seed(root, forward_mode, order)
+    ids = {v: f"n{i}" for i, v in enumerate(order)}
+    boxes = neuron_boxes(order)
+    neurons = {v: box.neuron for v, box in boxes.items()}
+    examples = node_examples(order, boxes)
+    labels, names = _labels_and_names(root, order, examples)
+    rows = delta_rows(model, x, t, neurons) if model is not None and x is not None and t is not None else {}
+    data = walkthrough(root, order, ids, names, neurons, {v: text for v, (text, _) in rows.items()}, examples)
+    for v, (_, math_lines) in rows.items():
+        data.nodes[ids[v]]["deltaMath"] = math_lines
+    if seed is not None:
+        add_tangents(data, root, order, ids, seed)
+    layouts: list[Literal["LR", "TB"]] = [rankdir] if rankdir is not None else ["LR", "TB"]
+    svg = max((_svg(root, order, ids, labels, examples, max_nodes, d) for d in layouts), key=_fit_scale)
+    network = _network(root, order, boxes, examples, names, data, ids, view)
+    opened = view or ("neurons" if network is not None and seed is None else "ops")
+    title = names[root] if root.label else f"{names[root]} (the root)"
+    return Explorer(svg, data, title, count, network, opened)
+
+
+def _check_arguments(root: Value, model: MLP | None, x: Sequence[float] | None, t: float | Sequence[float] | None,
+                     max_nodes: int, rankdir: str | None, view: str | None) -> NodeCount:
+    """`explore`'s argument checks, in the order its docstring gives; the graph's node count."""
     if not isinstance(root, Value):
         raise TypeError(f"explore needs a Value, got {type(root).__name__}")
     check_max_nodes(max_nodes, "explore")
@@ -148,36 +173,32 @@ def explore(
         raise ValueError(f"explore: view must be 'neurons', 'ops' or None (neurons for nn graphs), got {view!r}")
     if model is not None and (x is None or t is None):
         raise TypeError("explore: model needs x and t too (the input and target its delta table is taken at)")
-    order = forward_order(root)
-    seed = None if forward_mode is None else check_seed(root, forward_mode, order)
-    ids = {v: f"n{i}" for i, v in enumerate(order)}
+    return count
+
+
+def _labels_and_names(root: Value, order: list[Value],
+                      examples: dict[Value, int]) -> tuple[dict[Value, str], dict[Value, str]]:
+    """Each node's label as its box reads, and its name in the texts (with its example for a neuron's node)."""
     numbers = {v: k for k, v in enumerate(reverse_topological_order(root), 1)}
     labels = {v: displayable(v.label) if v.label else f"#{numbers[v]}" for v in order}  # as the boxes read
-    boxes = neuron_boxes(order)
-    neurons = {v: box.neuron for v, box in boxes.items()}
-    examples = node_examples(order, boxes)
     # The texts name a neuron's node with its example: four passes label four nodes "L1.N0.out".
     names = {v: f"{labels[v]}[example {examples[v]}]" if v in examples and nn_label(v.label) else labels[v]
              for v in order}
-    rows = _delta_rows(model, x, t, neurons) if model is not None and x is not None and t is not None else {}
-    data = walkthrough(root, order, ids, names, neurons, {v: text for v, (text, _) in rows.items()}, examples)
-    for v, (_, math_lines) in rows.items():
-        data.nodes[ids[v]]["deltaMath"] = math_lines
-    if seed is not None:
-        add_tangents(data, root, order, ids, seed)
-    layouts: list[Literal["LR", "TB"]] = [rankdir] if rankdir is not None else ["LR", "TB"]
-    svg = max((_svg(root, order, ids, labels, examples, max_nodes, d) for d in layouts), key=_fit_scale)
+    return labels, names
+
+
+def _network(root: Value, order: list[Value], boxes: dict[Value, Box], examples: dict[Value, int],
+             names: dict[Value, str], data: Walkthrough, ids: dict[Value, str],
+             view: str | None) -> NeuronView | None:
+    """The neuron view of a graph built from `nn` layers, else None (an error if view='neurons' asked for it)."""
     passes = find_passes(order, boxes)
     if view == "neurons" and passes is None:
         raise ValueError("explore: view='neurons' needs a graph built from nn layers (nodes labelled "
                          "'L1.N0.net', ... by autograd_mini.nn); this graph has none, use view='ops'")
-    network = None
-    if passes is not None:
-        grads = dict(zip(order, gradients(root, order), strict=True))
-        network = neuron_view(root, order, grads, passes, examples, names, data.steps, ids)
-    opened = view or ("neurons" if network is not None and seed is None else "ops")
-    title = names[root] if root.label else f"{names[root]} (the root)"
-    return Explorer(svg, data, title, count, network, opened)
+    if passes is None:
+        return None
+    grads = dict(zip(order, gradients(root, order), strict=True))
+    return neuron_view(root, order, grads, passes, examples, names, data.steps, ids)
 
 
 def _svg(root: Value, order: list[Value], ids: dict[Value, str], labels: dict[Value, str],
@@ -224,81 +245,6 @@ def _tag_nodes(svg: str, order: list[Value], ids: dict[Value, str], labels: dict
     svg = svg[svg.find("<svg"):]
     # The page sizes the drawing itself (zoom and pan through the viewBox).
     return re.sub(r'<svg width="[^"]*" height="[^"]*"', '<svg width="100%" height="100%"', svg, count=1)
-
-
-def _delta_rows(model: MLP, x: Sequence[float], t: float | Sequence[float],
-                neurons: dict[Value, str]) -> dict[Value, tuple[str, list[dict[str, Any]] | None]]:
-    """Each neuron node's delta-table row as text and typeset (None: no row), where its numbers are the table's."""
-    from ...nn.delta import delta_table  # the derivation's table needs nn; load it only when asked
-
-    try:
-        table = delta_table(model, x, t)
-    except ValueError as exc:  # e.g. not a sigmoid network: say why instead of a row
-        return {v: (f"no delta-table row: {exc}", None) for v in neurons}
-    output_layer = table.rows[-1].layer
-    rows = {}
-    for v, neuron in neurons.items():
-        try:
-            row = table.row(neuron)
-        except KeyError:
-            continue
-        text = _row_text(row, output_layer)
-        typeset: list[dict[str, Any]] | None = _row_formulas(row, output_layer)
-        parsed = nn_label(v.label)
-        expected = {"net": row.net, "out": row.out}.get(parsed.part) if parsed is not None else None
-        if expected is not None and not math.isclose(v.data, expected, rel_tol=1e-9, abs_tol=1e-12):
-            text = (f"{neuron}: this node is {num(v.data)}, not the table's {num(expected)}: it belongs to a "
-                    "forward pass at another input than the x given to explore, so the row is not shown")
-            typeset = None
-        rows[v] = (text, typeset)
-    return rows
-
-
-def _row_text(row: NeuronDelta, output_layer: int) -> str:
-    """One NeuronDelta as lines citing the derivation's equations (`+ b_j` only for a neuron with a bias)."""
-    if row.layer == output_layer:
-        de_dout = f"dE/dO_j  = y_j - t_j = {num(row.dE_dout)}   (1.6)"
-    else:
-        de_dout = f"dE/dO_j  = sum_l delta_l w_jl = {num(row.dE_dout)}   (1.7), (1.8)"
-    bias = "" if row.bias_grad is None else " + b_j"
-    lines = [
-        f"neuron {row.neuron} ({'output' if row.layer == output_layer else 'hidden'} layer {row.layer})",
-        f"net_j    = sum_i w_ij O_i{bias} = {num(row.net)}   (1.1)",
-        f"O_j      = phi(net_j) = {num(row.out)}   (1.2)",
-        de_dout,
-        f"delta_j  = dE/dO_j * O_j (1 - O_j) = {num(row.delta)}   (1.3)",
-    ]
-    lines += [f"dE/dw{i}   = delta_j * O_{i} = {num(g)}   (1.5)" for i, g in enumerate(row.weight_grads)]
-    if row.bias_grad is not None:
-        lines.append(f"dE/db    = delta_j = {num(row.bias_grad)}")
-    return "\n".join(lines)
-
-
-def _row_formulas(row: NeuronDelta, output_layer: int) -> list[dict[str, Any]]:
-    """The row of `_row_text` typeset: one formula per line, with its equation number."""
-    def line(f: Formula, eq: str) -> dict[str, Any]:
-        return {"math": f, "text": plain(f), "eq": eq}
-
-    j = str(row.index)
-    de_do = partial(mi("E"), sub("O", j))
-    if row.layer == output_layer:
-        first = line(equation(de_do, row_of(sub("y", j), mo("−"), sub("t", j)), mn(row.dE_dout)), "(1.6)")
-    else:
-        first = line(equation(de_do, row_of(mo("Σ"), sub("δ", "l"), sub("w", f"{j}l")), mn(row.dE_dout)),
-                     "(1.7), (1.8)")
-    bias = [mo("+"), sub("b", j)] if row.bias_grad is not None else []
-    found = [
-        line(equation(sub("net", j), row_of(mo("Σ"), sub("w", f"i{j}"), sub("O", "i"), *bias), mn(row.net)), "(1.1)"),
-        line(equation(sub("O", j), row_of(mi("φ"), mo("("), sub("net", j), mo(")")), mn(row.out)), "(1.2)"),
-        first,
-        line(equation(sub("δ", j), row_of(de_do, mo("·"), sub("O", j), mo("("), mn("1"), mo("−"), sub("O", j),
-                                          mo(")")), mn(row.delta)), "(1.3)"),
-    ]
-    found += [line(equation(partial(mi("E"), sub("w", f"{i}{j}")), row_of(sub("δ", j), sub("O", str(i))), mn(g)),
-                   "(1.5)") for i, g in enumerate(row.weight_grads)]
-    if row.bias_grad is not None:
-        found.append(line(equation(partial(mi("E"), sub("b", j)), sub("δ", j), mn(row.bias_grad)), "(1.5), O = 1"))
-    return found
 
 
 def _pack_formulas(payload: dict[str, Any]) -> dict[str, Any]:
