@@ -247,15 +247,42 @@ def agrees(program: Program, mine: Run, expected: Expected) -> bool:
         grad_close(program, slot, a, b) for slot, (a, b) in enumerate(zip(mine.grads, expected.grads)))
 
 
+def _qualname(code: types.CodeType, classes: list[type]) -> str:
+    """The code's qualified name ("Value.exp.<locals>._backward"), on Python 3.10 too.
+
+    3.10 has no `co_qualname`: a closure's enclosing method is then the method, among
+    `classes` (those of the traceback's variables), whose constants hold the closure's code.
+    """
+    qualname: str | None = getattr(code, "co_qualname", None)
+    if qualname is not None:
+        return qualname
+    for cls in classes:
+        for name, attr in vars(cls).items():
+            method = getattr(attr, "__code__", None)
+            if isinstance(method, types.CodeType) and code in method.co_consts:
+                return f"{cls.__name__}.{name}.<locals>.{code.co_name}"
+    return code.co_name
+
+
+def _classes_in(tb: types.TracebackType | None) -> list[type]:
+    """The classes of the variables of the traceback's frames (the engine's Value among them)."""
+    classes: list[type] = []
+    while tb is not None:
+        for value in list(tb.tb_frame.f_locals.values()):
+            classes += [cls for cls in type(value).__mro__ if cls not in classes and cls is not object]
+        tb = tb.tb_next
+    return classes
+
+
 def _blamed_method(tb: types.TracebackType | None) -> str | None:
     """The innermost engine method in the traceback, as an op name ("mul" for Value.__mul__'s _backward)."""
     found = None
     here = __file__.rpartition("/")[0]
+    classes = _classes_in(tb) if sys.version_info < (3, 11) else []
     while tb is not None:
         code = tb.tb_frame.f_code
         if not code.co_filename.startswith(here):
-            qualname = getattr(code, "co_qualname", code.co_name)
-            for part in qualname.split("."):
+            for part in _qualname(code, classes).split("."):
                 if part in _METHOD_OPS:
                     found = _METHOD_OPS[part]
                 elif part == "backward":

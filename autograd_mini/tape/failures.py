@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import AutogradMiniError, forward_error, gradient_error, rule_error
 from ..ops import Op
@@ -45,7 +46,7 @@ def location(group: Group, node: int, example: int) -> str:
     return f" at example {example} (row {row} of the tape)"
 
 
-def _first_bad(operands: list[Any], bad: np.ndarray) -> tuple[int, int, list[float]]:
+def _first_bad(operands: list[Any], bad: npt.NDArray[Any]) -> tuple[int, int, list[float]]:
     """(node index in the group, example index, scalar operands) of the first bad entry."""
     bad = np.atleast_2d(bad)
     example = int(np.flatnonzero(bad.any(axis=0))[0])
@@ -54,7 +55,7 @@ def _first_bad(operands: list[Any], bad: np.ndarray) -> tuple[int, int, list[flo
     return node, example, datas
 
 
-def raise_forward(group: Group, operands: list[Any], bad: np.ndarray, offset: int, invalid: bool) -> None:
+def raise_forward(group: Group, operands: list[Any], bad: npt.NDArray[Any], offset: int, invalid: bool) -> None:
     """Raise the eager engine's error for the first example where the group failed."""
     node, example, datas = _first_bad(operands, bad)
     op, where = group.op, location(group, node, example + offset)
@@ -70,7 +71,7 @@ def raise_forward(group: Group, operands: list[Any], bad: np.ndarray, offset: in
     raise forward_error(op, datas, result=scalar, where=where) from None
 
 
-def checked_grads(group: Group, g: np.ndarray, out: np.ndarray, operands: list[Any], grads: list[Any],
+def checked_grads(group: Group, g: npt.NDArray[Any], out: npt.NDArray[Any], operands: list[Any], grads: list[Any],
                    offset: int) -> list[Any]:
     """The careful path: the eager engine's skip of zero gradients, and its errors."""
     zero = g == 0.0  # the engine skips nodes whose gradient is 0, so 0 * inf never happens there
@@ -93,7 +94,7 @@ def checked_grads(group: Group, g: np.ndarray, out: np.ndarray, operands: list[A
     return checked
 
 
-def check_accumulated(group: Group, port: Port, into: np.ndarray, grads: list[Any], g: np.ndarray,
+def check_accumulated(group: Group, port: Port, into: npt.NDArray[Any], grads: list[Any], g: npt.NDArray[Any],
                        operands: list[Any], offset: int) -> None:
     """After adding a port's gradients: the eager engine's check of every running sum.
 

@@ -6,7 +6,7 @@ The rules of tracing (what a tape can and cannot record) are in docs/tape.md.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -122,7 +122,7 @@ def check_example(example: object, expected: int | None, name: str) -> list[floa
         raise ValueError(f"trace: {name} must be one example of shape {want}, got shape {items.shape}")
     if not np.isfinite(items).all():
         raise ValueError(f"trace: {name} must be finite, got {example!r}")
-    return [float(x) for x in items.tolist()]
+    return [float(x) for x in cast("list[float]", items.tolist())]  # cast: numpy < 2.3 types tolist() loosely
 
 
 def real_array(data: object, what: str) -> np.ndarray[Any, np.dtype[np.float64]]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from .schedule import Instruction
 
-FloatArray = np.ndarray
+FloatArray = npt.NDArray[np.float64]
 
 
 def reference_replay(

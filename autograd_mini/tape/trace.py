@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -163,7 +163,7 @@ class Tape:
         batch = to_numpy(read_batch(inputs, self.n_inputs))
         b = batch.shape[1]
         constants = [np.full(b, c.data) for c in self._recording.constants]
-        leaves = [np.full(b, p) for p in params.tolist()] + list(batch) + constants
+        leaves = [np.full(b, p) for p in cast("list[float]", params.tolist())] + list(batch) + constants
         outputs, grads = reference_replay(self.instructions, self._recording.roots, leaves, self.n_params)
         return self._reduced(outputs, grads, b)
 
@@ -173,7 +173,7 @@ class Tape:
         rows = real_array(inputs, "Tape.check: inputs")
         if rows.ndim != 2 or rows.shape[1] != self.n_inputs:
             raise ValueError(f"Tape.check: inputs must have shape (batch, {self.n_inputs}), got {rows.shape}")
-        for row in rows.tolist():
+        for row in cast("list[list[float]]", rows.tolist()):  # cast: numpy < 2.3 types tolist() loosely
             check_retrace(self._recording, check_example(row, self.n_inputs, "check_inputs"), perturbed=False)
 
     def __repr__(self) -> str:
