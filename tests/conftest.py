@@ -10,11 +10,14 @@ examples) loaded as a module; `make_figures()` is the figures script's.
 """
 
 import importlib.util
+import json
 import os
 import shutil
+import sys
 import uuid
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -92,3 +95,17 @@ def browser():
         chromium = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+def kernel_manager(tmp_path: Path) -> Any:
+    """A Jupyter kernel running this interpreter (the venv's python), whatever kernels are installed."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+
+    spec_dir = tmp_path / "kernels" / "autograd-mini-test"
+    spec_dir.mkdir(parents=True)
+    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "autograd_mini tests", "language": "python"}
+    (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+    specs = KernelSpecManager(kernel_dirs=[str(tmp_path / "kernels")])
+    return KernelManager(kernel_name="autograd-mini-test", kernel_spec_manager=specs)

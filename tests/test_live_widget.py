@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import kernel_manager
 
 from autograd_mini import Value
 from autograd_mini.graph import forward_order
@@ -38,20 +39,6 @@ CELLS = [
 ]
 
 
-def _kernel_manager(tmp_path: Path):
-    """A kernel running this interpreter (as tests/test_notebook.py, copied so the files change apart)."""
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import KernelManager
-
-    spec_dir = tmp_path / "kernels" / "autograd-mini-test"
-    spec_dir.mkdir(parents=True)
-    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": "autograd_mini tests", "language": "python"}
-    (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
-    specs = KernelSpecManager(kernel_dirs=[str(tmp_path / "kernels")])
-    return KernelManager(kernel_name="autograd-mini-test", kernel_spec_manager=specs)
-
-
 def engine(xv: float, wv: float) -> list[tuple[str, str]]:
     x, w = Value(xv, label="x"), Value(wv, label="w")
     y = (x * w).tanh() + x**2
@@ -66,7 +53,7 @@ def outputs(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
         mp.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
-        client = nbclient.NotebookClient(nb, km=_kernel_manager(tmp_path), timeout=300,
+        client = nbclient.NotebookClient(nb, km=kernel_manager(tmp_path), timeout=300,
                                          resources={"metadata": {"path": str(tmp_path)}})
         client.execute()
     return [c.outputs for c in nb.cells]

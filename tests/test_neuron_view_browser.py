@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import test_explore_browser as shared
+from test_neuron_view import lecture_loss, lecture_neuron  # the lecture's graphs, built once
 
 from autograd_mini import Value, explain, explore, sum_of
 from autograd_mini.graph import forward_order
@@ -19,25 +20,6 @@ from autograd_mini.nn.losses import squared_error
 
 open_page = shared.open_page
 
-XS = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
-YS = [1.0, -1.0, -1.0, 1.0]
-
-
-def lecture_loss():
-    model = MLP(3, [4, 4, 1], seed=0)
-    outs = [model(x) for x in XS]
-    return sum_of([(out - y) ** 2 for out, y in zip(outs, YS)]), model, outs
-
-
-def lecture_neuron():
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    n = x1 * w1 + x2 * w2 + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    return o
 
 
 def demo_network():
@@ -223,7 +205,7 @@ def test_the_delta_row_is_typeset_with_its_equation_numbers(open_page):
 
 
 def test_latex_of_the_lecture_neuron():
-    o = lecture_neuron()
+    o, _ = lecture_neuron()
     w1 = next(v for v in forward_order(o) if v.label == "w1")
     text = explain(o, w1).latex()
     assert text.count("{") == text.count("}") and r"\frac{\partial o}{\partial n}" in text
@@ -256,7 +238,7 @@ def smallest_text_px(page, svg_selector, font_units):
 
 @pytest.mark.parametrize("size", [(960, 640), (1400, 900)])
 def test_the_lecture_neuron_is_whole_and_readable_at_start_and_end(open_page, size):
-    page = open_page(explore(lecture_neuron()), *size)
+    page = open_page(explore(lecture_neuron()[0]), *size)
     for when in ("start", "end"):
         if when == "end":
             page.page.keyboard.press("End")

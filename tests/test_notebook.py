@@ -4,14 +4,11 @@ renders inline as SVG, and the committed file carries no outputs."""
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
-from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_client.manager import KernelManager
+from conftest import kernel_manager
 from nbclient import NotebookClient
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -21,17 +18,6 @@ STRIP = (
     "[c.update(outputs=[], execution_count=None, metadata={}) for c in nb.cells if c.cell_type == 'code']; "
     'n.write(nb, sys.argv[1])" docs/backprop.ipynb'
 )
-
-
-def _kernel_manager(tmp_path: Path) -> KernelManager:
-    """A kernel running this interpreter (the venv's python), whatever kernels are installed."""
-    spec_dir = tmp_path / "kernels" / "autograd-mini-test"
-    spec_dir.mkdir(parents=True)
-    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": "autograd_mini tests", "language": "python"}
-    (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
-    specs = KernelSpecManager(kernel_dirs=[str(tmp_path / "kernels")])
-    return KernelManager(kernel_name="autograd-mini-test", kernel_spec_manager=specs)
 
 
 def test_committed_notebook_has_no_outputs():
@@ -52,7 +38,7 @@ def executed(tmp_path_factory):
         mp.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
         mp.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
         nb = nbformat.read(NOTEBOOK, as_version=4)
-        km = _kernel_manager(tmp_path)
+        km = kernel_manager(tmp_path)
         client = NotebookClient(nb, km=km, timeout=300, resources={"metadata": {"path": str(DOCS)}})
         client.execute()  # raises CellExecutionError, with the cell and traceback, if any cell fails
     return nb
