@@ -76,17 +76,8 @@ def defop(
     OpRegistrationError naming the op.
     """
     _check_definition(name, forward, vjp, arity, nondiff, valid, replace)
-    op = Op(
-        name,
-        arity,
-        forward,
-        _checked_vjp(name, vjp, nondiff),
-        domain=domain,
-        valid=valid,
-        nondiff=tuple(nondiff),
-        symbol=symbol,
-        sample=sample,
-    )
+    op = Op(name, arity, forward, _checked_vjp(name, vjp, nondiff),
+            domain=domain, valid=valid, nondiff=tuple(nondiff), symbol=symbol, sample=sample)
     register(op, replace=replace)
     _CUSTOM.add(name)
     return _applier(op, vjp)

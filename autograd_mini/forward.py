@@ -361,23 +361,12 @@ def _jacobians(
         as_values = nested or any(isinstance(a, Value) for a in args)
         rec = record(f, args, as_values, caller)
         n, m = len(rec.inputs), len(rec.outputs)
-        fwd: list[list[Any]] = [[None] * n for _ in range(m)]
-        forward_passes = []
-        if forward:
-            for j in range(n):
-                column, calls = push_tangents(rec, [1.0 if k == j else 0.0 for k in range(n)])
-                forward_passes.append(calls)
-                for i in range(m):
-                    fwd[i][j] = column[i]
-        rev: list[list[Any]] = []
-        reverse_passes = []
-        if reverse:
-            for out in rec.outputs:
-                rev.append(gradients(out, rec.inputs, create_graph=as_values))
-                reverse_passes.append(len(backward_order(out)[0]))  # each interior node runs its rule once
-    cost = JacobianCost(n, m, len(rec.order),
-                        tuple(forward_passes), tuple(reverse_passes))
-    return fwd, rev, cost
+        # jacfwd: column j is a tangent pass seeded with e_j; jacrev: row i a backward pass, one rule call per node
+        columns = [push_tangents(rec, [1.0 if k == j else 0.0 for k in range(n)]) for j in range(n)] if forward else []
+        rev = [gradients(out, rec.inputs, create_graph=as_values) for out in rec.outputs] if reverse else []
+        reverse_passes = [len(backward_order(out)[0]) for out in rec.outputs] if reverse else []
+    fwd = [[column[i] for column, _ in columns] for i in range(m)]
+    return fwd, rev, JacobianCost(n, m, len(rec.order), tuple(calls for _, calls in columns), tuple(reverse_passes))
 
 
 def _check_call(primals: Any, tangents: Any, caller: str) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
@@ -389,9 +378,7 @@ def _check_call(primals: Any, tangents: Any, caller: str) -> tuple[tuple[Any, ..
             if not isinstance(a, Value):
                 _number(a, f"{caller}: {name}[{k}]")
     if len(primals) != len(tangents):
-        raise ValueError(
-            f"{caller}: {len(primals)} primals but {len(tangents)} tangents; give one tangent per primal"
-        )
+        raise ValueError(f"{caller}: {len(primals)} primals but {len(tangents)} tangents; give one tangent per primal")
     if not primals:
         raise ValueError(f"{caller}: needs at least one primal")
     return tuple(primals), tuple(tangents)

@@ -148,31 +148,11 @@ class MLP(Module):
         bias: bool = True,
         seed: int | None = None,
     ) -> None:
-        _positive_int(nin, "nin")
-        nouts = list(nouts) if isinstance(nouts, (list, tuple)) else _bad_nouts(nouts)
-        if not nouts:
-            raise ValueError("MLP: nouts must list at least one layer size, got []")
-        for i, n in enumerate(nouts):
-            _positive_int(n, f"nouts[{i}]")
-        _check_activation(activation)
-        output_activation = activation if output_activation is None else _check_activation(output_activation)
-        if activation == "softmax" and len(nouts) > 1:
-            raise ValueError("MLP: softmax is an output activation only; pass it as output_activation")
-        if output_activation == "softmax" and nouts[-1] < 2:
-            raise ValueError(f"MLP: a softmax output needs at least 2 outputs, got {nouts[-1]}")
-        if not isinstance(bias, bool):
-            raise TypeError(f"MLP: bias must be True or False, got {bias!r}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise TypeError(f"MLP: seed must be an int or None, got {seed!r}")
-        rng = random.Random(seed)
-        sizes = [nin] + nouts
+        nouts, output_activation = _check_architecture(nin, nouts, activation, output_activation, bias, seed)
         self.nin = nin
         self.nouts = nouts
         self.bias = bias
-        self.layers: list[Layer] = []
-        for li in range(1, len(sizes)):
-            act = output_activation if li == len(nouts) else activation
-            self.layers.append(_init_layer(rng, li, sizes[li - 1], sizes[li], act, bias))
+        self.layers = _init_layers(random.Random(seed), [nin] + nouts, activation, output_activation, bias)
 
     @property
     def activations(self) -> list[str]:
@@ -254,8 +234,7 @@ class MLP(Module):
         values = parameter_values(data, ACTIVATIONS)  # everything checked before anything is built
         activations = data["activations"]
         model = cls(data["nin"], data["nouts"], activations[0], activations[-1], data["bias"], seed=0)
-        for p, v in zip(model.parameters(), values, strict=True):
-            p.data = v
+        _assign(model.parameters(), values)
         return model
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -275,10 +254,7 @@ class MLP(Module):
         unchanged. Gradients are reset to 0.
         """
         data = load_json(source) if isinstance(source, (str, os.PathLike)) else source
-        values = parameter_values(data, ACTIVATIONS, expected=self)
-        for p, v in zip(self.parameters(), values, strict=True):
-            p.data = v
-            p.grad = 0.0
+        _assign(self.parameters(), parameter_values(data, ACTIVATIONS, expected=self))
 
 
 def warn_unreachable_targets(model: object, targets: Iterable[float], who: str) -> None:
@@ -305,14 +281,52 @@ def warn_unreachable_targets(model: object, targets: Iterable[float], who: str) 
         )
 
 
-def _init_layer(rng: random.Random, li: int, nin: int, nout: int, activation: str, bias: bool) -> Layer:
-    bound = 1.0 / math.sqrt(nin)
-    neurons = []
-    for j in range(nout):
-        w = [Value(rng.uniform(-bound, bound), label=parameter_label(li, j, k)) for k in range(nin)]
-        b = Value(rng.uniform(-bound, bound), label=parameter_label(li, j)) if bias else None
-        neurons.append(Neuron(w, b, activation, neuron_label(li, j)))
-    return Layer(neurons)
+def _check_architecture(
+    nin: int, nouts: Sequence[int], activation: str, output_activation: str | None, bias: bool, seed: int | None
+) -> tuple[list[int], str]:
+    """MLP's arguments, checked in order: (nouts as a list, the output activation), else TypeError/ValueError."""
+    _positive_int(nin, "nin")
+    sizes = list(nouts) if isinstance(nouts, (list, tuple)) else _bad_nouts(nouts)
+    if not sizes:
+        raise ValueError("MLP: nouts must list at least one layer size, got []")
+    for i, n in enumerate(sizes):
+        _positive_int(n, f"nouts[{i}]")
+    _check_activation(activation)
+    output_activation = activation if output_activation is None else _check_activation(output_activation)
+    if activation == "softmax" and len(sizes) > 1:
+        raise ValueError("MLP: softmax is an output activation only; pass it as output_activation")
+    if output_activation == "softmax" and sizes[-1] < 2:
+        raise ValueError(f"MLP: a softmax output needs at least 2 outputs, got {sizes[-1]}")
+    if not isinstance(bias, bool):
+        raise TypeError(f"MLP: bias must be True or False, got {bias!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise TypeError(f"MLP: seed must be an int or None, got {seed!r}")
+    return sizes, output_activation
+
+
+def _init_layers(
+    rng: random.Random, sizes: list[int], activation: str, output_activation: str, bias: bool
+) -> list[Layer]:
+    """Layers 1..L for `sizes` = [nin, *nouts], parameters drawn in order from `rng` (see MLP's docstring)."""
+    layers = []
+    for li in range(1, len(sizes)):
+        nin, nout = sizes[li - 1], sizes[li]
+        act = output_activation if li == len(sizes) - 1 else activation
+        bound = 1.0 / math.sqrt(nin)
+        neurons = []
+        for j in range(nout):
+            w = [Value(rng.uniform(-bound, bound), label=parameter_label(li, j, k)) for k in range(nin)]
+            b = Value(rng.uniform(-bound, bound), label=parameter_label(li, j)) if bias else None
+            neurons.append(Neuron(w, b, act, neuron_label(li, j)))
+        layers.append(Layer(neurons))
+    return layers
+
+
+def _assign(params: list[Value], values: list[float]) -> None:
+    """Set each parameter's value (validated by the caller) and reset its gradient."""
+    for p, v in zip(params, values, strict=True):
+        p.data = v
+        p.grad = 0.0
 
 
 def _inputs(x: Sequence[Operand], expected: int, module: Module) -> list[Value]:

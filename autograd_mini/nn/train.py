@@ -98,6 +98,21 @@ def fit(
     rows = np.hstack([features, targets])
     batch = _compiled_batch(per_example, params, rows) if compiled else _eager_batch(per_example, params, rows, alpha)
     update.deferred = compiled
+    return _train(batch, update, targets, threshold, steps, callback)
+
+
+def _train(
+    batch: Batch,
+    update: _Update,
+    targets: Array,
+    threshold: float,
+    steps: int,
+    callback: Callable[[int, float, float], Any] | None,
+) -> History:
+    """fit's loop: each step measures the batch, records loss and accuracy, then updates.
+
+    The Values are written up to date before every callback, and at the end even when a step raises.
+    """
     history = History()
     try:
         for step in range(steps):
