@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal, overload
 
 from .errors import AutogradMiniError, NumericOverflowError, grad_type_error, gradient_error, rule_error
@@ -155,7 +155,6 @@ def _backward_with_graph(root: Value, seed: Value) -> None:
 
 
 # --- the float fast path: `backpropagate` on floats, written into .grad as it goes ----------------
-_data_of: Callable[[Value], float] = Value.__dict__["_data"].__get__  # the slot's C getter: v._data, for map
 
 
 def _backward_floats(root: Value, seed: float) -> None:
@@ -168,19 +167,24 @@ def _backward_floats(root: Value, seed: float) -> None:
     arity and calling nothing per edge are the optimisation: `backpropagate` on
     floats takes 2.6 times as long on the deep chain of bench_engine (2,000 steps).
     """
-    order = reverse_topological_order(root, skip=ConstantInputs)  # root first; empty for a constant
-    saved = [(n, n.grad) for n in order if n.grad != 0.0]
+    leaves: list[Value] = []  # met apart from the interior nodes (once per edge): no seen-set entry each
+    order = reverse_topological_order(root, skip=ConstantInputs, leaves=leaves)  # interior, root first
+    saved: list[tuple[Value, Any]] = []
     node: Value | None = None
     try:
-        for n, _ in saved:
-            n.grad = 0.0
+        for nodes in (order, leaves):
+            if any([n.grad for n in nodes]):  # a .grad not 0.0 (in a training loop none is): one quick scan
+                for n in nodes:
+                    if n.grad != 0.0:  # a leaf met again reads 0.0 by now: saved once
+                        saved.append((n, n.grad))
+                        n.grad = 0.0
         root.grad = seed
         constant = ConstantInputs
         for node in order:
-            inputs = node.inputs
             g = node.grad
-            if not inputs or g == 0.0:
-                continue  # a leaf, or nothing flows on: no rule runs (so no kink can raise)
+            if g == 0.0:
+                continue  # nothing flows on: no rule runs (so no kink can raise)
+            inputs = node.inputs
             # Unpacked by arity, each input's accumulate written out: a loop over zip(inputs, local)
             # for every node took this loop from 0.66 to 1.6 ms on bench_engine's chain (4,000 nodes).
             op = node.op
@@ -200,15 +204,16 @@ def _backward_floats(root: Value, seed: float) -> None:
                     ga = ga if (old := a.grad) == 0.0 else old + ga
                     a.grad = ga if ga.__class__ is float and -_INF < ga < _INF else _checked_grad(node, 0, ga)
             else:
-                for i, (x, gx) in enumerate(zip(inputs, op.vjp(g, node._data, *map(_data_of, inputs)))):  # type: ignore[union-attr]  # as above
+                for i, (x, gx) in enumerate(zip(inputs, op.vjp(g, node._data, *[x._data for x in inputs]))):  # type: ignore[union-attr]  # as above
                     if gx is not None and x.inputs.__class__ is not constant:
                         gx = gx if (old := x.grad) == 0.0 else old + gx
                         x.grad = gx if gx.__class__ is float and -_INF < gx < _INF else _checked_grad(node, i, gx)
         node = None
         _commit(saved)
     except BaseException as exc:  # all or nothing, even for KeyboardInterrupt
-        for n in order:
-            n.grad = 0.0  # what every node the pass may write held, unless saved
+        for nodes in (order, leaves):
+            for n in nodes:
+                n.grad = 0.0  # what every node the pass may write held, unless saved
         for n, old in saved:
             n.grad = old
         if isinstance(exc, AutogradMiniError) or node is None or node.op is None:

@@ -17,6 +17,7 @@ from typing import Any
 from .engine import backward_order, gradients
 from .errors import AutogradMiniError, DomainError, NumericOverflowError, describe_call, format_number
 from .functional import evaluating
+from .graph import Roots, reverse_topological_order
 from .ops import ADD
 from .value import Value, apply, enable_grad
 
@@ -330,23 +331,11 @@ def _tangent_error(node: Value, total: float) -> AutogradMiniError:
 def _order_above(outputs: list[Value], inputs: list[Value]) -> list[Value]:
     """The interior nodes the outputs depend on, each after its inputs, not walking below `inputs`.
 
-    An iterative depth-first search as `graph.reverse_topological_order`, for
-    several roots and stopping at the seeds: in Value mode an input node's own
-    inputs belong to an outer computation that this pass must not visit.
+    In Value mode an input node's own inputs belong to an outer computation
+    that this pass must not visit: the walk stops at the seeds.
     """
-    seen: set[Value] = set(inputs)  # never entered: the walk stops at the seeds
-    order: list[Value] = []
-    stack: list[Value | None] = list(reversed(outputs))
-    pop, push, extend, emit, mark = stack.pop, stack.append, stack.extend, order.append, seen.add
-    while stack:
-        node = pop()
-        if node is None:
-            emit(pop())  # type: ignore[arg-type]  # a marker is always followed by its node
-        elif node not in seen and node.inputs:
-            mark(node)
-            push(node)
-            push(None)
-            extend(node.inputs)
+    order = reverse_topological_order(Roots(reversed(outputs)), leaves=[], stop=inputs)[1:]  # [0]: Roots
+    order.reverse()
     return order
 
 

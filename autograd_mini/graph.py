@@ -7,40 +7,56 @@ views share. Works on any node with an `inputs` tuple; imports nothing from the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 
-def reverse_topological_order(root: Any, leaves: bool = True, skip: type | None = None) -> list[Any]:
+class Roots:
+    """Several outputs walked as one root: a stand-in node whose inputs they are (listed first)."""
+
+    __slots__ = ("inputs",)
+
+    def __init__(self, outputs: Iterable[Any]) -> None:
+        self.inputs = tuple(outputs)
+
+
+def reverse_topological_order(
+    root: Any, skip: type | None = None, leaves: list[Any] | None = None, stop: Iterable[Any] = ()
+) -> list[Any]:
     """Every node `root` depends on, each before its inputs (root first).
 
     An iterative depth-first search: a node is pushed back under a `None`
     marker with its inputs above it, and emitted when the marker resurfaces,
     i.e. after all its inputs. Depth costs heap memory, not recursion.
-    With `leaves=False` only nodes that have inputs are listed. With `skip`
-    a type, a node whose `inputs` is of that type is neither listed nor walked
-    through (backward passes `ConstantInputs`: constants and what lies only below them).
+    With `skip` a type, a node whose `inputs` is of that type is neither listed
+    nor walked through (backward passes `ConstantInputs`: constants and what
+    lies only below them). With `leaves` a list, the nodes without inputs are
+    appended to it as they are met, once per edge, instead of being listed.
+    Nodes in `stop` are neither listed nor walked through (as if already seen).
     """
-    seen: set[Any] = set()
+    seen: set[Any] = set(stop)
     postorder: list[Any] = []
     stack: list[Any] = [root]
     pop, push, extend, emit, mark = stack.pop, stack.append, stack.extend, postorder.append, seen.add
+    meet = leaves.append if leaves is not None else None  # leaves apart: no seen-set entry for them
     while stack:
         node = pop()
         if node is None:
             emit(pop())
             continue
         inputs = node.inputs
-        if inputs.__class__ is skip or node in seen:
+        if inputs.__class__ is skip:
             continue
-        mark(node)
-        if not inputs:
-            if leaves:
+        if not inputs and meet is not None:
+            meet(node)
+        elif node not in seen:
+            mark(node)
+            if not inputs:
                 emit(node)
-        else:
-            push(node)
-            push(None)
-            extend(inputs)
+            else:
+                push(node)
+                push(None)
+                extend(inputs)
     postorder.reverse()
     return postorder
 

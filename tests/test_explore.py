@@ -86,7 +86,7 @@ def test_steps_follow_forward_then_the_engines_backward_order():
     steps = payload["steps"]
     forward = [s for s in steps if s["phase"] == "forward"]
     backward = [s for s in steps if s["phase"] == "backward"]
-    interior = reverse_topological_order(loss, leaves=False)
+    interior = reverse_topological_order(loss, leaves=[])
     assert len(forward) == len(interior) == len(backward)
     assert payload["backwardStart"] == len(forward)
     assert [names[s["node"]] for s in backward] == [v.label or names[s["node"]] for v, s in zip(interior, backward)]

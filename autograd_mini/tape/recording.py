@@ -11,7 +11,7 @@ from typing import Any, cast
 import numpy as np
 
 from ..errors import AutogradMiniError
-from ..graph import reverse_topological_order
+from ..graph import Roots, reverse_topological_order
 from ..ops import Op
 from ..value import Value
 from .failures import TraceError
@@ -32,7 +32,7 @@ class Recording:
         outputs = _outputs(fn(params, self.inputs))
         slot_of = {id(p): i for i, p in enumerate(params)}
         slot_of.update({id(x): len(params) + i for i, x in enumerate(self.inputs)})
-        order = reverse_topological_order(_Outputs(outputs))[1:]
+        order = reverse_topological_order(Roots(outputs))[1:]
         order.reverse()
         self.constants: list[Value] = [v for v in order if v.op is None and id(v) not in slot_of]
         nodes = [v for v in order if v.op is not None and id(v) not in slot_of]
@@ -48,15 +48,6 @@ class Recording:
         """What must be equal between two traces of the same function."""
         ops = tuple((ins.op.name, ins.inputs) for ins in self.instructions)
         return ops, tuple(self.roots), len(self.constants)
-
-
-class _Outputs:
-    """The traced outputs as the inputs of one node, so one walk covers the loss and the extras."""
-
-    __slots__ = ("inputs",)
-
-    def __init__(self, outputs: list[Value]) -> None:
-        self.inputs = tuple(outputs)
 
 
 def _op_of(node: Value) -> Op:
