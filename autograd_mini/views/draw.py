@@ -211,17 +211,8 @@ def refuse_over_max_nodes(count: NodeCount, max_nodes: int, caller: str, hint: s
 
 def count_nodes(root: Value) -> NodeCount:
     """The Value boxes and op nodes of the plain view of `root`'s graph (what `explore` draws too)."""
-    seen = {root}
-    stack = [root]
-    values = ops = 0
-    while stack:
-        v = stack.pop()
-        values += 1
-        ops += v.op is not None
-        for x in v.inputs:
-            if x not in seen:
-                seen.add(x)
-                stack.append(x)
+    nodes = reverse_topological_order(root)
+    values, ops = len(nodes), sum(v.op is not None for v in nodes)
     return NodeCount(values, ops)
 
 
