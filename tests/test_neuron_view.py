@@ -213,10 +213,14 @@ def test_latex_of_an_accumulation_and_an_nn_parameter_parse():
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no TeX installed: the LaTeX is parsed, not compiled")
 def test_latex_compiles(tmp_path):
     o, w1 = lecture_neuron()
-    (tmp_path / "r.tex").write_text(explain(o, w1).latex(standalone=True))
-    subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "r.tex"], cwd=tmp_path, check=True,
-                   capture_output=True, timeout=120)
-    assert (tmp_path / "r.pdf").exists()
+    loss, model, _ = lecture_loss()
+    reports = [explain(o, w1)] + [explain(loss, p, limit=4) for p in (model.layers[0].neurons[0].w[0],
+                                                                      model.layers[2].neurons[0].b)]
+    for k, ex in enumerate(reports):
+        (tmp_path / f"r{k}.tex").write_text(ex.latex(standalone=True))
+        subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", f"r{k}.tex"], cwd=tmp_path,
+                       check=True, capture_output=True, timeout=120)
+        assert (tmp_path / f"r{k}.pdf").stat().st_size > 1000
 
 
 def test_formula_trees_read_as_text_and_latex():
