@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from typing import Any, Literal, overload
 
 from .errors import AutogradMiniError, NumericOverflowError, grad_type_error, gradient_error, rule_error
+from .grad_mode import ConstantInputs
 from .graph import reverse_topological_order
-from .value import ConstantInputs, Value
+from .value import Value
 
 _INF = math.inf
 

@@ -1,4 +1,7 @@
-"""Whether ops record their inputs: `no_grad`, `enable_grad`, `is_grad_enabled`.
+"""Which nodes take a gradient: the switch `no_grad` / `enable_grad`, and constants.
+
+`ConstantInputs` marks a node that requires no gradient; the switch says whether ops
+record their inputs at all.
 
 The switch is a context variable, so it is local to the current thread or
 asyncio task. Both managers also work as decorators, on plain functions,
@@ -12,7 +15,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -180,3 +183,25 @@ class enable_grad(_GradMode):  # noqa: N801 (named like torch.enable_grad)
     """Record ops again inside a `no_grad()` block (as torch.enable_grad does)."""
 
     enabled = True
+
+
+# --- constants: nodes that take no gradient -------------------------------------------------------
+class ConstantInputs(tuple):  # type: ignore[type-arg]  # a tuple of Values; tuple[Value, ...] cannot be subclassed here
+    """The `inputs` of a constant node (`requires_grad` False): the type of the tuple is the flag.
+
+    Constants are numbers lifted into a graph (`x * 2.0`), Values made with
+    `requires_grad=False`, and nodes all of whose inputs are constants;
+    backward gives them nothing and runs no rule for them. A tuple like any
+    other, so every walk reads it as usual. Not a slot of its own: a seventh
+    slot took a Value from 96 to 112 bytes and cost 5% of a forward pass.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, items: Iterable[Any] = ()) -> ConstantInputs:  # Values (this module imports none)
+        made = tuple.__new__(cls, items)
+        return made if made else NO_INPUTS
+
+
+# The inputs of every constant leaf: one object, so the float backward tells a constant leaf by identity.
+NO_INPUTS = tuple.__new__(ConstantInputs)

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any, Union, overload
 
 from . import ops
 from .errors import AutogradMiniError, format_number, forward_error
+from .grad_mode import NO_INPUTS, ConstantInputs, recording
 from .grad_mode import enable_grad as enable_grad
 from .grad_mode import is_grad_enabled as is_grad_enabled
 from .grad_mode import no_grad as no_grad
-from .grad_mode import recording
 from .graph import reverse_topological_order
 from .ops import Op
 
@@ -27,27 +27,6 @@ _INF = math.inf
 
 Number = int | float
 Operand = Union["Value", int, float]  # noqa: UP007 (a forward reference)
-
-
-class ConstantInputs(tuple):  # type: ignore[type-arg]  # a tuple of Values; tuple[Value, ...] cannot be subclassed here
-    """The `inputs` of a constant node (`requires_grad` False): the type of the tuple is the flag.
-
-    Constants are numbers lifted into a graph (`x * 2.0`), Values made with
-    `requires_grad=False`, and nodes all of whose inputs are constants;
-    backward gives them nothing and runs no rule for them. A tuple like any
-    other, so every walk reads it as usual. Not a slot of its own: a seventh
-    slot took a Value from 96 to 112 bytes and cost 5% of a forward pass.
-    """
-
-    __slots__ = ()
-
-    def __new__(cls, items: Iterable[Value] = ()) -> ConstantInputs:
-        made = tuple.__new__(cls, items)
-        return made if made else NO_INPUTS
-
-
-# The inputs of every constant leaf: one object, so the float backward tells a constant leaf by identity.
-NO_INPUTS = tuple.__new__(ConstantInputs)
 
 
 class Value:

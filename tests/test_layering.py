@@ -24,7 +24,7 @@ CORE = {
     "grad_mode": set(),
     "ops": {"errors", "primitives"},
     "value": {"errors", "ops", "graph", "grad_mode"},  # engine attaches Value.backward from above
-    "engine": {"errors", "graph", "value"},
+    "engine": {"errors", "graph", "grad_mode", "value"},
 }
 LAYERS = ["", "tape", "nn", "views", "check", "cli"]  # "" is the core at the root; each may import those before it
 TAPE = ["trace", "recording", "reference", "replay", "arrays", "failures", "planner", "schedule"]  # one direction
