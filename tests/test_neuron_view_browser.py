@@ -259,14 +259,21 @@ def test_the_demo_network_is_whole_and_readable_in_both_views(open_page, size):
             page.page.keyboard.press("End")
         assert inside(page, "#neuron-view", "#neuron-view g.nv") == []
         assert smallest_text_px(page, "#neuron-view svg", 12) >= 11  # the smallest neuron-view text is 12 units
-    if size[0] < 1400:
-        return  # its op-level view (17 boxes side by side) is wider than a notebook frame at 11px
-    page = open_page(explore(demo_network(), view="ops"), *size)  # the side panel folds to show it whole
-    for when in ("start", "end"):
-        if when == "end":
-            page.page.keyboard.press("End")
-        assert inside(page, "#graph", "g.node") == []
-        assert smallest_text_px(page, "#graph svg", 11) >= 11
+    # its op-level view, opened with the view switch and on its own: 16 Values, 7 ops, whole at 11 px
+    # (each op in line above its box: a rank fewer per op)
+    page.page.keyboard.press("Home")
+    page.page.click("#view-ops")
+    ops = open_page(explore(demo_network(), view="ops"), *size)
+    for p in (page, ops):
+        assert p.page.get_attribute("body", "data-view") == "ops"
+        for when in ("start", "end"):
+            if when == "end":
+                p.page.keyboard.press("End")
+                assert p.step() == p.steps()
+            assert p.page.locator("#graph g.node").count() == 16 + 7  # Values and ops
+            assert inside(p, "#graph", "g.node") == []
+            assert smallest_text_px(p, "#graph svg", 11) >= 11  # node text is 11 units (dotgraph.FONT_SIZE)
+            p.shot(f"demo-ops-{size[0]}-{when}")
 
 
 def test_mazur_and_demo_screenshots(open_page):

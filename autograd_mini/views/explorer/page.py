@@ -35,12 +35,16 @@ from .forward_mode import add_tangents, check_seed
 from .neuron_passes import find_passes
 from .neuron_view import NeuronView, neuron_view
 
-# Wide enough for any gradient text the page writes into a box (a running sum), so each fits.
-_WIDEST_GRAD = f"{-8.888e-308:.4g}"
 _IFRAME_HEIGHT = 640
 # The graph area of a 1400 x 900 window beside the details panel, in CSS pixels: `rankdir=None`
 # picks the layout that shows the graph largest there.
 _NOMINAL_AREA = (960.0, 760.0)
+# The graph area of a notebook's 960 x 640 frame (the header in two rows, the side panel folded).
+# A small graph gets a layout whole there at 11 px text (screen scale 1) when one is.
+_FRAME_AREA = (960.0, 560.0)
+# Graphs up to this many drawn nodes also try the layout with ops in line (Style.ops_in_line);
+# a bigger one is never whole at 11 px in the frame (17 Values and 5 ops just fit).
+_IN_LINE_MAX_NODES = 60
 # The page's one script runs by its hash: no other inline script (an injected one) may run.
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src '{script_hash}'; img-src data:"
 
@@ -151,7 +155,7 @@ def explore(
     if seed is not None:
         add_tangents(data, root, order, ids, seed)
     layouts: list[Literal["LR", "TB"]] = [rankdir] if rankdir is not None else ["LR", "TB"]
-    svg = max((_svg(root, order, ids, labels, examples, max_nodes, d) for d in layouts), key=_fit_scale)
+    svg = _layout(root, order, ids, labels, examples, max_nodes, layouts, _grad_texts(data, order, ids), count)
     network = _network(root, order, boxes, examples, names, data, ids, view)
     opened = view or ("neurons" if network is not None and seed is None else "ops")
     title = names[root] if root.label else f"{names[root]} (the root)"
@@ -201,24 +205,50 @@ def _network(root: Value, order: list[Value], boxes: dict[Value, Box], examples:
     return neuron_view(root, order, grads, passes, examples, names, data.steps, ids)
 
 
+def _layout(root: Value, order: list[Value], ids: dict[Value, str], labels: dict[Value, str],
+            examples: dict[Value, int], max_nodes: int, layouts: list[Literal["LR", "TB"]],
+            grad_texts: dict[Value, str], count: NodeCount) -> str:
+    """The SVG the page shows: of the plain layouts, the one largest in a window among those whole at
+    11 px in a notebook frame; else, for a small graph, the same among the layouts with ops in line
+    (the demo network's only fit); else the plain layout largest in a window (followed at 11 px)."""
+    def svgs(in_line: bool) -> list[str]:
+        return [_svg(root, order, ids, labels, examples, max_nodes, d, grad_texts, in_line) for d in layouts]
+
+    plain = svgs(False)
+    whole = [svg for svg in plain if _fit_scale(svg, _FRAME_AREA) >= 1.0]
+    if not whole and count.total <= _IN_LINE_MAX_NODES:
+        whole = [svg for svg in svgs(True) if _fit_scale(svg, _FRAME_AREA) >= 1.0]
+    return max(whole or plain, key=lambda svg: _fit_scale(svg, _NOMINAL_AREA))
+
+
+def _grad_texts(data: Walkthrough, order: list[Value], ids: dict[Value, str]) -> dict[Value, str]:
+    """Each node's widest grad text of the page ("?", a running sum, the final gradient): its box fits them all."""
+    widest = {ids[v]: "?" for v in order}
+    for step in data.steps:
+        for node, (shown, _) in step["grad"].items():
+            widest[node] = max(widest[node], shown, key=len)
+    return {v: widest[ids[v]] for v in order}
+
+
 def _svg(root: Value, order: list[Value], ids: dict[Value, str], labels: dict[Value, str],
-         examples: dict[Value, int], max_nodes: int, rankdir: Literal["LR", "TB"]) -> str:
+         examples: dict[Value, int], max_nodes: int, rankdir: Literal["LR", "TB"],
+         grad_texts: dict[Value, str], in_line: bool) -> str:
     """`draw`'s SVG of the graph, each node's <g> tagged with the page's data attributes.
 
-    Every grad cell reads the widest number the page will write there, so each box fits any running sum.
+    Each grad cell reads the widest text the page will write there, so its box fits every running sum.
     """
-    style = Style(rankdir, show_derivatives=True, grad_text=_WIDEST_GRAD, svg_ids=True)
+    style = Style(rankdir, show_derivatives=True, grad_texts=grad_texts, svg_ids=True, ops_in_line=in_line)
     svg = draw_styled(root, style, max_nodes, show_order=True).svg()
     return _tag_nodes(svg, order, ids, labels, examples)
 
 
-def _fit_scale(svg: str) -> float:
-    """Screen pixels per SVG point when `svg` (its viewBox) is fitted into `_NOMINAL_AREA`."""
+def _fit_scale(svg: str, area: tuple[float, float]) -> float:
+    """Screen pixels per SVG point when `svg` (its viewBox) is fitted into `area` (CSS pixels)."""
     box = re.search(r'viewBox="([^"]*)"', svg)
     if box is None:
         return 0.0
     width, height = (float(v) for v in box[1].split()[2:])
-    return min(_NOMINAL_AREA[0] / max(width, 1.0), _NOMINAL_AREA[1] / max(height, 1.0))
+    return min(area[0] / max(width, 1.0), area[1] / max(height, 1.0))
 
 
 def _tag_nodes(svg: str, order: list[Value], ids: dict[Value, str], labels: dict[Value, str],
