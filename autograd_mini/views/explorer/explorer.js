@@ -306,12 +306,11 @@
     applyView();
   }
 
-  // Screen pixels per SVG point. The labels are laid out at 11pt, shown at 11px at READABLE.
-  // A graph that fits whole at FITS or more (text at 9px or larger) is shown whole, centred,
-  // at the start and the end; a bigger one is followed step by step at READABLE. A fit never
-  // enlarges past MOST.
+  // Screen pixels per SVG point. The labels are laid out at 11 units, shown at 11px at READABLE.
+  // A graph that fits whole at READABLE or more is shown whole, centred, at the start and the end;
+  // a bigger one opens at READABLE on the first node computed and is followed step by step
+  // ("Fit all" shows it whole). A fit never enlarges past MOST.
   var READABLE = 1.0;
-  var FITS = 0.8;
   var MOST = 1.5;
 
   function area() {  // the drawing's box on screen, or null while it is not displayed
@@ -323,7 +322,7 @@
 
   function fitsWhole() {
     var rect = area();
-    return !!rect && fitScale(rect) >= FITS;
+    return !!rect && fitScale(rect) >= READABLE;
   }
 
   function fit() {  // the whole graph, centred (the viewBox is centred by the default xMidYMid meet)
@@ -363,7 +362,7 @@
   function startView() {
     fit();
     var rect = area();
-    if (!rect || fitScale(rect) >= FITS) { return; }
+    if (!rect || fitScale(rect) >= READABLE) { return; }
     view.width = rect.width / READABLE;
     view.height = rect.height / READABLE;
     applyView();
@@ -372,6 +371,15 @@
   }
 
   function follow(gs) {  // pan so the step's nodes are in sight (centred on them), keeping the zoom
+    var r = union(gs);
+    var s = area();
+    if (!s) { return; }  // not displayed (a hidden tab)
+    if (r.width > s.width || r.height > s.height) { r = gs[0].getBoundingClientRect(); }  // too spread out: the node itself
+    if (r.left >= s.left && r.right <= s.right && r.top >= s.top && r.bottom <= s.bottom) { return; }
+    centreOn(r);
+  }
+
+  function union(gs) {  // the screen rectangle around the elements `gs`
     var rects = gs.map(function (g) { return g.getBoundingClientRect(); });
     var r = {
       left: Math.min.apply(null, rects.map(function (b) { return b.left; })),
@@ -381,11 +389,7 @@
     };
     r.width = r.right - r.left;
     r.height = r.bottom - r.top;
-    var s = area();
-    if (!s) { return; }  // not displayed (a hidden tab)
-    if (r.width > s.width || r.height > s.height) { r = rects[0]; }  // too spread out: the node itself
-    if (r.left >= s.left && r.right <= s.right && r.top >= s.top && r.bottom <= s.bottom) { return; }
-    centreOn(r);
+    return r;
   }
 
   function showCounter(k, n) {  // "step k / n", and the buttons that cannot move further disabled

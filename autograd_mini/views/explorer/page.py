@@ -369,7 +369,7 @@ _PAGE = """<!DOCTYPE html>
 {neuron_controls}
   <span class="zoom">
     <button id="zoom-out" type="button" title="Zoom out">&minus;</button>
-    <button id="fit" type="button" title="Fit the graph">Fit</button>
+    <button id="fit" type="button" title="Show the whole graph (f)">Fit all</button>
     <button id="zoom-in" type="button" title="Zoom in">+</button>
     <button id="panel" type="button" title="Show or hide the side panel (p)" aria-expanded="true">Panel</button>
   </span>
