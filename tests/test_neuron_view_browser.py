@@ -367,3 +367,17 @@ def test_a_wide_network_opens_readable_on_its_inputs_and_fit_all_shows_it_whole(
         "() => { const a = document.querySelector('#graph').getBoundingClientRect();"
         " const b = document.querySelector('#graph svg > g').getBoundingClientRect();"
         " return b.left >= a.left - 1 && b.right <= a.right + 1 && b.top >= a.top - 1 && b.bottom <= a.bottom + 1; }")
+
+
+def test_the_page_restores_its_shared_data(open_page):
+    loss, *_ = lecture_loss()
+    explorer = explore(loss, max_nodes=400)
+    page = open_page(explorer)
+    page.page.click("#view-ops")
+    for name in ("L1.N0.w0", "L2.N3.out[example 1]"):
+        node = next(k for k, n in explorer.data.nodes.items() if n["name"] == name)
+        page.page.locator(f'g.node.value[data-node="{node}"]').dispatch_event("click")
+        lines = page.page.eval_on_selector_all("#details pre.explain .line", "ls => ls.map(l => l.textContent)")
+        assert "\n".join(lines) == explorer.data.nodes[node]["explain"]  # its lines were stored once for all
+        assert page.page.locator("#details .typeset:not(.delta) .line").count() == len(
+            explorer.data.nodes[node]["explainMath"])

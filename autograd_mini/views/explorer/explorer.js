@@ -6,13 +6,32 @@
 // script, inside one function scope: explorer.js (the op-level view), neuron_view.js (the
 // neuron view), controls.js (buttons, keys, the start). They share that scope's names.
 
-  var data = JSON.parse(document.getElementById("explorer-data").textContent);
+  var data = unshared(JSON.parse(document.getElementById("explorer-data").textContent));
   var steps = data.steps;
   var nodes = data.nodes;
   var body = document.body;
   var svg = document.querySelector("#graph svg");
   var step = 0;
   var timer = null;
+
+  // The data comes with each repeated piece stored once (sharing.py): {"shared": table, "data": ...}, where
+  // {"@": k} stands for the table's k-th entry (which may refer to earlier ones) and {"\n": lines} for
+  // the text of those lines. Restored as it was; the restored pieces are shared, and only ever read.
+  function unshared(packed) {
+    var table = [];
+    var has = function (o, k) { return Object.prototype.hasOwnProperty.call(o, k); };
+    function restore(value) {
+      if (Array.isArray(value)) { return value.map(restore); }
+      if (value === null || typeof value !== "object") { return value; }
+      if (has(value, "@")) { return table[value["@"]]; }
+      if (has(value, "\n")) { return restore(value["\n"]).join("\n"); }
+      var out = {};
+      Object.keys(value).forEach(function (k) { out[k] = restore(value[k]); });
+      return out;
+    }
+    packed.shared.forEach(function (entry) { table.push(restore(entry)); });
+    return restore(packed.data);
+  }
 
   // --- the SVG elements, found once -------------------------------------------------
   var boxes = {};  // node id -> {g, dataText, gradText}

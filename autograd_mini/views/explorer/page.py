@@ -34,6 +34,7 @@ from .delta_rows import delta_rows
 from .forward_mode import add_tangents, check_seed
 from .neuron_passes import find_passes
 from .neuron_view import NeuronView, neuron_view
+from .sharing import shared
 
 _IFRAME_HEIGHT = 640
 # The graph area of a 1400 x 900 window beside the details panel, in CSS pixels: `rankdir=None`
@@ -72,8 +73,8 @@ class Explorer:
         `start` is the step the page opens at (0; `self.steps` for the end, as the live explorer does)."""
         css = _package_text("explorer.css")
         script = _script()
-        payload = _pack_formulas({**self.data.payload(),
-                                  "neuronView": self.neurons.payload if self.neurons is not None else None})
+        payload = shared(_pack_formulas({**self.data.payload(),
+                                         "neuronView": self.neurons.payload if self.neurons is not None else None}))
         return _PAGE.format(
             csp=_CSP.format(script_hash=script_hash(script)), title=html.escape(self.title), css=css,
             steps=self.steps, svg=self.svg, data=script_json(payload), script=script,
