@@ -379,12 +379,14 @@ _PAGE = """<!DOCTYPE html>
   <div id="neuron-view" data-step="0" data-steps="0" data-example="0">{neuron_svg}</div>
   <div id="graph">{svg}</div>
   <aside>
-    <p class="legend"><span class="swatch current"></span>this step's node
-      <span class="swatch receiving"></span>its inputs <span class="swatch pending"></span>not computed yet
-      <span class="swatch selected"></span>clicked</p>
-    <p class="legend" id="grad-legend">gradient: <span class="swatch gpos"></span>positive
-      <span class="swatch gneg"></span>negative (darker = larger);
-      <span class="line-swatch pos"></span>weight &gt; 0 <span class="line-swatch neg"></span>weight &lt; 0
+    <p class="legend"><span><span class="swatch current"></span>this step's node</span>
+      <span><span class="swatch receiving"></span>its inputs</span>
+      <span><span class="swatch pending"></span>not computed yet</span>
+      <span><span class="swatch selected"></span>clicked</span></p>
+    <p class="legend" id="grad-legend">gradient: <span><span class="swatch gpos"></span>positive</span>
+      <span><span class="swatch gneg"></span>negative</span> (darker = larger);
+      <span><span class="line-swatch pos"></span>weight &gt; 0</span>
+      <span><span class="line-swatch neg"></span>weight &lt; 0</span>
       (thicker = larger; dE/dw in the backward pass)</p>
     <section id="step-panel"><h2 id="step-title">Start</h2><div id="step-text"></div></section>
     <section id="details">
