@@ -124,7 +124,9 @@ def explore(
         max_nodes: refuse graphs with more drawn nodes (Value boxes plus op
                    nodes, counted as `draw` counts them) than this.
         rankdir:   `draw`'s "LR" or "TB"; None (the default) lays the graph out both
-                   ways and keeps the one that shows it largest in a usual window.
+                   ways and keeps the one whole at 11 px in a notebook frame (and
+                   largest in a usual window). A small graph that neither fits is
+                   tried with each op in line with its result (LR: above its box).
         view:      the view the page opens in: "neurons" (layers as columns, one box
                    per neuron and example) or "ops" (one box per Value). None (the
                    default) opens graphs built from `nn` layers in the neuron view.
