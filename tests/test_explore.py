@@ -488,3 +488,18 @@ def test_forward_mode_from_an_interior_node_and_its_errors():
     const = Value(2.0, requires_grad=False, label="c")
     with pytest.raises(ValueError, match="is a constant"):
         explore(w * const, forward_mode=const)
+
+
+def test_the_pages_sharing_restores_any_payload_exactly():
+    from autograd_mini.views.explorer.sharing import MIN_SHARED, shared
+
+    report = "path 1: a <- b\n    d a/d b = 2   [mul]\n" * 3
+    payload = {"nodes": {"n0": {"explain": report, "name": "a\nb"}, "n1": {"explain": report + "more"}},
+               "steps": [["x" * MIN_SHARED] * 3, [["y" * MIN_SHARED, 1.5, None, True]] * 2, "z" * 5, "z" * 5],
+               "hostile": '</script>\u2028"@"'}
+    packed = shared(payload)
+    assert unshared(packed) == payload
+    entries = [json.dumps(e) for e in packed["shared"]]
+    assert len(entries) == len(set(entries))  # each piece once
+    assert json.dumps("x" * MIN_SHARED) in entries and json.dumps("z" * 5) not in entries  # short pieces stay
+    assert json.dumps("    d a/d b = 2   [mul]") in entries  # a report's repeated line, stored once
