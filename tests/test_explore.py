@@ -17,6 +17,7 @@ from autograd_mini.nn import MLP
 from autograd_mini.nn.losses import squared_error
 from autograd_mini.testing import expressions
 from autograd_mini.value import apply
+from autograd_mini.views.explorer.sharing import unshared
 
 
 def neuron_loss():
@@ -150,7 +151,7 @@ def test_hostile_labels_cannot_break_out_of_the_json_or_the_svg():
     assert doc.count("</script>") == 2 and "<!--  <b>" not in doc
     block = doc.split('<script type="application/json" id="explorer-data">', 1)[1].split("</script>", 1)[0]
     assert "\u2028" not in block and "<" not in block
-    data = json.loads(block)
+    data = unshared(json.loads(block))
     assert label in {n["name"] for n in data["nodes"].values()}
     assert 'data-label="&lt;/script&gt;&lt;!-- &lt;b&gt;&amp;' in page.svg
 
@@ -487,3 +488,18 @@ def test_forward_mode_from_an_interior_node_and_its_errors():
     const = Value(2.0, requires_grad=False, label="c")
     with pytest.raises(ValueError, match="is a constant"):
         explore(w * const, forward_mode=const)
+
+
+def test_the_pages_sharing_restores_any_payload_exactly():
+    from autograd_mini.views.explorer.sharing import MIN_SHARED, shared
+
+    report = "path 1: a <- b\n    d a/d b = 2   [mul]\n" * 3
+    payload = {"nodes": {"n0": {"explain": report, "name": "a\nb"}, "n1": {"explain": report + "more"}},
+               "steps": [["x" * MIN_SHARED] * 3, [["y" * MIN_SHARED, 1.5, None, True]] * 2, "z" * 5, "z" * 5],
+               "hostile": '</script>\u2028"@"'}
+    packed = shared(payload)
+    assert unshared(packed) == payload
+    entries = [json.dumps(e) for e in packed["shared"]]
+    assert len(entries) == len(set(entries))  # each piece once
+    assert json.dumps("x" * MIN_SHARED) in entries and json.dumps("z" * 5) not in entries  # short pieces stay
+    assert json.dumps("    d a/d b = 2   [mul]") in entries  # a report's repeated line, stored once

@@ -17,6 +17,7 @@ from autograd_mini import Value, explain, explore, sum_of
 from autograd_mini.graph import forward_order
 from autograd_mini.nn import MLP
 from autograd_mini.views.explorer.data import tone
+from autograd_mini.views.explorer.sharing import unshared
 from autograd_mini.views.mathml import latex, mi, plain, sub
 
 XS = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
@@ -247,7 +248,7 @@ def test_the_page_embeds_formulas_in_their_short_form():
     assert packed(tree) == ["r", ["s", "iδ", "ij"], "o=", ["f", "n1.5", "ix"]]
     loss, *_ = lecture_loss()
     page = explore(loss, max_nodes=400)
-    data = json.loads(regex.search(r'id="explorer-data">(.*?)</script>', page.html(), regex.S)[1])
+    data = unshared(json.loads(regex.search(r'id="explorer-data">(.*?)</script>', page.html(), regex.S)[1]))
     line = data["neuronView"]["steps"]["0"][0]["lines"][0]
     assert line["math"][0] == "r" and line["eq"] == "(1.1)"
     # the Walkthrough keeps its trees: packing is a copy
@@ -267,3 +268,20 @@ def test_other_nn_graphs_get_a_neuron_view_or_fall_back_to_ops():
     assert nodes["L2.N0@0"]["deltaExact"] == repr(out.grad)
     a, b = MLP(1, [1], seed=1), MLP(1, [1], seed=2)  # two models whose labels collide: op-level only
     assert explore(b([a([0.3])])).view == "ops"
+
+
+def test_the_page_stores_each_repeated_piece_once_and_restores_it_exactly():
+    import json
+    import re as regex
+
+    from autograd_mini.views.explorer.page import _pack_formulas, script_json
+
+    loss, *_ = lecture_loss()
+    page = explore(loss, max_nodes=400)
+    full = _pack_formulas({**page.data.payload(), "neuronView": page.neurons.payload})
+    packed = json.loads(regex.search(r'id="explorer-data">(.*?)</script>', page.html(), regex.S)[1])
+    assert unshared(packed) == full
+    entries = [json.dumps(e) for e in packed["shared"]]
+    assert len(entries) == len(set(entries))  # each piece once
+    # the explain reports' lines and fractions repeat across paths, examples and nodes: 2.32 MB -> 1.39 MB
+    assert len(script_json(packed)) < 0.65 * len(script_json(full))

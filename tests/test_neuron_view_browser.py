@@ -6,6 +6,7 @@ temporary folder, or to AUTOGRAD_MINI_SCREENSHOTS when set.
 """
 
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -259,14 +260,21 @@ def test_the_demo_network_is_whole_and_readable_in_both_views(open_page, size):
             page.page.keyboard.press("End")
         assert inside(page, "#neuron-view", "#neuron-view g.nv") == []
         assert smallest_text_px(page, "#neuron-view svg", 12) >= 11  # the smallest neuron-view text is 12 units
-    if size[0] < 1400:
-        return  # its op-level view (17 boxes side by side) is wider than a notebook frame at 11px
-    page = open_page(explore(demo_network(), view="ops"), *size)  # the side panel folds to show it whole
-    for when in ("start", "end"):
-        if when == "end":
-            page.page.keyboard.press("End")
-        assert inside(page, "#graph", "g.node") == []
-        assert smallest_text_px(page, "#graph svg", 11) >= 11
+    # its op-level view, opened with the view switch and on its own: 16 Values, 7 ops, whole at 11 px
+    # (each op in line above its box: a rank fewer per op)
+    page.page.keyboard.press("Home")
+    page.page.click("#view-ops")
+    ops = open_page(explore(demo_network(), view="ops"), *size)
+    for p in (page, ops):
+        assert p.page.get_attribute("body", "data-view") == "ops"
+        for when in ("start", "end"):
+            if when == "end":
+                p.page.keyboard.press("End")
+                assert p.step() == p.steps()
+            assert p.page.locator("#graph g.node").count() == 16 + 7  # Values and ops
+            assert inside(p, "#graph", "g.node") == []
+            assert smallest_text_px(p, "#graph svg", 11) >= 11  # node text is 11 units (dotgraph.FONT_SIZE)
+            p.shot(f"demo-ops-{size[0]}-{when}")
 
 
 def test_mazur_and_demo_screenshots(open_page):
@@ -284,11 +292,16 @@ def test_mazur_and_demo_screenshots(open_page):
         assert all(s["delta"] and math.isfinite(float(s["delta"])) for s in visible_neurons(page))
 
 
+def view_box(page, svg_selector):
+    return [float(v) for v in page.page.get_attribute(svg_selector, "viewBox").split()]
+
+
 def test_the_neuron_view_zooms_and_pans_without_changing_the_state(open_page):
     model = MLP(4, [12, 12, 1], seed=3)
     loss = squared_error(model([0.1, 0.2, 0.3, 0.4]), 0.5)
     page = open_page(explore(loss))
-    box = lambda: [float(v) for v in page.page.get_attribute("#neuron-view svg", "viewBox").split()]  # noqa: E731
+    box = lambda: view_box(page, "#neuron-view svg")  # noqa: E731
+    page.page.click("#fit")
     whole = box()
     for _ in range(3):
         page.page.click("#zoom-in")
@@ -302,10 +315,69 @@ def test_the_neuron_view_zooms_and_pans_without_changing_the_state(open_page):
     current = page.page.locator("#neuron-view g.nv.neuron.current").bounding_box()
     area = page.page.locator("#neuron-view").bounding_box()
     assert area["y"] <= current["y"] and current["y"] + current["height"] <= area["y"] + area["height"]
-    text_px = 12 * page.page.evaluate("document.querySelector('#neuron-view svg').getScreenCTM().a")
-    assert text_px >= 11  # zoomed in, a 12-neuron layer's numbers are readable
+    assert smallest_text_px(page, "#neuron-view svg", 12) >= 11  # zoomed in, a 12-neuron layer's numbers are readable
     page.page.click("#fit")
     assert box() == whole
     page.page.mouse.move(area["x"] + area["width"] / 2, area["y"] + area["height"] / 2)
     page.page.mouse.wheel(0, 300)  # wheel down: zoom out around the pointer
     assert box()[2] > whole[2]
+
+
+def moons_network():
+    """The demo's training network, MLP(2, [16, 16, 1]), on one example of the moons: 33 neurons."""
+    from autograd_mini.nn.datasets import make_moons
+
+    X, y = make_moons(4, seed=0)
+    model = MLP(2, [16, 16, 1], seed=0)
+    return squared_error(model([Value(v, label=f"x{i}") for i, v in enumerate(X[0])]), float(y[0]))
+
+
+@pytest.mark.parametrize("size", [(960, 640), (1400, 900)])
+def test_a_wide_network_opens_readable_on_its_inputs_and_fit_all_shows_it_whole(open_page, size):
+    explorer = explore(moons_network(), max_nodes=600)
+    page = open_page(explorer, *size)
+    assert page.page.get_attribute("body", "data-view") == "neurons"
+    width, height = (float(v) for v in re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', explorer.neurons.svg).groups())
+    area = page.page.locator("#neuron-view").bounding_box()
+    assert min(area["width"] / width, area["height"] / height) * 12 < 11  # whole, its smallest text is under 11 px
+    assert smallest_text_px(page, "#neuron-view svg", 12) == pytest.approx(11)  # so it opens at 11 px
+    assert inside(page, "#neuron-view", '#neuron-view g.nv.input') == []  # on the example's inputs
+    assert inside(page, "#neuron-view", "#neuron-view g.nv") != []  # not all of it
+    page.shot(f"wide-start-{size[0]}")
+    assert page.page.locator("#fit").is_visible() and page.page.text_content("#fit") == "Fit all"
+    page.page.click("#fit")
+    assert inside(page, "#neuron-view", "#neuron-view g.nv") == []  # every box in sight
+    assert page.page.locator("#neuron-view g.nv.neuron").count() == 33
+    page.page.keyboard.press("Home")  # the start again: back at the readable scale
+    assert smallest_text_px(page, "#neuron-view svg", 12) == pytest.approx(11)
+    page.page.keyboard.press("ArrowRight")  # each step pans its neuron into sight, at that scale
+    assert inside(page, "#neuron-view", "#neuron-view g.nv.neuron.current") == []
+    page.page.keyboard.press("End")
+    assert smallest_text_px(page, "#neuron-view svg", 12) == pytest.approx(11)
+    # its op view (over a thousand nodes) the same way: 11 px on the first node computed, f fits it all
+    page.page.click("#view-ops")
+    page.page.keyboard.press("Home")
+    assert smallest_text_px(page, "#graph svg", 11) == pytest.approx(11)
+    first = page.page.eval_on_selector("body", "b => b.getAttribute('data-step')")
+    assert first == "0" and inside(page, "#graph", "g.node") != []  # not all of it
+    page.page.keyboard.press("ArrowRight")
+    assert inside(page, "#graph", "g.node.value.current") == []
+    page.page.keyboard.press("f")
+    assert page.page.evaluate(  # the whole drawing in sight (its nodes are under 3 px at this scale: 1 px slack)
+        "() => { const a = document.querySelector('#graph').getBoundingClientRect();"
+        " const b = document.querySelector('#graph svg > g').getBoundingClientRect();"
+        " return b.left >= a.left - 1 && b.right <= a.right + 1 && b.top >= a.top - 1 && b.bottom <= a.bottom + 1; }")
+
+
+def test_the_page_restores_its_shared_data(open_page):
+    loss, *_ = lecture_loss()
+    explorer = explore(loss, max_nodes=400)
+    page = open_page(explorer)
+    page.page.click("#view-ops")
+    for name in ("L1.N0.w0", "L2.N3.out[example 1]"):
+        node = next(k for k, n in explorer.data.nodes.items() if n["name"] == name)
+        page.page.locator(f'g.node.value[data-node="{node}"]').dispatch_event("click")
+        lines = page.page.eval_on_selector_all("#details pre.explain .line", "ls => ls.map(l => l.textContent)")
+        assert "\n".join(lines) == explorer.data.nodes[node]["explain"]  # its lines were stored once for all
+        assert page.page.locator("#details .typeset:not(.delta) .line").count() == len(
+            explorer.data.nodes[node]["explainMath"])

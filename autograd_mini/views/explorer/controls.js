@@ -87,6 +87,7 @@
       End: function () { pause(); go(length()); },
       b: function () { pause(); go(backwardStart()); },
       p: function () { togglePanel(); },
+      f: function () { if (mode === "neurons") { nvFit(); } else { fit(); } },
       n: function () { if (nv) { pause(); setView("neurons"); nvRender(nvStep); } },
       o: function () { if (nv) { pause(); setView("ops"); render(step); } },
       " ": play

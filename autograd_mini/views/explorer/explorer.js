@@ -6,13 +6,32 @@
 // script, inside one function scope: explorer.js (the op-level view), neuron_view.js (the
 // neuron view), controls.js (buttons, keys, the start). They share that scope's names.
 
-  var data = JSON.parse(document.getElementById("explorer-data").textContent);
+  var data = unshared(JSON.parse(document.getElementById("explorer-data").textContent));
   var steps = data.steps;
   var nodes = data.nodes;
   var body = document.body;
   var svg = document.querySelector("#graph svg");
   var step = 0;
   var timer = null;
+
+  // The data comes with each repeated piece stored once (sharing.py): {"shared": table, "data": ...}, where
+  // {"@": k} stands for the table's k-th entry (which may refer to earlier ones) and {"\n": lines} for
+  // the text of those lines. Restored as it was; the restored pieces are shared, and only ever read.
+  function unshared(packed) {
+    var table = [];
+    var has = function (o, k) { return Object.prototype.hasOwnProperty.call(o, k); };
+    function restore(value) {
+      if (Array.isArray(value)) { return value.map(restore); }
+      if (value === null || typeof value !== "object") { return value; }
+      if (has(value, "@")) { return table[value["@"]]; }
+      if (has(value, "\n")) { return restore(value["\n"]).join("\n"); }
+      var out = {};
+      Object.keys(value).forEach(function (k) { out[k] = restore(value[k]); });
+      return out;
+    }
+    packed.shared.forEach(function (entry) { table.push(restore(entry)); });
+    return restore(packed.data);
+  }
 
   // --- the SVG elements, found once -------------------------------------------------
   var boxes = {};  // node id -> {g, dataText, gradText}
@@ -306,12 +325,11 @@
     applyView();
   }
 
-  // Screen pixels per SVG point. The labels are laid out at 11pt, shown at 11px at READABLE.
-  // A graph that fits whole at FITS or more (text at 9px or larger) is shown whole, centred,
-  // at the start and the end; a bigger one is followed step by step at READABLE. A fit never
-  // enlarges past MOST.
+  // Screen pixels per SVG point. The labels are laid out at 11 units, shown at 11px at READABLE.
+  // A graph that fits whole at READABLE or more is shown whole, centred, at the start and the end;
+  // a bigger one opens at READABLE on the first node computed and is followed step by step
+  // ("Fit all" shows it whole). A fit never enlarges past MOST.
   var READABLE = 1.0;
-  var FITS = 0.8;
   var MOST = 1.5;
 
   function area() {  // the drawing's box on screen, or null while it is not displayed
@@ -323,7 +341,7 @@
 
   function fitsWhole() {
     var rect = area();
-    return !!rect && fitScale(rect) >= FITS;
+    return !!rect && fitScale(rect) >= READABLE;
   }
 
   function fit() {  // the whole graph, centred (the viewBox is centred by the default xMidYMid meet)
@@ -363,7 +381,7 @@
   function startView() {
     fit();
     var rect = area();
-    if (!rect || fitScale(rect) >= FITS) { return; }
+    if (!rect || fitScale(rect) >= READABLE) { return; }
     view.width = rect.width / READABLE;
     view.height = rect.height / READABLE;
     applyView();
@@ -372,6 +390,15 @@
   }
 
   function follow(gs) {  // pan so the step's nodes are in sight (centred on them), keeping the zoom
+    var r = union(gs);
+    var s = area();
+    if (!s) { return; }  // not displayed (a hidden tab)
+    if (r.width > s.width || r.height > s.height) { r = gs[0].getBoundingClientRect(); }  // too spread out: the node itself
+    if (r.left >= s.left && r.right <= s.right && r.top >= s.top && r.bottom <= s.bottom) { return; }
+    centreOn(r);
+  }
+
+  function union(gs) {  // the screen rectangle around the elements `gs`
     var rects = gs.map(function (g) { return g.getBoundingClientRect(); });
     var r = {
       left: Math.min.apply(null, rects.map(function (b) { return b.left; })),
@@ -381,11 +408,7 @@
     };
     r.width = r.right - r.left;
     r.height = r.bottom - r.top;
-    var s = area();
-    if (!s) { return; }  // not displayed (a hidden tab)
-    if (r.width > s.width || r.height > s.height) { r = rects[0]; }  // too spread out: the node itself
-    if (r.left >= s.left && r.right <= s.right && r.top >= s.top && r.bottom <= s.bottom) { return; }
-    centreOn(r);
+    return r;
   }
 
   function showCounter(k, n) {  // "step k / n", and the buttons that cannot move further disabled

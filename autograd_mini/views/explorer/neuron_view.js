@@ -45,23 +45,27 @@
 
   function nvSteps() { return nv.steps[String(nvExample)]; }
 
-  // The neuron view is always shown whole; it "fits" when its smallest text (12 units) is 11px or more.
+  // The neuron view's zoom and pan, through its viewBox (as the op view's): wheel, drag, -/Fit all/+.
+  // It opens whole where its smallest text (12 units) is 11 px or more on screen; a bigger network
+  // opens at that scale on the example's inputs, and "Fit all" shows it whole.
   var NV_SMALLEST_TEXT = 12;
-  function nvFits() {
-    var svgEl = nvBox.querySelector("svg");
-    var rect = svgEl.getBoundingClientRect();
-    var box = svgEl.viewBox.baseVal;
-    return !!rect.width && Math.min(rect.width / box.width, rect.height / box.height) * NV_SMALLEST_TEXT >= 11;
-  }
-
-  function fitsNow() { return mode === "neurons" ? nvFits() : fitsWhole(); }
-
-  // The neuron view's zoom and pan, through its viewBox (as the op view's): wheel, drag, -/Fit/+.
+  var NV_READABLE = 11 / NV_SMALLEST_TEXT;  // screen pixels per unit
   var nvSvg = nv ? nvBox.querySelector("svg") : null;
   var nvHome = nvSvg ? {x: nvSvg.viewBox.baseVal.x, y: nvSvg.viewBox.baseVal.y,
                         width: nvSvg.viewBox.baseVal.width, height: nvSvg.viewBox.baseVal.height} : null;
   var nvView = nvHome ? {x: nvHome.x, y: nvHome.y, width: nvHome.width, height: nvHome.height} : null;
   function nvApply() { nvSvg.setAttribute("viewBox", [nvView.x, nvView.y, nvView.width, nvView.height].join(" ")); }
+  function nvArea() {  // the drawing's box on screen, or null while it is not displayed
+    var rect = nvSvg.getBoundingClientRect();
+    return rect.width && rect.height ? rect : null;
+  }
+  function nvFits() {  // the whole network at a readable scale (measured against all of it, not the zoom)
+    var rect = nvSvg ? nvArea() : null;
+    return !!rect && Math.min(rect.width / nvHome.width, rect.height / nvHome.height) >= NV_READABLE;
+  }
+
+  function fitsNow() { return mode === "neurons" ? nvFits() : fitsWhole(); }
+
   function nvFit() {
     nvView = {x: nvHome.x, y: nvHome.y, width: nvHome.width, height: nvHome.height};
     nvApply();
@@ -85,6 +89,36 @@
     var scale = Math.max(nvView.width / s.width, nvView.height / s.height);
     nvView.x += (r.left + r.width / 2 - (s.left + s.width / 2)) * scale;
     nvView.y += (r.top + r.height / 2 - (s.top + s.height / 2)) * scale;
+    nvClamp();
+    nvApply();
+  }
+  function nvClamp() {  // keep the network in sight: centred on an axis where it is smaller than the view
+    [["x", "width"], ["y", "height"]].forEach(function (axis) {
+      var pos = axis[0];
+      var size = axis[1];
+      nvView[pos] = nvView[size] >= nvHome[size] ? nvHome[pos] + (nvHome[size] - nvView[size]) / 2
+        : Math.max(nvHome[pos], Math.min(nvHome[pos] + nvHome[size] - nvView[size], nvView[pos]));
+    });
+  }
+  function nvStartView() {  // too big to read whole: the readable scale, on the inputs and the first neuron
+    var rect = nvArea();
+    if (!rect) { return; }
+    nvView.width = rect.width / NV_READABLE;
+    nvView.height = rect.height / NV_READABLE;
+    nvApply();
+    var inputs = Array.prototype.slice.call(
+      nvBox.querySelectorAll('g.nv.input[data-example="' + nvExample + '"]'));
+    var first = nvSteps().length && nvEls[nvSteps()[0].key];
+    var shown = union(inputs.concat(first ? [first] : []));
+    if (shown.width > rect.width || shown.height > rect.height) { shown = union(inputs); }
+    if (shown.width > rect.width || shown.height > rect.height) { shown = union(inputs.slice(0, 1)); }
+    var pt = nvSvg.createSVGPoint();
+    pt.x = shown.left + shown.width / 2;
+    pt.y = shown.top + shown.height / 2;
+    var centre = pt.matrixTransform(nvSvg.getScreenCTM().inverse());
+    nvView.x = centre.x - nvView.width / 2;
+    nvView.y = centre.y - nvView.height / 2;
+    nvClamp();
     nvApply();
   }
   var nvPanEnded = nvSvg ? panAndZoom(nvSvg, function () { return nvView; }, nvZoom, nvApply) : function () { return 0; };
@@ -147,7 +181,13 @@
       setClass(g, "dim", !!current && current.phase !== "done" && !active[id]);
     });
     nvShowStep(current, list);
-    if (current && current.key && nvEls[current.key]) { nvFollow(nvEls[current.key]); }
+    if ((nvStep === 0 || nvStep === list.length) && nvFits()) {
+      nvFit();
+    } else if (nvStep === 0) {
+      nvStartView();
+    } else if (current && current.key && nvEls[current.key]) {
+      nvFollow(nvEls[current.key]);
+    }
     nvBox.setAttribute("data-step", String(nvStep));
     nvBox.setAttribute("data-steps", String(list.length));
     nvBox.setAttribute("data-example", String(nvExample));

@@ -34,13 +34,18 @@ from .delta_rows import delta_rows
 from .forward_mode import add_tangents, check_seed
 from .neuron_passes import find_passes
 from .neuron_view import NeuronView, neuron_view
+from .sharing import shared
 
-# Wide enough for any gradient text the page writes into a box (a running sum), so each fits.
-_WIDEST_GRAD = f"{-8.888e-308:.4g}"
 _IFRAME_HEIGHT = 640
 # The graph area of a 1400 x 900 window beside the details panel, in CSS pixels: `rankdir=None`
 # picks the layout that shows the graph largest there.
 _NOMINAL_AREA = (960.0, 760.0)
+# The graph area of a notebook's 960 x 640 frame (the header in two rows, the side panel folded).
+# A small graph gets a layout whole there at 11 px text (screen scale 1) when one is.
+_FRAME_AREA = (960.0, 560.0)
+# Graphs up to this many drawn nodes also try the layout with ops in line (Style.ops_in_line);
+# a bigger one is never whole at 11 px in the frame (17 Values and 5 ops just fit).
+_IN_LINE_MAX_NODES = 60
 # The page's one script runs by its hash: no other inline script (an injected one) may run.
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src '{script_hash}'; img-src data:"
 
@@ -68,8 +73,8 @@ class Explorer:
         `start` is the step the page opens at (0; `self.steps` for the end, as the live explorer does)."""
         css = _package_text("explorer.css")
         script = _script()
-        payload = _pack_formulas({**self.data.payload(),
-                                  "neuronView": self.neurons.payload if self.neurons is not None else None})
+        payload = shared(_pack_formulas({**self.data.payload(),
+                                         "neuronView": self.neurons.payload if self.neurons is not None else None}))
         return _PAGE.format(
             csp=_CSP.format(script_hash=script_hash(script)), title=html.escape(self.title), css=css,
             steps=self.steps, svg=self.svg, data=script_json(payload), script=script,
@@ -119,7 +124,9 @@ def explore(
         max_nodes: refuse graphs with more drawn nodes (Value boxes plus op
                    nodes, counted as `draw` counts them) than this.
         rankdir:   `draw`'s "LR" or "TB"; None (the default) lays the graph out both
-                   ways and keeps the one that shows it largest in a usual window.
+                   ways and keeps the one whole at 11 px in a notebook frame (and
+                   largest in a usual window). A small graph that neither fits is
+                   tried with each op in line with its result (LR: above its box).
         view:      the view the page opens in: "neurons" (layers as columns, one box
                    per neuron and example) or "ops" (one box per Value). None (the
                    default) opens graphs built from `nn` layers in the neuron view.
@@ -151,7 +158,7 @@ def explore(
     if seed is not None:
         add_tangents(data, root, order, ids, seed)
     layouts: list[Literal["LR", "TB"]] = [rankdir] if rankdir is not None else ["LR", "TB"]
-    svg = max((_svg(root, order, ids, labels, examples, max_nodes, d) for d in layouts), key=_fit_scale)
+    svg = _layout(root, order, ids, labels, examples, max_nodes, layouts, _grad_texts(data, order, ids), count)
     network = _network(root, order, boxes, examples, names, data, ids, view)
     opened = view or ("neurons" if network is not None and seed is None else "ops")
     title = names[root] if root.label else f"{names[root]} (the root)"
@@ -201,24 +208,50 @@ def _network(root: Value, order: list[Value], boxes: dict[Value, Box], examples:
     return neuron_view(root, order, grads, passes, examples, names, data.steps, ids)
 
 
+def _layout(root: Value, order: list[Value], ids: dict[Value, str], labels: dict[Value, str],
+            examples: dict[Value, int], max_nodes: int, layouts: list[Literal["LR", "TB"]],
+            grad_texts: dict[Value, str], count: NodeCount) -> str:
+    """The SVG the page shows: of the plain layouts, the one largest in a window among those whole at
+    11 px in a notebook frame; else, for a small graph, the same among the layouts with ops in line
+    (the demo network's only fit); else the plain layout largest in a window (followed at 11 px)."""
+    def svgs(in_line: bool) -> list[str]:
+        return [_svg(root, order, ids, labels, examples, max_nodes, d, grad_texts, in_line) for d in layouts]
+
+    plain = svgs(False)
+    whole = [svg for svg in plain if _fit_scale(svg, _FRAME_AREA) >= 1.0]
+    if not whole and count.total <= _IN_LINE_MAX_NODES:
+        whole = [svg for svg in svgs(True) if _fit_scale(svg, _FRAME_AREA) >= 1.0]
+    return max(whole or plain, key=lambda svg: _fit_scale(svg, _NOMINAL_AREA))
+
+
+def _grad_texts(data: Walkthrough, order: list[Value], ids: dict[Value, str]) -> dict[Value, str]:
+    """Each node's widest grad text of the page ("?", a running sum, the final gradient): its box fits them all."""
+    widest = {ids[v]: "?" for v in order}
+    for step in data.steps:
+        for node, (shown, _) in step["grad"].items():
+            widest[node] = max(widest[node], shown, key=len)
+    return {v: widest[ids[v]] for v in order}
+
+
 def _svg(root: Value, order: list[Value], ids: dict[Value, str], labels: dict[Value, str],
-         examples: dict[Value, int], max_nodes: int, rankdir: Literal["LR", "TB"]) -> str:
+         examples: dict[Value, int], max_nodes: int, rankdir: Literal["LR", "TB"],
+         grad_texts: dict[Value, str], in_line: bool) -> str:
     """`draw`'s SVG of the graph, each node's <g> tagged with the page's data attributes.
 
-    Every grad cell reads the widest number the page will write there, so each box fits any running sum.
+    Each grad cell reads the widest text the page will write there, so its box fits every running sum.
     """
-    style = Style(rankdir, show_derivatives=True, grad_text=_WIDEST_GRAD, svg_ids=True)
+    style = Style(rankdir, show_derivatives=True, grad_texts=grad_texts, svg_ids=True, ops_in_line=in_line)
     svg = draw_styled(root, style, max_nodes, show_order=True).svg()
     return _tag_nodes(svg, order, ids, labels, examples)
 
 
-def _fit_scale(svg: str) -> float:
-    """Screen pixels per SVG point when `svg` (its viewBox) is fitted into `_NOMINAL_AREA`."""
+def _fit_scale(svg: str, area: tuple[float, float]) -> float:
+    """Screen pixels per SVG point when `svg` (its viewBox) is fitted into `area` (CSS pixels)."""
     box = re.search(r'viewBox="([^"]*)"', svg)
     if box is None:
         return 0.0
     width, height = (float(v) for v in box[1].split()[2:])
-    return min(_NOMINAL_AREA[0] / max(width, 1.0), _NOMINAL_AREA[1] / max(height, 1.0))
+    return min(area[0] / max(width, 1.0), area[1] / max(height, 1.0))
 
 
 def _tag_nodes(svg: str, order: list[Value], ids: dict[Value, str], labels: dict[Value, str],
@@ -339,7 +372,7 @@ _PAGE = """<!DOCTYPE html>
 {neuron_controls}
   <span class="zoom">
     <button id="zoom-out" type="button" title="Zoom out">&minus;</button>
-    <button id="fit" type="button" title="Fit the graph">Fit</button>
+    <button id="fit" type="button" title="Show the whole graph (f)">Fit all</button>
     <button id="zoom-in" type="button" title="Zoom in">+</button>
     <button id="panel" type="button" title="Show or hide the side panel (p)" aria-expanded="true">Panel</button>
   </span>
@@ -348,12 +381,14 @@ _PAGE = """<!DOCTYPE html>
   <div id="neuron-view" data-step="0" data-steps="0" data-example="0">{neuron_svg}</div>
   <div id="graph">{svg}</div>
   <aside>
-    <p class="legend"><span class="swatch current"></span>this step's node
-      <span class="swatch receiving"></span>its inputs <span class="swatch pending"></span>not computed yet
-      <span class="swatch selected"></span>clicked</p>
-    <p class="legend" id="grad-legend">gradient: <span class="swatch gpos"></span>positive
-      <span class="swatch gneg"></span>negative (darker = larger);
-      <span class="line-swatch pos"></span>weight &gt; 0 <span class="line-swatch neg"></span>weight &lt; 0
+    <p class="legend"><span><span class="swatch current"></span>this step's node</span>
+      <span><span class="swatch receiving"></span>its inputs</span>
+      <span><span class="swatch pending"></span>not computed yet</span>
+      <span><span class="swatch selected"></span>clicked</span></p>
+    <p class="legend" id="grad-legend">gradient: <span><span class="swatch gpos"></span>positive</span>
+      <span><span class="swatch gneg"></span>negative</span> (darker = larger);
+      <span><span class="line-swatch pos"></span>weight &gt; 0</span>
+      <span><span class="line-swatch neg"></span>weight &lt; 0</span>
       (thicker = larger; dE/dw in the backward pass)</p>
     <section id="step-panel"><h2 id="step-title">Start</h2><div id="step-text"></div></section>
     <section id="details">
