@@ -123,10 +123,8 @@ def explore(
                    `delta_table(model, x, t)` (net_j, O_j, dE/dO_j, delta_j, (1.1)-(1.8)).
         max_nodes: refuse graphs with more drawn nodes (Value boxes plus op
                    nodes, counted as `draw` counts them) than this.
-        rankdir:   `draw`'s "LR" or "TB"; None (the default) lays the graph out both
-                   ways and keeps the one whole at 11 px in a notebook frame (and
-                   largest in a usual window). A small graph that neither fits is
-                   tried with each op in line with its result (LR: above its box).
+        rankdir:   `draw`'s "LR" or "TB"; None (the default) tries both and keeps the one
+                   that fits best (docs/explorer.md, "The op view's layout").
         view:      the view the page opens in: "neurons" (layers as columns, one box
                    per neuron and example) or "ops" (one box per Value). None (the
                    default) opens graphs built from `nn` layers in the neuron view.
@@ -157,8 +155,7 @@ def explore(
         data.nodes[ids[v]]["deltaMath"] = math_lines
     if seed is not None:
         add_tangents(data, root, order, ids, seed)
-    layouts: list[Literal["LR", "TB"]] = [rankdir] if rankdir is not None else ["LR", "TB"]
-    svg = _layout(root, order, ids, labels, examples, max_nodes, layouts, _grad_texts(data, order, ids), count)
+    svg = _layout(root, order, ids, labels, examples, max_nodes, rankdir, _grad_texts(data, order, ids), count)
     network = _network(root, order, boxes, examples, names, data, ids, view)
     opened = view or ("neurons" if network is not None and seed is None else "ops")
     title = names[root] if root.label else f"{names[root]} (the root)"
@@ -209,11 +206,13 @@ def _network(root: Value, order: list[Value], boxes: dict[Value, Box], examples:
 
 
 def _layout(root: Value, order: list[Value], ids: dict[Value, str], labels: dict[Value, str],
-            examples: dict[Value, int], max_nodes: int, layouts: list[Literal["LR", "TB"]],
+            examples: dict[Value, int], max_nodes: int, rankdir: Literal["LR", "TB"] | None,
             grad_texts: dict[Value, str], count: NodeCount) -> str:
-    """The SVG the page shows: of the plain layouts, the one largest in a window among those whole at
-    11 px in a notebook frame; else, for a small graph, the same among the layouts with ops in line
-    (the demo network's only fit); else the plain layout largest in a window (followed at 11 px)."""
+    """The SVG the page shows: of the plain layouts (`rankdir`, or both), the one largest in a window
+    among those whole at 11 px in a notebook frame; else, for a small graph, the same among the layouts
+    with ops in line (the demo network's only fit); else the plain layout largest in a window."""
+    layouts: list[Literal["LR", "TB"]] = [rankdir] if rankdir is not None else ["LR", "TB"]
+
     def svgs(in_line: bool) -> list[str]:
         return [_svg(root, order, ids, labels, examples, max_nodes, d, grad_texts, in_line) for d in layouts]
 
