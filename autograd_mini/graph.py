@@ -30,30 +30,28 @@ def reverse_topological_order(
     i.e. after all its inputs. Depth costs heap memory, not recursion.
     With `skip` a type, a node whose `inputs` is of that type is neither listed
     nor walked through (backward passes `ConstantInputs`: constants and what
-    lies only below them). With `leaves` a list, the nodes without inputs are
-    appended to it as they are met, once per edge, instead of being listed.
-    Nodes in `stop` are neither listed nor walked through (as if already seen).
+    lies only below them). With `leaves` a list, the nodes without inputs go
+    there instead, each once, in the order met. Nodes in `stop` are neither
+    listed nor walked through (as if already seen).
     """
     seen: set[Any] = set(stop)
     postorder: list[Any] = []
     stack: list[Any] = [root]
     pop, push, extend, emit, mark = stack.pop, stack.append, stack.extend, postorder.append, seen.add
-    meet = leaves.append if leaves is not None else None  # leaves apart: no seen-set entry for them
+    meet = emit if leaves is None else leaves.append
     while stack:
         node = pop()
         if node is None:
             emit(pop())
             continue
         inputs = node.inputs
-        if inputs.__class__ is skip:
-            continue
-        if not inputs and meet is not None:
-            meet(node)
-        elif node not in seen:
+        if not inputs:
+            if node not in seen and inputs.__class__ is not skip:
+                mark(node)
+                meet(node)
+        elif node not in seen:  # `not inputs` first: most edges in a network lead to a leaf (a weight)
             mark(node)
-            if not inputs:
-                emit(node)
-            else:
+            if inputs.__class__ is not skip:
                 push(node)
                 push(None)
                 extend(inputs)

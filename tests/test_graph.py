@@ -37,3 +37,40 @@ def test_a_given_order_is_used_and_deep_graphs_do_not_recurse() -> None:
     order = reverse_topological_order(y)
     found = depending_on(y, x, order)
     assert len(found) == 50_001 and found[0] is y and found[-1] is x
+
+
+def _lecture_like() -> tuple[Value, list[Value]]:
+    """A graph whose leaves are met many times (shared weights) next to constants and a constant subgraph."""
+    w = [Value(0.5, label=f"w{i}") for i in range(3)]
+    k = Value(2.0, requires_grad=False)
+    terms = [(w[i % 3] * x + w[(i + 1) % 3] * (k * 3.0)).tanh() for i, x in enumerate([0.1, -0.4, 0.7, 1.3])]
+    return sum(terms, w[0] * w[0]), w
+
+
+def test_leaves_apart_are_the_listed_leaves_each_once_and_the_interior_order_is_kept() -> None:
+    from autograd_mini.grad_mode import ConstantInputs
+
+    root, w = _lecture_like()
+    for skip in (None, ConstantInputs):
+        full = reverse_topological_order(root, skip=skip)
+        leaves: list[Value] = []
+        interior = reverse_topological_order(root, skip=skip, leaves=leaves)
+        assert interior == [n for n in full if n.inputs]
+        assert len(set(leaves)) == len(leaves) and set(leaves) == {n for n in full if not n.inputs}
+    constant_free: list[Value] = []
+    reverse_topological_order(root, skip=ConstantInputs, leaves=constant_free)
+    assert set(constant_free) == set(w)  # the lifted numbers and k are not walked
+
+
+def test_roots_and_stop_walk_several_outputs_and_not_below_the_stops() -> None:
+    from autograd_mini.graph import Roots
+
+    x, y = Value(1.0, label="x"), Value(2.0, label="y")
+    h = (x * y).exp()  # stop here: x, y and x*y belong to an outer computation
+    o1, o2 = h + 1.0, h * y
+    order = reverse_topological_order(Roots([o1, o2]), stop=[h])
+    assert isinstance(order[0], Roots) and {o1, o2} <= set(order)
+    assert h not in order and x not in order and h.inputs[0] not in order
+    assert y in order  # also an input of o2 directly
+    position = {n: i for i, n in enumerate(order)}
+    assert all(position[n] < position[i] for n in order[1:] for i in n.inputs if i in position)
