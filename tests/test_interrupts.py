@@ -107,18 +107,13 @@ def event_counts(tmp_path_factory):
     return counts
 
 
-@pytest.mark.parametrize("fraction", [i / 24 for i in range(24)])
-def test_ctrl_c_anywhere_in_the_demo_exits_130_quietly(short_demo, event_counts, tmp_path, fraction):
-    at = 1 + int(fraction * (event_counts[_in_package_or_tqdm] - 1))
-    code, stderr, _ = _demo_interrupted(tmp_path, _in_package_or_tqdm, at)
-    assert code == 130
-    assert _last_line(stderr) == INTERRUPTED and "Traceback" not in stderr and "Exception" not in stderr
-
-
-@pytest.mark.parametrize("fraction", [i / 16 for i in range(16)])
-def test_ctrl_c_while_the_progress_bar_is_built_exits_130_quietly(short_demo, event_counts, tmp_path, fraction):
-    at = 1 + int(fraction * (event_counts[_building_the_bar] - 1))
-    code, stderr, _ = _demo_interrupted(tmp_path, _building_the_bar, at)
+# Anywhere in the demo (24 points of its events), and while the progress bar is built (16 points).
+@pytest.mark.parametrize(("where", "fraction"), [("in_package_or_tqdm", i / 24) for i in range(24)]
+                         + [("building_the_bar", i / 16) for i in range(16)])
+def test_ctrl_c_during_the_demo_exits_130_quietly(short_demo, event_counts, tmp_path, where, fraction):
+    event = {"in_package_or_tqdm": _in_package_or_tqdm, "building_the_bar": _building_the_bar}[where]
+    at = 1 + int(fraction * (event_counts[event] - 1))
+    code, stderr, _ = _demo_interrupted(tmp_path, event, at)
     assert code == 130
     assert _last_line(stderr) == INTERRUPTED and "Traceback" not in stderr and "Exception" not in stderr
 

@@ -11,10 +11,16 @@ import sys
 import pytest
 
 from autograd_mini.cli import quiz
+from autograd_mini.graph import reverse_topological_order
 from autograd_mini.nn.losses import squared_error
 from autograd_mini.value import Value, sum_of
 
 SEEDS = range(40)
+
+
+def _by_label(root: Value) -> dict[str | None, Value]:
+    """Every node of root's graph by its label (the graph module's walk)."""
+    return {node.label: node for node in reversed(reverse_topological_order(root))}
 
 
 def _backward_answer(question: quiz.Question) -> float:
@@ -23,14 +29,7 @@ def _backward_answer(question: quiz.Question) -> float:
     ys = question.model(xs)
     ys = ys if isinstance(ys, list) else [ys]
     loss = sum_of([squared_error(y, t) for y, t in zip(ys, question.t, strict=True)])
-    nets = {}
-    stack, seen = [loss], set()
-    while stack:  # find the neuron's net_j node by its label
-        node = stack.pop()
-        if node not in seen:
-            seen.add(node)
-            nets[node.label] = node
-            stack.extend(node.inputs)
+    nets = _by_label(loss)  # find the neuron's net_j node by its label
     loss.backward()
     neuron = question.model.layers[question.layer - 1].neurons[question.index]
     if question.kind == "weight":
@@ -137,13 +136,7 @@ def _backward_quantities(question: quiz.Question) -> tuple[float, float]:
     ys = question.model(xs)
     ys = ys if isinstance(ys, list) else [ys]
     loss = sum_of([squared_error(y, t) for y, t in zip(ys, question.t, strict=True)])
-    nodes, stack, seen = {}, [loss], set()
-    while stack:
-        node = stack.pop()
-        if node not in seen:
-            seen.add(node)
-            nodes[node.label] = node
-            stack.extend(node.inputs)
+    nodes = _by_label(loss)
     loss.backward()
     return nodes[f"{question.neuron}.out"].grad, nodes[f"{question.neuron}.net"].grad
 
